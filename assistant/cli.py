@@ -1,0 +1,364 @@
+"""Command line over the same services the window uses.
+
+``assistant`` alone opens the window; subcommands ingest, ask, chat, search, list
+and remove documents, and print diagnostics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings, data_dir, index_dir, load_settings
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import AssistantError
+from assistant.core.types import Answer, IngestProgress, Source
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=None))
+
+
+@contextmanager
+def _cancel_on_interrupt() -> Iterator[CancelToken]:
+    """First Ctrl+C stops the work cleanly; a second one kills the process."""
+    token = CancelToken()
+
+    def handler(signum: int, frame: object) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nStopping ...", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _open_library(settings: Settings) -> Any:
+    from assistant.core.services import Library
+
+    return Library.open(settings)
+
+
+def _snippet(text: str, width: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
+
+
+def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None:
+    for source in sources:
+        mark = "*" if source.n in cited else " "
+        print(f"{mark}[{source.n}] {source.location()}: {_snippet(source.text)}")
+
+
+# ---- commands -------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    library = _open_library(settings)
+    bar: Any = None
+    if not args.json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=0,
+            unit="B",
+            unit_scale=True,
+            file=sys.stderr,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]",
+        )
+
+    def on_progress(p: IngestProgress) -> None:
+        if bar is None:
+            return
+        bar.total = p.bytes_total
+        bar.n = p.bytes_done
+        bar.set_description(
+            f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks",
+            refresh=False,
+        )
+        bar.refresh()
+
+    with _cancel_on_interrupt() as cancel:
+        report = library.ingest(
+            args.paths, progress=on_progress, cancel=cancel, force=args.force
+        )
+    if bar is not None:
+        bar.close()
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        for failure in report.failed:
+            print(f"error: {failure}", file=sys.stderr)
+        print(
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
+            f"{report.pages} pages, {report.chunks_embedded} chunks embedded "
+            f"({report.chunks_reused} reused) in {report.seconds:.1f} s"
+            + (" — stopped by the user" if report.cancelled else "")
+        )
+    return 0 if report.ok else 1
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    library = _open_library(settings)
+    sources = library.search(args.query, args.top_k)
+    if args.json:
+        _print_json(
+            {
+                "sources": [s.to_json() for s in sources],
+                "timings": library.retriever.last_timings,
+            }
+        )
+    elif not sources:
+        print("No matching passages.")
+    else:
+        _print_sources(sources)
+    return 0
+
+
+def _open_conversation(settings: Settings) -> Any:
+    from assistant.core.services import Conversation, load_generator
+
+    library = _open_library(settings)
+    return Conversation(library, load_generator(settings))
+
+
+def _stream(conversation: Any, question: str, top_k: int | None, echo: bool) -> Answer:
+    with _cancel_on_interrupt() as cancel:
+
+        def on_token(token: str) -> None:
+            if echo:
+                print(token, end="", flush=True)
+
+        answer: Answer = conversation.ask(
+            question, on_token=on_token, cancel=cancel, top_k=top_k
+        )
+    if echo:
+        print()
+    return answer
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    conversation = _open_conversation(settings)
+    answer = _stream(conversation, args.question, args.top_k, echo=not args.json)
+    if args.json:
+        _print_json(answer.to_json())
+    else:
+        if answer.stopped:
+            print("(stopped)")
+        if answer.sources:
+            print("\nSources:")
+            _print_sources(answer.sources, answer.cited)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    conversation = _open_conversation(settings)
+    print("Ask about your documents. /reset starts over, /quit (or Ctrl+D) leaves.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            return 0
+        if question == "/reset":
+            conversation.reset()
+            print("(conversation cleared)")
+            continue
+        answer = _stream(conversation, question, args.top_k, echo=True)
+        if answer.sources:
+            _print_sources(answer.sources, answer.cited)
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    documents = _open_library(settings).documents()
+    if args.json:
+        _print_json([d.__dict__ for d in documents])
+        return 0
+    if not documents:
+        print("The library is empty. Add files with: assistant ingest PATH")
+    for d in documents:
+        pages = f"{d.pages} pages, " if d.pages else ""
+        print(f"{d.path}  ({d.kind}, {pages}{d.chunks} chunks)")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    library = _open_library(settings)
+    status = 0
+    for path in args.paths:
+        if library.remove(path):
+            print(f"removed {path}")
+        else:
+            print(f"error: {path} is not in the library", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild the index from the original files (e.g. after changing embedder)."""
+    import json as _json
+
+    from assistant.core.store import TABLE, ChunkStore
+
+    directory = index_dir()
+    paths: list[str] = []
+    if (directory / f"{TABLE}.lance").exists():
+        meta = _json.loads((directory / "index.json").read_text())
+        old = ChunkStore(directory, meta["embedder"], int(meta["dim"]))
+        paths = [d.path for d in old.documents()]
+        ChunkStore.wipe(directory)
+    missing = [p for p in paths if not Path(p).exists()]
+    for path in missing:
+        print(
+            f"error: {Path(path).name}: file no longer exists; dropped", file=sys.stderr
+        )
+    args.paths = [p for p in paths if Path(p).exists()]
+    args.force = True
+    return cmd_ingest(args, settings) if args.paths else (1 if missing else 0)
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    from importlib import metadata
+
+    from assistant.core.models import resolve_chat_model, resolve_embedder
+
+    info: dict[str, Any] = {"data_dir": str(data_dir()), "index_dir": str(index_dir())}
+    try:
+        chat_path = resolve_chat_model(settings.chat_model)
+        info["chat_model"] = str(chat_path)
+        info["chat_model_context_length"] = _gguf_context_length(chat_path)
+        info["context_length"] = settings.context_length
+    except AssistantError as exc:
+        info["chat_model"] = f"unavailable: {exc}"
+    try:
+        path, name = resolve_embedder(settings.embedding_model)
+        info["embedder"] = name
+        info["embedder_path"] = str(path)
+    except AssistantError as exc:
+        info["embedder"] = f"unavailable: {exc}"
+    try:
+        documents = _open_library(settings).documents()
+        info["documents"] = len(documents)
+        info["chunks"] = sum(d.chunks for d in documents)
+    except AssistantError as exc:
+        info["documents"] = f"unavailable: {exc}"
+    info["python"] = sys.version.split()[0]
+    info["packages"] = {}
+    for package in (
+        "assistant",
+        "llama-cpp-python",
+        "sentence-transformers",
+        "lancedb",
+        "pypdf",
+        "torch",
+        "PySide6",
+    ):
+        try:
+            info["packages"][package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info["packages"][package] = None
+    if args.json:
+        _print_json(info)
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _gguf_context_length(path: Path) -> int | None:
+    from gguf import GGUFReader
+
+    fields = GGUFReader(str(path)).fields
+    arch = fields.get("general.architecture")
+    field = fields.get(f"{arch.contents()}.context_length") if arch else None
+    return int(field.contents()) if field is not None else None
+
+
+def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
+    print(
+        "The desktop window is not built yet. Use the subcommands for now; "
+        "see `assistant --help`."
+    )
+    return 0
+
+
+# ---- entry point ----------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Chat with your documents, offline, with citations.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("ingest", help="add files or folders to the library")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--force", action="store_true", help="re-embed even unchanged files")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question from the library")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="multi-turn conversation")
+    p.add_argument("--top-k", type=int, default=None)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("search", help="retrieval only, no generation")
+    p.add_argument("query")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("docs", help="list documents in the library")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("remove", help="remove documents from the library")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("reindex", help="rebuild the index (after changing embedder)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("info", help="paths, models and versions for bug reports")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    settings = load_settings()
+    func = getattr(args, "func", cmd_window)
+    try:
+        return int(func(args, settings))
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""One typed settings model, stored as JSON in the data directory.
+
+The data directory is ``platformdirs.user_data_dir("assistant")`` unless the
+``ASSISTANT_HOME`` environment variable names another (tests use a temp dir).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.core.fsutil import atomic_write_text, private_dir
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+
+
+class Settings(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    chat_model: str = Field(
+        "", description="Path to a .gguf file; empty = default model"
+    )
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="Built-in name or a sentence-transformers folder",
+    )
+    reranker_model: str = Field(
+        "", description="Cross-encoder folder; empty = no re-rank"
+    )
+    context_length: int = Field(4096, ge=512, le=131072)
+    max_answer_tokens: int = Field(512, ge=16, le=8192)
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    top_k: int = Field(4, ge=1, le=50)
+    candidates: int = Field(30, ge=1, le=500)
+    retrieval_mode: Literal["hybrid", "vector", "text"] = "hybrid"
+    min_similarity: float = Field(0.3, ge=-1.0, le=1.0)
+    chunk_tokens: int = Field(200, ge=32, le=2048)
+    chunk_overlap: int = Field(30, ge=0, le=512)
+    threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
+    max_file_mb: int = Field(200, ge=1)
+    ann_min_rows: int = Field(20_000, ge=1000)
+
+
+def data_dir() -> Path:
+    override = os.environ.get("ASSISTANT_HOME")
+    base = Path(override) if override else Path(platformdirs.user_data_dir("assistant"))
+    return private_dir(base)
+
+
+def settings_path() -> Path:
+    return data_dir() / "settings.json"
+
+
+def index_dir() -> Path:
+    return data_dir() / "index"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings; a corrupt file is kept as a backup and defaults are used."""
+    path = path or settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        return Settings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError, OSError) as exc:
+        backup = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        try:
+            path.replace(backup)
+        except OSError:
+            backup = path
+        log.warning(
+            "Settings file %s is unreadable (%s); using defaults. The old "
+            "file was kept as %s.",
+            path,
+            exc.__class__.__name__,
+            backup,
+        )
+        return Settings()
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    atomic_write_text(path or settings_path(), settings.model_dump_json(indent=2))

@@ -1,0 +1,87 @@
+"""Find the citation markers a model wrote and link them to the numbered sources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# [1], [1, 2], [1][2], [Source 1], 【1】 ... as small models actually write them.
+_MARKER = re.compile(
+    r"\s?[\[\u3010]\s*(?:sources?|来源|source no\.?)?\s*"
+    r"(\d{1,3}(?:\s*(?:,|;|\u3001|and|&)\s*\d{1,3})*)\s*[\]\u3011]",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d{1,3}")
+
+
+def link_citations(text: str, source_count: int) -> tuple[str, list[int]]:
+    """Normalise markers to ``[n]``; drop numbers with no source behind them.
+
+    Returns the cleaned text and the cited numbers in order of first appearance.
+    """
+    cited: list[int] = []
+
+    def replace(match: re.Match[str]) -> str:
+        numbers = [int(n) for n in _NUMBER.findall(match.group(1))]
+        valid = [n for n in numbers if 1 <= n <= source_count]
+        for n in valid:
+            if n not in cited:
+                cited.append(n)
+        if not valid:
+            return ""
+        lead = " " if match.group(0)[0].isspace() else ""
+        return lead + "".join(f"[{n}]" for n in dict.fromkeys(valid))
+
+    return collapse_repeats(_MARKER.sub(replace, text)), cited
+
+
+_WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_]{3,}|\d+")
+_REPEATED = re.compile(r"(\[\d+\])(?:\s*\1)+")
+_HAS_MARKER = re.compile(r"\[\d+\]")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def collapse_repeats(text: str) -> str:
+    """``[1] [1]`` -> ``[1]`` (small models stutter)."""
+    return _REPEATED.sub(r"\1", text)
+
+
+def attribute_uncited(
+    text: str, passages: Sequence[str], min_overlap: float = 0.6, min_words: int = 4
+) -> str:
+    """Add ``[n]`` to answer sentences that carry no marker but are mostly made of
+    words from one passage (small models often quote without citing).
+
+    ``passages[i]`` is source ``i + 1``. Sentences too short to judge, or not
+    clearly drawn from one passage, are left alone.
+    """
+    from assistant.core.chunking import sentence_spans
+
+    if not passages:
+        return text
+    passage_words = [_words(p) for p in passages]
+    out: list[str] = []
+    position = 0
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        out.append(text[position:end])
+        position = end
+        words = _words(sentence)
+        followed_by_marker = text[end:].lstrip().startswith("[")
+        if _HAS_MARKER.search(sentence) or followed_by_marker or len(words) < min_words:
+            continue
+        overlaps = [len(words & pw) / len(words) for pw in passage_words]
+        best = max(range(len(overlaps)), key=overlaps.__getitem__)
+        if overlaps[best] >= min_overlap:
+            out.append(f" [{best + 1}]")
+    out.append(text[position:])
+    return "".join(out)
+
+
+def cited_numbers(text: str) -> list[int]:
+    return list(
+        dict.fromkeys(int(m.group(0)[1:-1]) for m in _HAS_MARKER.finditer(text))
+    )

@@ -1,0 +1,102 @@
+"""Embedders: a protocol plus the sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.core.errors import ModelNotFound
+from assistant.core.hardware import physical_cores
+
+
+class Embedder(Protocol):
+    """Turns text into unit-length vectors and counts tokens the way it reads them."""
+
+    name: str
+    dim: int
+    max_tokens: int
+    """Longest input, in the model's own tokens (specials excluded), it reads whole."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character span of each token of ``text`` (specials excluded)."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model folder on disk, run on the CPU.
+
+    Counting uses a separate tokenizer instance: a Hugging Face fast tokenizer shared
+    between the chunking thread and ``encode`` can fail with "Already borrowed".
+    """
+
+    def __init__(
+        self, path: Path | str, name: str | None = None, batch_size: int = 32
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers import AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ModelNotFound(
+                f"Embedding model folder not found: {folder}. Choose a "
+                "sentence-transformers folder in the settings."
+            )
+        import torch
+
+        torch.set_num_threads(physical_cores())
+        self.path = folder
+        self.name = name or folder.name
+        self.batch_size = batch_size
+        self._model: Any = SentenceTransformer(str(folder), device="cpu")
+        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
+        self._lock = threading.Lock()
+        dim: Any = self._model.get_embedding_dimension()
+        max_length: Any = self._model.max_seq_length
+        if not dim or not max_length:
+            raise ModelNotFound(f"{folder} is not a sentence-embedding model.")
+        self.dim = int(dim)
+        self.max_tokens = int(max_length) - self._tokenizer.num_special_tokens_to_add()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        ids = self._tokenizer(
+            list(texts), add_special_tokens=False, return_attention_mask=False
+        )["input_ids"]
+        return [len(x) for x in ids]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        encoded = self._tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True
+        )
+        return [tuple(span) for span in encoded["offset_mapping"]]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]

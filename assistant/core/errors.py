@@ -1,0 +1,44 @@
+"""One exception family whose messages are written for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AssistantError(Exception):
+    """Base class: ``str(error)`` is a sentence a user can act on."""
+
+
+class IngestError(AssistantError):
+    """A file could not be added; the message names the file and the reason."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path.name}: {reason}")
+
+
+class Cancelled(AssistantError):
+    """The user stopped the operation."""
+
+    def __init__(self) -> None:
+        super().__init__("Stopped by the user.")
+
+
+class ModelNotFound(AssistantError):
+    """A configured model file or folder is missing."""
+
+
+class EmbedderMismatch(AssistantError):
+    """The index was built with a different embedding model than the one configured."""
+
+    def __init__(self, index_model: str, index_dim: int, model: str, dim: int) -> None:
+        self.index_model = index_model
+        self.model = model
+        super().__init__(
+            f"The library was indexed with the embedding model '{index_model}' "
+            f"({index_dim} dimensions), but '{model}' ({dim} dimensions) is "
+            "configured. "
+            "Switch the embedding model back, or re-index the library "
+            "(`assistant reindex`) to use the new one."
+        )

@@ -1,0 +1,103 @@
+"""Find supported files and turn each into a :class:`ParsedDocument`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from assistant.core.errors import IngestError
+from assistant.core.ingest.docx import parse_docx
+from assistant.core.ingest.html import parse_html
+from assistant.core.ingest.markdown import parse_markdown
+from assistant.core.ingest.pdf import parse_pdf
+from assistant.core.ingest.textfile import parse_text
+from assistant.core.types import FileFailure, ParsedDocument
+
+PARSERS: dict[str, Callable[[Path], ParsedDocument]] = {
+    ".pdf": parse_pdf,
+    ".docx": parse_docx,
+    ".md": parse_markdown,
+    ".markdown": parse_markdown,
+    ".html": parse_html,
+    ".htm": parse_html,
+    ".xhtml": parse_html,
+    ".txt": parse_text,
+    ".text": parse_text,
+    ".rst": parse_text,
+    ".log": parse_text,
+}
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in PARSERS
+
+
+def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]]:
+    """Expand folders recursively (not following links) into supported files.
+
+    Files named explicitly but unsupported are reported; unsupported files found
+    inside folders are skipped silently, as a file manager's "add folder" would.
+    """
+    files: dict[Path, None] = {}
+    failures: list[FileFailure] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            for root, dirs, names in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    candidate = Path(root) / name
+                    if not name.startswith(".") and is_supported(candidate):
+                        files.setdefault(candidate.resolve(), None)
+        elif not path.exists():
+            failures.append(FileFailure(str(path), "file not found"))
+        elif not is_supported(path):
+            kinds = ", ".join(sorted({k.lstrip(".") for k in PARSERS}))
+            failures.append(
+                FileFailure(str(path), f"unsupported file type (supported: {kinds})")
+            )
+        else:
+            files.setdefault(path.resolve(), None)
+    return list(files), failures
+
+
+def parse_file(path: Path, max_bytes: int) -> ParsedDocument:
+    """Parse one file; every failure is an :class:`IngestError` naming the reason."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError as exc:
+        raise IngestError(path, "file not found (moved or deleted?)") from exc
+    except OSError as exc:
+        raise IngestError(path, f"cannot be read ({exc.strerror})") from exc
+    if not path.is_file():
+        raise IngestError(path, "not a regular file")
+    if size == 0:
+        raise IngestError(path, "the file is empty")
+    if size > max_bytes:
+        raise IngestError(
+            path,
+            f"the file is {size / 2**20:.0f} MB, "
+            f"over the {max_bytes / 2**20:.0f} MB limit "
+            "(raise max_file_mb in the settings to add it)",
+        )
+    if not os.access(path, os.R_OK):
+        raise IngestError(path, "permission denied (the file is not readable)")
+    parser = PARSERS.get(path.suffix.lower())
+    if parser is None:
+        raise IngestError(path, "unsupported file type")
+    try:
+        document = parser(path)
+    except IngestError:
+        raise
+    except MemoryError as exc:
+        raise IngestError(path, "too large to read into memory") from exc
+    except PermissionError as exc:
+        raise IngestError(path, "permission denied (the file is not readable)") from exc
+    except Exception as exc:
+        raise IngestError(
+            path, f"could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not any(page.text.strip() for page in document.pages):
+        raise IngestError(path, "no text found in the file")
+    return document

@@ -1,0 +1,256 @@
+"""Ingest: parse on one thread while the caller's thread embeds and writes.
+
+Each document is written in a single store commit after all its chunks are
+embedded, so a cancelled or crashed ingest leaves every document either at its
+old version or its new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.core.cancel import CancelToken
+from assistant.core.chunking import chunk_document
+from assistant.core.embedding import Embedder
+from assistant.core.errors import IngestError
+from assistant.core.fsutil import sha256_file, sha256_text
+from assistant.core.ingest import discover, parse_file
+from assistant.core.search_text import to_search_text
+from assistant.core.store import ChunkStore
+from assistant.core.types import (
+    Chunk,
+    DocumentInfo,
+    FileFailure,
+    IngestProgress,
+    IngestReport,
+    ParsedDocument,
+)
+
+ProgressCallback = Callable[[IngestProgress], None]
+EMBED_BATCH = 64
+
+
+def doc_id_for(path: Path) -> str:
+    """Stable id of a document: its absolute path (content is tracked by hash)."""
+    return hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:20]
+
+
+@dataclass
+class IngestOptions:
+    chunk_tokens: int = 200
+    chunk_overlap: int = 30
+    max_file_bytes: int = 200 * 2**20
+    force: bool = False
+
+
+@dataclass
+class _Parsed:
+    path: Path
+    doc_id: str
+    content_hash: str
+    size: int
+    document: ParsedDocument
+    chunks: list[Chunk]
+    previous: DocumentInfo | None
+
+
+@dataclass
+class _Skipped:
+    path: Path
+    size: int
+    failure: FileFailure | None  # None: unchanged
+
+
+_DONE = object()
+
+
+def run_ingest(
+    paths: Iterable[Path | str],
+    store: ChunkStore,
+    embedder: Embedder,
+    options: IngestOptions,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> IngestReport:
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    report = IngestReport()
+    files, failures = discover(paths)
+    report.failed.extend(failures)
+    sizes = {f: _size(f) for f in files}
+    state = IngestProgress(files_total=len(files), bytes_total=sum(sizes.values()))
+    existing = {d.doc_id: d for d in store.documents()}
+    items: queue.Queue[Any] = queue.Queue(maxsize=2)
+
+    def emit(current: str = "") -> None:
+        state.elapsed_s = time.perf_counter() - started
+        state.current = current or state.current
+        if progress is not None:
+            progress(state)
+
+    def produce() -> None:
+        for path in files:
+            if cancel.cancelled:
+                break
+            items.put(_prepare(path, sizes[path], existing, embedder, options))
+        items.put(_DONE)
+
+    producer = threading.Thread(target=produce, name="ingest-parse", daemon=True)
+    producer.start()
+    changed = False
+    emit()
+    try:
+        while True:
+            item = items.get()
+            if item is _DONE:
+                break
+            if cancel.cancelled:
+                continue  # keep draining so the producer can finish
+            if isinstance(item, _Skipped):
+                if item.failure is None:
+                    report.unchanged.append(str(item.path))
+                else:
+                    report.failed.append(item.failure)
+            else:
+                emit(item.path.name)
+                state.chunks_total += len(item.chunks)
+                if _embed_and_write(item, store, embedder, report, state, emit, cancel):
+                    changed = True
+                    (report.updated if item.previous else report.added).append(
+                        str(item.path)
+                    )
+                    report.pages += item.document.page_count
+                    state.pages_done += item.document.page_count
+            state.files_done += 1
+            state.bytes_done += item.size
+            emit()
+    finally:
+        cancel_seen = cancel.cancelled
+        producer.join()
+        if changed:
+            store.maintain()
+    report.cancelled = cancel_seen
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _prepare(
+    path: Path,
+    size: int,
+    existing: dict[str, DocumentInfo],
+    embedder: Embedder,
+    options: IngestOptions,
+) -> _Parsed | _Skipped:
+    try:
+        doc_id = doc_id_for(path)
+        previous = existing.get(doc_id)
+        try:
+            content_hash = sha256_file(path)
+        except FileNotFoundError as exc:
+            raise IngestError(path, "file not found (moved or deleted?)") from exc
+        except PermissionError as exc:
+            raise IngestError(
+                path, "permission denied (the file is not readable)"
+            ) from exc
+        if previous and previous.content_hash == content_hash and not options.force:
+            return _Skipped(path, size, None)
+        document = parse_file(path, options.max_file_bytes)
+        chunks = chunk_document(
+            document, embedder, options.chunk_tokens, options.chunk_overlap
+        )
+        if not chunks:
+            raise IngestError(path, "no text found in the file")
+        if _changed_since(path, content_hash):
+            raise IngestError(
+                path, "the file changed while it was being read; add it again"
+            )
+        return _Parsed(path, doc_id, content_hash, size, document, chunks, previous)
+    except IngestError as exc:
+        return _Skipped(path, size, FileFailure(str(path), exc.reason))
+    except Exception as exc:  # a parser bug must not stop the batch
+        reason = f"unexpected error ({type(exc).__name__}: {exc})"
+        return _Skipped(path, size, FileFailure(str(path), reason))
+
+
+def _changed_since(path: Path, content_hash: str) -> bool:
+    try:
+        return sha256_file(path) != content_hash
+    except OSError:
+        return True
+
+
+def _embed_and_write(
+    item: _Parsed,
+    store: ChunkStore,
+    embedder: Embedder,
+    report: IngestReport,
+    state: IngestProgress,
+    emit: Callable[[], None],
+    cancel: CancelToken,
+) -> bool:
+    """Embed a document's chunks (reusing unchanged ones) and commit it; False if
+    cancelled before the commit."""
+    hashes = [sha256_text(c.embed_text) for c in item.chunks]
+    known = store.vectors_by_text_hash(item.doc_id) if item.previous else {}
+    vectors: list[np.ndarray | None] = [known.get(h) for h in hashes]
+    todo = [i for i, v in enumerate(vectors) if v is None]
+    report.chunks_reused += len(item.chunks) - len(todo)
+    state.chunks_done += len(item.chunks) - len(todo)
+    for begin in range(0, len(todo), EMBED_BATCH):
+        if cancel.cancelled:
+            return False
+        batch = todo[begin : begin + EMBED_BATCH]
+        embedded = embedder.embed([item.chunks[i].embed_text for i in batch])
+        for i, vector in zip(batch, embedded, strict=True):
+            vectors[i] = vector
+        report.chunks_embedded += len(batch)
+        report.tokens_embedded += sum(
+            embedder.count_tokens([item.chunks[i].embed_text for i in batch])
+        )
+        state.chunks_done += len(batch)
+        emit()
+    if cancel.cancelled:
+        return False
+    now = time.time()
+    rows = [
+        {
+            "chunk_id": f"{item.doc_id}:{chunk.ordinal}",
+            "doc_id": item.doc_id,
+            "path": str(item.path),
+            "title": item.document.title,
+            "kind": item.document.kind,
+            "content_hash": item.content_hash,
+            "file_size": item.size,
+            "page_count": item.document.page_count,
+            "ingested_at": now,
+            "ordinal": chunk.ordinal,
+            "page": chunk.page,
+            "page_label": chunk.page_label,
+            "start": chunk.start,
+            "end": chunk.end,
+            "heading": chunk.heading,
+            "text": chunk.text,
+            "text_hash": text_hash,
+            "search_text": to_search_text(chunk.embed_text),
+            "vector": vector,
+        }
+        for chunk, text_hash, vector in zip(item.chunks, hashes, vectors, strict=True)
+    ]
+    store.replace_document(item.doc_id, rows)
+    return True

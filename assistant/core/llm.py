@@ -1,0 +1,103 @@
+"""Local generation through llama-cpp-python.
+
+A ``Llama`` object is not thread-safe: whoever creates a :class:`LlamaGenerator`
+must call it from one thread only (the UI gives it a dedicated worker thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import ModelNotFound
+from assistant.core.hardware import physical_cores
+
+
+class Generator(Protocol):
+    name: str
+    context_length: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]: ...
+
+
+class LlamaGenerator:
+    """A GGUF model answering with its own chat template, streaming token by token.
+
+    llama-cpp-python keeps the evaluated tokens of the previous call and only
+    evaluates the part of a new prompt after the common prefix, so follow-up turns
+    that extend the previous conversation reuse the KV cache.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        context_length: int = 4096,
+        threads: int = 0,
+        lora_path: Path | str | None = None,
+        seed: int = 42,
+    ) -> None:
+        from llama_cpp import Llama
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelNotFound(f"Chat model not found: {path}")
+        threads = threads or physical_cores()
+        self.path = path
+        self.name = path.stem
+        self._llm: Any = Llama(
+            model_path=str(path),
+            n_ctx=context_length,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=512,
+            seed=seed,
+            lora_path=str(lora_path) if lora_path else None,
+            verbose=False,
+        )
+        self.context_length = int(self._llm.n_ctx())
+        self.trained_context_length = int(self._llm._model.n_ctx_train())
+
+    def count_tokens(self, text: str) -> int:
+        return len(
+            self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        )
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        stream = self._llm.create_chat_completion(
+            messages=list(messages),
+            stream=True,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=0.9,
+            repeat_penalty=1.05,
+        )
+        try:
+            for part in stream:
+                if cancel.cancelled:
+                    break
+                delta = part["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+        finally:
+            stream.close()
+
+    def close(self) -> None:
+        self._llm.close()

@@ -1,0 +1,179 @@
+"""The use cases the window and the CLI call: a Library of documents and a
+Conversation with the local model about them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from assistant.config import Settings, index_dir
+from assistant.core.cancel import CancelToken
+from assistant.core.citations import attribute_uncited, cited_numbers, link_citations
+from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.core.ingest_pipeline import (
+    IngestOptions,
+    ProgressCallback,
+    doc_id_for,
+    run_ingest,
+)
+from assistant.core.llm import Generator, LlamaGenerator
+from assistant.core.models import resolve_chat_model, resolve_embedder
+from assistant.core.prompt import Turn, build_messages
+from assistant.core.retrieval import (
+    CrossEncoderReranker,
+    Reranker,
+    RetrievalConfig,
+    Retriever,
+)
+from assistant.core.store import ChunkStore
+from assistant.core.types import Answer, DocumentInfo, IngestReport, Source
+
+TokenCallback = Callable[[str], None]
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    path, name = resolve_embedder(settings.embedding_model)
+    return SentenceTransformerEmbedder(path, name=name)
+
+
+def load_generator(settings: Settings, lora_path: Path | None = None) -> LlamaGenerator:
+    return LlamaGenerator(
+        resolve_chat_model(settings.chat_model),
+        settings.context_length,
+        settings.threads,
+        lora_path=lora_path,
+    )
+
+
+class Library:
+    """Documents in the index: add, list, remove, search."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: ChunkStore | None = None,
+        reranker: Reranker | None = None,
+        directory: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store or ChunkStore(
+            directory or index_dir(), embedder.name, embedder.dim, settings.ann_min_rows
+        )
+        if reranker is None and settings.reranker_model:
+            reranker = CrossEncoderReranker(settings.reranker_model)
+        self.retriever = Retriever(self.store, embedder, reranker)
+
+    @classmethod
+    def open(cls, settings: Settings, directory: Path | None = None) -> Library:
+        return cls(settings, load_embedder(settings), directory=directory)
+
+    def ingest(
+        self,
+        paths: Iterable[Path | str],
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        force: bool = False,
+    ) -> IngestReport:
+        options = IngestOptions(
+            chunk_tokens=self.settings.chunk_tokens,
+            chunk_overlap=self.settings.chunk_overlap,
+            max_file_bytes=self.settings.max_file_mb * 2**20,
+            force=force,
+        )
+        return run_ingest(paths, self.store, self.embedder, options, progress, cancel)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.store.documents()
+
+    def remove(self, path: Path | str) -> bool:
+        doc_id = doc_id_for(Path(path))
+        if self.store.document(doc_id) is None:
+            return False
+        self.store.remove_document(doc_id)
+        return True
+
+    def retrieval_config(self, top_k: int | None = None) -> RetrievalConfig:
+        s = self.settings
+        return RetrievalConfig(
+            top_k=top_k or s.top_k,
+            candidates=max(s.candidates, top_k or 0),
+            mode=s.retrieval_mode,
+            min_similarity=s.min_similarity,
+        )
+
+    def search(self, query: str, top_k: int | None = None) -> list[Source]:
+        return self.retriever.search(query, self.retrieval_config(top_k))
+
+
+class Conversation:
+    """A multi-turn chat grounded in the library; call from the model's owner thread."""
+
+    def __init__(self, library: Library, generator: Generator) -> None:
+        self.library = library
+        self.generator = generator
+        self.history: list[Turn] = []
+
+    def reset(self) -> None:
+        self.history.clear()
+
+    def ask(
+        self,
+        question: str,
+        on_token: TokenCallback | None = None,
+        cancel: CancelToken | None = None,
+        top_k: int | None = None,
+        use_retrieval: bool = True,
+    ) -> Answer:
+        cancel = cancel or CancelToken()
+        settings = self.library.settings
+        started = time.perf_counter()
+        sources = self.library.search(question, top_k) if use_retrieval else []
+        retrieved = time.perf_counter()
+        messages, included = build_messages(
+            question,
+            sources,
+            self.history,
+            self.generator.count_tokens,
+            self.generator.context_length,
+            settings.max_answer_tokens,
+        )
+        pieces: list[str] = []
+        first_token_at: float | None = None
+        for token in self.generator.stream_chat(
+            messages,
+            max_tokens=settings.max_answer_tokens,
+            temperature=settings.temperature,
+            cancel=cancel,
+        ):
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            pieces.append(token)
+            if on_token is not None:
+                on_token(token)
+        finished = time.perf_counter()
+        raw = "".join(pieces)
+        text, _ = link_citations(raw, len(included))
+        text = attribute_uncited(text, [s.text for s in included])
+        cited = cited_numbers(text)
+        self.history.append(Turn(messages[-1]["content"], raw))
+        generated = self.generator.count_tokens(raw) if raw else 0
+        decode_s = finished - (first_token_at or finished)
+        timings = {
+            "retrieval_ms": (retrieved - started) * 1000,
+            "ttft_ms": ((first_token_at or finished) - retrieved) * 1000,
+            "total_ms": (finished - started) * 1000,
+            "tokens": float(generated),
+            "tokens_per_s": (generated - 1) / decode_s
+            if generated > 1 and decode_s > 0
+            else 0.0,
+        }
+        return Answer(
+            text=text,
+            sources=included,
+            cited=cited,
+            timings=timings,
+            stopped=cancel.cancelled,
+        )

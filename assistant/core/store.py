@@ -1,0 +1,242 @@
+"""The chunk index: one LanceDB table holding text, vectors and document metadata.
+
+Document metadata rides on every chunk row instead of living in a second table,
+so replacing or removing a document is a single LanceDB commit: after a crash the
+index holds either the old or the new version of a document, never half, and no
+chunk can outlive its document.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from assistant.core.errors import EmbedderMismatch
+from assistant.core.fsutil import atomic_write_text, private_dir
+from assistant.core.types import DocumentInfo
+
+log = logging.getLogger(__name__)
+
+TABLE = "chunks"
+META_FILE = "index.json"
+SCHEMA_VERSION = 1
+DOC_COLUMNS = [
+    "doc_id",
+    "path",
+    "title",
+    "kind",
+    "content_hash",
+    "file_size",
+    "page_count",
+    "ingested_at",
+]
+HIT_COLUMNS = [
+    "chunk_id",
+    "doc_id",
+    "path",
+    "title",
+    "page",
+    "page_label",
+    "start",
+    "end",
+    "heading",
+    "text",
+    "vector",
+]
+
+
+def chunk_schema(dim: int) -> pa.Schema:
+    return pa.schema(
+        [
+            ("chunk_id", pa.string()),
+            ("doc_id", pa.string()),
+            ("path", pa.string()),
+            ("title", pa.string()),
+            ("kind", pa.string()),
+            ("content_hash", pa.string()),
+            ("file_size", pa.int64()),
+            ("page_count", pa.int32()),
+            ("ingested_at", pa.float64()),
+            ("ordinal", pa.int32()),
+            ("page", pa.int32()),
+            ("page_label", pa.string()),
+            ("start", pa.int32()),
+            ("end", pa.int32()),
+            ("heading", pa.string()),
+            ("text", pa.string()),
+            ("text_hash", pa.string()),
+            ("search_text", pa.string()),
+            ("vector", pa.list_(pa.float32(), dim)),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    embedder: str
+    dim: int
+    schema_version: int = SCHEMA_VERSION
+
+
+class ChunkStore:
+    """A LanceDB directory on disk; one instance per process."""
+
+    def __init__(
+        self, directory: Path, embedder: str, dim: int, ann_min_rows: int = 20_000
+    ) -> None:
+        import lancedb
+
+        self.directory = private_dir(directory)
+        self.ann_min_rows = ann_min_rows
+        meta_path = self.directory / META_FILE
+        if meta_path.exists():
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            if meta.get("embedder") != embedder or int(meta.get("dim", -1)) != dim:
+                raise EmbedderMismatch(
+                    meta.get("embedder", "?"), int(meta.get("dim", 0)), embedder, dim
+                )
+        self.meta = IndexMeta(embedder, dim)
+        self._db: Any = lancedb.connect(str(self.directory))
+        if TABLE in self._db.table_names():
+            self._table: Any = self._db.open_table(TABLE)
+        else:
+            self._table = self._db.create_table(TABLE, schema=chunk_schema(dim))
+        if not meta_path.exists():
+            atomic_write_text(meta_path, json.dumps(self.meta.__dict__, indent=2))
+
+    @staticmethod
+    def wipe(directory: Path) -> None:
+        """Delete the index (used before re-indexing with another embedder)."""
+        import shutil
+
+        if (directory / META_FILE).exists() or (directory / f"{TABLE}.lance").exists():
+            shutil.rmtree(directory)
+
+    # ---- documents -------------------------------------------------------------
+    def count_chunks(self) -> int:
+        return int(self._table.count_rows())
+
+    def documents(self) -> list[DocumentInfo]:
+        if self.count_chunks() == 0:
+            return []
+        table = self._scan(DOC_COLUMNS)
+        grouped = table.group_by(DOC_COLUMNS).aggregate([("doc_id", "count")])
+        docs = [
+            DocumentInfo(
+                doc_id=row["doc_id"],
+                path=row["path"],
+                title=row["title"],
+                kind=row["kind"],
+                content_hash=row["content_hash"],
+                size=row["file_size"],
+                pages=row["page_count"],
+                chunks=row["doc_id_count"],
+                ingested_at=row["ingested_at"],
+            )
+            for row in grouped.to_pylist()
+        ]
+        return sorted(docs, key=lambda d: d.path)
+
+    def document(self, doc_id: str) -> DocumentInfo | None:
+        return next((d for d in self.documents() if d.doc_id == doc_id), None)
+
+    def vectors_by_text_hash(self, doc_id: str) -> dict[str, np.ndarray]:
+        """Vectors already stored for a document, to reuse for unchanged chunks."""
+        rows = self._scan(["text_hash", "vector"], where=f"doc_id = '{_safe(doc_id)}'")
+        hashes = rows.column("text_hash").to_pylist()
+        vectors = rows.column("vector").to_numpy(zero_copy_only=False)
+        return {
+            h: np.asarray(v, dtype=np.float32)
+            for h, v in zip(hashes, vectors, strict=True)
+        }
+
+    def replace_document(self, doc_id: str, rows: list[dict[str, Any]]) -> None:
+        """Atomically swap a document's chunks for ``rows`` (one commit)."""
+        data = pa.Table.from_pylist(rows, schema=chunk_schema(self.meta.dim))
+        (
+            self._table.merge_insert("chunk_id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .when_not_matched_by_source_delete(f"doc_id = '{_safe(doc_id)}'")
+            .execute(data)
+        )
+
+    def remove_document(self, doc_id: str) -> None:
+        self._table.delete(f"doc_id = '{_safe(doc_id)}'")
+
+    # ---- search ----------------------------------------------------------------
+    def vector_search(self, vector: np.ndarray, limit: int) -> list[dict[str, Any]]:
+        if self.count_chunks() == 0:
+            return []
+        query = (
+            self._table.search(vector.astype(np.float32), vector_column_name="vector")
+            .metric("cosine")
+            .select([*HIT_COLUMNS, "_distance"])
+            .limit(limit)
+        )
+        if self._has_index("vector"):
+            query = query.nprobes(24).refine_factor(4)
+        return list(query.to_list())
+
+    def text_search(self, search_text: str, limit: int) -> list[dict[str, Any]]:
+        if not search_text.strip() or not self._has_index("search_text"):
+            return []
+        query = (
+            self._table.search(search_text, query_type="fts", fts_columns="search_text")
+            .select([*HIT_COLUMNS, "_score"])
+            .limit(limit)
+        )
+        try:
+            return list(query.to_list())
+        except Exception as exc:  # e.g. a query of nothing but stop words
+            log.debug("full-text search failed for %r: %s", search_text, exc)
+            return []
+
+    # ---- maintenance -----------------------------------------------------------
+    def maintain(self) -> None:
+        """Bring indexes up to date after writes (FTS always; ANN once large)."""
+        rows = self.count_chunks()
+        if rows == 0:
+            return
+        from lancedb.index import FTS
+
+        if not self._has_index("search_text"):
+            self._table.create_index(
+                "search_text",
+                config=FTS(
+                    base_tokenizer="simple",
+                    language="English",
+                    stem=True,
+                    remove_stop_words=True,
+                    ascii_folding=True,
+                ),
+                replace=True,
+            )
+        if rows >= self.ann_min_rows and not self._has_index("vector"):
+            partitions = max(1, int(rows**0.5))
+            self._table.create_index(
+                metric="cosine",
+                vector_column_name="vector",
+                index_type="IVF_HNSW_SQ",
+                num_partitions=partitions,
+            )
+        self._table.optimize()
+
+    def _has_index(self, column: str) -> bool:
+        return any(column in idx.columns for idx in self._table.list_indices())
+
+    def _scan(self, columns: list[str], where: str | None = None) -> pa.Table:
+        query = self._table.search().select(columns).limit(None)
+        if where:
+            query = query.where(where)
+        return query.to_arrow()
+
+
+def _safe(value: str) -> str:
+    return value.replace("'", "''")

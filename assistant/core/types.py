@@ -1,0 +1,201 @@
+"""Plain data passed between the core's stages and out to the UI and CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading that starts at ``offset`` characters into its page's text."""
+
+    offset: int
+    level: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one page (PDF) or of a whole unpaged document.
+
+    ``number`` is the 1-based page index used to locate the page; ``label`` is the
+    printed page label a reader sees ("iv", "23"), which may differ.
+    """
+
+    number: int | None
+    text: str
+    label: str | None = None
+    headings: tuple[Heading, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    path: Path
+    title: str
+    kind: str
+    pages: list[Page]
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages) if self.pages and self.pages[0].number else 0
+
+    @property
+    def char_count(self) -> int:
+        return sum(len(p.text) for p in self.pages)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span ``text == page.text[start:end]`` with the context used to embed it."""
+
+    ordinal: int
+    page: int | None
+    page_label: str | None
+    start: int
+    end: int
+    heading: str
+    text: str
+    embed_text: str
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    path: str
+    title: str
+    kind: str
+    content_hash: str
+    size: int
+    pages: int
+    chunks: int
+    ingested_at: float
+
+
+@dataclass
+class Source:
+    """A retrieved passage, numbered as the model and the user see it."""
+
+    n: int
+    path: str
+    title: str
+    page: int | None
+    page_label: str | None
+    start: int
+    end: int
+    score: float
+    text: str
+    heading: str = ""
+    doc_id: str = ""
+    similarity: float = 0.0
+
+    @property
+    def file_name(self) -> str:
+        return Path(self.path).name
+
+    def location(self) -> str:
+        if self.page is None:
+            return self.file_name
+        label = (
+            f" ({self.page_label})"
+            if self.page_label and self.page_label != str(self.page)
+            else ""
+        )
+        return f"{self.file_name}, page {self.page}{label}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "path": self.path,
+            "title": self.title,
+            "page": self.page,
+            "page_label": self.page_label,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
+
+
+@dataclass
+class Answer:
+    text: str
+    sources: list[Source]
+    cited: list[int]
+    timings: dict[str, float] = field(default_factory=dict)
+    stopped: bool = False
+
+    @property
+    def cited_sources(self) -> list[Source]:
+        by_n = {s.n: s for s in self.sources}
+        return [by_n[n] for n in self.cited if n in by_n]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "answer": self.text,
+            "sources": [s.to_json() for s in self.sources],
+            "cited": self.cited,
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "stopped": self.stopped,
+        }
+
+
+@dataclass
+class IngestProgress:
+    files_done: int = 0
+    files_total: int = 0
+    pages_done: int = 0
+    chunks_done: int = 0
+    chunks_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    current: str = ""
+    elapsed_s: float = 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.bytes_done <= 0 or self.bytes_total <= 0:
+            return None
+        left = max(self.bytes_total - self.bytes_done, 0)
+        return self.elapsed_s * left / self.bytes_done
+
+
+@dataclass
+class FileFailure:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{Path(self.path).name}: {self.reason}"
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[FileFailure] = field(default_factory=list)
+    pages: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    tokens_embedded: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.cancelled
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "pages": self.pages,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "tokens_embedded": self.tokens_embedded,
+            "seconds": round(self.seconds, 2),
+            "cancelled": self.cancelled,
+        }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up everything (first time only), then lint, type-check and run the tests.
+# Extra arguments go to pytest, e.g. ./test.sh -m "not slow"
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/bootstrap.sh
+export QT_QPA_PLATFORM=offscreen
+.venv/bin/ruff check assistant tests bench
+.venv/bin/mypy assistant
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,83 @@
+"""Deterministic stand-ins with the same interface as the real embedder and model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from assistant.core.cancel import CancelToken
+
+_TOKEN = re.compile(r"[\u3400-\u9fff]|\w+|[^\w\s]")
+
+
+class FakeEmbedder:
+    """Bag of hashed words -> unit vector: similar texts get similar vectors.
+
+    Tokens are words, punctuation marks and single CJK characters, so chunking
+    limits can be checked exactly.
+    """
+
+    def __init__(self, dim: int = 64, max_tokens: int = 60, name: str = "fake") -> None:
+        self.dim = dim
+        self.max_tokens = max_tokens
+        self.name = name
+        self.embedded_texts: list[str] = []
+
+    def _tokens(self, text: str) -> list[str]:
+        return _TOKEN.findall(text.lower())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(self._tokens(t)) for t in texts]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in _TOKEN.finditer(text)]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded_texts.extend(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in self._tokens(text)[: self.max_tokens]:
+                digest = hashlib.md5(token.encode()).digest()
+                out[row, digest[0] % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class FakeGenerator:
+    """Replays queued answers token by token and records the prompts it was given."""
+
+    def __init__(self, context_length: int = 2048) -> None:
+        self.name = "fake-llm"
+        self.context_length = context_length
+        self.answers: list[str] = []
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def queue(self, *answers: str) -> None:
+        self.answers.extend(answers)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        answer = self.answers.pop(0) if self.answers else "I don't know."
+        for token in re.findall(r"\S+\s*", answer)[:max_tokens]:
+            if cancel.cancelled:
+                return
+            yield token

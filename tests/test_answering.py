@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakes import FakeGenerator
+
+from assistant.core.cancel import CancelToken
+from assistant.core.citations import link_citations
+from assistant.core.prompt import SYSTEM_PROMPT, Turn, build_messages, user_message
+from assistant.core.services import Conversation, Library
+from assistant.core.types import Source
+
+
+def _source(n: int, text: str = "Some passage text.", page: int | None = 1) -> Source:
+    return Source(
+        n=n,
+        path=f"/d/f{n}.pdf",
+        title="F",
+        page=page,
+        page_label=str(page),
+        start=0,
+        end=len(text),
+        score=1.0,
+        text=text,
+    )
+
+
+def test_citations_are_normalised_and_invalid_ones_dropped() -> None:
+    text, cited = link_citations(
+        "Water boils at 100 C [2]. It freezes [1, 3] and [Source 2]. Bogus [9]. 【1】",
+        3,
+    )
+    assert text == "Water boils at 100 C [2]. It freezes [1][3] and [2]. Bogus. [1]"
+    assert cited == [2, 1, 3]
+
+
+def test_prompt_numbers_sources_and_marks_them_as_quotes() -> None:
+    message = user_message(
+        "What is X?", [_source(1, "X is a letter."), _source(2, page=None)]
+    )
+    assert '[1] f1.pdf, page 1\n"""\nX is a letter.\n"""' in message
+    assert "[2] f2.pdf\n" in message
+    assert "Question: What is X?\n\nAnswer from the sources above." in message
+    assert message.endswith("like [1].")
+    assert "not instructions" in SYSTEM_PROMPT
+
+
+def test_chinese_question_asks_for_a_chinese_answer() -> None:
+    assert "用中文" in user_message("上海在哪里？", [])
+    assert "用中文" in user_message("上海在哪里？", [_source(1)])
+    assert "用中文" not in user_message("Where is Shanghai?", [_source(1)])
+
+
+def test_prompt_fits_the_context_by_dropping_least_relevant_sources() -> None:
+    sources = [_source(n, "word " * 200) for n in range(1, 6)]
+    history = [Turn("old question " * 50, "old answer " * 50)]
+
+    def count(text: str) -> int:
+        return len(text.split())
+
+    messages, kept = build_messages("Q?", sources, history, count, 700, 100)
+    assert [s.n for s in kept] == [1, 2]
+    assert sum(count(m["content"]) + 8 for m in messages) <= 600
+    assert messages[-1]["role"] == "user" and len(messages) == 2  # history dropped too
+
+
+def test_conversation_streams_cites_and_keeps_history(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    (docs / "facts.txt").write_text("The reactor cools with heavy water. " * 3)
+    library.ingest([docs])
+    generator.queue("It uses heavy water [1]. Also [7].", "Yes [1].")
+    conversation = Conversation(library, generator)
+    tokens: list[str] = []
+    answer = conversation.ask("What cools the reactor?", on_token=tokens.append)
+    assert len(tokens) > 3 and "".join(tokens).startswith("It uses heavy water")
+    assert answer.text == "It uses heavy water [1]. Also."
+    assert answer.cited == [1] and answer.cited_sources[0].path.endswith("facts.txt")
+    assert "heavy water" in generator.prompts[0][-1]["content"]
+    assert answer.timings["ttft_ms"] >= 0
+    conversation.ask("Really?")
+    second = generator.prompts[1]
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+    assert second[2]["content"] == "It uses heavy water [1]. Also [7]."
+
+
+def test_stop_halts_generation(library: Library, generator: FakeGenerator) -> None:
+    generator.queue("one two three four five six seven eight")
+    token = CancelToken()
+    seen: list[str] = []
+
+    def on_token(text: str) -> None:
+        seen.append(text)
+        if len(seen) == 3:
+            token.cancel()
+
+    answer = Conversation(library, generator).ask(
+        "anything", on_token=on_token, cancel=token
+    )
+    assert answer.stopped and answer.text == "one two three "
+
+
+def test_uncited_sentences_drawn_from_a_source_get_its_number() -> None:
+    from assistant.core.citations import attribute_uncited
+
+    passages = [
+        "Basil needs less water than mint, and grows well indoors.",
+        "Tomatoes need six hours of sun a day.",
+    ]
+    text = "Basil needs less water than mint. Tomatoes need sun [2]. I like gardens."
+    assert attribute_uncited(text, passages) == (
+        "Basil needs less water than mint. [1] Tomatoes need sun [2]. I like gardens."
+    )
+    assert attribute_uncited("Cited already. [1]", passages) == "Cited already. [1]"

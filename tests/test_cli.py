@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from docgen import FILLER, make_pdf
+from fakes import FakeEmbedder, FakeGenerator
+
+from assistant import cli
+from assistant.core import services
+
+
+@pytest.fixture(autouse=True)
+def _fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
+    generator = FakeGenerator()
+    generator.queue("The valve opens at 42 bar [1].", "At 42 bar [1].")
+    monkeypatch.setattr(services, "load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(services, "load_generator", lambda settings: generator)
+    return generator
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_docs_search_ask_remove(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = make_pdf(
+        tmp_path / "valve.pdf", [FILLER, "The valve opens at 42 bar. " + FILLER]
+    )
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf at all")
+    code, out, err = _run(capsys, "ingest", str(pdf), str(bad))
+    assert code == 1
+    assert "1 added" in out and "1 failed" in out
+    assert "error: bad.pdf: not a PDF file" in err
+
+    code, out, _ = _run(capsys, "docs", "--json")
+    assert code == 0 and [d["path"] for d in json.loads(out)] == [str(pdf.resolve())]
+
+    code, out, _ = _run(capsys, "search", "valve bar", "--json")
+    hit = json.loads(out)["sources"][0]
+    assert hit["page"] == 2 and "42 bar" in hit["text"]
+
+    code, out, _ = _run(capsys, "ask", "When does the valve open?", "--json")
+    result = json.loads(out)
+    assert result["answer"] == "The valve opens at 42 bar [1]."
+    assert result["cited"] == [1] and result["sources"][0]["page"] == 2
+    assert set(result["timings"]) >= {"retrieval_ms", "ttft_ms", "tokens_per_s"}
+
+    code, out, _ = _run(capsys, "ask", "When does the valve open?")
+    assert "Sources:" in out and "*[1] valve.pdf, page 2:" in out
+
+    code, out, _ = _run(capsys, "remove", str(pdf))
+    assert code == 0
+    code, out, _ = _run(capsys, "docs")
+    assert "library is empty" in out
+
+
+def test_ingest_json_reports_per_file_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"")
+    code, out, _ = _run(capsys, "ingest", str(tmp_path), "--json")
+    report = json.loads(out)
+    assert code == 1
+    assert report["failed"] == [
+        {"path": str((tmp_path / "empty.txt").resolve()), "reason": "the file is empty"}
+    ]
+
+
+def test_core_imports_no_qt() -> None:
+    code = (
+        "import sys, assistant.core.services, assistant.cli;"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken'))];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from docgen import FILLER, make_pdf
+from fakes import FakeEmbedder
+
+from assistant.config import Settings
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import EmbedderMismatch
+from assistant.core.services import Library
+from assistant.core.types import IngestProgress
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _all_texts(library: Library) -> list[str]:
+    return library.store._scan(["text"]).column("text").to_pylist()
+
+
+def test_ingest_lists_documents_and_finds_passages(
+    library: Library, docs: Path
+) -> None:
+    make_pdf(
+        docs / "manual.pdf",
+        [FILLER, FILLER, "The pressure valve opens at 42 bar. " + FILLER],
+    )
+    _write(docs, "notes.md", "# Notes\n\nThe cat sleeps on the mat.")
+    progress: list[IngestProgress] = []
+    report = library.ingest([docs], progress=progress.append)
+    assert report.ok and len(report.added) == 2 and report.pages == 3
+    assert (
+        progress[-1].files_done == 2
+        and progress[-1].bytes_done == progress[-1].bytes_total
+    )
+    names = sorted(Path(d.path).name for d in library.documents())
+    assert names == ["manual.pdf", "notes.md"]
+    top = library.search("pressure valve bar", top_k=3)[0]
+    assert Path(top.path).name == "manual.pdf" and top.page == 3
+    assert "42 bar" in top.text and top.n == 1
+
+
+def test_unchanged_files_are_not_embedded_again(
+    library: Library, embedder: FakeEmbedder, docs: Path
+) -> None:
+    _write(docs, "a.txt", "Alpha beta gamma. " * 20)
+    library.ingest([docs])
+    embedded = len(embedder.embedded_texts)
+    report = library.ingest([docs])
+    assert report.unchanged == [str((docs / "a.txt").resolve())]
+    assert len(embedder.embedded_texts) == embedded
+
+
+def test_changed_file_replaces_its_chunks_and_reuses_unchanged_ones(
+    library: Library, embedder: FakeEmbedder, docs: Path
+) -> None:
+    path = _write(
+        docs,
+        "a.md",
+        "# One\n\nOld fact: the sky is green.\n\n# Two\n\nStable text stays.",
+    )
+    library.ingest([path])
+    before = len(embedder.embedded_texts)
+    path.write_text(
+        "# One\n\nNew fact: the sky is blue.\n\n# Two\n\nStable text stays."
+    )
+    report = library.ingest([path])
+    assert report.updated == [str(path.resolve())]
+    assert report.chunks_reused == 1 and report.chunks_embedded == 1
+    assert len(embedder.embedded_texts) == before + 1
+    texts = _all_texts(library)
+    assert not any("green" in t for t in texts)
+    assert any("blue" in t for t in texts)
+    assert len(library.documents()) == 1
+
+
+def test_remove_deletes_all_chunks(library: Library, docs: Path) -> None:
+    keep = _write(docs, "keep.txt", "Keep this text. " * 10)
+    drop = _write(docs, "drop.txt", "Drop this text. " * 10)
+    library.ingest([keep, drop])
+    assert library.remove(drop)
+    assert not library.remove(drop)
+    assert [Path(d.path).name for d in library.documents()] == ["keep.txt"]
+    assert all("Drop" not in t for t in _all_texts(library))
+
+
+def test_bad_file_is_reported_and_the_batch_goes_on(
+    library: Library, docs: Path
+) -> None:
+    _write(docs, "good.txt", "Good text here. " * 5)
+    (docs / "empty.md").write_bytes(b"")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    report = library.ingest([docs])
+    assert [Path(p).name for p in report.added] == ["good.txt"]
+    reasons = {Path(f.path).name: f.reason for f in report.failed}
+    assert set(reasons) == {"empty.md", "broken.pdf"}
+    assert "empty" in reasons["empty.md"]
+    assert not report.ok
+
+
+def test_cancel_keeps_the_index_consistent(library: Library, docs: Path) -> None:
+    first = _write(docs, "first.txt", "First document text. " * 50)
+    library.ingest([first])
+    for i in range(5):
+        _write(docs, f"more{i}.txt", f"More document {i} text. " * 50)
+    token = CancelToken()
+
+    def on_progress(state: IngestProgress) -> None:
+        if state.chunks_done > 0:
+            token.cancel()
+
+    report = library.ingest([docs], progress=on_progress, cancel=token)
+    assert report.cancelled
+    documents = library.documents()
+    assert [Path(d.path).name for d in documents][0] == "first.txt"
+    # every listed document has all its chunks: count equals a fresh chunking
+    total = sum(d.chunks for d in documents)
+    assert library.store.count_chunks() == total
+    again = library.ingest([docs])
+    assert len(again.added) == 6 - len(documents)
+
+
+def test_opening_with_another_embedder_says_so(
+    settings: Settings, tmp_path: Path, docs: Path
+) -> None:
+    directory = tmp_path / "idx"
+    Library(settings, FakeEmbedder(dim=64, name="fake-a"), directory=directory)
+    with pytest.raises(EmbedderMismatch, match="fake-a.*fake-b.*re-index"):
+        Library(settings, FakeEmbedder(dim=32, name="fake-b"), directory=directory)
+
+
+def test_chinese_full_text_search_finds_chinese_passages(
+    library: Library, docs: Path
+) -> None:
+    _write(docs, "zh.txt", "北京是中国的首都。\n\n上海是一个重要的港口城市，人口众多。")
+    _write(docs, "en.txt", "Paris is the capital of France. " * 3)
+    library.ingest([docs])
+    hits = library.store.text_search("港口", 5)
+    assert hits and "港口" in hits[0]["text"]
+    top = library.search("上海的港口", top_k=2)[0]
+    assert "上海" in top.text
+
+
+def test_one_result_per_pdf_page(library: Library, docs: Path) -> None:
+    long_page = " ".join(
+        f"Turbine blade inspection step {i} is described here." for i in range(40)
+    )
+    make_pdf(docs / "t.pdf", [long_page, FILLER])
+    library.ingest([docs])
+    sources = library.search("turbine blade inspection", top_k=5)
+    pages = [s.page for s in sources]
+    assert len(pages) == len(set(pages))
+
+
+def test_lexical_exact_match_beats_vector_noise(library: Library, docs: Path) -> None:
+    for i in range(8):
+        _write(
+            docs,
+            f"n{i}.txt",
+            f"General note {i} about meetings and schedules and plans.",
+        )
+    _write(docs, "code.txt", "Error E-4711 means the fuse has blown.")
+    library.ingest([docs])
+    assert library.search("E-4711", top_k=3)[0].path.endswith("code.txt")

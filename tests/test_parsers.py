@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from docgen import make_docx, make_pdf
+
+from assistant.core.errors import IngestError
+from assistant.core.ingest import discover, parse_file
+
+LIMIT = 10 * 2**20
+
+
+def test_pdf_pages_are_one_based_with_text(tmp_path: Path) -> None:
+    path = make_pdf(
+        tmp_path / "a.pdf", ["First page.", "Second page.", "Third page here."]
+    )
+    document = parse_file(path, LIMIT)
+    assert document.kind == "pdf"
+    assert [p.number for p in document.pages] == [1, 2, 3]
+    assert "Third page here." in document.pages[2].text
+    assert document.page_count == 3
+
+
+def test_encrypted_pdf_says_encrypted(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    plain = make_pdf(tmp_path / "plain.pdf", ["Secret text."])
+    writer = PdfWriter()
+    for page in PdfReader(str(plain)).pages:
+        writer.add_page(page)
+    writer.encrypt("hunter2")
+    locked = tmp_path / "locked.pdf"
+    with locked.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(IngestError, match="encrypted"):
+        parse_file(locked, LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.pdf", b"", "empty"),
+        ("fake.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "not a PDF"),
+        (
+            "broken.pdf",
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog",
+            "damaged|no pages|could not",
+        ),
+        ("junk.docx", b"PK\x03\x04 this is not really a zip", "not a readable Word"),
+        ("binary.txt", b"\x00\x01\x02\x03" * 50, "binary|encoding"),
+    ],
+)
+def test_bad_files_get_a_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=reason) as info:
+        parse_file(path, LIMIT)
+    assert name in str(info.value)
+
+
+def test_size_limit_is_enforced(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("x" * 2000)
+    with pytest.raises(IngestError, match="limit"):
+        parse_file(path, 1000)
+
+
+def test_docx_keeps_headings(tmp_path: Path) -> None:
+    path = make_docx(
+        tmp_path / "d.docx",
+        [
+            ("h1", "Handbook"),
+            ("p", "Welcome."),
+            ("h2", "Leave"),
+            ("p", "Ten days a year."),
+        ],
+    )
+    document = parse_file(path, LIMIT)
+    page = document.pages[0]
+    assert document.title == "Handbook"
+    assert [(h.level, h.title) for h in page.headings] == [
+        (1, "Handbook"),
+        (2, "Leave"),
+    ]
+    leave = page.headings[1]
+    assert page.text[leave.offset :].startswith("Leave")
+    assert "Ten days a year." in page.text
+
+
+def test_html_drops_scripts_and_keeps_structure(tmp_path: Path) -> None:
+    path = tmp_path / "p.html"
+    path.write_text(
+        "<html><head><title>Page</title><style>p{}</style></head><body>"
+        "<script>var evil = 'x'.repeat(100000);</script><h1>Main</h1>"
+        "<p>Hello <b>world</b>.</p><div>Second <i>para</i></div></body></html>"
+    )
+    document = parse_file(path, LIMIT)
+    text = document.pages[0].text
+    assert document.title == "Page"
+    assert "evil" not in text and "p{}" not in text
+    assert text == "Main\n\nHello world.\n\nSecond para"
+    assert [(h.level, h.title, h.offset) for h in document.pages[0].headings] == [
+        (1, "Main", 0)
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-16", "latin-1", "utf-8-sig"])
+def test_text_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
+    text = (
+        ("Café au lait, naïve résumé. " * 5)
+        if encoding == "latin-1"
+        else ("北京是中国的首都，也是一座历史悠久的城市。" * 5)
+    )
+    path = tmp_path / f"t-{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    assert parse_file(path, LIMIT).pages[0].text == text
+
+
+def test_markdown_headings_skip_code_fences(tmp_path: Path) -> None:
+    path = tmp_path / "n.md"
+    path.write_text("# Title\n\n```\n# not a heading\n```\n\n## Real\n\ntext\n")
+    document = parse_file(path, LIMIT)
+    assert [h.title for h in document.pages[0].headings] == ["Title", "Real"]
+
+
+def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "sub" / "a.md").write_text("a")
+    (tmp_path / "sub" / "deeper" / "b.txt").write_text("b")
+    (tmp_path / "sub" / "image.png").write_bytes(b"png")
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path / "sub")
+    files, failures = discover(
+        [
+            tmp_path / "sub",
+            tmp_path / "sub" / "a.md",
+            tmp_path / "x.exe",
+            tmp_path / "missing.pdf",
+        ]
+    )
+    assert sorted(f.name for f in files) == ["a.md", "b.txt"]
+    assert [(Path(f.path).name, f.reason.split(" (")[0]) for f in failures] == [
+        ("x.exe", "file not found"),
+        ("missing.pdf", "file not found"),
+    ]
