@@ -12,3 +12,5 @@ for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     _os.environ[_var] = "1"
 _os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 _os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+_os.environ.setdefault("LANCE_INCLUDE_VECTOR_CENTROIDS", "false")
+_os.environ.setdefault("LANCE_LOG", "error")

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.core.store import ChunkStore
+
+
+def _rows(
+    doc: str, count: int, dim: int, rng: np.random.Generator
+) -> list[dict[str, object]]:
+    rows = []
+    for i in range(count):
+        vector = rng.standard_normal(dim).astype(np.float32)
+        rows.append(
+            {
+                "chunk_id": f"{doc}:{i}",
+                "doc_id": doc,
+                "path": f"/docs/{doc}.txt",
+                "title": doc,
+                "kind": "txt",
+                "content_hash": "h",
+                "file_size": 1,
+                "page_count": 0,
+                "ingested_at": 0.0,
+                "ordinal": i,
+                "page": None,
+                "page_label": None,
+                "start": 0,
+                "end": 1,
+                "heading": "",
+                "text": f"text {doc} {i}",
+                "text_hash": f"{doc}{i}",
+                "search_text": f"passage{i} of {doc}",
+                "vector": vector / np.linalg.norm(vector),
+            }
+        )
+    return rows
+
+
+def test_large_tables_get_an_ann_index_and_still_find_exact_neighbours(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    store = ChunkStore(tmp_path / "idx", "fake", 32, ann_min_rows=1000)
+    all_rows = []
+    for doc in range(12):
+        rows = _rows(f"doc{doc}", 100, 32, rng)
+        store.replace_document(f"doc{doc}", rows)
+        all_rows.extend(rows)
+    store.maintain()
+    kinds = {index.index_type for index in store._table.list_indices()}
+    assert "FTS" in kinds and any("Ivf" in k or "IVF" in k for k in kinds)
+    target = all_rows[777]
+    assert (
+        store.vector_search(np.asarray(target["vector"]), 3)[0]["chunk_id"]
+        == target["chunk_id"]
+    )
+    assert store.text_search("passage55", 20)[0]["text"].endswith(" 55")
+    assert store.count_chunks() == 1200 and len(store.documents()) == 12
+
+
+def test_small_tables_stay_flat(tmp_path: Path) -> None:
+    store = ChunkStore(tmp_path / "idx", "fake", 8, ann_min_rows=1000)
+    store.replace_document("a", _rows("a", 10, 8, np.random.default_rng(1)))
+    store.maintain()
+    assert {index.index_type for index in store._table.list_indices()} == {"FTS"}
