@@ -18,12 +18,15 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 QUESTIONS = [
-    "How do I parse a JSON document from a string?",
-    "What does the csv DictReader class do?",
-    "How can I run a subprocess and capture its output?",
-    "Which function returns the current time as a floating point number?",
-    "How do I create a temporary directory that is removed automatically?",
-    "What does functools.lru_cache do?",
+    ("How do I parse a JSON document from a string?", ["loads"]),
+    ("What does the csv DictReader class do?", ["dict"]),
+    ("How can I run a subprocess and capture its output?", ["run", "output"]),
+    (
+        "How do I create a temporary directory that is removed automatically?",
+        ["TemporaryDirectory"],
+    ),
+    ("What does functools.lru_cache do?", ["cache"]),
+    ("How do I compute the median of a list of numbers?", ["median"]),
 ]
 
 
@@ -31,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=HERE / "out" / "corpus")
     parser.add_argument("--questions", type=int, default=4)
+    parser.add_argument("--chat-model", default="", help="alias or .gguf path")
     args = parser.parse_args()
     if not any(args.corpus.glob("*.pdf")):
         from corpus import main as build  # type: ignore[import-not-found]
@@ -66,10 +70,12 @@ def main() -> None:
     embedder.embed(embed_texts)
     bare_encode_s = time.perf_counter() - started
 
-    generator = load_generator(settings)
+    generator = load_generator(
+        settings.model_copy(update={"chat_model": args.chat_model})
+    )
     llm = generator._llm
     rows = []
-    for question in QUESTIONS[: args.questions]:
+    for question, keywords in QUESTIONS[: args.questions]:
         llm.reset()
         conversation = Conversation(library, generator)
         answer = conversation.ask(question)
@@ -111,6 +117,7 @@ def main() -> None:
                 "bare_tokens_per_s": bare_tps,
                 "second_turn_ttft_ms": follow.timings["ttft_ms"],
                 "cited": len(answer.cited),
+                "keywords": all(k.lower() in answer.text.lower() for k in keywords),
             }
         )
 
@@ -138,6 +145,7 @@ def main() -> None:
         "bare_tokens_per_s": round(mean("bare_tokens_per_s"), 1),
         "second_turn_ttft_ms": round(mean("second_turn_ttft_ms")),
         "answers_with_citations": sum(r["cited"] > 0 for r in rows),
+        "answers_with_keywords": sum(r["keywords"] for r in rows),
     }
     width = max(len(k) for k in result)
     for key, value in result.items():

@@ -82,3 +82,18 @@ def test_core_imports_no_qt() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_chat_keeps_context_between_turns(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    _fake_models: FakeGenerator,
+) -> None:
+    lines = iter(["When does the valve open?", "/reset", "And then?", "/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code, out, _ = _run(capsys, "chat")
+    assert code == 0
+    assert "The valve opens at 42 bar" in out and "(conversation cleared)" in out
+    # after /reset the second question is asked without the first turn
+    assert [m["role"] for m in _fake_models.prompts[1]] == ["system", "user"]
