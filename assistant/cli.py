@@ -289,11 +289,9 @@ def _gguf_context_length(path: Path) -> int | None:
 
 
 def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
-    print(
-        "The desktop window is not built yet. Use the subcommands for now; "
-        "see `assistant --help`."
-    )
-    return 0
+    from assistant.ui.app import run
+
+    return run([sys.argv[0]])
 
 
 # ---- entry point ----------------------------------------------------------------

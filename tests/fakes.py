@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -81,3 +82,28 @@ class FakeGenerator:
             if cancel.cancelled:
                 return
             yield token
+
+
+class SlowGenerator(FakeGenerator):
+    """Streams one token every ``delay`` seconds (to test Stop and streaming)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        for token in super().stream_chat(
+            messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel
+        ):
+            time.sleep(self.delay)
+            yield token
+
+    def close(self) -> None:
+        pass

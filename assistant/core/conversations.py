@@ -1,0 +1,115 @@
+"""Saved conversations: one JSON file each, written atomically."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.core.fsutil import atomic_write_text, private_dir
+from assistant.core.prompt import Turn
+from assistant.core.types import Answer, Source
+
+
+@dataclass
+class Message:
+    role: str  # "user" | "assistant"
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+    stopped: bool = False
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> Message:
+        return cls(
+            "assistant",
+            answer.text,
+            list(answer.sources),
+            list(answer.cited),
+            answer.stopped,
+        )
+
+
+@dataclass
+class ConversationRecord:
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    title: str = "New conversation"
+    created: float = field(default_factory=time.time)
+    messages: list[Message] = field(default_factory=list)
+    turns: list[Turn] = field(default_factory=list)
+    """What the model saw, verbatim (for KV-cache reuse when continuing)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConversationRecord:
+        messages = [
+            Message(
+                m["role"],
+                m["text"],
+                [Source(**s) for s in m.get("sources", [])],
+                list(m.get("cited", [])),
+                bool(m.get("stopped", False)),
+            )
+            for m in data.get("messages", [])
+        ]
+        turns = [Turn(t["user"], t["assistant"]) for t in data.get("turns", [])]
+        return cls(
+            data["id"],
+            data.get("title", "Conversation"),
+            float(data.get("created", 0)),
+            messages,
+            turns,
+        )
+
+    def to_markdown(self) -> str:
+        lines = [f"# {self.title}", ""]
+        for message in self.messages:
+            who = "**You:**" if message.role == "user" else "**Assistant:**"
+            lines += [f"{who} {message.text}", ""]
+            cited = [s for s in message.sources if s.n in message.cited]
+            if cited:
+                lines.append("Sources:")
+                lines += [
+                    f"- [{s.n}] {s.location()} \u2014 \u201c{_snippet(s.text)}\u201d"
+                    for s in cited
+                ]
+                lines.append("")
+        return "\n".join(lines)
+
+
+def _snippet(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
+
+
+class ConversationStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = private_dir(directory)
+
+    def _path(self, conversation_id: str) -> Path:
+        return self.directory / f"{conversation_id}.json"
+
+    def list(self) -> list[ConversationRecord]:
+        records = []
+        for path in self.directory.glob("*.json"):
+            try:
+                records.append(
+                    ConversationRecord.from_json(json.loads(path.read_text()))
+                )
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged file is skipped, not fatal
+        return sorted(records, key=lambda r: r.created, reverse=True)
+
+    def save(self, record: ConversationRecord) -> None:
+        atomic_write_text(
+            self._path(record.id),
+            json.dumps(record.to_json(), ensure_ascii=False, indent=1),
+        )
+
+    def delete(self, conversation_id: str) -> None:
+        self._path(conversation_id).unlink(missing_ok=True)

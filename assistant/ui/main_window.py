@@ -1,0 +1,528 @@
+"""The main window: library | chat | sources + passage viewer, wired to two workers.
+
+Workers live on long-lived QThreads and are driven by queued signals; the GUI
+thread only updates models and widgets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QThread, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+)
+
+from assistant.config import Settings, data_dir, save_settings
+from assistant.core.cancel import CancelToken
+from assistant.core.conversations import ConversationRecord, ConversationStore, Message
+from assistant.core.ingest import discover
+from assistant.core.prompt import Turn
+from assistant.core.services import Library
+from assistant.core.types import (
+    Answer,
+    DocumentInfo,
+    IngestProgress,
+    IngestReport,
+    Source,
+)
+from assistant.ui.models.chat_model import ChatMessagesModel
+from assistant.ui.models.document_model import DocumentListModel
+from assistant.ui.models.sources_model import SourcesModel
+from assistant.ui.panes.chat_pane import ChatPane
+from assistant.ui.panes.library_pane import LibraryPane
+from assistant.ui.panes.sources_pane import SourcesPane
+from assistant.ui.panes.viewer_pane import PassageViewer
+from assistant.ui.settings_dialog import SettingsDialog
+from assistant.ui.workers.chat_worker import ChatWorker
+from assistant.ui.workers.library_worker import LibraryWorker
+
+
+class MainWindow(QMainWindow):
+    """Signals (queued to the workers):
+    sig_load_library(), sig_ingest(list), sig_reindex(list), sig_remove(str),
+    sig_read_document(object), sig_load_model(), sig_ask(str), sig_set_history(list),
+    sig_settings(object).
+    Public signals for tests: sig_answer_shown(object), sig_documents_shown().
+    """
+
+    sig_load_library = Signal()
+    sig_ingest = Signal(list)
+    sig_reindex = Signal(list)
+    sig_remove = Signal(str)
+    sig_read_document = Signal(object)
+    sig_load_model = Signal()
+    sig_ask = Signal(str)
+    sig_set_history = Signal(list)
+    sig_settings = Signal(object)
+    sig_answer_shown = Signal(object)
+    sig_documents_shown = Signal()
+
+    def __init__(
+        self,
+        settings: Settings,
+        library_worker: LibraryWorker | None = None,
+        chat_worker: ChatWorker | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.setWindowTitle("Assistant")
+        self.setAcceptDrops(True)
+        self.documents = DocumentListModel()
+        self.messages = ChatMessagesModel()
+        self.sources = SourcesModel()
+        self.conversation_store = ConversationStore(data_dir() / "conversations")
+        self.conversation = ConversationRecord()
+        self._pending_question = ""
+        self._indexing = False
+
+        self.library_pane = LibraryPane(self.documents)
+        self.chat_pane = ChatPane(self.messages)
+        self.sources_pane = SourcesPane(self.sources)
+        self.viewer = PassageViewer()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.sources_pane)
+        right.addWidget(self.viewer)
+        right.setSizes([300, 500])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget in (self.library_pane, self.chat_pane, right):
+            self.splitter.addWidget(widget)
+        self.splitter.setSizes([260, 560, 460])
+        self.right_splitter = right
+        self.setCentralWidget(self.splitter)
+        self._build_status_bar()
+        self._build_menus()
+        self._start_workers(
+            library_worker or LibraryWorker(settings),
+            chat_worker or ChatWorker(settings),
+        )
+        self._connect_panes()
+        self._refresh_conversation_list()
+        self._restore_layout()
+
+    # ---- construction ------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel("Loading models…")
+        self.count_label = QLabel("")
+        offline = QLabel("\u25cf Offline")
+        offline.setToolTip("Assistant never connects to the network.")
+        offline.setStyleSheet("color: #2e7d32;")
+        bar = self.statusBar()
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.count_label)
+        bar.addPermanentWidget(offline)
+
+    def _action(
+        self,
+        menu_name: str,
+        text: str,
+        shortcut: str | QKeySequence.StandardKey,
+        slot: object,
+    ) -> QAction:
+        menu = self._menus.get(menu_name) or self.menuBar().addMenu(menu_name)
+        self._menus[menu_name] = menu
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        self._menus: dict[str, QMenu] = {}
+        self._action("&File", "Add &files…", "Ctrl+O", self.library_pane.choose_files)
+        self._action(
+            "&File", "Add f&older…", "Ctrl+Shift+O", self.library_pane.choose_folder
+        )
+        self._action(
+            "&File", "&Export conversation…", "Ctrl+E", self.export_conversation
+        )
+        self._action("&File", "&Settings…", "Ctrl+,", self.open_settings)
+        self._action("&File", "&Quit", "Ctrl+Q", self.close)
+        self._action("&Chat", "&New conversation", "Ctrl+N", self.new_conversation)
+        self._action("&Chat", "&Stop answer", "Esc", self.stop_answer)
+        self._action(
+            "&Chat", "Ask a &question", "Ctrl+L", self.chat_pane.input.setFocus
+        )
+
+    def _start_workers(
+        self, library_worker: LibraryWorker, chat_worker: ChatWorker
+    ) -> None:
+        self.library_worker = library_worker
+        self.chat_worker = chat_worker
+        self.library_thread = QThread(self)
+        self.library_thread.setObjectName("library-worker")
+        self.chat_thread = QThread(self)
+        self.chat_thread.setObjectName("chat-worker")
+        library_worker.moveToThread(self.library_thread)
+        chat_worker.moveToThread(self.chat_thread)
+
+        self.sig_load_library.connect(library_worker.load)
+        self.sig_ingest.connect(library_worker.ingest)
+        self.sig_reindex.connect(library_worker.reindex)
+        self.sig_remove.connect(library_worker.remove)
+        self.sig_read_document.connect(library_worker.read_document)
+        library_worker.sig_ready.connect(self._on_library_ready)
+        library_worker.sig_ready.connect(chat_worker.set_library)
+        library_worker.sig_documents.connect(self._on_documents)
+        library_worker.sig_progress.connect(self._on_progress)
+        library_worker.sig_ingest_finished.connect(self._on_ingest_finished)
+        library_worker.sig_failed.connect(self._on_library_failed)
+        library_worker.sig_document_text.connect(self._on_document_text)
+
+        self.sig_load_model.connect(chat_worker.load)
+        self.sig_ask.connect(chat_worker.ask)
+        self.sig_set_history.connect(chat_worker.set_history)
+        self.sig_settings.connect(chat_worker.set_settings)
+        chat_worker.sig_model_ready.connect(self._on_model_ready)
+        chat_worker.sig_tokens.connect(self.messages.extend_last)
+        chat_worker.sig_history.connect(self._on_history)
+        chat_worker.sig_answer_finished.connect(self._on_answer_finished)
+        chat_worker.sig_failed.connect(self._on_chat_failed)
+
+        self.library_thread.start()
+        self.chat_thread.start()
+        self.sig_load_library.emit()
+        self.sig_load_model.emit()
+
+    def _connect_panes(self) -> None:
+        pane = self.library_pane
+        pane.sig_add_paths.connect(self.add_paths)
+        pane.sig_remove.connect(self._on_remove)
+        pane.sig_reindex.connect(lambda path: self._start_ingest([path], force=True))
+        pane.sig_retry.connect(self._on_retry)
+        pane.sig_cancel.connect(self.cancel_indexing)
+        pane.sig_open.connect(self._open_document)
+        chat = self.chat_pane
+        chat.sig_ask.connect(self.ask)
+        chat.sig_stop.connect(self.stop_answer)
+        chat.sig_citation.connect(self._on_citation)
+        chat.sig_new.connect(self.new_conversation)
+        chat.sig_rename.connect(self.rename_conversation)
+        chat.sig_delete.connect(self.delete_conversation)
+        chat.sig_export.connect(self.export_conversation)
+        chat.sig_conversation_selected.connect(self.open_conversation)
+        self.sources_pane.sig_open_source.connect(self.open_source)
+
+    # ---- library -----------------------------------------------------------------
+    def add_paths(self, paths: list[str]) -> None:
+        gguf = [p for p in paths if p.lower().endswith(".gguf")]
+        if gguf:
+            self.apply_settings(
+                self.settings.model_copy(update={"chat_model": gguf[0]})
+            )
+        documents = [p for p in paths if not p.lower().endswith(".gguf")]
+        if documents:
+            self._start_ingest(documents, force=False)
+
+    def _start_ingest(self, paths: list[str], force: bool) -> None:
+        files, failures = discover(paths)
+        for failure in failures:
+            self.documents.mark(failure.path, "failed", failure.reason)
+        for file in files:
+            row = self.documents.row_for(str(file))
+            if row is None or row.state != "ready" or force:
+                self.documents.mark(str(file), "queued")
+        if not files:
+            return
+        self._indexing = True
+        (self.sig_reindex if force else self.sig_ingest).emit([str(f) for f in files])
+
+    def cancel_indexing(self) -> None:
+        self.library_worker.cancel_token.cancel()
+        self.library_pane.stop_button.setEnabled(False)
+        self.library_pane.progress_label.setText("Stopping after the current batch…")
+
+    def _on_library_ready(self, library: Library) -> None:
+        self.statusBar().showMessage("Library loaded", 3000)
+
+    def _on_documents(self, documents: list[DocumentInfo]) -> None:
+        self.documents.set_documents(documents)
+        chunks = sum(d.chunks for d in documents)
+        self.count_label.setText(f"{len(documents)} documents · {chunks} chunks")
+        self.sig_documents_shown.emit()
+
+    def _on_progress(self, progress: IngestProgress) -> None:
+        self.library_pane.show_progress(progress)
+        if progress.current:
+            for row in self.documents.rows():
+                if row.name == progress.current and row.state in ("queued", "indexing"):
+                    self.documents.mark(
+                        row.path,
+                        "indexing",
+                        percent=int(
+                            100 * progress.chunks_done / max(progress.chunks_total, 1)
+                        ),
+                    )
+
+    def _on_ingest_finished(self, report: IngestReport) -> None:
+        self._indexing = False
+        self.library_pane.hide_progress()
+        for failure in report.failed:
+            self.documents.mark(failure.path, "failed", failure.reason)
+        for row in self.documents.rows():
+            if row.state in ("queued", "indexing") and report.cancelled:
+                self.documents.mark(row.path, "failed", "stopped before it was indexed")
+        summary = (
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed"
+        )
+        self.statusBar().showMessage(
+            ("Indexing stopped: " if report.cancelled else "Indexing finished: ")
+            + summary,
+            10000,
+        )
+
+    def _on_library_failed(self, message: str) -> None:
+        self.model_label.setText("Library unavailable")
+        QMessageBox.warning(self, "Library", message)
+
+    def _on_remove(self, path: str) -> None:
+        row = self.documents.row_for(path)
+        if row is not None and row.state == "failed":
+            self.documents.drop_failed(path)
+            return
+        self.sig_remove.emit(path)
+
+    def _on_retry(self, path: str) -> None:
+        self.documents.drop_failed(path)
+        self._start_ingest([path], force=False)
+
+    def _open_document(self, path: str) -> None:
+        source = Source(
+            n=0,
+            path=path,
+            title=Path(path).stem,
+            page=1,
+            page_label="1",
+            start=0,
+            end=0,
+            score=0.0,
+            text="",
+        )
+        if path.lower().endswith(".pdf"):
+            self.viewer.show_pdf_passage(source)
+        else:
+            self.sig_read_document.emit(source)
+
+    # ---- chat --------------------------------------------------------------------
+    def ask(self, question: str) -> None:
+        self.chat_worker.cancel_token = CancelToken()
+        self._pending_question = question
+        if not self.conversation.messages:
+            self.conversation.title = question[:60]
+        self.messages.append(Message("user", question))
+        self.messages.append(Message("assistant", ""))
+        self.chat_pane.set_busy(True)
+        self.sig_ask.emit(question)
+
+    def stop_answer(self) -> None:
+        self.chat_worker.cancel_token.cancel()
+
+    def _on_model_ready(self, name: str) -> None:
+        self.model_label.setText(f"Model: {name}")
+
+    def _on_history(self, turns: list[Turn]) -> None:
+        self.conversation.turns = list(turns)
+
+    def _on_answer_finished(self, answer: Answer) -> None:
+        message = Message.from_answer(answer)
+        self.messages.replace_last(message)
+        self.chat_pane.set_busy(False)
+        self.sources.set_sources(answer.sources, answer.cited, self._pending_question)
+        self.conversation.messages = self.messages.messages()
+        self.conversation_store.save(self.conversation)
+        self._refresh_conversation_list()
+        self.sig_answer_shown.emit(answer)
+
+    def _on_chat_failed(self, message: str) -> None:
+        self.chat_pane.set_busy(False)
+        messages = self.messages.messages()
+        if messages and messages[-1].role == "assistant" and not messages[-1].text:
+            self.messages.replace_last(Message("assistant", f"*{message}*"))
+        if "model" in message.lower():
+            self.model_label.setText("Model unavailable")
+        QMessageBox.warning(
+            self, "Chat", f"{message}\n\nCheck the chat model in File \u203a Settings."
+        )
+
+    def _on_citation(self, message_index: int, number: int) -> None:
+        messages = self.messages.messages()
+        if not 0 <= message_index < len(messages):
+            return
+        message = messages[message_index]
+        question = messages[message_index - 1].text if message_index else ""
+        self.sources.set_sources(message.sources, message.cited, question)
+        self.sources_pane.open_number(number)
+
+    def open_source(self, source: Source) -> None:
+        if source.path.lower().endswith(".pdf") and source.page:
+            if not self.viewer.show_pdf_passage(source):
+                self.viewer.show_message(
+                    f"Cannot open {Path(source.path).name}: the "
+                    "file was moved or deleted."
+                )
+        else:
+            self.sig_read_document.emit(source)
+
+    def _on_document_text(self, source: Source, text: str) -> None:
+        self.viewer.show_text_passage(source, text)
+
+    # ---- conversations -----------------------------------------------------------
+    def _refresh_conversation_list(self) -> None:
+        records = self.conversation_store.list()
+        items = [(r.id, r.title) for r in records]
+        if self.conversation.id not in {r.id for r in records}:
+            items.insert(0, (self.conversation.id, self.conversation.title))
+        self.chat_pane.set_conversations(items, self.conversation.id)
+
+    def _switch_to(self, record: ConversationRecord) -> None:
+        self.stop_answer()
+        self.conversation = record
+        self.messages.set_messages(record.messages)
+        last = next(
+            (m for m in reversed(record.messages) if m.role == "assistant"), None
+        )
+        self.sources.set_sources(
+            last.sources if last else [], last.cited if last else [], ""
+        )
+        self.sig_set_history.emit(list(record.turns))
+        self._refresh_conversation_list()
+
+    def new_conversation(self) -> None:
+        self._switch_to(ConversationRecord())
+
+    def open_conversation(self, conversation_id: str) -> None:
+        record = next(
+            (r for r in self.conversation_store.list() if r.id == conversation_id), None
+        )
+        if record is not None:
+            self._switch_to(record)
+
+    def rename_conversation(self) -> None:
+        title, ok = QInputDialog.getText(
+            self, "Rename conversation", "Title:", text=self.conversation.title
+        )
+        if ok and title.strip():
+            self.conversation.title = title.strip()
+            if self.conversation.messages:
+                self.conversation_store.save(self.conversation)
+            self._refresh_conversation_list()
+
+    def delete_conversation(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Delete conversation",
+            f"Delete \u201c{self.conversation.title}\u201d?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.conversation_store.delete(self.conversation.id)
+            self.new_conversation()
+
+    def export_conversation(self) -> None:
+        if not self.conversation.messages:
+            self.statusBar().showMessage("Nothing to export yet.", 4000)
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export conversation",
+            f"{self.conversation.title[:40]}.md",
+            "Markdown (*.md)",
+        )
+        if path:
+            Path(path).write_text(self.conversation.to_markdown(), encoding="utf-8")
+            self.statusBar().showMessage(f"Exported to {path}", 6000)
+
+    # ---- settings and layout -----------------------------------------------------
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, settings: Settings) -> None:
+        embedder_changed = settings.embedding_model != self.settings.embedding_model
+        model_changed = (
+            settings.chat_model,
+            settings.context_length,
+            settings.threads,
+        ) != (
+            self.settings.chat_model,
+            self.settings.context_length,
+            self.settings.threads,
+        )
+        self.settings = settings
+        save_settings(settings)
+        if model_changed:
+            self.model_label.setText("Loading model…")
+        self.sig_settings.emit(settings)
+        if embedder_changed:
+            QMessageBox.information(
+                self,
+                "Embedding model changed",
+                "The new embedding model is used after a restart. Documents indexed "
+                "with the old one must be re-indexed (right-click \u203a Re-index, or "
+                "`assistant reindex`).",
+            )
+
+    def _ui_state(self) -> QSettings:
+        return QSettings(str(data_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_layout(self) -> None:
+        state = self._ui_state()
+        geometry = state.value("geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        for key, splitter in (
+            ("splitter", self.splitter),
+            ("right", self.right_splitter),
+        ):
+            value = state.value(key)
+            if value:
+                splitter.restoreState(value)
+
+    def _save_layout(self) -> None:
+        state = self._ui_state()
+        state.setValue("geometry", self.saveGeometry())
+        state.setValue("splitter", self.splitter.saveState())
+        state.setValue("right", self.right_splitter.saveState())
+        state.sync()
+
+    # ---- drag and drop, close ----------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt API)
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        self._save_layout()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Cancel running work and stop both threads (the index stays consistent:
+        documents are committed whole or not at all)."""
+        self.library_worker.cancel_token.cancel()
+        self.chat_worker.cancel_token.cancel()
+        for thread in (self.library_thread, self.chat_thread):
+            thread.quit()
+            thread.wait()

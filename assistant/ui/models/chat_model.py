@@ -1,0 +1,63 @@
+"""Messages of the current conversation, with the answer being streamed last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from assistant.core.conversations import Message
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ChatMessagesModel(QAbstractListModel):
+    RoleRole = Qt.ItemDataRole.UserRole + 1
+    MessageRole = Qt.ItemDataRole.UserRole + 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._messages: list[Message] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._messages)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._messages):
+            return None
+        message = self._messages[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return message.text
+        if role == self.RoleRole:
+            return message.role
+        if role == self.MessageRole:
+            return message
+        return None
+
+    def messages(self) -> list[Message]:
+        return list(self._messages)
+
+    def set_messages(self, messages: list[Message]) -> None:
+        self.beginResetModel()
+        self._messages = list(messages)
+        self.endResetModel()
+
+    def append(self, message: Message) -> None:
+        self.beginInsertRows(QModelIndex(), len(self._messages), len(self._messages))
+        self._messages.append(message)
+        self.endInsertRows()
+
+    def extend_last(self, text: str) -> None:
+        """Add streamed text to the last (assistant) message."""
+        if not self._messages:
+            return
+        self._messages[-1].text += text
+        last = self.index(len(self._messages) - 1)
+        self.dataChanged.emit(last, last)
+
+    def replace_last(self, message: Message) -> None:
+        if not self._messages:
+            return
+        self._messages[-1] = message
+        last = self.index(len(self._messages) - 1)
+        self.dataChanged.emit(last, last)

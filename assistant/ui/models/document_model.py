@@ -1,0 +1,112 @@
+"""Library pane rows: indexed documents plus queued, indexing and failed files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from assistant.core.types import DocumentInfo
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class DocumentRow:
+    path: str
+    kind: str
+    state: str  # queued | indexing | ready | failed
+    pages: int = 0
+    chunks: int = 0
+    reason: str = ""
+    percent: int = 0
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    def summary(self) -> str:
+        if self.state == "failed":
+            return f"failed: {self.reason}"
+        if self.state == "indexing":
+            return f"indexing {self.percent}%"
+        if self.state == "queued":
+            return "queued"
+        pages = f"{self.pages} pages · " if self.pages else ""
+        return f"{pages}{self.chunks} chunks"
+
+
+class DocumentListModel(QAbstractListModel):
+    PathRole = Qt.ItemDataRole.UserRole + 1
+    StateRole = Qt.ItemDataRole.UserRole + 2
+    ReasonRole = Qt.ItemDataRole.UserRole + 3
+    KindRole = Qt.ItemDataRole.UserRole + 4
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[DocumentRow] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{row.name}\n{row.summary()}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.path}\n{row.summary()}"
+        if role == self.PathRole:
+            return row.path
+        if role == self.StateRole:
+            return row.state
+        if role == self.ReasonRole:
+            return row.reason
+        if role == self.KindRole:
+            return row.kind
+        return None
+
+    def rows(self) -> list[DocumentRow]:
+        return list(self._rows)
+
+    def row_for(self, path: str) -> DocumentRow | None:
+        return next((r for r in self._rows if r.path == path), None)
+
+    def set_documents(self, documents: list[DocumentInfo]) -> None:
+        """Indexed documents replace ready rows; queued/failed rows stay."""
+        indexed = {d.path for d in documents}
+        kept = [r for r in self._rows if r.state != "ready" and r.path not in indexed]
+        rows = [
+            DocumentRow(d.path, d.kind, "ready", d.pages, d.chunks) for d in documents
+        ]
+        self._reset(sorted(rows + kept, key=lambda r: r.name.lower()))
+
+    def mark(self, path: str, state: str, reason: str = "", percent: int = 0) -> None:
+        row = self.row_for(path)
+        if row is None:
+            kind = Path(path).suffix.lstrip(".").lower()
+            self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
+            self._rows.append(
+                DocumentRow(path, kind, state, reason=reason, percent=percent)
+            )
+            self.endInsertRows()
+            return
+        row.state, row.reason, row.percent = state, reason, percent
+        i = self._rows.index(row)
+        self.dataChanged.emit(self.index(i), self.index(i))
+
+    def drop_failed(self, path: str) -> None:
+        row = self.row_for(path)
+        if row is not None and row.state == "failed":
+            i = self._rows.index(row)
+            self.beginRemoveRows(QModelIndex(), i, i)
+            self._rows.pop(i)
+            self.endRemoveRows()
+
+    def _reset(self, rows: list[DocumentRow]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()

@@ -1,0 +1,161 @@
+"""Centre pane: the conversation (Markdown, clickable [n] citations) and the input."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.core.conversations import Message
+from assistant.ui.models.chat_model import ChatMessagesModel
+from assistant.ui.widgets import tool_button
+
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+WELCOME = (
+    "### Ask about your documents\n\n"
+    "Add files on the left (or drop them on the window), then type a question below. "
+    "Answers cite their sources as **[1]**, **[2]**: click one to see the passage.\n\n"
+    "*Enter* sends, *Shift+Enter* starts a new line, *Esc* stops an answer."
+)
+
+
+def message_markdown(index: int, message: Message) -> str:
+    if message.role == "user":
+        return f"**You**\n\n{message.text}"
+    text = _CITATION.sub(
+        lambda m: f"[\\[{m.group(1)}\\]](cite:{index}:{m.group(1)})", message.text
+    )
+    suffix = "\n\n*(stopped)*" if message.stopped else ""
+    return f"**Assistant**\n\n{text or '…'}{suffix}"
+
+
+class QuestionEdit(QPlainTextEdit):
+    """Enter sends; Shift+Enter inserts a new line."""
+
+    sig_submit = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.sig_submit.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class ChatPane(QWidget):
+    """Signals:
+    sig_ask(str): a question to answer.
+    sig_stop(): Stop pressed.
+    sig_citation(int, int): message index and source number clicked.
+    sig_new(), sig_rename(), sig_delete(), sig_export(): conversation actions.
+    sig_conversation_selected(str): id chosen in the list.
+    """
+
+    sig_ask = Signal(str)
+    sig_stop = Signal()
+    sig_citation = Signal(int, int)
+    sig_new = Signal()
+    sig_rename = Signal()
+    sig_delete = Signal()
+    sig_export = Signal()
+    sig_conversation_selected = Signal(str)
+
+    def __init__(self, model: ChatMessagesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.conversations = QComboBox()
+        self.conversations.setMinimumContentsLength(18)
+        self.conversations.activated.connect(
+            lambda i: self.sig_conversation_selected.emit(
+                self.conversations.itemData(i)
+            )
+        )
+        header = QHBoxLayout()
+        header.addWidget(QLabel("<b>Chat</b>"))
+        header.addWidget(self.conversations, 1)
+        for text, tip, signal in (
+            ("New", "New conversation (Ctrl+N)", self.sig_new),
+            ("Rename", "Rename this conversation", self.sig_rename),
+            ("Delete", "Delete this conversation", self.sig_delete),
+            ("Export", "Export as Markdown with sources (Ctrl+E)", self.sig_export),
+        ):
+            button = tool_button(text, tip)
+            button.clicked.connect(signal.emit)
+            header.addWidget(button)
+
+        self.transcript = QTextBrowser()
+        self.transcript.setOpenLinks(False)
+        self.transcript.anchorClicked.connect(self._on_anchor)
+        self.input = QuestionEdit()
+        self.input.setPlaceholderText("Ask a question about your documents…")
+        self.input.setFixedHeight(72)
+        self.input.sig_submit.connect(self.submit)
+        self.send_button = QPushButton("Send")
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.clicked.connect(self.submit)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.clicked.connect(self.sig_stop.emit)
+        self.stop_button.setEnabled(False)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        row = QHBoxLayout()
+        row.addWidget(self.input, 1)
+        row.addLayout(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.transcript, 1)
+        layout.addLayout(row)
+        for signal in (model.modelReset, model.rowsInserted, model.dataChanged):
+            signal.connect(self.refresh_view)
+        self.refresh_view()
+
+    def set_busy(self, busy: bool) -> None:
+        self.send_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+
+    def submit(self) -> None:
+        question = self.input.toPlainText().strip()
+        if question and self.send_button.isEnabled():
+            self.input.clear()
+            self.sig_ask.emit(question)
+
+    def refresh_view(self) -> None:
+        messages = self.model.messages()
+        if not messages:
+            self.transcript.setMarkdown(WELCOME)
+            return
+        bar = self.transcript.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        parts = [message_markdown(i, m) for i, m in enumerate(messages)]
+        self.transcript.setMarkdown("\n\n---\n\n".join(parts))
+        if at_bottom:
+            self.transcript.moveCursor(QTextCursor.MoveOperation.End)
+            bar.setValue(bar.maximum())
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "cite":
+            message, number = url.path().split(":")
+            self.sig_citation.emit(int(message), int(number))
+
+    def set_conversations(self, items: list[tuple[str, str]], current: str) -> None:
+        self.conversations.blockSignals(True)
+        self.conversations.clear()
+        for conversation_id, title in items:
+            self.conversations.addItem(title, conversation_id)
+        index = self.conversations.findData(current)
+        self.conversations.setCurrentIndex(max(index, 0))
+        self.conversations.blockSignals(False)

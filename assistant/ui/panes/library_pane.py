@@ -1,0 +1,165 @@
+"""Left pane: documents, filter, add buttons, indexing progress with Stop."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.core.types import IngestProgress
+from assistant.ui.models.document_model import DocumentListModel
+
+FILE_FILTER = "Documents (*.pdf *.docx *.md *.markdown *.html *.htm *.txt *.text *.rst)"
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min left"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60} s left"
+    return f"{seconds} s left"
+
+
+class LibraryPane(QWidget):
+    """Signals:
+    sig_add_paths(list): files or folders the user chose.
+    sig_remove(str), sig_reindex(str), sig_retry(str): a document path.
+    sig_cancel(): Stop pressed during indexing.
+    sig_open(str): a ready document double-clicked.
+    """
+
+    sig_add_paths = Signal(list)
+    sig_remove = Signal(str)
+    sig_reindex = Signal(str)
+    sig_retry = Signal(str)
+    sig_cancel = Signal()
+    sig_open = Signal(str)
+
+    def __init__(self, model: DocumentListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        title = QLabel("<b>Library</b>")
+        self.filter_edit = QLineEdit(placeholderText="Filter documents")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.view = QListView()
+        self.view.setModel(self.proxy)
+        self.view.setAlternatingRowColors(True)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._on_context_menu)
+        self.view.doubleClicked.connect(
+            lambda i: self.sig_open.emit(i.data(DocumentListModel.PathRole))
+        )
+        self.empty_label = QLabel(
+            "No documents yet.\n\nDrop PDF, Word, Markdown, HTML or text files here, "
+            "or use the buttons below."
+        )
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet(
+            "color: palette(placeholder-text); padding: 12px;"
+        )
+
+        self.add_files_button = QPushButton("Add files…")
+        self.add_files_button.setToolTip("Add documents (Ctrl+O)")
+        self.add_files_button.clicked.connect(self.choose_files)
+        self.add_folder_button = QPushButton("Add folder…")
+        self.add_folder_button.setToolTip(
+            "Add every document in a folder (Ctrl+Shift+O)"
+        )
+        self.add_folder_button.clicked.connect(self.choose_folder)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_files_button)
+        buttons.addWidget(self.add_folder_button)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel()
+        self.progress_label.setWordWrap(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip(
+            "Stop indexing (the current file is left as it was)"
+        )
+        self.stop_button.clicked.connect(self.sig_cancel.emit)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.stop_button)
+        self.progress_box = QWidget()
+        box = QVBoxLayout(self.progress_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(progress_row)
+        box.addWidget(self.progress_label)
+        self.progress_box.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty_label, 1)
+        layout.addWidget(self.progress_box)
+        layout.addLayout(buttons)
+        model.modelReset.connect(self._update_empty_state)
+        model.rowsInserted.connect(self._update_empty_state)
+        model.rowsRemoved.connect(self._update_empty_state)
+        self._update_empty_state()
+
+    def _update_empty_state(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty_label.setVisible(empty)
+        self.view.setVisible(not empty)
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add documents", "", FILE_FILTER)
+        if files:
+            self.sig_add_paths.emit(files)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of documents")
+        if folder:
+            self.sig_add_paths.emit([folder])
+
+    def show_progress(self, progress: IngestProgress) -> None:
+        self.progress_box.show()
+        self.stop_button.setEnabled(True)
+        self.progress.setMaximum(max(progress.bytes_total, 1))
+        self.progress.setValue(progress.bytes_done)
+        self.progress.setFormat(f"{progress.files_done}/{progress.files_total} files")
+        current = f"{progress.current} · " if progress.current else ""
+        self.progress_label.setText(
+            f"{current}{progress.chunks_done} chunks · {format_eta(progress.eta_s)}"
+        )
+
+    def hide_progress(self) -> None:
+        self.progress_box.hide()
+
+    def _on_context_menu(self, point: QPoint) -> None:
+        index = self.view.indexAt(point)
+        if not index.isValid():
+            return
+        path = index.data(DocumentListModel.PathRole)
+        state = index.data(DocumentListModel.StateRole)
+        menu = QMenu(self)
+        if state == "failed":
+            menu.addAction("Retry", lambda: self.sig_retry.emit(path))
+        else:
+            menu.addAction("Open", lambda: self.sig_open.emit(path))
+            menu.addAction("Re-index", lambda: self.sig_reindex.emit(path))
+        menu.addAction("Remove from library", lambda: self.sig_remove.emit(path))
+        menu.exec(self.view.viewport().mapToGlobal(point))

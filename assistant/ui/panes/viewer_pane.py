@@ -1,0 +1,201 @@
+"""Right pane, bottom: the cited passage in its document.
+
+PDFs show the real page (QtPdf) with the passage's text boxes painted over it.
+The passage's offsets come from pypdf's text while QtPdf (pdfium) extracts its
+own, so the passage is located by matching its characters with whitespace ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QPainter,
+    QPixmap,
+    QPolygonF,
+    QTextCharFormat,
+    QTextCursor,
+)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QStackedWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.core.types import Source
+from assistant.ui.widgets import tool_button
+
+HIGHLIGHT = QColor(255, 214, 0, 110)
+RENDER_SCALE = 1.6  # pixels per PDF point at 100 % zoom
+
+
+def locate(needle: str, haystack: str) -> tuple[int, int] | None:
+    """Find ``needle`` in ``haystack`` ignoring whitespace; return (start, length)
+    in ``haystack``'s own indexes. Falls back to the longest matching prefix."""
+    positions = [i for i, ch in enumerate(haystack) if not ch.isspace()]
+    squeezed = "".join(haystack[i] for i in positions)
+    target = "".join(needle.split())
+    if not target or not squeezed:
+        return None
+    for size in (len(target), 200, 80, 40, 20):
+        probe = target[:size]
+        found = squeezed.find(probe)
+        if found >= 0:
+            end = min(found + len(target), len(positions)) - 1
+            start_index = positions[found]
+            return start_index, positions[end] - start_index + 1
+    return None
+
+
+class PassageViewer(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pdf: object | None = None
+        self._pdf_path = ""
+        self._page = 0
+        self.title = QLabel("<b>Passage</b>")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.prev_button = tool_button("\u25c0", "Previous page")
+        self.next_button = tool_button("\u25b6", "Next page")
+        self.prev_button.clicked.connect(lambda: self._show_page(self._page - 1))
+        self.next_button.clicked.connect(lambda: self._show_page(self._page + 1))
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.prev_button)
+        header.addWidget(self.next_button)
+
+        self.page_label = QLabel()
+        self.page_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.page_scroll = QScrollArea()
+        self.page_scroll.setWidget(self.page_label)
+        self.page_scroll.setWidgetResizable(True)
+        self.text_view = QTextBrowser()
+        self.placeholder = QLabel(
+            "Click a source or a citation marker to see the passage in its document."
+        )
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget()
+        for widget in (self.placeholder, self.page_scroll, self.text_view):
+            self.stack.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.stack, 1)
+        self._passage: Source | None = None
+        self.highlight_rects: list[QRectF] = []
+        self._set_nav(False)
+
+    def _set_nav(self, enabled: bool) -> None:
+        self.prev_button.setVisible(enabled)
+        self.next_button.setVisible(enabled)
+
+    # ---- PDF ---------------------------------------------------------------------
+    def show_pdf_passage(self, source: Source) -> bool:
+        from PySide6.QtPdf import QPdfDocument
+
+        if self._pdf_path != source.path:
+            document = QPdfDocument(self)
+            if document.load(source.path) != QPdfDocument.Error.None_:
+                return False
+            self._pdf, self._pdf_path = document, source.path
+        self._passage = source
+        self._set_nav(True)
+        self.stack.setCurrentWidget(self.page_scroll)
+        self._show_page((source.page or 1) - 1)
+        return True
+
+    def _show_page(self, page: int) -> None:
+        from PySide6.QtPdf import QPdfDocument
+
+        document = self._pdf
+        if not isinstance(document, QPdfDocument):
+            return
+        page = max(0, min(page, document.pageCount() - 1))
+        self._page = page
+        size = document.pagePointSize(page)
+        image = document.render(
+            page,
+            QSize(int(size.width() * RENDER_SCALE), int(size.height() * RENDER_SCALE)),
+        )
+        image = image.convertToFormat(QImage.Format.Format_ARGB32)
+        self.highlight_rects = []
+        source = self._passage
+        if source is not None and source.page == page + 1:
+            self.highlight_rects = self._passage_rects(document, page, source.text)
+        white = QImage(image.size(), QImage.Format.Format_ARGB32)
+        white.fill(Qt.GlobalColor.white)
+        painter = QPainter(white)
+        painter.drawImage(0, 0, image)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(HIGHLIGHT)
+        for rect in self.highlight_rects:
+            painter.drawRect(rect)
+        painter.end()
+        self.page_label.setPixmap(QPixmap.fromImage(white))
+        name = Path(self._pdf_path).name
+        self.title.setText(
+            f"<b>{name}</b> \u2014 page {page + 1} of {document.pageCount()}"
+        )
+        if self.highlight_rects:
+            top = min(r.top() for r in self.highlight_rects)
+            self.page_scroll.verticalScrollBar().setValue(int(max(top - 40, 0)))
+        else:
+            self.page_scroll.verticalScrollBar().setValue(0)
+
+    @staticmethod
+    def _passage_rects(document: object, page: int, text: str) -> list[QRectF]:
+        from PySide6.QtPdf import QPdfDocument
+
+        assert isinstance(document, QPdfDocument)
+        page_text = document.getAllText(page).text()
+        found = locate(text, page_text)
+        if found is None:
+            return []
+        selection = document.getSelectionAtIndex(page, found[0], found[1])
+        rects = []
+        for polygon in selection.bounds():
+            box = QPolygonF(polygon).boundingRect()
+            rects.append(
+                QRectF(
+                    QPointF(box.left() * RENDER_SCALE, box.top() * RENDER_SCALE),
+                    QPointF(box.right() * RENDER_SCALE, box.bottom() * RENDER_SCALE),
+                )
+            )
+        return rects
+
+    # ---- text formats ------------------------------------------------------------
+    def show_text_passage(self, source: Source, full_text: str) -> None:
+        self._passage = source
+        self._set_nav(False)
+        self.stack.setCurrentWidget(self.text_view)
+        self.title.setText(f"<b>{Path(source.path).name}</b>")
+        self.text_view.setPlainText(full_text)
+        cursor = QTextCursor(self.text_view.document())
+        start = (
+            source.start
+            if full_text[source.start : source.end] == source.text
+            else (full_text.find(source.text))
+        )
+        if start < 0:
+            return
+        cursor.setPosition(start)
+        cursor.setPosition(start + len(source.text), QTextCursor.MoveMode.KeepAnchor)
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor(255, 214, 0, 150))
+        cursor.mergeCharFormat(fmt)
+        end_cursor = QTextCursor(self.text_view.document())
+        end_cursor.setPosition(start)
+        self.text_view.setTextCursor(end_cursor)
+        self.text_view.ensureCursorVisible()
+
+    def show_message(self, text: str) -> None:
+        self._set_nav(False)
+        self.placeholder.setText(text)
+        self.stack.setCurrentWidget(self.placeholder)

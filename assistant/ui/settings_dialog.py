@@ -1,0 +1,92 @@
+"""Settings: models, context, sampling, retrieval, threads."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from assistant.config import Settings
+
+
+def _with_browse(edit: QLineEdit, browse: QPushButton) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(browse)
+    return row
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self._settings = settings
+        self.chat_model = QLineEdit(settings.chat_model)
+        self.chat_model.setPlaceholderText("default (Qwen2.5-Coder 1.5B)")
+        browse_chat = QPushButton("Browse…")
+        browse_chat.clicked.connect(self._browse_chat)
+        self.embedding_model = QLineEdit(settings.embedding_model)
+        browse_embedder = QPushButton("Browse…")
+        browse_embedder.clicked.connect(self._browse_embedder)
+        self.context_length = QSpinBox(
+            minimum=512, maximum=131072, singleStep=512, value=settings.context_length
+        )
+        self.temperature = QDoubleSpinBox(
+            minimum=0.0, maximum=2.0, singleStep=0.1, value=settings.temperature
+        )
+        self.top_k = QSpinBox(minimum=1, maximum=20, value=settings.top_k)
+        self.threads = QSpinBox(minimum=0, maximum=256, value=settings.threads)
+        self.threads.setSpecialValueText("automatic (one per core)")
+        form = QFormLayout(self)
+        form.addRow("Chat model (.gguf)", _with_browse(self.chat_model, browse_chat))
+        form.addRow(
+            "Embedding model", _with_browse(self.embedding_model, browse_embedder)
+        )
+        form.addRow("Context length (tokens)", self.context_length)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Sources per answer (top-k)", self.top_k)
+        form.addRow("Threads", self.threads)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse_chat(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a GGUF model", "", "GGUF models (*.gguf)"
+        )
+        if path:
+            self.chat_model.setText(path)
+
+    def _browse_embedder(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Choose a sentence-transformers folder"
+        )
+        if path:
+            self.embedding_model.setText(path)
+
+    def result_settings(self) -> Settings:
+        return self._settings.model_copy(
+            update={
+                "chat_model": self.chat_model.text().strip(),
+                "embedding_model": self.embedding_model.text().strip()
+                or "all-MiniLM-L6-v2",
+                "context_length": self.context_length.value(),
+                "temperature": self.temperature.value(),
+                "top_k": self.top_k.value(),
+                "threads": self.threads.value(),
+            }
+        )

@@ -1,0 +1,112 @@
+"""Owns the Library (embedder + index) on its own thread: load, ingest, remove."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from assistant.config import Settings
+from assistant.core.cancel import CancelToken
+from assistant.core.ingest import parse_file
+from assistant.core.services import Library
+from assistant.core.types import IngestProgress, Source
+
+
+class LibraryWorker(QObject):
+    """Signals:
+    sig_ready(object): the loaded Library (shared read-only with the chat worker).
+    sig_documents(list): current DocumentInfo list.
+    sig_progress(object): IngestProgress while ingesting.
+    sig_ingest_finished(object): IngestReport.
+    sig_failed(str): a readable error.
+    sig_document_text(object, str): a Source and the full text of its (unpaged) file.
+    """
+
+    sig_ready = Signal(object)
+    sig_documents = Signal(list)
+    sig_progress = Signal(object)
+    sig_ingest_finished = Signal(object)
+    sig_failed = Signal(str)
+    sig_document_text = Signal(object, str)
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._settings = settings
+        self._library: Library | None = None
+        self.cancel_token = CancelToken()
+
+    @Slot()
+    def load(self) -> None:
+        try:
+            self._library = Library.open(self._settings)
+        except Exception as exc:  # shown to the user, never swallowed
+            self.sig_failed.emit(_message(exc))
+            return
+        self.sig_ready.emit(self._library)
+        self.refresh()
+
+    @Slot()
+    def refresh(self) -> None:
+        if self._library is not None:
+            try:
+                self.sig_documents.emit(self._library.documents())
+            except Exception as exc:
+                self.sig_failed.emit(_message(exc))
+
+    @Slot(list)
+    def ingest(self, paths: list[str]) -> None:
+        self._run_ingest(paths, force=False)
+
+    @Slot(list)
+    def reindex(self, paths: list[str]) -> None:
+        self._run_ingest(paths, force=True)
+
+    def _run_ingest(self, paths: list[str], force: bool) -> None:
+        if self._library is None:
+            self.sig_failed.emit("The library is still loading; try again in a moment.")
+            return
+        self.cancel_token = CancelToken()
+        try:
+            report = self._library.ingest(
+                paths, progress=self._on_progress, cancel=self.cancel_token, force=force
+            )
+        except Exception as exc:
+            self.sig_failed.emit(_message(exc))
+            return
+        self.sig_ingest_finished.emit(report)
+        self.refresh()
+
+    def _on_progress(self, progress: IngestProgress) -> None:
+        copy = IngestProgress(**progress.__dict__)
+        self.sig_progress.emit(copy)
+
+    @Slot(str)
+    def remove(self, path: str) -> None:
+        if self._library is None:
+            return
+        try:
+            self._library.remove(path)
+        except Exception as exc:
+            self.sig_failed.emit(_message(exc))
+        self.refresh()
+
+    @Slot(object)
+    def read_document(self, source: Source) -> None:
+        """Re-extract a text document so the viewer can show the passage in place."""
+        try:
+            document = parse_file(Path(source.path), max_bytes=2**40)
+        except Exception as exc:
+            self.sig_failed.emit(_message(exc))
+            return
+        self.sig_document_text.emit(source, document.pages[0].text)
+
+
+def _message(exc: BaseException) -> str:
+    from assistant.core.errors import AssistantError
+
+    if isinstance(exc, AssistantError):
+        return str(exc)
+    tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return f"Unexpected error: {tail}"

@@ -1,0 +1,70 @@
+"""Start the real app (real models), add the samples, ask, open a citation, and
+save screenshots to docs/screenshots/. Run under Xvfb or offscreen:
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+QUESTION = "How often must the altimeter be recalibrated?"
+
+
+def main() -> int:
+    os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="assistant-shots-")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from make_sample_pdf import build
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.config import Settings
+    from assistant.ui.main_window import MainWindow
+
+    app = QApplication(sys.argv)
+    app.setApplicationName("Assistant")
+    samples = Path(tempfile.mkdtemp(prefix="samples-"))
+    pdf = build(samples / "heron-manual.pdf")
+    rules = samples / "club-rules.txt"
+    rules.write_text((ROOT / "resources" / "samples" / "club-rules.txt").read_text())
+    OUT.mkdir(parents=True, exist_ok=True)
+    window = MainWindow(Settings())
+    window.resize(1400, 860)
+    window.show()
+
+    def wait_for(signal: object, timeout_ms: int) -> None:
+        loop = QEventLoop()
+        signal.connect(loop.quit)  # type: ignore[attr-defined]
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+
+    def settle(ms: int = 300) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    wait_for(window.sig_documents_shown, 60000)
+    settle()
+    window.grab().save(str(OUT / "empty.png"))
+    window.add_paths([str(pdf), str(rules)])
+    wait_for(window.library_worker.sig_ingest_finished, 120000)
+    settle(500)
+    window.chat_pane.input.setPlainText(QUESTION)
+    window.chat_pane.submit()
+    wait_for(window.sig_answer_shown, 180000)
+    settle()
+    window.chat_pane.sig_citation.emit(1, 1)
+    settle(500)
+    window.grab().save(str(OUT / "answer-with-passage.png"))
+    window.close()
+    print(f"screenshots in {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

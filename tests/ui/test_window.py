@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from docgen import FILLER, make_pdf
+from fakes import SlowGenerator
+from pytestqt.qtbot import QtBot
+
+from assistant.ui.main_window import MainWindow
+from assistant.ui.models.document_model import DocumentListModel
+
+
+def _states(win: MainWindow) -> dict[str, str]:
+    return {Path(r.path).name: r.state for r in win.documents.rows()}
+
+
+def _add_and_wait(qtbot: QtBot, win: MainWindow, paths: list[str]) -> None:
+    with qtbot.waitSignal(win.library_worker.sig_ingest_finished, timeout=20000):
+        win.add_paths(paths)
+    qtbot.waitUntil(
+        lambda: all(s in ("ready", "failed") for s in _states(win).values())
+    )
+
+
+def test_empty_state_then_two_files_reach_ready(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    win = window
+    assert win.library_pane.empty_label.isVisible()
+    assert "Offline" in " ".join(
+        w.text() for w in win.statusBar().findChildren(type(win.model_label))
+    )
+    pdf = make_pdf(
+        tmp_path / "manual.pdf", [FILLER, "The pump runs at 300 rpm. " + FILLER]
+    )
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe filter is changed every spring.")
+    _add_and_wait(qtbot, win, [str(pdf), str(notes)])
+    assert _states(win) == {"manual.pdf": "ready", "notes.md": "ready"}
+    assert not win.library_pane.empty_label.isVisible()
+    assert "2 documents" in win.count_label.text()
+
+
+def test_bad_file_shows_reason_and_others_go_on(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"not a pdf")
+    good = tmp_path / "good.txt"
+    good.write_text("Good text. " * 10)
+    _add_and_wait(qtbot, window, [str(bad), str(good)])
+    assert _states(window) == {"broken.pdf": "failed", "good.txt": "ready"}
+    row = window.documents.row_for(str(bad.resolve()))
+    assert row is not None and "not a PDF" in row.reason
+
+
+def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    win = window
+    pdf = make_pdf(
+        tmp_path / "pump.pdf",
+        [FILLER, FILLER, "The pump runs at 300 rpm during tests. " + FILLER],
+    )
+    _add_and_wait(qtbot, win, [str(pdf)])
+    fake_generator.queue("The pump runs at 300 rpm [1].")
+    fake_generator.delay = 0.02
+    streamed: list[str] = []
+    win.chat_worker.sig_tokens.connect(streamed.append)
+    with qtbot.waitSignal(win.sig_answer_shown, timeout=20000) as blocker:
+        win.chat_pane.input.setPlainText("How fast does the pump run?")
+        win.chat_pane.submit()
+    answer = blocker.args[0]
+    assert len(streamed) >= 2, "tokens should arrive in several batches"
+    assert answer.cited == [1]
+    assert win.sources.rowCount() >= 1
+    top = win.sources.source(1)
+    assert top is not None and top.page == 3
+    assert "300 rpm" in win.chat_pane.transcript.toPlainText()
+    win.chat_pane.sig_citation.emit(1, 1)
+    assert "page 3 of 3" in win.viewer.title.text()
+    assert win.viewer.highlight_rects, "the passage should be highlighted on the page"
+
+
+def test_stop_halts_the_answer_quickly(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
+) -> None:
+    fake_generator.queue(" ".join(f"word{i}" for i in range(200)))
+    fake_generator.delay = 0.05
+    with qtbot.waitSignal(window.chat_worker.sig_tokens, timeout=10000):
+        window.ask("Tell me everything")
+    stopped_at = time.monotonic()
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=5000) as blocker:
+        window.stop_answer()
+    assert time.monotonic() - stopped_at < 0.5
+    assert blocker.args[0].stopped
+    assert window.chat_pane.send_button.isEnabled()
+
+
+def test_conversation_is_saved_and_exported(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
+) -> None:
+    fake_generator.queue("Hello there.")
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+        window.ask("Hi?")
+    saved = window.conversation_store.list()
+    assert [r.title for r in saved] == ["Hi?"]
+    markdown = saved[0].to_markdown()
+    assert "**You:** Hi?" in markdown and "**Assistant:** Hello there." in markdown
+    window.new_conversation()
+    assert window.messages.rowCount() == 0
+    window.open_conversation(saved[0].id)
+    assert window.messages.rowCount() == 2
+
+
+def test_models_pass_qtmodeltester(qtmodeltester, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    model = DocumentListModel()
+    model.mark("/x/a.pdf", "queued")
+    model.mark("/x/b.pdf", "failed", "broken")
+    qtmodeltester.check(model)
+    qtmodeltester.check(window.messages)
+    qtmodeltester.check(window.sources)
+
+
+def test_threads_stop_on_close(qtbot: QtBot, window: MainWindow) -> None:
+    window.close()
+    assert not window.library_thread.isRunning()
+    assert not window.chat_thread.isRunning()
