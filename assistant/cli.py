@@ -19,7 +19,7 @@ from typing import Any
 from assistant.config import Settings, data_dir, index_dir, load_settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
-from assistant.core.types import Answer, IngestProgress, Source
+from assistant.core.types import Answer, IngestProgress, Source, shorten
 
 
 def _print_json(value: Any) -> None:
@@ -50,15 +50,10 @@ def _open_library(settings: Settings) -> Any:
     return Library.open(settings)
 
 
-def _snippet(text: str, width: int = 100) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
-
-
 def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None:
     for source in sources:
         mark = "*" if source.n in cited else " "
-        print(f"{mark}[{source.n}] {source.location()}: {_snippet(source.text)}")
+        print(f"{mark}[{source.n}] {source.location()}: {shorten(source.text, 100)}")
 
 
 # ---- commands -------------------------------------------------------------------
@@ -289,6 +284,18 @@ def _gguf_context_length(path: Path) -> int | None:
 
 
 def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    headless = not any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    )
+    if sys.platform.startswith("linux") and headless:
+        print(
+            "error: no display found, so the window cannot open. Start Assistant "
+            "from a desktop session, or use the command line: `assistant --help`.",
+            file=sys.stderr,
+        )
+        return 2
     from assistant.ui.app import run
 
     return run([sys.argv[0]])

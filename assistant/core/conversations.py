@@ -11,7 +11,7 @@ from typing import Any
 
 from assistant.core.fsutil import atomic_write_text, private_dir
 from assistant.core.prompt import Turn
-from assistant.core.types import Answer, Source
+from assistant.core.types import Answer, Source, shorten
 
 
 @dataclass
@@ -74,17 +74,11 @@ class ConversationRecord:
             cited = [s for s in message.sources if s.n in message.cited]
             if cited:
                 lines.append("Sources:")
-                lines += [
-                    f"- [{s.n}] {s.location()} \u2014 \u201c{_snippet(s.text)}\u201d"
-                    for s in cited
-                ]
+                for s in cited:
+                    quote = shorten(s.text, 160)
+                    lines.append(f"- [{s.n}] {s.location()} \u2014 \u201c{quote}\u201d")
                 lines.append("")
         return "\n".join(lines)
-
-
-def _snippet(text: str, width: int = 160) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
 class ConversationStore:

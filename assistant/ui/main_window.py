@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QProgressBar,
     QSplitter,
 )
 
@@ -116,11 +117,15 @@ class MainWindow(QMainWindow):
     # ---- construction ------------------------------------------------------------
     def _build_status_bar(self) -> None:
         self.model_label = QLabel("Loading models…")
+        self.loading_bar = QProgressBar()
+        self.loading_bar.setRange(0, 0)  # busy indicator while models load
+        self.loading_bar.setMaximumWidth(120)
         self.count_label = QLabel("")
         offline = QLabel("\u25cf Offline")
         offline.setToolTip("Assistant never connects to the network.")
         offline.setStyleSheet("color: #2e7d32;")
         bar = self.statusBar()
+        bar.addWidget(self.loading_bar)
         bar.addWidget(self.model_label)
         bar.addWidget(self.count_label)
         bar.addPermanentWidget(offline)
@@ -333,6 +338,7 @@ class MainWindow(QMainWindow):
         self.chat_worker.cancel_token.cancel()
 
     def _on_model_ready(self, name: str) -> None:
+        self.loading_bar.hide()
         self.model_label.setText(f"Model: {name}")
 
     def _on_history(self, turns: list[Turn]) -> None:
@@ -354,6 +360,7 @@ class MainWindow(QMainWindow):
         if messages and messages[-1].role == "assistant" and not messages[-1].text:
             self.messages.replace_last(Message("assistant", f"*{message}*"))
         if "model" in message.lower():
+            self.loading_bar.hide()
             self.model_label.setText("Model unavailable")
         QMessageBox.warning(
             self, "Chat", f"{message}\n\nCheck the chat model in File \u203a Settings."
@@ -466,6 +473,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         save_settings(settings)
         if model_changed:
+            self.loading_bar.show()
             self.model_label.setText("Loading model…")
         self.sig_settings.emit(settings)
         if embedder_changed:

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QFileInfo,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
+from PySide6.QtGui import QAbstractFileIconProvider, QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
 from assistant.core.types import DocumentInfo
 
@@ -47,6 +55,8 @@ class DocumentListModel(QAbstractListModel):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[DocumentRow] = []
+        self._provider = QAbstractFileIconProvider()
+        self._icons: dict[str, QIcon] = {}
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -57,6 +67,8 @@ class DocumentListModel(QAbstractListModel):
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{row.name}\n{row.summary()}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(row)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{row.path}\n{row.summary()}"
         if role == self.PathRole:
@@ -68,6 +80,15 @@ class DocumentListModel(QAbstractListModel):
         if role == self.KindRole:
             return row.kind
         return None
+
+    def _icon(self, row: DocumentRow) -> QIcon:
+        if row.state == "failed":
+            return QApplication.style().standardIcon(
+                QStyle.StandardPixmap.SP_MessageBoxWarning
+            )
+        if row.kind not in self._icons:
+            self._icons[row.kind] = self._provider.icon(QFileInfo(row.path))
+        return self._icons[row.kind]
 
     def rows(self) -> list[DocumentRow]:
         return list(self._rows)

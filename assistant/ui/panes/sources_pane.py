@@ -8,7 +8,7 @@ import re
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from assistant.core.types import Source
+from assistant.core.types import Source, shorten
 from assistant.ui.models.sources_model import SourcesModel
 
 _WORD = re.compile(r"[\u3400-\u9fff]{2,}|[^\W_]{3,}")
@@ -53,11 +53,6 @@ def highlight_words(text: str, query: str) -> str:
     )
 
 
-def snippet(text: str, width: int = 420) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
-
-
 class SourcesPane(QWidget):
     """Signals:
     sig_open_source(object): the Source clicked.
@@ -97,7 +92,7 @@ class SourcesPane(QWidget):
                 f"{html.escape(source.location())}</b></a>"
                 f" <span style='color:gray'>score {source.score:.2f}</span>{badge}"
                 f"{heading}<br>"
-                f"{highlight_words(snippet(source.text), self.model.query)}</p>"
+                f"{highlight_words(shorten(source.text, 420), self.model.query)}</p>"
             )
         self.browser.setHtml("<hr>".join(blocks))
 
