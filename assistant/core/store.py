@@ -158,7 +158,7 @@ class ChunkStore:
 
     def replace_document(self, doc_id: str, rows: list[dict[str, Any]]) -> None:
         """Atomically swap a document's chunks for ``rows`` (one commit)."""
-        data = pa.Table.from_pylist(rows, schema=chunk_schema(self.meta.dim))
+        data = _to_table(rows, chunk_schema(self.meta.dim))
         (
             self._table.merge_insert("chunk_id")
             .when_matched_update_all()
@@ -236,6 +236,21 @@ class ChunkStore:
         if where:
             query = query.where(where)
         return query.to_arrow()
+
+
+def _to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Column-wise conversion: vectors go in as one numpy block. (Row-wise
+    ``from_pylist`` holds the GIL long enough to stall the window's event loop.)"""
+    arrays = []
+    for schema_field in schema:
+        values = [row[schema_field.name] for row in rows]
+        if schema_field.name == "vector":
+            dim = schema_field.type.list_size
+            flat = np.asarray(values, dtype=np.float32).reshape(-1)
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(flat), dim))
+        else:
+            arrays.append(pa.array(values, type=schema_field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _safe(value: str) -> str:

@@ -13,8 +13,8 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QAbstractFileIconProvider, QIcon
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QFileIconProvider, QStyle
 
 from assistant.core.types import DocumentInfo
 
@@ -42,8 +42,12 @@ class DocumentRow:
             return f"indexing {self.percent}%"
         if self.state == "queued":
             return "queued"
-        pages = f"{self.pages} pages · " if self.pages else ""
-        return f"{pages}{self.chunks} chunks"
+        pages = f"{_plural(self.pages, 'page')} · " if self.pages else ""
+        return f"{pages}{_plural(self.chunks, 'chunk')}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 class DocumentListModel(QAbstractListModel):
@@ -55,7 +59,7 @@ class DocumentListModel(QAbstractListModel):
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[DocumentRow] = []
-        self._provider = QAbstractFileIconProvider()
+        self._provider = QFileIconProvider()
         self._icons: dict[str, QIcon] = {}
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QImage,
     QPainter,
     QPixmap,
     QPolygonF,
+    QResizeEvent,
     QTextCharFormat,
     QTextCursor,
 )
@@ -33,7 +34,7 @@ from assistant.core.types import Source
 from assistant.ui.widgets import tool_button
 
 HIGHLIGHT = QColor(255, 214, 0, 110)
-RENDER_SCALE = 1.6  # pixels per PDF point at 100 % zoom
+MIN_SCALE, MAX_SCALE = 0.6, 3.0  # pixels per PDF point
 
 
 def locate(needle: str, haystack: str) -> tuple[int, int] | None:
@@ -91,6 +92,18 @@ class PassageViewer(QWidget):
         self._passage: Source | None = None
         self.highlight_rects: list[QRectF] = []
         self._set_nav(False)
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(150)
+        self._refit.timeout.connect(self._on_refit)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self.stack.currentWidget() is self.page_scroll:
+            self._refit.start()  # re-render to the new width once resizing pauses
+
+    def _on_refit(self) -> None:
+        self._show_page(self._page)
 
     def _set_nav(self, enabled: bool) -> None:
         self.prev_button.setVisible(enabled)
@@ -120,15 +133,26 @@ class PassageViewer(QWidget):
         page = max(0, min(page, document.pageCount() - 1))
         self._page = page
         size = document.pagePointSize(page)
+        # fit the page to the pane's width
+        available = self.page_scroll.viewport().width() - 16
+        scale = max(MIN_SCALE, min(MAX_SCALE, available / max(size.width(), 1.0)))
         image = document.render(
-            page,
-            QSize(int(size.width() * RENDER_SCALE), int(size.height() * RENDER_SCALE)),
+            page, QSize(int(size.width() * scale), int(size.height() * scale))
         )
         image = image.convertToFormat(QImage.Format.Format_ARGB32)
         self.highlight_rects = []
         source = self._passage
         if source is not None and source.page == page + 1:
-            self.highlight_rects = self._passage_rects(document, page, source.text)
+            rects = self._passage_rects(document, page, source.text)
+            self.highlight_rects = [
+                QRectF(
+                    r.left() * scale,
+                    r.top() * scale,
+                    r.width() * scale,
+                    r.height() * scale,
+                )
+                for r in rects
+            ]
         white = QImage(image.size(), QImage.Format.Format_ARGB32)
         white.fill(Qt.GlobalColor.white)
         painter = QPainter(white)
@@ -151,6 +175,7 @@ class PassageViewer(QWidget):
 
     @staticmethod
     def _passage_rects(document: object, page: int, text: str) -> list[QRectF]:
+        """Boxes (in PDF points) of the passage's lines on the page."""
         from PySide6.QtPdf import QPdfDocument
 
         assert isinstance(document, QPdfDocument)
@@ -159,16 +184,7 @@ class PassageViewer(QWidget):
         if found is None:
             return []
         selection = document.getSelectionAtIndex(page, found[0], found[1])
-        rects = []
-        for polygon in selection.bounds():
-            box = QPolygonF(polygon).boundingRect()
-            rects.append(
-                QRectF(
-                    QPointF(box.left() * RENDER_SCALE, box.top() * RENDER_SCALE),
-                    QPointF(box.right() * RENDER_SCALE, box.bottom() * RENDER_SCALE),
-                )
-            )
-        return rects
+        return [QPolygonF(polygon).boundingRect() for polygon in selection.bounds()]
 
     # ---- text formats ------------------------------------------------------------
     def show_text_passage(self, source: Source, full_text: str) -> None:
