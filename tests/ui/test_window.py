@@ -127,3 +127,83 @@ def test_threads_stop_on_close(qtbot: QtBot, window: MainWindow) -> None:
     window.close()
     assert not window.library_thread.isRunning()
     assert not window.chat_thread.isRunning()
+
+
+def test_text_sources_open_with_the_passage_highlighted(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text(
+        "# Notes\n\nIntro line.\n\n## Filters\n\nThe filter is changed in May."
+    )
+    _add_and_wait(qtbot, window, [str(notes)])
+    fake_generator.queue("In May [1].")
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+        window.ask("When is the filter changed?")
+    with qtbot.waitSignal(window.library_worker.sig_document_text, timeout=10000):
+        window.chat_pane.sig_citation.emit(1, 1)
+    view = window.viewer.text_view
+    assert window.viewer.stack.currentWidget() is view
+    source = window.sources.source(1)
+    assert source is not None
+    assert view.toPlainText()[source.start : source.end] == source.text
+    assert view.textCursor().position() == source.start
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
+) -> None:
+    from PySide6.QtCore import Qt
+
+    edit = window.chat_pane.input
+    qtbot.keyClicks(edit, "first line")
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(edit, "second")
+    assert edit.toPlainText() == "first line\nsecond"
+    fake_generator.queue("Fine.")
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert edit.toPlainText() == ""
+    assert window.messages.messages()[0].text == "first line\nsecond"
+
+
+def test_dropping_files_adds_them(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    path = tmp_path / "dropped.txt"
+    path.write_text("Dropped text. " * 5)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.library_worker.sig_ingest_finished, timeout=10000):
+        window.dropEvent(event)
+    qtbot.waitUntil(lambda: _states(window).get("dropped.txt") == "ready")
+
+
+def test_asking_while_indexing_works(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"doc{i}.txt").write_text(
+            f"Document {i} talks about topic {i}. " * 40
+        )
+    fake_generator.queue("Answer while indexing.")
+    window.add_paths([str(folder)])
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=20000) as blocker:
+        window.ask("topic 3?")
+    assert blocker.args[0].text == "Answer while indexing."
+    qtbot.waitUntil(
+        lambda: sum(1 for s in _states(window).values() if s == "ready") == 40,
+        timeout=60000,
+    )
