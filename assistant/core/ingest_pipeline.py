@@ -106,7 +106,7 @@ def run_ingest(
 
     producer = threading.Thread(target=produce, name="ingest-parse", daemon=True)
     producer.start()
-    changed = False
+    writer = _BatchWriter(store, report, state)
     emit()
     try:
         while True:
@@ -123,20 +123,17 @@ def run_ingest(
             else:
                 emit(item.path.name)
                 state.chunks_total += len(item.chunks)
-                if _embed_and_write(item, store, embedder, report, state, emit, cancel):
-                    changed = True
-                    (report.updated if item.previous else report.added).append(
-                        str(item.path)
-                    )
-                    report.pages += item.document.page_count
-                    state.pages_done += item.document.page_count
+                rows = _embed(item, store, embedder, report, state, emit, cancel)
+                if rows is not None:
+                    writer.add(item, rows)
             state.files_done += 1
             state.bytes_done += item.size
             emit()
+        writer.flush()
     finally:
         cancel_seen = cancel.cancelled
         producer.join()
-        if changed:
+        if writer.written:
             store.maintain()
     report.cancelled = cancel_seen
     report.seconds = time.perf_counter() - started
@@ -195,7 +192,53 @@ def _changed_since(path: Path, content_hash: str) -> bool:
         return True
 
 
-def _embed_and_write(
+class _BatchWriter:
+    """Commits finished documents together: one LanceDB commit per batch of small
+    files instead of one per file (thousands of tiny commits are slow and leave
+    thousands of fragments). Each commit is still all-or-nothing."""
+
+    MAX_ROWS = 1024
+    MAX_DOCS = 64
+    MAX_SECONDS = 2.0
+
+    def __init__(
+        self, store: ChunkStore, report: IngestReport, state: IngestProgress
+    ) -> None:
+        self.store = store
+        self.report = report
+        self.state = state
+        self.pending: list[tuple[_Parsed, list[dict[str, Any]]]] = []
+        self.written = 0
+        self._since = time.monotonic()
+
+    def add(self, item: _Parsed, rows: list[dict[str, Any]]) -> None:
+        self.pending.append((item, rows))
+        rows_pending = sum(len(r) for _, r in self.pending)
+        if (
+            rows_pending >= self.MAX_ROWS
+            or len(self.pending) >= self.MAX_DOCS
+            or time.monotonic() - self._since >= self.MAX_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        self._since = time.monotonic()
+        if not self.pending:
+            return
+        doc_ids = [item.doc_id for item, _ in self.pending]
+        self.store.replace_documents(
+            doc_ids, [r for _, rows in self.pending for r in rows]
+        )
+        for item, _ in self.pending:
+            target = self.report.updated if item.previous else self.report.added
+            target.append(str(item.path))
+            self.report.pages += item.document.page_count
+            self.state.pages_done += item.document.page_count
+        self.written += len(self.pending)
+        self.pending.clear()
+
+
+def _embed(
     item: _Parsed,
     store: ChunkStore,
     embedder: Embedder,
@@ -203,9 +246,8 @@ def _embed_and_write(
     state: IngestProgress,
     emit: Callable[[], None],
     cancel: CancelToken,
-) -> bool:
-    """Embed a document's chunks (reusing unchanged ones) and commit it; False if
-    cancelled before the commit."""
+) -> list[dict[str, Any]] | None:
+    """A document's rows with vectors (reusing unchanged ones); None if cancelled."""
     hashes = [sha256_text(c.embed_text) for c in item.chunks]
     known = store.vectors_by_text_hash(item.doc_id) if item.previous else {}
     vectors: list[np.ndarray | None] = [known.get(h) for h in hashes]
@@ -214,7 +256,7 @@ def _embed_and_write(
     state.chunks_done += len(item.chunks) - len(todo)
     for begin in range(0, len(todo), EMBED_BATCH):
         if cancel.cancelled:
-            return False
+            return None
         batch = todo[begin : begin + EMBED_BATCH]
         embedded = embedder.embed([item.chunks[i].embed_text for i in batch])
         for i, vector in zip(batch, embedded, strict=True):
@@ -226,9 +268,9 @@ def _embed_and_write(
         state.chunks_done += len(batch)
         emit()
     if cancel.cancelled:
-        return False
+        return None
     now = time.time()
-    rows = [
+    return [
         {
             "chunk_id": f"{item.doc_id}:{chunk.ordinal}",
             "doc_id": item.doc_id,
@@ -252,5 +294,3 @@ def _embed_and_write(
         }
         for chunk, text_hash, vector in zip(item.chunks, hashes, vectors, strict=True)
     ]
-    store.replace_document(item.doc_id, rows)
-    return True

@@ -158,12 +158,17 @@ class ChunkStore:
 
     def replace_document(self, doc_id: str, rows: list[dict[str, Any]]) -> None:
         """Atomically swap a document's chunks for ``rows`` (one commit)."""
+        self.replace_documents([doc_id], rows)
+
+    def replace_documents(self, doc_ids: list[str], rows: list[dict[str, Any]]) -> None:
+        """Atomically swap the chunks of several documents (one commit)."""
         data = _to_table(rows, chunk_schema(self.meta.dim))
+        listed = ", ".join(f"'{_safe(d)}'" for d in doc_ids)
         (
             self._table.merge_insert("chunk_id")
             .when_matched_update_all()
             .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(f"doc_id = '{_safe(doc_id)}'")
+            .when_not_matched_by_source_delete(f"doc_id IN ({listed})")
             .execute(data)
         )
 

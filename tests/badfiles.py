@@ -1,0 +1,100 @@
+"""Generator of awkward and broken input files, each with what the user must see.
+
+``make_cases(folder)`` writes the files and returns the cases; ``expect`` is a
+regular expression the failure reason must match, or None when the file must be
+indexed fine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from docgen import FILLER, make_docx, make_pdf
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: Path
+    expect: str | None  # regex for the failure reason; None = must succeed
+
+
+def _encrypted_pdf(path: Path, source: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for page in PdfReader(str(source)).pages:
+        writer.add_page(page)
+    writer.encrypt("secret-password")
+    with path.open("wb") as handle:
+        writer.write(handle)
+
+
+def _image_only_pdf(path: Path) -> None:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.rect(100, 100, 300, 400, fill=1)
+    pdf.showPage()
+    pdf.save()
+
+
+def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:
+    folder.mkdir(parents=True, exist_ok=True)
+    cases: list[Case] = []
+
+    def add(name: str, expect: str | None) -> Path:
+        path = folder / name
+        cases.append(Case(name, path, expect))
+        return path
+
+    good = make_pdf(
+        folder / ".good-source.pdf", [FILLER, "Second page text. " + FILLER]
+    )
+    data = good.read_bytes()
+    add("truncated.pdf", "damaged|no extractable").write_bytes(data[: len(data) // 3])
+    add("garbage.pdf", "damaged|no pages|could not").write_bytes(
+        b"%PDF-1.7\n" + os.urandom(2000)
+    )
+    _encrypted_pdf(add("locked.pdf", "encrypted"), good)
+    _image_only_pdf(add("scanned.pdf", "no extractable text"))
+    add("zero.pdf", "empty").write_bytes(b"")
+    add("zero.txt", "empty").write_bytes(b"")
+    with add("huge.txt", "limit").open("wb") as handle:  # sparse: no real disk used
+        handle.truncate(huge_mb * 2**20)
+    add("picture.pdf", "not a PDF").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(500))
+    junk = io.BytesIO()
+    with zipfile.ZipFile(junk, "w") as archive:
+        archive.writestr("random.bin", os.urandom(300))
+    add("junk.docx", "not a readable Word").write_bytes(junk.getvalue())
+    add("notzip.docx", "not a readable Word").write_bytes(b"PK\x03\x04garbage")
+    add("binary.txt", "binary|encoding").write_bytes(bytes(range(256)) * 20)
+    add("whitespace.md", "no text").write_text("   \n\n\t\n")
+    add("script-heavy.html", None).write_text(
+        "<html><body><script>" + "var x = 1;" * 500_000 + "</script>"
+        "<p>Visible paragraph about turbines.</p></body></html>"
+    )
+    add("gbk.txt", None).write_bytes(
+        "涡轮机的叶片需要每年检查一次。".encode("gbk") * 20
+    )
+    add("latin1.txt", None).write_bytes(
+        "Turbine café résumé naïve. ".encode("latin-1") * 20
+    )
+    add("utf16.txt", None).write_bytes(
+        "Turbine blades, UTF-16 text. ".encode("utf-16") * 20
+    )
+    add("名字 with spaces ü.md", None).write_text("# Título\n\nUnicode name works.")
+    make_docx(add("fine.docx", None), [("h1", "Fine"), ("p", "A normal Word file.")])
+    add("program.exe", "unsupported").write_bytes(b"MZ" + os.urandom(100))
+    (folder / "loop").mkdir(exist_ok=True)
+    link = folder / "loop" / "back"
+    if not link.exists():
+        link.symlink_to(folder)
+    make_docx(add("empty.docx", "no text"), [])
+    add("missing.pdf", "not found")  # never created
+    return cases

@@ -1,0 +1,36 @@
+"""Child process for the crash test: ingest a folder slowly with the fake embedder.
+
+python tests/ingest_child.py INDEX_DIR FOLDER
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fakes import FakeEmbedder  # noqa: E402
+
+from assistant.config import Settings  # noqa: E402
+from assistant.core.services import Library  # noqa: E402
+
+SETTINGS = Settings(chunk_tokens=40, chunk_overlap=8, min_similarity=0.0)
+
+
+class SlowEmbedder(FakeEmbedder):
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        time.sleep(0.03)
+        return super().embed(texts)
+
+
+def main() -> None:
+    library = Library(SETTINGS, SlowEmbedder(), directory=Path(sys.argv[1]))
+    print("started", flush=True)
+    library.ingest([sys.argv[2]])
+    print("finished", flush=True)
+
+
+if __name__ == "__main__":
+    main()
