@@ -97,3 +97,78 @@ def test_unanswerable_question_is_not_made_up(
     )
     assert answer.sources == []
     assert "196" not in answer.text
+
+
+def test_stop_halts_real_generation_quickly(
+    tmp_path: Path,
+    real_embedder: SentenceTransformerEmbedder,
+    real_generator: LlamaGenerator,
+) -> None:
+    import threading
+    import time
+
+    from assistant.core.cancel import CancelToken
+
+    library = Library(Settings(), real_embedder, directory=tmp_path / "index")
+    conversation = Conversation(library, real_generator)
+    token = CancelToken()
+    three_tokens = threading.Event()
+    seen: list[str] = []
+
+    def on_token(text: str) -> None:
+        seen.append(text)
+        if len(seen) >= 3:
+            three_tokens.set()
+
+    result: list[object] = []
+    worker = threading.Thread(
+        target=lambda: result.append(
+            conversation.ask(
+                "Write a long story about a lighthouse keeper.",
+                on_token=on_token,
+                cancel=token,
+                use_retrieval=False,
+            )
+        )
+    )
+    worker.start()
+    assert three_tokens.wait(120)
+    stopped_at = time.perf_counter()
+    token.cancel()
+    worker.join(10)
+    latency = time.perf_counter() - stopped_at
+    print(f"stop latency: {latency * 1000:.0f} ms")
+    assert not worker.is_alive()
+    assert result and result[0].stopped  # type: ignore[attr-defined]
+    assert latency < 0.2
+
+
+def test_ingest_and_ask_open_no_network_connection(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    real_generator: LlamaGenerator,
+) -> None:
+    import os
+    import socket
+
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network access attempted during an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    assert os.environ["HF_HUB_OFFLINE"] == "1"  # set by assistant.core itself
+    embedder = load_embedder(Settings())  # loads the model with sockets blocked
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Harbour\n\nThe harbour gate closes at 21:30 every night.")
+    library = Library(Settings(), embedder, directory=tmp_path / "index")
+    assert library.ingest([notes]).ok
+    answer = Conversation(library, real_generator).ask(
+        "When does the harbour gate close?"
+    )
+    assert "21:30" in answer.text
+    assert attempts == []

@@ -37,7 +37,9 @@ def format_source(source: Source) -> str:
     where = source.location()
     if source.heading:
         where += f" \u2014 {source.heading}"
-    return f'[{source.n}] {where}\n"""\n{source.text.strip()}\n"""'
+    # a source cannot close the quote early and talk to the model "from outside"
+    text = source.text.strip().replace('"""', '" " "')
+    return f'[{source.n}] {where}\n"""\n{text}\n"""'
 
 
 CITE_REMINDER = (
