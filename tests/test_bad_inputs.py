@@ -75,3 +75,32 @@ def test_unreadable_file_says_permission_denied(
     path.chmod(0)
     report = library.ingest([path])
     assert "permission denied" in report.failed[0].reason
+
+
+def test_file_changed_or_deleted_while_ingesting(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.core import ingest_pipeline
+
+    changing = tmp_path / "changing.txt"
+    changing.write_text("Original text. " * 10)
+    vanishing = tmp_path / "vanishing.txt"
+    vanishing.write_text("Soon gone. " * 10)
+    real_parse = ingest_pipeline.parse_file
+
+    def parse_then_touch(path: Path, max_bytes: int):  # type: ignore[no-untyped-def]
+        document = real_parse(path, max_bytes)
+        if path.name == "changing.txt":
+            path.write_text("Edited while being read. " * 10)
+        return document
+
+    monkeypatch.setattr(ingest_pipeline, "parse_file", parse_then_touch)
+    monkeypatch.setattr(
+        ingest_pipeline, "discover", lambda paths: ([changing, vanishing], [])
+    )
+    vanishing.unlink()
+    report = library.ingest([tmp_path])
+    reasons = {Path(f.path).name: f.reason for f in report.failed}
+    assert "changed while it was being read" in reasons["changing.txt"]
+    assert "not found" in reasons["vanishing.txt"]
+    assert library.documents() == []
