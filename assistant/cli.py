@@ -226,6 +226,56 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_ingest(args, settings) if args.paths else (1 if missing else 0)
 
 
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.evaluation import load_questions, run_eval, summarize
+
+    if args.mode:
+        settings = settings.model_copy(update={"retrieval_mode": args.mode})
+    questions = load_questions(Path(args.questions))
+    library = _open_library(settings)
+
+    def search(question: str) -> list[Source]:
+        return list(library.search(question, args.top_k))
+
+    answer = None
+    if not args.no_generate:
+        from assistant.core.services import Conversation, load_generator
+
+        conversation = Conversation(library, load_generator(settings))
+
+        def answer(question: str) -> Answer:
+            conversation.reset()
+            return conversation.ask(question, top_k=args.top_k)
+
+    def on_progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done}/{total} questions", end="", file=sys.stderr, flush=True)
+
+    results = run_eval(questions, search, answer, on_progress)
+    print(file=sys.stderr)
+    if args.out:
+        Path(args.out).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results),
+            encoding="utf-8",
+        )
+    summary = summarize(results)
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict[str, dict[str, float]]) -> None:
+    keys = list(dict.fromkeys(k for entry in summary.values() for k in entry))
+    print(f"{'metric':<24}" + "".join(f"{name:>10}" for name in summary))
+    for key in keys:
+        cells = "".join(
+            f"{summary[name].get(key, float('nan')):>10.3g}" for name in summary
+        )
+        print(f"{key:<24}{cells}")
+
+
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     from importlib import metadata
 
@@ -343,6 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="rebuild the index (after changing embedder)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("eval", help="score retrieval and answers on a question set")
+    p.add_argument("questions", help="JSONL: id, question, gold, answer_keywords")
+    p.add_argument("--out", help="write per-question results (JSONL) here")
+    p.add_argument("--no-generate", action="store_true", help="retrieval only")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--mode", choices=["hybrid", "vector", "text"], default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("info", help="paths, models and versions for bug reports")
     p.add_argument("--json", action="store_true")

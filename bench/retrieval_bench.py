@@ -1,0 +1,122 @@
+"""Retrieval latency (query embedding included) at 1k, 10k and 100k chunks,
+hybrid versus vector-only, in one run. Chunk texts are synthetic (random words);
+their vectors are random unit vectors, so only speed is measured here.
+
+    python bench/retrieval_bench.py [--sizes 1000,10000,100000] [--queries 40]
+
+Prints a table and one JSON line (prefix ``BENCH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _rows(
+    start: int, count: int, dim: int, rng: np.random.Generator, vocabulary: list[str]
+) -> list[dict[str, object]]:
+    vectors = rng.standard_normal((count, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = []
+    for i in range(count):
+        n = start + i
+        words = " ".join(rng.choice(vocabulary, 60))
+        rows.append(
+            {
+                "chunk_id": f"doc{n // 50}:{n}",
+                "doc_id": f"doc{n // 50}",
+                "path": f"/bench/doc{n // 50}.txt",
+                "title": f"doc{n // 50}",
+                "kind": "txt",
+                "content_hash": "x",
+                "file_size": 1,
+                "page_count": 0,
+                "ingested_at": 0.0,
+                "ordinal": n,
+                "page": None,
+                "page_label": None,
+                "start": 0,
+                "end": 1,
+                "heading": "",
+                "text": words,
+                "text_hash": str(n),
+                "search_text": words,
+                "vector": vectors[i],
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--queries", type=int, default=40)
+    args = parser.parse_args()
+    from assistant.config import Settings
+    from assistant.core.retrieval import RetrievalConfig, Retriever
+    from assistant.core.services import load_embedder
+    from assistant.core.store import ChunkStore
+
+    embedder = load_embedder(Settings())
+    rng = np.random.default_rng(0)
+    vocabulary = [f"term{i}" for i in range(20000)] + [
+        "pump",
+        "valve",
+        "filter",
+        "rotor",
+    ]
+    queries = [
+        " ".join(rng.choice(vocabulary, 6)) + " pump valve" for _ in range(args.queries)
+    ]
+    embedder.embed_query("warm up")
+    table = []
+    store = ChunkStore(Path(tempfile.mkdtemp()) / "index", embedder.name, embedder.dim)
+    loaded = 0
+    for size in (int(s) for s in args.sizes.split(",")):
+        while loaded < size:
+            batch = min(5000, size - loaded)
+            rows = _rows(loaded, batch, embedder.dim, rng, vocabulary)
+            store.replace_documents(sorted({str(r["doc_id"]) for r in rows}), rows)
+            loaded += batch
+        started = time.perf_counter()
+        store.maintain()
+        index_s = time.perf_counter() - started
+        retriever = Retriever(store, embedder)
+        for mode in ("vector", "hybrid"):
+            config = RetrievalConfig(top_k=5, mode=mode, min_similarity=-1.0)
+            retriever.search(queries[0], config)  # warm caches
+            times = []
+            for query in queries:
+                started = time.perf_counter()
+                retriever.search(query, config)
+                times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            table.append(
+                {
+                    "chunks": size,
+                    "mode": mode,
+                    "ann_index": size >= store.ann_min_rows,
+                    "p50_ms": round(statistics.median(times), 1),
+                    "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+                    "index_update_s": round(index_s, 1),
+                }
+            )
+    header = ("chunks", "mode", "ann", "p50 ms", "p95 ms", "index s")
+    print(" ".join(f"{h:>8}" for h in header))
+    for row in table:
+        print(
+            f"{row['chunks']:>8} {row['mode']:>7} {row['ann_index']!s:>5} "
+            f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['index_update_s']:>8}"
+        )
+    print("BENCH " + json.dumps({"retrieval": table}))
+
+
+if __name__ == "__main__":
+    main()
