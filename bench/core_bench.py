@@ -9,12 +9,13 @@ Prints a table and one JSON line (prefix ``BENCH``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from report import print_result
 
 HERE = Path(__file__).parent
 QUESTIONS = [
@@ -116,6 +117,10 @@ def main() -> None:
         answer = conversation.ask(question)
         # second turn: follow-up in the same conversation reuses the KV cache
         follow = conversation.ask("Can you give a short example?")
+        # the same second turn again, with the KV cache cleared
+        conversation.history.pop()
+        llm.reset()
+        cold = conversation.ask("Can you give a short example?")
         rows.append(
             {
                 "prompt_tokens": prompt_tokens,
@@ -125,6 +130,7 @@ def main() -> None:
                 "tokens_per_s": answer.timings["tokens_per_s"],
                 "bare_tokens_per_s": bare_tps,
                 "second_turn_ttft_ms": follow.timings["ttft_ms"],
+                "second_turn_ttft_no_reuse_ms": cold.timings["ttft_ms"],
                 "cited": len(answer.cited),
                 "keywords": all(k.lower() in answer.text.lower() for k in keywords),
             }
@@ -153,13 +159,11 @@ def main() -> None:
         "tokens_per_s": round(mean("tokens_per_s"), 1),
         "bare_tokens_per_s": round(mean("bare_tokens_per_s"), 1),
         "second_turn_ttft_ms": round(mean("second_turn_ttft_ms")),
+        "second_turn_ttft_no_reuse_ms": round(mean("second_turn_ttft_no_reuse_ms")),
         "answers_with_citations": sum(r["cited"] > 0 for r in rows),
         "answers_with_keywords": sum(r["keywords"] for r in rows),
     }
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print("BENCH " + json.dumps(result))
+    print_result(result)
 
 
 if __name__ == "__main__":

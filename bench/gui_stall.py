@@ -9,12 +9,13 @@ Prints a table and one JSON line (prefix ``BENCH``).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from report import print_result
 
 HERE = Path(__file__).parent
 
@@ -101,10 +102,7 @@ def main() -> None:
         "max_stall_ingest_ms": round(gaps.get("ingest", 0), 1),
         "max_stall_answer_ms": round(gaps.get("answer", 0), 1),
     }
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print("BENCH " + json.dumps(result))
+    print_result(result)
 
 
 if __name__ == "__main__":

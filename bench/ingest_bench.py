@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import print_result
+
 HERE = Path(__file__).parent
 LI_VENV = HERE / ".venv-llamaindex"
 LI_PACKAGES = [
@@ -155,10 +157,7 @@ def main() -> None:
             result["app_over_llamaindex"] = round(app_s / li["seconds"], 3)
         else:
             result["llamaindex_error"] = out.stderr.strip().splitlines()[-1:]
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print("BENCH " + json.dumps(result))
+    print_result(result)
 
 
 if __name__ == "__main__":
