@@ -136,6 +136,8 @@ class PassageViewer(QWidget):
         # fit the page to the pane's width
         available = self.page_scroll.viewport().width() - 16
         scale = max(MIN_SCALE, min(MAX_SCALE, available / max(size.width(), 1.0)))
+        ratio = self.devicePixelRatioF()  # render sharp on scaled (HiDPI) screens
+        scale *= ratio
         image = document.render(
             page, QSize(int(size.width() * scale), int(size.height() * scale))
         )
@@ -162,13 +164,15 @@ class PassageViewer(QWidget):
         for rect in self.highlight_rects:
             painter.drawRect(rect)
         painter.end()
-        self.page_label.setPixmap(QPixmap.fromImage(white))
+        pixmap = QPixmap.fromImage(white)
+        pixmap.setDevicePixelRatio(ratio)
+        self.page_label.setPixmap(pixmap)
         name = Path(self._pdf_path).name
         self.title.setText(
             f"<b>{name}</b> \u2014 page {page + 1} of {document.pageCount()}"
         )
         if self.highlight_rects:
-            top = min(r.top() for r in self.highlight_rects)
+            top = min(r.top() for r in self.highlight_rects) / ratio
             self.page_scroll.verticalScrollBar().setValue(int(max(top - 40, 0)))
         else:
             self.page_scroll.verticalScrollBar().setValue(0)
