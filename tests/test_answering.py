@@ -112,3 +112,24 @@ def test_uncited_sentences_drawn_from_a_source_get_its_number() -> None:
         "Basil needs less water than mint. [1] Tomatoes need sun [2]. I like gardens."
     )
     assert attribute_uncited("Cited already. [1]", passages) == "Cited already. [1]"
+
+
+def test_short_follow_ups_retrieve_with_the_previous_question(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.services import retrieval_query
+
+    (docs / "zephyr.txt").write_text(
+        "The Zephyr launch code was chosen by Dr. Stone in 2019."
+    )
+    (docs / "other.txt").write_text("Gardening notes about tomatoes and basil.")
+    library.ingest([docs])
+    library.settings = library.settings.model_copy(update={"min_similarity": 0.45})
+    generator.queue("Dr. Stone chose it [1].", "In 2019 [1].")
+    conversation = Conversation(library, generator)
+    conversation.ask("Who chose the Zephyr launch code?")
+    answer = conversation.ask("In what year?")
+    assert answer.sources and answer.sources[0].path.endswith("zephyr.txt")
+    assert conversation.history[-1].question == "In what year?"
+    long_question = "What do the gardening notes say about growing basil indoors?"
+    assert retrieval_query(long_question, conversation.history) == long_question

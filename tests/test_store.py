@@ -66,3 +66,13 @@ def test_small_tables_stay_flat(tmp_path: Path) -> None:
     store.replace_document("a", _rows("a", 10, 8, np.random.default_rng(1)))
     store.maintain()
     assert {index.index_type for index in store._table.list_indices()} == {"FTS"}
+
+
+def test_reopening_after_a_crash_before_indexing_repairs_full_text_search(
+    tmp_path: Path,
+) -> None:
+    store = ChunkStore(tmp_path / "idx", "fake", 8)
+    store.replace_document("a", _rows("a", 5, 8, np.random.default_rng(2)))
+    # the process died here, before maintain() built the full-text index
+    reopened = ChunkStore(tmp_path / "idx", "fake", 8)
+    assert reopened.text_search("passage3", 5)[0]["chunk_id"] == "a:3"

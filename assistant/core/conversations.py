@@ -57,7 +57,10 @@ class ConversationRecord:
             )
             for m in data.get("messages", [])
         ]
-        turns = [Turn(t["user"], t["assistant"]) for t in data.get("turns", [])]
+        turns = [
+            Turn(t["user"], t["assistant"], t.get("question", ""))
+            for t in data.get("turns", [])
+        ]
         return cls(
             data["id"],
             data.get("title", "Conversation"),

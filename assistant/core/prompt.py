@@ -31,6 +31,8 @@ class Turn:
 
     user: str
     assistant: str
+    question: str = ""
+    """The question alone (``user`` also holds the sources), for follow-up retrieval."""
 
 
 def format_source(source: Source) -> str:

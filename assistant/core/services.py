@@ -108,6 +108,20 @@ class Library:
         return self.retriever.search(query, self.retrieval_config(top_k))
 
 
+FOLLOW_UP_WORDS = 6
+
+
+def retrieval_query(question: str, history: list[Turn]) -> str:
+    """Short follow-ups ("In what year?") often retrieve nothing on their own; the
+    previous question gives them their topic. Used only when the question alone
+    found no passage, so a short new question is not dragged back to the old topic."""
+    if not history or not history[-1].question:
+        return question
+    cjk = sum(1 for ch in question if "\u3400" <= ch <= "\u9fff")
+    short = len(question.split()) <= FOLLOW_UP_WORDS if cjk == 0 else cjk <= 12
+    return f"{history[-1].question} {question}" if short else question
+
+
 class Conversation:
     """A multi-turn chat grounded in the library; call from the model's owner thread."""
 
@@ -131,6 +145,10 @@ class Conversation:
         settings = self.library.settings
         started = time.perf_counter()
         sources = self.library.search(question, top_k) if use_retrieval else []
+        if use_retrieval and not sources and self.history:
+            sources = self.library.search(
+                retrieval_query(question, self.history), top_k
+            )
         retrieved = time.perf_counter()
         messages, included = build_messages(
             question,
@@ -158,7 +176,7 @@ class Conversation:
         text, _ = link_citations(raw, len(included))
         text = attribute_uncited(text, [s.text for s in included])
         cited = cited_numbers(text)
-        self.history.append(Turn(messages[-1]["content"], raw))
+        self.history.append(Turn(messages[-1]["content"], raw, question))
         generated = self.generator.count_tokens(raw) if raw else 0
         decode_s = finished - (first_token_at or finished)
         timings = {

@@ -109,6 +109,8 @@ class ChunkStore:
             self._table = self._db.create_table(TABLE, schema=chunk_schema(dim))
         if not meta_path.exists():
             atomic_write_text(meta_path, json.dumps(self.meta.__dict__, indent=2))
+        if self.count_chunks() and not self._has_index("search_text"):
+            self.maintain()  # a crash after a commit but before indexing: repair now
 
     @staticmethod
     def wipe(directory: Path) -> None:

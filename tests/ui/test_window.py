@@ -140,10 +140,10 @@ def test_text_sources_open_with_the_passage_highlighted(
     fake_generator.queue("In May [1].")
     with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
         window.ask("When is the filter changed?")
-    with qtbot.waitSignal(window.library_worker.sig_document_text, timeout=10000):
-        window.chat_pane.sig_citation.emit(1, 1)
+    window.chat_pane.sig_citation.emit(1, 1)
     view = window.viewer.text_view
-    assert window.viewer.stack.currentWidget() is view
+    # the text arrives from the worker thread through a queued connection
+    qtbot.waitUntil(lambda: window.viewer.stack.currentWidget() is view, timeout=10000)
     source = window.sources.source(1)
     assert source is not None
     assert view.toPlainText()[source.start : source.end] == source.text
