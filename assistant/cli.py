@@ -150,6 +150,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         if answer.stopped:
             print("(stopped)")
+        if answer.unsupported:
+            figures = ", ".join(answer.unsupported)
+            print(
+                f"warning: not found in any source: {figures}. Check before relying on it."
+            )
         if answer.sources:
             print("\nSources:")
             _print_sources(answer.sources, answer.cited)

@@ -133,3 +133,28 @@ def test_short_follow_ups_retrieve_with_the_previous_question(
     assert conversation.history[-1].question == "In what year?"
     long_question = "What do the gardening notes say about growing basil indoors?"
     assert retrieval_query(long_question, conversation.history) == long_question
+
+
+def test_numbers_missing_from_every_source_are_flagged(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.citations import unsupported_numbers
+
+    assert (
+        unsupported_numbers(
+            "It weighs 1,000 kg [1] and costs 12 euros.",
+            ["The fee is 12 euros.", "Mass: 1000 kg"],
+        )
+        == []
+    )
+    assert unsupported_numbers("Recalibrate every 30 days [2].", ["every 37 days"]) == [
+        "30"
+    ]
+    (docs / "manual.txt").write_text("The altimeter is recalibrated every 37 days.")
+    library.ingest([docs])
+    generator.queue("Every 37 days [1]; the limit is 5,700 kg [1].")
+    answer = Conversation(library, generator).ask(
+        "How often is the altimeter recalibrated?"
+    )
+    assert answer.unsupported == ["5,700"]
+    assert answer.to_json()["unsupported"] == ["5,700"]

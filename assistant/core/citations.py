@@ -85,3 +85,22 @@ def cited_numbers(text: str) -> list[int]:
     return list(
         dict.fromkeys(int(m.group(0)[1:-1]) for m in _HAS_MARKER.finditer(text))
     )
+
+
+_NUMBER_CLAIM = re.compile(r"\d[\d,.]*\d|\d")
+_MARKER_TEXT = re.compile(r"\[\d+\]")
+
+
+def _normalise_number(value: str) -> str:
+    return value.replace(",", "").rstrip(".")
+
+
+def unsupported_numbers(text: str, passages: Sequence[str]) -> list[str]:
+    """Numbers the answer states that no passage contains.
+
+    A cheap, precise check for the most damaging kind of made-up claim (a wrong
+    figure); words are not checked because paraphrase is legitimate.
+    """
+    known = {_normalise_number(n) for p in passages for n in _NUMBER_CLAIM.findall(p)}
+    claims = _NUMBER_CLAIM.findall(_MARKER_TEXT.sub("", text))
+    return list(dict.fromkeys(n for n in claims if _normalise_number(n) not in known))

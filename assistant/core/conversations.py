@@ -21,6 +21,7 @@ class Message:
     sources: list[Source] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
     stopped: bool = False
+    unsupported: list[str] = field(default_factory=list)
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -30,6 +31,7 @@ class Message:
             list(answer.sources),
             list(answer.cited),
             answer.stopped,
+            list(answer.unsupported),
         )
 
 
@@ -54,6 +56,7 @@ class ConversationRecord:
                 [Source(**s) for s in m.get("sources", [])],
                 list(m.get("cited", [])),
                 bool(m.get("stopped", False)),
+                list(m.get("unsupported", [])),
             )
             for m in data.get("messages", [])
         ]

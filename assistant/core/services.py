@@ -9,7 +9,12 @@ from pathlib import Path
 
 from assistant.config import Settings, index_dir
 from assistant.core.cancel import CancelToken
-from assistant.core.citations import attribute_uncited, cited_numbers, link_citations
+from assistant.core.citations import (
+    attribute_uncited,
+    cited_numbers,
+    link_citations,
+    unsupported_numbers,
+)
 from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.core.ingest_pipeline import (
     IngestOptions,
@@ -176,6 +181,7 @@ class Conversation:
         text, _ = link_citations(raw, len(included))
         text = attribute_uncited(text, [s.text for s in included])
         cited = cited_numbers(text)
+        unsupported = unsupported_numbers(text, [s.text for s in included])
         self.history.append(Turn(messages[-1]["content"], raw, question))
         generated = self.generator.count_tokens(raw) if raw else 0
         decode_s = finished - (first_token_at or finished)
@@ -192,6 +198,7 @@ class Conversation:
             text=text,
             sources=included,
             cited=cited,
+            unsupported=unsupported,
             timings=timings,
             stopped=cancel.cancelled,
         )

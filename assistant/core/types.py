@@ -130,6 +130,8 @@ class Answer:
     cited: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    unsupported: list[str] = field(default_factory=list)
+    """Numbers in the answer that appear in none of the sources (likely made up)."""
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -143,6 +145,7 @@ class Answer:
             "cited": self.cited,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "stopped": self.stopped,
+            "unsupported": self.unsupported,
         }
 
 

@@ -37,6 +37,12 @@ def message_markdown(index: int, message: Message) -> str:
         lambda m: f"[\\[{m.group(1)}\\]](cite:{index}:{m.group(1)})", message.text
     )
     suffix = "\n\n*(stopped)*" if message.stopped else ""
+    if message.unsupported:
+        figures = ", ".join(message.unsupported)
+        suffix += (
+            f"\n\n\u26a0 *Not found in any source: {figures}. "
+            "Check before relying on it.*"
+        )
     return f"**Assistant**\n\n{text or '…'}{suffix}"
 
 
