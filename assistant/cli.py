@@ -152,9 +152,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print("(stopped)")
         if answer.unsupported:
             figures = ", ".join(answer.unsupported)
-            print(
-                f"warning: not found in any source: {figures}. Check before relying on it."
-            )
+            note = "Check before relying on it."
+            print(f"warning: not found in any source: {figures}. {note}")
         if answer.sources:
             print("\nSources:")
             _print_sources(answer.sources, answer.cited)
