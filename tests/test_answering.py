@@ -158,3 +158,10 @@ def test_numbers_missing_from_every_source_are_flagged(
     )
     assert answer.unsupported == ["5,700"]
     assert answer.to_json()["unsupported"] == ["5,700"]
+
+
+def test_list_numbering_is_not_a_claim() -> None:
+    from assistant.core.citations import unsupported_numbers
+
+    answer = "Steps:\n1. Check the canopy [1].\n2. Move the controls [1]."
+    assert unsupported_numbers(answer, ["Check the canopy. Move the controls."]) == []

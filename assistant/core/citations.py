@@ -88,7 +88,9 @@ def cited_numbers(text: str) -> list[int]:
 
 
 _NUMBER_CLAIM = re.compile(r"\d[\d,.]*\d|\d")
-_MARKER_TEXT = re.compile(r"\[\d+\]")
+_MARKER_TEXT = re.compile(
+    r"\[\d+\]|^\s*\d+[.)]\s", re.MULTILINE
+)  # citations, list items
 
 
 def _normalise_number(value: str) -> str:
