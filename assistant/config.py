@@ -28,7 +28,7 @@ class Settings(BaseModel):
         "", description="Path to a .gguf file; empty = default model"
     )
     embedding_model: str = Field(
-        "all-MiniLM-L6-v2",
+        "all-MiniLM-L6-v2-int8",
         description="Built-in name or a sentence-transformers folder",
     )
     reranker_model: str = Field(

@@ -78,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=HERE / "out" / "corpus")
     parser.add_argument("--no-llamaindex", action="store_true")
+    parser.add_argument("--embedding-model", default="all-MiniLM-L6-v2")
     args = parser.parse_args()
     if not any(args.corpus.glob("*.pdf")):
         sys.path.insert(0, str(HERE))
@@ -95,7 +96,7 @@ def main() -> None:
     from assistant.core.services import Library, load_embedder
     from assistant.core.types import IngestProgress
 
-    settings = Settings()
+    settings = Settings(embedding_model=args.embedding_model)
     embedder = load_embedder(settings)
     library = Library(settings, embedder)
     first_searchable: list[float] = []

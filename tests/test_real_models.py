@@ -9,7 +9,7 @@ from docgen import FILLER, make_pdf
 
 from assistant.config import Settings
 from assistant.core.chunking import chunk_document
-from assistant.core.embedding import SentenceTransformerEmbedder
+from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.core.llm import LlamaGenerator
 from assistant.core.services import Conversation, Library, load_embedder, load_generator
 from assistant.core.types import Page, ParsedDocument
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def real_embedder() -> SentenceTransformerEmbedder:
+def real_embedder() -> Embedder:
     return load_embedder(Settings())
 
 
@@ -28,7 +28,7 @@ def real_generator() -> LlamaGenerator:
 
 
 def test_no_chunk_exceeds_what_minilm_reads(
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
 ) -> None:
     english = " ".join(
         f"Paragraph {i} explains configuration option number {i} in detail, "
@@ -54,7 +54,7 @@ def test_no_chunk_exceeds_what_minilm_reads(
 
 def test_pdf_question_is_answered_from_page_three(
     tmp_path: Path,
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
     real_generator: LlamaGenerator,
 ) -> None:
     pages = [
@@ -85,7 +85,7 @@ def test_pdf_question_is_answered_from_page_three(
 
 def test_unanswerable_question_is_not_made_up(
     tmp_path: Path,
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
     real_generator: LlamaGenerator,
 ) -> None:
     notes = tmp_path / "notes.md"
@@ -101,7 +101,7 @@ def test_unanswerable_question_is_not_made_up(
 
 def test_stop_halts_real_generation_quickly(
     tmp_path: Path,
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
     real_generator: LlamaGenerator,
 ) -> None:
     import threading
@@ -172,3 +172,25 @@ def test_ingest_and_ask_open_no_network_connection(
     )
     assert "21:30" in answer.text
     assert attempts == []
+
+
+def test_default_onnx_int8_embedder_matches_torch(real_embedder: Embedder) -> None:
+    import numpy as np
+
+    onnx = real_embedder  # the default embedder
+    assert onnx.name == "all-MiniLM-L6-v2-int8"
+    torch_embedder = load_embedder(Settings(embedding_model="all-MiniLM-L6-v2"))
+    assert isinstance(torch_embedder, SentenceTransformerEmbedder)
+    texts = [
+        "The altimeter must be recalibrated every 37 days.",
+        "Batteries are charged at 14.4 V after every flying day.",
+        "北京是中国的首都。",
+    ]
+    similarity = (onnx.embed(texts) * torch_embedder.embed(texts)).sum(axis=1)
+    assert similarity.min() > 0.85
+    norms = np.linalg.norm(onnx.embed(texts), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-4)
+    assert onnx.max_tokens == torch_embedder.max_tokens
+    assert onnx.count_tokens(texts) == torch_embedder.count_tokens(texts)
+    query = onnx.embed_query("How often is the altimeter recalibrated?")
+    assert int(np.argmax(onnx.embed(texts) @ query)) == 0

@@ -63,6 +63,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self._model: Any = SentenceTransformer(str(folder), device="cpu")
         self._tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
+        self._tokenizer.model_max_length = 10**9  # counting only: no length warning
         self._lock = threading.Lock()
         dim: Any = self._model.get_embedding_dimension()
         max_length: Any = self._model.max_seq_length

@@ -23,7 +23,12 @@ from assistant.core.ingest_pipeline import (
     run_ingest,
 )
 from assistant.core.llm import Generator, LlamaGenerator
-from assistant.core.models import resolve_chat_model, resolve_embedder
+from assistant.core.models import (
+    ONNX_EMBEDDERS,
+    models_dir,
+    resolve_chat_model,
+    resolve_embedder,
+)
 from assistant.core.prompt import Turn, build_messages
 from assistant.core.retrieval import (
     CrossEncoderReranker,
@@ -37,8 +42,15 @@ from assistant.core.types import Answer, DocumentInfo, IngestReport, Source
 TokenCallback = Callable[[str], None]
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+def load_embedder(settings: Settings) -> Embedder:
     path, name = resolve_embedder(settings.embedding_model)
+    if name in ONNX_EMBEDDERS:
+        from assistant.core.onnx_embedding import OnnxEmbedder, export_onnx
+
+        onnx_file = export_onnx(
+            path, models_dir() / f"{name}.onnx", ONNX_EMBEDDERS[name]
+        )
+        return OnnxEmbedder(path, onnx_file, name)
     return SentenceTransformerEmbedder(path, name=name)
 
 

@@ -83,7 +83,7 @@ class SettingsDialog(QDialog):
             update={
                 "chat_model": self.chat_model.text().strip(),
                 "embedding_model": self.embedding_model.text().strip()
-                or "all-MiniLM-L6-v2",
+                or "all-MiniLM-L6-v2-int8",
                 "context_length": self.context_length.value(),
                 "temperature": self.temperature.value(),
                 "top_k": self.top_k.value(),

