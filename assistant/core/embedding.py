@@ -32,7 +32,40 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class SentenceTransformerEmbedder:
+class TokenCounting:
+    """Counts tokens with a tokenizer instance of its own.
+
+    A Hugging Face fast tokenizer shared between the chunking thread and the
+    embedding call can fail with "Already borrowed", so counting never uses the
+    tokenizer that embeds.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoTokenizer
+
+        self._count_tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
+        self._count_tokenizer.model_max_length = 10**9  # counting only: no warning
+
+    @property
+    def special_tokens(self) -> int:
+        return int(self._count_tokenizer.num_special_tokens_to_add())
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        ids = self._count_tokenizer(
+            list(texts), add_special_tokens=False, return_attention_mask=False
+        )["input_ids"]
+        return [len(x) for x in ids]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        encoded = self._count_tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True
+        )
+        return [(int(a), int(b)) for a, b in encoded["offset_mapping"]]
+
+
+class SentenceTransformerEmbedder(TokenCounting):
     """Any sentence-transformers model folder on disk, run on the CPU.
 
     Counting uses a separate tokenizer instance: a Hugging Face fast tokenizer shared
@@ -43,7 +76,6 @@ class SentenceTransformerEmbedder:
         self, path: Path | str, name: str | None = None, batch_size: int = 32
     ) -> None:
         from sentence_transformers import SentenceTransformer
-        from transformers import AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
@@ -62,29 +94,14 @@ class SentenceTransformerEmbedder:
         self.name = name or folder.name
         self.batch_size = batch_size
         self._model: Any = SentenceTransformer(str(folder), device="cpu")
-        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
-        self._tokenizer.model_max_length = 10**9  # counting only: no length warning
+        super().__init__(folder)
         self._lock = threading.Lock()
         dim: Any = self._model.get_embedding_dimension()
         max_length: Any = self._model.max_seq_length
         if not dim or not max_length:
             raise ModelNotFound(f"{folder} is not a sentence-embedding model.")
         self.dim = int(dim)
-        self.max_tokens = int(max_length) - self._tokenizer.num_special_tokens_to_add()
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        ids = self._tokenizer(
-            list(texts), add_special_tokens=False, return_attention_mask=False
-        )["input_ids"]
-        return [len(x) for x in ids]
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        encoded = self._tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True
-        )
-        return [tuple(span) for span in encoded["offset_mapping"]]
+        self.max_tokens = int(max_length) - self.special_tokens
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.core.embedding import TokenCounting
 from assistant.core.hardware import physical_cores
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -68,7 +69,7 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
     return target
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(TokenCounting):
     def __init__(
         self, model_dir: Path, onnx_file: Path, name: str, batch_size: int = 32
     ) -> None:
@@ -83,31 +84,16 @@ class OnnxEmbedder:
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )
         self._tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
-        self._count_tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
-        self._count_tokenizer.model_max_length = 10**9  # counting only: no warning
+        super().__init__(model_dir)
         config = json.loads((model_dir / "sentence_bert_config.json").read_text())
         self._max_length = int(config.get("max_seq_length", 256))
-        self.max_tokens = self._max_length - self._tokenizer.num_special_tokens_to_add()
+        self.max_tokens = self._max_length - self.special_tokens
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
         self.name = name
         self.path = model_dir
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._inputs = {i.name for i in self._session.get_inputs()}
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        ids = self._count_tokenizer(
-            list(texts), add_special_tokens=False, return_attention_mask=False
-        )["input_ids"]
-        return [len(x) for x in ids]
-
-    def token_spans(self, text: str) -> list[tuple[int, int]]:
-        encoded = self._count_tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True
-        )
-        return [(int(a), int(b)) for a, b in encoded["offset_mapping"]]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
