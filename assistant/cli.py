@@ -209,14 +209,12 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the index from the original files (e.g. after changing embedder)."""
-    import json as _json
-
-    from assistant.core.store import TABLE, ChunkStore
+    from assistant.core.store import META_FILE, TABLE, ChunkStore
 
     directory = index_dir()
     paths: list[str] = []
     if (directory / f"{TABLE}.lance").exists():
-        meta = _json.loads((directory / "index.json").read_text())
+        meta = json.loads((directory / META_FILE).read_text())
         old = ChunkStore(directory, meta["embedder"], int(meta["dim"]))
         paths = [d.path for d in old.documents()]
         ChunkStore.wipe(directory)

@@ -48,6 +48,11 @@ class Settings(BaseModel):
     ann_min_rows: int = Field(20_000, ge=1000)
 
 
+def generator_settings(settings: Settings) -> tuple[str, int, int]:
+    """The settings that require loading the chat model again when they change."""
+    return (settings.chat_model, settings.context_length, settings.threads)
+
+
 def data_dir() -> Path:
     override = os.environ.get("ASSISTANT_HOME")
     base = Path(override) if override else Path(platformdirs.user_data_dir("assistant"))

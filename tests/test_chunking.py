@@ -97,3 +97,11 @@ def test_pdf_pages_keep_numbers_and_labels() -> None:
     document = ParsedDocument(Path("x.pdf"), "X", "pdf", pages)
     chunks = chunk_document(document, FakeEmbedder())
     assert [(c.page, c.page_label) for c in chunks] == [(1, "i"), (3, "1")]
+
+
+def test_chunks_carry_their_embedding_token_count() -> None:
+    embedder = FakeEmbedder(max_tokens=50)
+    chunks = chunk_document(_doc("One sentence here. " * 40), embedder, 30, 5)
+    assert [c.tokens for c in chunks] == embedder.count_tokens(
+        [c.embed_text for c in chunks]
+    )

@@ -154,7 +154,9 @@ def chunk_document(
                 if max(counts) <= counter.max_tokens or budget <= 16:
                     break
                 budget = max(16, budget - (max(counts) - counter.max_tokens) - 8)
-            for group, embed_text in zip(groups, embed_texts, strict=True):
+            for group, embed_text, count in zip(
+                groups, embed_texts, counts, strict=True
+            ):
                 start, end = group[0].start, group[-1].end
                 if sum(piece.tokens for piece in group) < _MIN_CHUNK_TOKENS:
                     continue
@@ -168,6 +170,7 @@ def chunk_document(
                         heading=heading_path,
                         text=text[start:end],
                         embed_text=embed_text,
+                        tokens=count,
                     )
                 )
     return chunks

@@ -262,9 +262,7 @@ def _embed(
         for i, vector in zip(batch, embedded, strict=True):
             vectors[i] = vector
         report.chunks_embedded += len(batch)
-        report.tokens_embedded += sum(
-            embedder.count_tokens([item.chunks[i].embed_text for i in batch])
-        )
+        report.tokens_embedded += sum(item.chunks[i].tokens for i in batch)
         state.chunks_done += len(batch)
         emit()
     if cancel.cancelled:

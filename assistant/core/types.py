@@ -63,6 +63,8 @@ class Chunk:
     heading: str
     text: str
     embed_text: str
+    tokens: int = 0
+    """Length of ``embed_text`` in the embedder's tokens (counted while chunking)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QSplitter,
 )
 
-from assistant.config import Settings, data_dir, save_settings
+from assistant.config import Settings, data_dir, generator_settings, save_settings
 from assistant.core.cancel import CancelToken
 from assistant.core.conversations import ConversationRecord, ConversationStore, Message
 from assistant.core.ingest import discover
@@ -463,14 +463,8 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: Settings) -> None:
         embedder_changed = settings.embedding_model != self.settings.embedding_model
-        model_changed = (
-            settings.chat_model,
-            settings.context_length,
-            settings.threads,
-        ) != (
-            self.settings.chat_model,
-            self.settings.context_length,
-            self.settings.threads,
+        model_changed = generator_settings(settings) != generator_settings(
+            self.settings
         )
         self.settings = settings
         save_settings(settings)

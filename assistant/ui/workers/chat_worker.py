@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.config import Settings
+from assistant.config import Settings, generator_settings
 from assistant.core.cancel import CancelToken
 from assistant.core.llm import LlamaGenerator
 from assistant.core.prompt import Turn
@@ -41,11 +41,7 @@ class ChatWorker(QObject):
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
-        reload = (settings.chat_model, settings.context_length, settings.threads) != (
-            self._settings.chat_model,
-            self._settings.context_length,
-            self._settings.threads,
-        )
+        reload = generator_settings(settings) != generator_settings(self._settings)
         self._settings = settings
         if reload and self._generator is not None:
             self._generator.close()
