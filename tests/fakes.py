@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from pathlib import Path
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -61,6 +62,11 @@ class FakeGenerator:
         self.context_length = context_length
         self.answers: list[str] = []
         self.prompts: list[list[dict[str, str]]] = []
+        self.adapter: Path | None = None
+        self.adapters_used: list[Path | None] = []
+
+    def use_adapter(self, path: Path | None) -> None:
+        self.adapter = path
 
     def queue(self, *answers: str) -> None:
         self.answers.extend(answers)
@@ -77,6 +83,7 @@ class FakeGenerator:
         cancel: CancelToken,
     ) -> Iterator[str]:
         self.prompts.append(list(messages))
+        self.adapters_used.append(self.adapter)
         answer = self.answers.pop(0) if self.answers else "I don't know."
         for token in re.findall(r"\S+\s*", answer)[:max_tokens]:
             if cancel.cancelled:

@@ -127,7 +127,7 @@ def test_stop_halts_real_generation_quickly(
                 "Write a long story about a lighthouse keeper.",
                 on_token=on_token,
                 cancel=token,
-                use_retrieval=False,
+                mode="base",
             )
         )
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.core.cancel import CancelToken
-from assistant.core.errors import ModelNotFound
+from assistant.core.errors import AssistantError, ModelNotFound
 from assistant.core.hardware import physical_cores
 
 
@@ -30,6 +30,10 @@ class Generator(Protocol):
         cancel: CancelToken,
     ) -> Iterator[str]: ...
 
+    def use_adapter(self, path: Path | None) -> None:
+        """Apply a GGUF LoRA adapter to later answers (None: the base model)."""
+        ...
+
 
 class LlamaGenerator:
     """A GGUF model answering with its own chat template, streaming token by token.
@@ -44,7 +48,7 @@ class LlamaGenerator:
         model_path: Path | str,
         context_length: int = 4096,
         threads: int = 0,
-        lora_path: Path | str | None = None,
+        adapter: Path | None = None,
         seed: int = 42,
     ) -> None:
         from llama_cpp import Llama
@@ -62,11 +66,52 @@ class LlamaGenerator:
             n_threads_batch=threads,
             n_batch=512,
             seed=seed,
-            lora_path=str(lora_path) if lora_path else None,
             verbose=False,
         )
         self.context_length = int(self._llm.n_ctx())
         self.trained_context_length = int(self._llm._model.n_ctx_train())
+        self.architecture = str(self._llm.metadata.get("general.architecture", ""))
+        self._adapters: dict[Path, Any] = {}
+        self.adapter: Path | None = None
+        if adapter is not None:
+            self.use_adapter(adapter)
+
+    def use_adapter(self, path: Path | None) -> None:
+        """Switch adapters on the loaded model (no reload; each adapter is read
+        once). The KV cache holds states computed with the old weights, so it is
+        dropped when the adapter changes."""
+        import ctypes
+
+        import llama_cpp
+
+        if path == self.adapter:
+            return
+        ctx = self._llm._ctx.ctx
+        if path is None:
+            status = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+        else:
+            handle = self._adapters.get(path)
+            if handle is None:
+                if not path.is_file():
+                    raise ModelNotFound(f"Adapter not found: {path}")
+                handle = llama_cpp.llama_adapter_lora_init(
+                    self._llm._model.model, str(path).encode("utf-8")
+                )
+                if not handle:
+                    raise AssistantError(
+                        f"{path.name}: llama.cpp could not load this LoRA adapter "
+                        f"(made for another model than {self.name}?)."
+                    )
+                # freed before the model (the exit stack unwinds in reverse order)
+                self._llm._stack.callback(llama_cpp.llama_adapter_lora_free, handle)
+                self._adapters[path] = handle
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
+            scales = (ctypes.c_float * 1)(1.0)
+            status = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
+        if status:
+            raise AssistantError(f"llama.cpp refused the adapter {path} ({status}).")
+        self._llm.reset()
+        self.adapter = path
 
     def count_tokens(self, text: str) -> int:
         return len(

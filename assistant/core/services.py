@@ -37,7 +37,16 @@ from assistant.core.retrieval import (
     Retriever,
 )
 from assistant.core.store import ChunkStore
-from assistant.core.types import Answer, DocumentInfo, IngestReport, Source
+from assistant.core.errors import AssistantError
+from assistant.core.types import (
+    ANSWER_MODES,
+    Answer,
+    DocumentInfo,
+    IngestReport,
+    Source,
+    mode_uses_adapter,
+    mode_uses_retrieval,
+)
 
 TokenCallback = Callable[[str], None]
 
@@ -54,12 +63,12 @@ def load_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(path, name=name)
 
 
-def load_generator(settings: Settings, lora_path: Path | None = None) -> LlamaGenerator:
+def load_generator(settings: Settings, adapter: Path | None = None) -> LlamaGenerator:
     return LlamaGenerator(
         resolve_chat_model(settings.chat_model),
         settings.context_length,
         settings.threads,
-        lora_path=lora_path,
+        adapter=adapter,
     )
 
 
@@ -156,8 +165,19 @@ class Conversation:
         on_token: TokenCallback | None = None,
         cancel: CancelToken | None = None,
         top_k: int | None = None,
-        use_retrieval: bool = True,
+        mode: str = "rag",
+        adapter: Path | None = None,
     ) -> Answer:
+        """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``."""
+        if mode not in ANSWER_MODES:
+            raise AssistantError(f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)}).")
+        if mode_uses_adapter(mode) and adapter is None:
+            raise AssistantError(
+                f"The '{mode}' mode needs a fine-tuned adapter; teach the model first "
+                "(Teach view, or `assistant finetune`)."
+            )
+        use_retrieval = mode_uses_retrieval(mode)
+        self.generator.use_adapter(adapter if mode_uses_adapter(mode) else None)
         cancel = cancel or CancelToken()
         settings = self.library.settings
         started = time.perf_counter()
@@ -174,6 +194,7 @@ class Conversation:
             self.generator.count_tokens,
             self.generator.context_length,
             settings.max_answer_tokens,
+            grounded=use_retrieval,
         )
         pieces: list[str] = []
         first_token_at: float | None = None
@@ -213,4 +234,5 @@ class Conversation:
             unsupported=unsupported,
             timings=timings,
             stopped=cancel.cancelled,
+            mode=mode,
         )

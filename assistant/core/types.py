@@ -12,6 +12,19 @@ def shorten(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
+ANSWER_MODES = ("base", "rag", "sft", "rag+sft")
+"""base: the model alone; rag: with retrieved sources; sft: with the fine-tuned
+adapter, no retrieval; rag+sft: both."""
+
+
+def mode_uses_retrieval(mode: str) -> bool:
+    return mode in ("rag", "rag+sft")
+
+
+def mode_uses_adapter(mode: str) -> bool:
+    return mode in ("sft", "rag+sft")
+
+
 @dataclass(frozen=True)
 class Heading:
     """A heading that starts at ``offset`` characters into its page's text."""
@@ -134,6 +147,8 @@ class Answer:
     stopped: bool = False
     unsupported: list[str] = field(default_factory=list)
     """Numbers in the answer that appear in none of the sources (likely made up)."""
+    mode: str = "rag"
+    """How it was answered: see ``ANSWER_MODES``."""
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -148,6 +163,7 @@ class Answer:
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "stopped": self.stopped,
             "unsupported": self.unsupported,
+            "mode": self.mode,
         }
 
 
