@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from assistant.cli_teach import add_commands
 from assistant.config import Settings, data_dir, index_dir, load_settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
-from assistant.core.types import Answer, IngestProgress, Source, shorten
+from assistant.core.types import ANSWER_MODES, Answer, IngestProgress, Source, shorten
 
 
 def _print_json(value: Any) -> None:
@@ -127,7 +128,14 @@ def _open_conversation(settings: Settings) -> Any:
     return Conversation(library, load_generator(settings))
 
 
-def _stream(conversation: Any, question: str, top_k: int | None, echo: bool) -> Answer:
+def _stream(
+    conversation: Any,
+    question: str,
+    top_k: int | None,
+    echo: bool,
+    mode: str = "rag",
+    adapter: Path | None = None,
+) -> Answer:
     with _cancel_on_interrupt() as cancel:
 
         def on_token(token: str) -> None:
@@ -135,7 +143,12 @@ def _stream(conversation: Any, question: str, top_k: int | None, echo: bool) -> 
                 print(token, end="", flush=True)
 
         answer: Answer = conversation.ask(
-            question, on_token=on_token, cancel=cancel, top_k=top_k
+            question,
+            on_token=on_token,
+            cancel=cancel,
+            top_k=top_k,
+            mode=mode,
+            adapter=adapter,
         )
     if echo:
         print()
@@ -143,8 +156,18 @@ def _stream(conversation: Any, question: str, top_k: int | None, echo: bool) -> 
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.cli_teach import adapter_for
+
+    adapter = adapter_for(settings, args.mode, args.adapter)
     conversation = _open_conversation(settings)
-    answer = _stream(conversation, args.question, args.top_k, echo=not args.json)
+    answer = _stream(
+        conversation,
+        args.question,
+        args.top_k,
+        echo=not args.json,
+        mode=args.mode,
+        adapter=adapter,
+    )
     if args.json:
         _print_json(answer.to_json())
     else:
@@ -371,6 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question from the library")
     p.add_argument("question")
     p.add_argument("--top-k", type=int, default=None)
+    p.add_argument(
+        "--mode",
+        choices=ANSWER_MODES,
+        default="rag",
+        help="base: model alone; rag: with sources; sft: fine-tuned adapter; "
+        "rag+sft: both",
+    )
+    p.add_argument("--adapter", help="adapter name for sft modes (default: last)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
@@ -408,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="paths, models and versions for bug reports")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
+    add_commands(sub)
     return parser
 
 

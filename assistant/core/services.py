@@ -16,6 +16,7 @@ from assistant.core.citations import (
     unsupported_numbers,
 )
 from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.core.errors import AssistantError
 from assistant.core.ingest_pipeline import (
     IngestOptions,
     ProgressCallback,
@@ -37,7 +38,6 @@ from assistant.core.retrieval import (
     Retriever,
 )
 from assistant.core.store import ChunkStore
-from assistant.core.errors import AssistantError
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
@@ -170,7 +170,9 @@ class Conversation:
     ) -> Answer:
         """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``."""
         if mode not in ANSWER_MODES:
-            raise AssistantError(f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)}).")
+            raise AssistantError(
+                f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)})."
+            )
         if mode_uses_adapter(mode) and adapter is None:
             raise AssistantError(
                 f"The '{mode}' mode needs a fine-tuned adapter; teach the model first "

@@ -19,8 +19,9 @@ class ChatTokenizer(Protocol):
     eos_id: int
     pad_id: int
 
-    def render(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool) -> str:
-        ...
+    def render(
+        self, messages: Sequence[dict[str, str]], add_generation_prompt: bool
+    ) -> str: ...
 
     def encode(self, text: str) -> list[int]: ...
 
@@ -62,9 +63,9 @@ def build_example(
     answer_ids = tokenizer.encode(full[len(prompt) :])
     if len(prompt_ids) >= max_tokens - 1:
         raise AssistantError(
-            f"The question \u201c{pair.question[:60]}\u201d is {len(prompt_ids)} tokens "
-            f"with the chat template, over the limit of {max_tokens}; shorten it or "
-            "raise the maximum length."
+            f"The question \u201c{pair.question[:60]}\u201d is "
+            f"{len(prompt_ids)} tokens with the chat template, over the limit of "
+            f"{max_tokens}; shorten it or raise the maximum length."
         )
     answer_ids = answer_ids[: max_tokens - len(prompt_ids)]
     return Example(
@@ -117,13 +118,17 @@ class GgufChatTokenizer:
             for flag in (True, False)
         }
 
-    def render(self, messages: Sequence[dict[str, str]], add_generation_prompt: bool) -> str:
+    def render(
+        self, messages: Sequence[dict[str, str]], add_generation_prompt: bool
+    ) -> str:
         formatter = self._formatters[add_generation_prompt]
-        return str(formatter(messages=list(messages)).prompt)
+        return str(formatter(messages=list(messages)).prompt)  # type: ignore[arg-type]
 
     def encode(self, text: str) -> list[int]:
         # as llama-cpp-python does for chat: specials parsed, BOS only if in the text
-        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return list(
+            self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        )
 
     def close(self) -> None:
         self._llm.close()

@@ -38,7 +38,9 @@ def gguf_lora_tensors(
 
     arch = next((a for a, n in gguf.MODEL_ARCH_NAMES.items() if n == gguf_arch), None)
     if arch is None:
-        raise AssistantError(f"GGUF architecture '{gguf_arch}' is not known to gguf-py.")
+        raise AssistantError(
+            f"GGUF architecture '{gguf_arch}' is not known to gguf-py."
+        )
     names = gguf.get_tensor_name_map(arch, model.n_layers)
     out: dict[str, Any] = {}
     for key, tensor in lora_state.items():

@@ -26,7 +26,15 @@ from assistant.core.hardware import physical_cores
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+DEFAULT_TARGETS = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+]
 
 
 class LoraSettings(BaseModel):
@@ -100,12 +108,16 @@ def load_base_model(model_path: Path) -> tuple[Any, BaseModelInfo]:
         architecture=str(config.model_type),
         n_layers=int(config.num_hidden_layers),
         n_heads=int(config.num_attention_heads),
-        n_kv_heads=int(getattr(config, "num_key_value_heads", config.num_attention_heads)),
+        n_kv_heads=int(
+            getattr(config, "num_key_value_heads", config.num_attention_heads)
+        ),
     )
     return model, info
 
 
-def batches(examples: Sequence[Example], size: int, rng: random.Random) -> list[list[Example]]:
+def batches(
+    examples: Sequence[Example], size: int, rng: random.Random
+) -> list[list[Example]]:
     """A seeded shuffle, then batches of similar length (less padding on a CPU)."""
     order = list(examples)
     rng.shuffle(order)
@@ -145,7 +157,7 @@ def train_lora(
 
     config = LoraConfig(
         r=settings.rank,
-        lora_alpha=settings.alpha,
+        lora_alpha=settings.alpha,  # type: ignore[arg-type]  # float works
         lora_dropout=settings.dropout,
         target_modules=settings.target_modules,
         bias="none",
@@ -187,7 +199,12 @@ def train_lora(
             elapsed = time.perf_counter() - loaded
             report(
                 TrainProgress(
-                    "training", step, total, epoch, loss, elapsed,
+                    "training",
+                    step,
+                    total,
+                    epoch,
+                    loss,
+                    elapsed,
                     elapsed / step * (total - step),
                 )
             )

@@ -1,0 +1,165 @@
+"""CLI commands for fine-tuning: ``finetune``, ``adapters`` and ``compare``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import AssistantError
+from assistant.core.types import ANSWER_MODES, Answer, mode_uses_adapter, shorten
+
+
+def adapter_for(settings: Settings, mode: str, name: str | None) -> Path | None:
+    """The adapter file a mode needs (None for base/rag)."""
+    if not mode_uses_adapter(mode):
+        return None
+    from assistant.core.finetune.adapters import AdapterStore
+    from assistant.core.models import resolve_chat_model
+
+    store = AdapterStore()
+    record = store.resolve(name)
+    model = resolve_chat_model(settings.chat_model)
+    if record.base_model != model.name:
+        print(
+            f"warning: adapter '{record.name}' was trained on {record.base_model}, "
+            f"the chat model is {model.name}; answers may be poor.",
+            file=sys.stderr,
+        )
+    return store.adapter_file(record.name)
+
+
+def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.cli import _cancel_on_interrupt
+    from assistant.core.finetune.pairs import load_pairs
+    from assistant.core.finetune.teach import teach
+    from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+    from assistant.core.models import resolve_chat_model
+
+    pairs = load_pairs(args.pairs)
+    lora = LoraSettings(
+        rank=args.rank,
+        alpha=args.alpha if args.alpha is not None else 2.0 * args.rank,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        threads=settings.threads,
+    )
+    model = resolve_chat_model(settings.chat_model)
+    if not args.json:
+        print(f"Teaching {model.name} {len(pairs)} pairs as '{args.name}' ...")
+
+    def on_progress(p: TrainProgress) -> None:
+        if args.json:
+            return
+        if p.phase == "training":
+            eta = f", ETA {p.eta_s:.0f} s" if p.eta_s is not None else ""
+            print(
+                f"  step {p.step}/{p.total_steps} (epoch {p.epoch}) "
+                f"loss {p.loss:.4f}{eta}",
+                flush=True,
+            )
+        else:
+            print(f"  {p.phase} ...", flush=True)
+
+    with _cancel_on_interrupt() as cancel:
+        record = teach(
+            model, pairs, args.name, lora, progress=on_progress, cancel=cancel
+        )
+    if args.json:
+        print(record.model_dump_json())
+    else:
+        print(
+            f"Adapter '{record.name}': {record.steps} steps, final loss "
+            f"{record.losses[-1][1]:.4f}, {record.total_s:.0f} s "
+            f"(loading {record.load_s:.0f} s, training {record.train_s:.0f} s), "
+            f"peak memory {record.peak_rss_mb / 1024:.1f} GB."
+        )
+        print(f"Check: {record.check_question}\n  -> {record.check_answer}")
+    return 0
+
+
+def cmd_adapters(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.finetune.adapters import AdapterStore
+
+    store = AdapterStore()
+    if args.delete:
+        store.delete(args.delete)
+        print(f"Deleted adapter '{args.delete}'.")
+        return 0
+    records = store.records()
+    if args.json:
+        print(json.dumps([json.loads(r.model_dump_json()) for r in records]))
+        return 0
+    if not records:
+        print("No adapters yet: `assistant finetune PAIRS --name NAME` makes one.")
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+        loss = r.losses[-1][1] if r.losses else float("nan")
+        print(
+            f"{r.name}\t{when}\t{r.pairs} pairs\t{r.steps} steps\tloss {loss:.4f}"
+            f"\t{r.base_model}"
+        )
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
+    """The same question answered in each mode, one after the other."""
+    from assistant.cli import _open_conversation
+
+    modes = list(ANSWER_MODES)
+    adapter = None
+    try:
+        adapter = adapter_for(settings, "sft", args.adapter)
+    except AssistantError as exc:
+        print(f"note: {exc} Comparing base and rag only.", file=sys.stderr)
+        modes = ["base", "rag"]
+    conversation: Any = _open_conversation(settings)
+    results: dict[str, Answer] = {}
+    for mode in modes:
+        conversation.reset()
+        results[mode] = conversation.ask(
+            args.question, cancel=CancelToken(), mode=mode, adapter=adapter
+        )
+    if args.json:
+        print(
+            json.dumps({m: a.to_json() for m, a in results.items()}, ensure_ascii=False)
+        )
+        return 0
+    for mode, answer in results.items():
+        print(f"== {mode} ==\n{answer.text.strip()}")
+        for source in answer.cited_sources:
+            print(f"   [{source.n}] {source.location()}: {shorten(source.text, 80)}")
+        print()
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("finetune", help="teach the model question/answer pairs (LoRA)")
+    p.add_argument("pairs", help="JSONL or CSV with question/answer pairs")
+    p.add_argument("--name", required=True, help="name of the new adapter")
+    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--lr", type=float, default=5e-4, help="learning rate")
+    p.add_argument("--rank", type=int, default=16, help="LoRA rank")
+    p.add_argument("--alpha", type=float, default=None, help="LoRA alpha (2 x rank)")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("adapters", help="list fine-tuned adapters")
+    p.add_argument("--delete", metavar="NAME", help="delete an adapter")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_adapters)
+
+    p = sub.add_parser("compare", help="answer one question in every mode")
+    p.add_argument("question")
+    p.add_argument("--adapter", help="adapter name (default: the last trained)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
