@@ -22,6 +22,7 @@ class Message:
     cited: list[int] = field(default_factory=list)
     stopped: bool = False
     unsupported: list[str] = field(default_factory=list)
+    mode: str = "rag"
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -32,6 +33,7 @@ class Message:
             list(answer.cited),
             answer.stopped,
             list(answer.unsupported),
+            answer.mode,
         )
 
 
@@ -57,6 +59,7 @@ class ConversationRecord:
                 list(m.get("cited", [])),
                 bool(m.get("stopped", False)),
                 list(m.get("unsupported", [])),
+                str(m.get("mode", "rag")),
             )
             for m in data.get("messages", [])
         ]

@@ -41,14 +41,16 @@ from assistant.core.types import (
     IngestReport,
     Source,
 )
+from assistant.ui.compare_dialog import CompareDialog
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.models.document_model import DocumentListModel
 from assistant.ui.models.sources_model import SourcesModel
-from assistant.ui.panes.chat_pane import ChatPane
+from assistant.ui.panes.chat_pane import MODE_LABELS, ChatPane
 from assistant.ui.panes.library_pane import LibraryPane
 from assistant.ui.panes.sources_pane import SourcesPane
 from assistant.ui.panes.viewer_pane import PassageViewer
 from assistant.ui.settings_dialog import SettingsDialog
+from assistant.ui.teach_controller import TeachController
 from assistant.ui.workers.chat_worker import ChatWorker
 from assistant.ui.workers.library_worker import LibraryWorker
 
@@ -56,8 +58,8 @@ from assistant.ui.workers.library_worker import LibraryWorker
 class MainWindow(QMainWindow):
     """Signals (queued to the workers):
     sig_load_library(), sig_ingest(list), sig_reindex(list), sig_remove(str),
-    sig_read_document(object), sig_load_model(), sig_ask(str), sig_set_history(list),
-    sig_settings(object).
+    sig_read_document(object), sig_load_model(), sig_ask(str, str, object),
+    sig_compare(str, list, object), sig_set_history(list), sig_settings(object).
     Public signals for tests: sig_answer_shown(object), sig_documents_shown().
     """
 
@@ -67,7 +69,8 @@ class MainWindow(QMainWindow):
     sig_remove = Signal(str)
     sig_read_document = Signal(object)
     sig_load_model = Signal()
-    sig_ask = Signal(str)
+    sig_ask = Signal(str, str, object)
+    sig_compare = Signal(str, list, object)
     sig_set_history = Signal(list)
     sig_settings = Signal(object)
     sig_answer_shown = Signal(object)
@@ -114,6 +117,11 @@ class MainWindow(QMainWindow):
             library_worker or LibraryWorker(settings),
             chat_worker or ChatWorker(settings),
         )
+        self.teach = TeachController(self, lambda: self.settings)
+        self.teach.sig_adapters_changed.connect(self.chat_pane.set_adapters)
+        self.teach.sig_trained.connect(self._on_adapter_trained)
+        self.chat_pane.set_adapters(self.teach.names())
+        self.compare_dialog: CompareDialog | None = None
         self._connect_panes()
         self._refresh_conversation_list()
         self._restore_layout()
@@ -164,6 +172,21 @@ class MainWindow(QMainWindow):
         self._action(
             "&Chat", "Ask a &question", "Ctrl+L", self.chat_pane.input.setFocus
         )
+        self._menus["&Chat"].addSeparator()
+        for number, mode in enumerate(("rag", "base", "sft", "rag+sft"), start=1):
+            self._action(
+                "&Chat",
+                f"Answer with: {MODE_LABELS[mode]}",
+                f"Ctrl+{number}",
+                lambda _=False, m=mode: self.chat_pane.set_mode(m),
+            )
+        self._action(
+            "&Chat",
+            "&Compare modes",
+            "Ctrl+Shift+Return",
+            self.chat_pane.submit_compare,
+        )
+        self._action("&Model", "&Teach the model…", "Ctrl+T", self.teach_open)
 
     def _start_workers(
         self, library_worker: LibraryWorker, chat_worker: ChatWorker
@@ -192,6 +215,7 @@ class MainWindow(QMainWindow):
 
         self.sig_load_model.connect(chat_worker.load)
         self.sig_ask.connect(chat_worker.ask)
+        self.sig_compare.connect(chat_worker.compare)
         self.sig_set_history.connect(chat_worker.set_history)
         self.sig_settings.connect(chat_worker.set_settings)
         chat_worker.sig_model_ready.connect(self._on_model_ready)
@@ -222,6 +246,7 @@ class MainWindow(QMainWindow):
         chat.sig_delete.connect(self.delete_conversation)
         chat.sig_export.connect(self.export_conversation)
         chat.sig_conversation_selected.connect(self.open_conversation)
+        chat.sig_compare.connect(self.compare)
         self.sources_pane.sig_open_source.connect(self.open_source)
 
     # ---- library -----------------------------------------------------------------
@@ -326,7 +351,69 @@ class MainWindow(QMainWindow):
             self.sig_read_document.emit(source)
 
     # ---- chat --------------------------------------------------------------------
+    def _chosen_adapter(self, mode: str) -> tuple[bool, Path | None]:
+        """(ok, adapter file) for a mode; tells the user when there is none."""
+        if mode not in ("sft", "rag+sft"):
+            return True, None
+        name = self.chat_pane.current_adapter()
+        if name is None:
+            QMessageBox.information(
+                self,
+                "No adapter yet",
+                "The Taught modes answer with a fine-tuned adapter. Open Model › "
+                "Teach the model… (Ctrl+T), add question/answer pairs and train "
+                "one first.",
+            )
+            return False, None
+        return True, self.teach.adapter_path(name)
+
+    def teach_open(self) -> None:
+        self.teach.open()
+
+    def _on_adapter_trained(self, record: object) -> None:
+        self.statusBar().showMessage(
+            "New adapter ready: choose a Taught mode in the chat to use it.", 8000
+        )
+
+    def compare(self, question: str) -> None:
+        adapter = None
+        modes = ["base", "rag"]
+        if self.chat_pane.current_adapter() is not None:
+            ok, adapter = self._chosen_adapter("sft")
+            modes = ["base", "rag", "sft", "rag+sft"]
+        self.chat_worker.cancel_token = CancelToken()
+        dialog = CompareDialog(question, modes, self)
+        dialog.sig_open_source.connect(self.open_source)
+        dialog.sig_stop.connect(self.stop_answer)
+        self.chat_worker.sig_compare_started.connect(dialog.on_started)
+        self.chat_worker.sig_compare_answer.connect(dialog.on_answer)
+        self.chat_worker.sig_compare_finished.connect(dialog.on_finished)
+        self.chat_worker.sig_compare_finished.connect(self._on_compare_finished)
+        if self.compare_dialog is not None:
+            self.compare_dialog.close()
+        self.compare_dialog = dialog
+        self.chat_pane.set_busy(True)
+        dialog.show()
+        self.sig_compare.emit(question, modes, adapter)
+
+    def _on_compare_finished(self) -> None:
+        self.chat_pane.set_busy(False)
+        dialog = self.compare_dialog
+        if dialog is not None:
+            for signal, slot in (
+                (self.chat_worker.sig_compare_started, dialog.on_started),
+                (self.chat_worker.sig_compare_answer, dialog.on_answer),
+                (self.chat_worker.sig_compare_finished, dialog.on_finished),
+            ):
+                signal.disconnect(slot)
+        self.chat_worker.sig_compare_finished.disconnect(self._on_compare_finished)
+
     def ask(self, question: str) -> None:
+        mode = self.chat_pane.current_mode()
+        ok, adapter = self._chosen_adapter(mode)
+        if not ok:
+            self.chat_pane.input.setPlainText(question)
+            return
         self.chat_worker.cancel_token = CancelToken()
         self._pending_question = question
         if not self.conversation.messages:
@@ -334,7 +421,7 @@ class MainWindow(QMainWindow):
         self.messages.append(Message("user", question))
         self.messages.append(Message("assistant", ""))
         self.chat_pane.set_busy(True)
-        self.sig_ask.emit(question)
+        self.sig_ask.emit(question, mode, adapter)
 
     def stop_answer(self) -> None:
         self.chat_worker.cancel_token.cancel()
@@ -527,6 +614,7 @@ class MainWindow(QMainWindow):
         documents are committed whole or not at all)."""
         self.library_worker.cancel_token.cancel()
         self.chat_worker.cancel_token.cancel()
+        self.teach.shutdown()
         for thread in (self.library_thread, self.chat_thread):
             thread.quit()
             thread.wait()

@@ -137,7 +137,9 @@ def train_lora(
     settings: LoraSettings,
     progress: TrainCallback | None = None,
     cancel: CancelToken | None = None,
+    epoch_end: Callable[[Any, int], None] | None = None,
 ) -> TrainResult:
+    """``epoch_end(model, epoch)`` lets a benchmark probe the model as it learns."""
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
 
@@ -208,6 +210,11 @@ def train_lora(
                     elapsed / step * (total - step),
                 )
             )
+        if epoch_end is not None:
+            model.eval()
+            with torch.no_grad():
+                epoch_end(model, epoch)
+            model.train()
     result.steps = step
     result.train_s = time.perf_counter() - loaded
     result.lora_state = {

@@ -30,6 +30,20 @@ WELCOME = (
 )
 
 
+MODE_LABELS = {
+    "rag": "Documents",
+    "base": "Model only",
+    "sft": "Taught",
+    "rag+sft": "Taught + documents",
+}
+MODE_TIPS = {
+    "rag": "Answer from your documents, with citations",
+    "base": "The model alone: no documents, no adapter",
+    "sft": "The model with a fine-tuned adapter (Teach), no documents",
+    "rag+sft": "The fine-tuned adapter and your documents",
+}
+
+
 def message_markdown(index: int, message: Message) -> str:
     if message.role == "user":
         return f"**You**\n\n{message.text}"
@@ -43,7 +57,8 @@ def message_markdown(index: int, message: Message) -> str:
             f"\n\n\u26a0 *Not found in any source: {figures}. "
             "Check before relying on it.*"
         )
-    return f"**Assistant**\n\n{text or '…'}{suffix}"
+    mode = "" if message.mode == "rag" else f" \u00b7 *{MODE_LABELS[message.mode]}*"
+    return f"**Assistant**{mode}\n\n{text or '…'}{suffix}"
 
 
 class QuestionEdit(QPlainTextEdit):
@@ -66,6 +81,7 @@ class ChatPane(QWidget):
     sig_citation(int, int): message index and source number clicked.
     sig_new(), sig_rename(), sig_delete(), sig_export(): conversation actions.
     sig_conversation_selected(str): id chosen in the list.
+    sig_compare(str): answer this question in every mode side by side.
     """
 
     sig_ask = Signal(str)
@@ -76,6 +92,7 @@ class ChatPane(QWidget):
     sig_delete = Signal()
     sig_export = Signal()
     sig_conversation_selected = Signal(str)
+    sig_compare = Signal(str)
 
     def __init__(self, model: ChatMessagesModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,18 +137,75 @@ class ChatPane(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.input, 1)
         row.addLayout(buttons)
+        self.mode_box = QComboBox()
+        for mode, label in MODE_LABELS.items():
+            self.mode_box.addItem(label, mode)
+            self.mode_box.setItemData(
+                self.mode_box.count() - 1, MODE_TIPS[mode], Qt.ItemDataRole.ToolTipRole
+            )
+        self.mode_box.setToolTip("How to answer (Ctrl+1 … Ctrl+4)")
+        self.mode_box.currentIndexChanged.connect(self._on_mode_changed)
+        self.adapter_box = QComboBox()
+        self.adapter_box.setMinimumContentsLength(12)
+        self.adapter_box.setToolTip("Fine-tuned adapter used by the Taught modes")
+        self.compare_button = QPushButton("Compare modes")
+        self.compare_button.setToolTip(
+            "Answer the question in all four modes side by side (Ctrl+Shift+Enter)"
+        )
+        self.compare_button.clicked.connect(self.submit_compare)
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Answer with:"))
+        options.addWidget(self.mode_box)
+        options.addWidget(self.adapter_box)
+        options.addStretch(1)
+        options.addWidget(self.compare_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.transcript, 1)
         layout.addLayout(row)
+        layout.addLayout(options)
         for signal in (model.modelReset, model.rowsInserted, model.dataChanged):
             signal.connect(self.refresh_view)
         self.refresh_view()
 
+        self.set_adapters([])
+
     def set_busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy)
+        self.compare_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
+
+    def current_mode(self) -> str:
+        return str(self.mode_box.currentData())
+
+    def set_mode(self, mode: str) -> None:
+        self.mode_box.setCurrentIndex(max(0, self.mode_box.findData(mode)))
+
+    def current_adapter(self) -> str | None:
+        name = self.adapter_box.currentData()
+        return str(name) if name else None
+
+    def set_adapters(self, names: list[str]) -> None:
+        """Newest first; keeps the current choice when it still exists."""
+        current = self.current_adapter()
+        self.adapter_box.clear()
+        for name in names:
+            self.adapter_box.addItem(name, name)
+        if not names:
+            self.adapter_box.addItem("no adapter yet (Teach)", None)
+        index = self.adapter_box.findData(current) if current else 0
+        self.adapter_box.setCurrentIndex(max(index, 0))
+        self._on_mode_changed()
+
+    def _on_mode_changed(self) -> None:
+        self.adapter_box.setEnabled(self.current_mode() in ("sft", "rag+sft"))
+
+    def submit_compare(self) -> None:
+        question = self.input.toPlainText().strip()
+        if question and self.compare_button.isEnabled():
+            self.input.clear()
+            self.sig_compare.emit(question)
 
     def submit(self) -> None:
         question = self.input.toPlainText().strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -23,6 +24,9 @@ class ChatWorker(QObject):
     sig_answer_finished(object): the Answer.
     sig_failed(str): a readable error.
     sig_history(list): the conversation's turns after an answer (to save).
+    sig_compare_started(str): a compare run starts answering in this mode.
+    sig_compare_answer(object): one mode's Answer in a compare run.
+    sig_compare_finished(): all modes answered (or stopped).
     """
 
     sig_model_ready = Signal(str)
@@ -30,6 +34,9 @@ class ChatWorker(QObject):
     sig_answer_finished = Signal(object)
     sig_failed = Signal(str)
     sig_history = Signal(list)
+    sig_compare_started = Signal(str)
+    sig_compare_answer = Signal(object)
+    sig_compare_finished = Signal()
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -66,13 +73,18 @@ class ChatWorker(QObject):
         """Switch conversation: the next question continues these turns."""
         self._turns = list(turns)
 
-    @Slot(str)
-    def ask(self, question: str) -> None:
+    def _conversation(self) -> Conversation | None:
         if self._generator is None or self._library is None:
             self.sig_failed.emit("The models are still loading; try again in a moment.")
-            return
+            return None
         self._library.settings = self._settings
-        conversation = Conversation(self._library, self._generator)
+        return Conversation(self._library, self._generator)
+
+    @Slot(str, str, object)
+    def ask(self, question: str, mode: str, adapter: Path | None) -> None:
+        conversation = self._conversation()
+        if conversation is None:
+            return
         conversation.history = list(self._turns)
         buffer: list[str] = []
         last = time.monotonic()
@@ -88,7 +100,11 @@ class ChatWorker(QObject):
 
         try:
             answer = conversation.ask(
-                question, on_token=on_token, cancel=self.cancel_token
+                question,
+                on_token=on_token,
+                cancel=self.cancel_token,
+                mode=mode,
+                adapter=adapter,
             )
         except Exception as exc:
             self.sig_failed.emit(_message(exc))
@@ -98,6 +114,28 @@ class ChatWorker(QObject):
             self.sig_tokens.emit("".join(buffer))
         self.sig_history.emit(self._turns)
         self.sig_answer_finished.emit(answer)
+
+    @Slot(str, list, object)
+    def compare(self, question: str, modes: list[str], adapter: Path | None) -> None:
+        """The same question in each mode, each without conversation history."""
+        conversation = self._conversation()
+        if conversation is None:
+            self.sig_compare_finished.emit()
+            return
+        try:
+            for mode in modes:
+                if self.cancel_token.cancelled:
+                    break
+                self.sig_compare_started.emit(mode)
+                conversation.reset()
+                answer = conversation.ask(
+                    question, cancel=self.cancel_token, mode=mode, adapter=adapter
+                )
+                self.sig_compare_answer.emit(answer)
+        except Exception as exc:
+            self.sig_failed.emit(_message(exc))
+        finally:
+            self.sig_compare_finished.emit()
 
     @Slot()
     def shutdown(self) -> None:

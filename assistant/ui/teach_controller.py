@@ -1,0 +1,108 @@
+"""Wires the Teach view to its training worker thread and tells the chat pane
+which adapters exist."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from assistant.config import Settings
+from assistant.core.errors import AssistantError
+from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
+from assistant.core.finetune.trainer import LoraSettings
+from assistant.core.models import resolve_chat_model
+from assistant.ui.teach_window import TeachWindow
+from assistant.ui.workers.teach_worker import TeachWorker
+
+
+class TeachController(QObject):
+    """Signals:
+    sig_train(object, list, str, object): to the worker (model, pairs, name, settings).
+    sig_adapters_changed(list): adapter names, newest first.
+    sig_trained(object): an AdapterRecord (for tests and the status bar).
+    """
+
+    sig_train = Signal(object, list, str, object)
+    sig_adapters_changed = Signal(list)
+    sig_trained = Signal(object)
+
+    def __init__(
+        self,
+        parent: QWidget,
+        settings: Callable[[], Settings],
+        store: AdapterStore | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._settings = settings
+        self.store = store or AdapterStore()
+        self.window: TeachWindow | None = None
+        self.worker = TeachWorker()
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("teach-worker")
+        self.worker.moveToThread(self.worker_thread)
+        self.sig_train.connect(self.worker.train)
+        self.worker.sig_finished.connect(self._on_finished)
+        self.worker_thread.start()
+
+    def names(self) -> list[str]:
+        return [r.name for r in self.store.records()]
+
+    def adapter_path(self, name: str) -> Path:
+        return self.store.adapter_file(name)
+
+    def open(self) -> TeachWindow:
+        if self.window is None:
+            window = TeachWindow(self.store, self._parent)
+            window.sig_train.connect(self._on_train_requested)
+            window.sig_cancel.connect(self.cancel)
+            window.sig_adapters_changed.connect(self._announce)
+            self.worker.sig_progress.connect(window.on_progress)
+            self.worker.sig_finished.connect(window.on_finished)
+            self.worker.sig_cancelled.connect(window.on_cancelled)
+            self.worker.sig_failed.connect(window.on_failed)
+            self.window = window
+        self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+        return self.window
+
+    def _on_train_requested(
+        self, pairs: list, name: str, settings: LoraSettings
+    ) -> None:
+        try:
+            model = resolve_chat_model(self._settings().chat_model)
+        except AssistantError as exc:
+            QMessageBox.warning(self._parent, "Teach the model", str(exc))
+            if self.window is not None:
+                self.window.set_training(False)
+            return
+        self.worker.cancel_token = type(self.worker.cancel_token)()
+        self.sig_train.emit(
+            model,
+            pairs,
+            name,
+            settings.model_copy(update={"threads": self._settings().threads}),
+        )
+
+    def cancel(self) -> None:
+        self.worker.cancel_token.cancel()
+
+    def _on_finished(self, record: AdapterRecord) -> None:
+        self._announce()
+        self.sig_trained.emit(record)
+
+    def _announce(self) -> None:
+        self.sig_adapters_changed.emit(self.names())
+
+    def shutdown(self) -> None:
+        """Stops at the next training step (loading the base model, ~1 min, cannot
+        be interrupted; nothing half-written is kept either way)."""
+        self.cancel()
+        if self.window is not None:
+            self.window.save_draft()
+        self.worker_thread.quit()
+        self.worker_thread.wait()

@@ -1,0 +1,380 @@
+"""The Teach view: question/answer pairs, LoRA training with a live loss curve,
+and the adapters trained so far."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assistant.core.errors import AssistantError
+from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
+from assistant.core.finetune.pairs import load_pairs, save_pairs
+from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
+
+PHASES = {
+    "loading": "Loading the base model for training (about a minute)…",
+    "exporting": "Writing the GGUF adapter…",
+    "verifying": "Checking that llama.cpp loads the adapter…",
+}
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    return f", about {minutes} min {secs:02d} s left" if minutes else f", {secs} s left"
+
+
+class LossChart(QChartView):
+    def __init__(self) -> None:
+        self.series = QLineSeries()
+        self.series.setName("training loss")
+        chart = QChart()
+        chart.addSeries(self.series)
+        chart.legend().hide()
+        chart.setTitle("Loss per step")
+        self.x_axis = QValueAxis()
+        self.x_axis.setLabelFormat("%d")
+        self.x_axis.setTitleText("step")
+        self.y_axis = QValueAxis()
+        self.y_axis.setTitleText("loss")
+        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
+        self.series.attachAxis(self.x_axis)
+        self.series.attachAxis(self.y_axis)
+        super().__init__(chart)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(200)
+        self.reset(1)
+
+    def reset(self, total_steps: int) -> None:
+        self.series.clear()
+        self.x_axis.setRange(0, max(1, total_steps))
+        self.y_axis.setRange(0, 1)
+        self._top = 0.0
+
+    def add(self, step: int, loss: float) -> None:
+        self.series.append(step, loss)
+        if loss > self._top:
+            self._top = loss
+            self.y_axis.setRange(0, loss * 1.1)
+
+    def show_history(self, losses: list[tuple[int, float]]) -> None:
+        self.reset(losses[-1][0] if losses else 1)
+        for step, loss in losses:
+            self.add(step, loss)
+
+
+class TeachWindow(QWidget):
+    """Signals:
+    sig_train(object, str, object): pairs, adapter name, LoraSettings.
+    sig_cancel(): Cancel pressed.
+    sig_adapters_changed(): an adapter was deleted.
+    """
+
+    sig_train = Signal(list, str, object)
+    sig_cancel = Signal()
+    sig_adapters_changed = Signal()
+
+    def __init__(self, store: AdapterStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Teach the model")
+        self.resize(1100, 680)
+        self.store = store
+        self.pairs = PairsTableModel()
+        self.adapters = AdaptersModel()
+        self.draft_path = store.root.parent / "teach-draft.jsonl"
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._build_pairs_panel())
+        splitter.addWidget(self._build_training_panel())
+        splitter.setSizes([620, 480])
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            "Teach the model answers it should know without looking them up: "
+            "terminology, house style, facts. Each pair is learned with a small "
+            "LoRA fine-tune on this computer; chat with it in the <i>Taught</i> modes."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        layout.addWidget(splitter, 1)
+        QShortcut(QKeySequence("Ctrl+N"), self, self.add_pair)
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_pairs)
+        QShortcut(QKeySequence("Ctrl+I"), self, self.import_pairs)
+        self._load_draft()
+        self.refresh_adapters()
+        self.set_training(False)
+
+    # ---- construction ------------------------------------------------------------
+    def _build_pairs_panel(self) -> QWidget:
+        self.table = QTableView()
+        self.table.setModel(self.pairs)
+        self.table.setWordWrap(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.count_label = QLabel()
+        for signal in (
+            self.pairs.rowsInserted,
+            self.pairs.rowsRemoved,
+            self.pairs.modelReset,
+            self.pairs.dataChanged,
+        ):
+            signal.connect(self._update_count)
+        buttons = QHBoxLayout()
+        for text, tip, slot in (
+            ("Add", "Add a pair (Ctrl+N)", self.add_pair),
+            ("Delete", "Delete the selected pairs (Del)", self.delete_pairs),
+            ("Import…", "Import pairs from JSONL or CSV (Ctrl+I)", self.import_pairs),
+            ("Save as…", "Save the pairs as JSONL", self.save_pairs_as),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.count_label)
+        box = QGroupBox("Question / answer pairs")
+        inner = QVBoxLayout(box)
+        inner.addLayout(buttons)
+        inner.addWidget(self.table, 1)
+        return box
+
+    def _build_training_panel(self) -> QWidget:
+        defaults = LoraSettings()
+        self.name_edit = QLineEdit(time.strftime("taught-%Y%m%d-%H%M"))
+        self.epochs = QSpinBox(minimum=1, maximum=100, value=defaults.epochs)
+        self.learning_rate = QDoubleSpinBox(
+            decimals=5, minimum=1e-5, maximum=1e-2, singleStep=1e-4
+        )
+        self.learning_rate.setValue(defaults.learning_rate)
+        self.rank = QSpinBox(minimum=1, maximum=128, value=defaults.rank)
+        self.batch = QSpinBox(minimum=1, maximum=32, value=defaults.batch_size)
+        form = QFormLayout()
+        form.addRow("Adapter name", self.name_edit)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("LoRA rank", self.rank)
+        form.addRow("Batch size", self.batch)
+        self.start_button = QPushButton("Start training")
+        self.start_button.setToolTip("Train an adapter on the pairs (Ctrl+Return)")
+        self.start_button.clicked.connect(self.start)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.chart = LossChart()
+        run = QHBoxLayout()
+        run.addWidget(self.start_button)
+        run.addWidget(self.cancel_button)
+        run.addWidget(self.progress, 1)
+
+        self.adapter_list = QListView()
+        self.adapter_list.setModel(self.adapters)
+        self.adapter_list.clicked.connect(self._on_adapter_clicked)
+        delete = QPushButton("Delete adapter")
+        delete.clicked.connect(self.delete_adapter)
+        adapters_box = QGroupBox("Adapters (newest first)")
+        inner = QVBoxLayout(adapters_box)
+        inner.addWidget(self.adapter_list)
+        inner.addWidget(delete, 0, Qt.AlignmentFlag.AlignRight)
+
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        settings_box = QGroupBox("Training")
+        settings_layout = QVBoxLayout(settings_box)
+        settings_layout.addLayout(form)
+        settings_layout.addLayout(run)
+        settings_layout.addWidget(self.status)
+        layout.addWidget(settings_box)
+        layout.addWidget(self.chart, 1)
+        layout.addWidget(adapters_box)
+        return panel
+
+    # ---- pairs -------------------------------------------------------------------
+    def _update_count(self) -> None:
+        self.count_label.setText(f"{len(self.pairs.pairs())} complete pairs")
+
+    def add_pair(self) -> None:
+        row = self.pairs.add_pair()
+        index = self.pairs.index(row, 0)
+        self.table.setCurrentIndex(index)
+        self.table.edit(index)
+
+    def delete_pairs(self) -> None:
+        rows = [i.row() for i in self.table.selectionModel().selectedRows()]
+        self.pairs.remove_rows(rows)
+
+    def import_pairs(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import pairs", "", "Pairs (*.jsonl *.json *.csv)"
+        )
+        if path:
+            self.import_file(Path(path))
+
+    def import_file(self, path: Path) -> bool:
+        try:
+            loaded = load_pairs(path)
+        except AssistantError as exc:
+            QMessageBox.warning(self, "Import pairs", str(exc))
+            return False
+        for pair in loaded:
+            self.pairs.add_pair(pair)
+        self.status.setText(f"Imported {len(loaded)} pairs from {path.name}.")
+        return True
+
+    def save_pairs_as(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save pairs", "pairs.jsonl", "JSON Lines (*.jsonl)"
+        )
+        if path:
+            save_pairs(self.pairs.pairs(), Path(path))
+
+    def _load_draft(self) -> None:
+        if self.draft_path.is_file():
+            with contextlib.suppress(AssistantError):
+                self.pairs.set_pairs(load_pairs(self.draft_path))
+        self._update_count()
+
+    def save_draft(self) -> None:
+        pairs = self.pairs.pairs()
+        if pairs:
+            save_pairs(pairs, self.draft_path)
+        else:
+            self.draft_path.unlink(missing_ok=True)
+
+    # ---- training ----------------------------------------------------------------
+    def lora_settings(self) -> LoraSettings:
+        return LoraSettings(
+            epochs=self.epochs.value(),
+            learning_rate=self.learning_rate.value(),
+            rank=self.rank.value(),
+            alpha=2.0 * self.rank.value(),
+            batch_size=self.batch.value(),
+        )
+
+    def start(self) -> None:
+        if not self.start_button.isEnabled():
+            return
+        pairs = self.pairs.pairs()
+        incomplete = self.pairs.incomplete_rows()
+        problem = ""
+        if incomplete:
+            rows = ", ".join(map(str, incomplete[:8]))
+            problem = f"Rows {rows} have a question without an answer (or the reverse)."
+        elif not pairs:
+            problem = "Add some question/answer pairs first (Add, or Import…)."
+        elif self.name_edit.text().strip() in self.adapters.names():
+            problem = "An adapter with this name exists; choose another name."
+        if problem:
+            QMessageBox.information(self, "Teach the model", problem)
+            return
+        self.save_draft()
+        settings = self.lora_settings()
+        self.chart.reset(-(-len(pairs) // settings.batch_size) * settings.epochs)
+        self.set_training(True)
+        self.status.setText(PHASES["loading"])
+        self.sig_train.emit(pairs, self.name_edit.text().strip(), settings)
+
+    def cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.status.setText("Stopping after the current step…")
+        self.sig_cancel.emit()
+
+    def set_training(self, training: bool) -> None:
+        self.start_button.setEnabled(not training)
+        self.cancel_button.setEnabled(training)
+        self.progress.setVisible(training)
+        if training:
+            self.progress.setRange(0, 0)
+
+    def on_progress(self, p: TrainProgress) -> None:
+        if p.phase != "training":
+            self.progress.setRange(0, 0)
+            self.status.setText(PHASES.get(p.phase, p.phase))
+            return
+        self.progress.setRange(0, p.total_steps)
+        self.progress.setValue(p.step)
+        self.progress.setFormat(f"step {p.step}/{p.total_steps}")
+        if p.loss is not None:
+            self.chart.add(p.step, p.loss)
+        self.status.setText(
+            f"Epoch {p.epoch}, step {p.step} of {p.total_steps}, loss {p.loss:.4f}"
+            f"{_eta(p.eta_s)}"
+        )
+
+    def on_finished(self, record: AdapterRecord) -> None:
+        self.set_training(False)
+        self.status.setText(
+            f"Adapter \u201c{record.name}\u201d is ready ({record.total_s:.0f} s). "
+            f"Check \u2014 {record.check_question} \u2192 {record.check_answer}\n"
+            "Use it in the chat with the Taught modes."
+        )
+        self.name_edit.setText(time.strftime("taught-%Y%m%d-%H%M%S"))
+        self.refresh_adapters()
+
+    def on_cancelled(self) -> None:
+        self.set_training(False)
+        self.status.setText("Training stopped; no adapter was saved.")
+
+    def on_failed(self, message: str) -> None:
+        self.set_training(False)
+        self.status.setText(f"Training failed: {message}")
+        QMessageBox.warning(self, "Teach the model", message)
+
+    # ---- adapters ----------------------------------------------------------------
+    def refresh_adapters(self) -> None:
+        self.adapters.set_records(self.store.records())
+
+    def _on_adapter_clicked(self) -> None:
+        index = self.adapter_list.currentIndex()
+        record = self.adapters.data(index, AdaptersModel.RecordRole)
+        if record is not None:
+            self.chart.show_history(record.losses)
+
+    def delete_adapter(self) -> None:
+        index = self.adapter_list.currentIndex()
+        record = self.adapters.data(index, AdaptersModel.RecordRole)
+        if record is None:
+            return
+        answer = QMessageBox.question(
+            self, "Delete adapter", f"Delete the adapter \u201c{record.name}\u201d?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.store.delete(record.name)
+            self.refresh_adapters()
+            self.sig_adapters_changed.emit()
+
+    def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt API)
+        self.save_draft()
+        super().closeEvent(event)  # type: ignore[arg-type]
