@@ -373,7 +373,7 @@ def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from assistant.ui.app import run
 
-    return run([sys.argv[0]])
+    return run([sys.argv[0]], getattr(args, "files", []))
 
 
 # ---- entry point ----------------------------------------------------------------
@@ -443,8 +443,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = {
+    "ingest", "ask", "chat", "search", "docs", "remove", "reindex", "eval", "info",
+    "finetune", "adapters", "compare",
+}  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and argv[0] not in COMMANDS and all(Path(a).exists() for a in argv):
+        # `assistant FILE...` (how a desktop entry passes files): open the window
+        # and add them
+        return cmd_window(argparse.Namespace(files=argv), load_settings())
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -97,3 +97,28 @@ def test_chat_keeps_context_between_turns(
     assert "The valve opens at 42 bar" in out and "(conversation cleared)" in out
     # after /reset the second question is asked without the first turn
     assert [m["role"] for m in _fake_models.prompts[1]] == ["system", "user"]
+
+
+def test_finetune_commands_explain_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], _fake_models: FakeGenerator
+) -> None:
+    code, out, _ = _run(capsys, "adapters")
+    assert code == 0 and "No adapters yet" in out
+    code, _, err = _run(capsys, "ask", "Who is the mayor?", "--mode", "sft")
+    assert code == 2 and "No fine-tuned adapter yet" in err
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text('{"question": "Q?"}\n{"question": "Q2?", "answer": "A2"}\nnope\n')
+    code, _, err = _run(capsys, "finetune", str(bad), "--name", "x")
+    assert code == 2
+    assert "line 1: no answer" in err and "line 3: not valid JSON" in err
+    code, out, _ = _run(capsys, "ask", "What opens?", "--mode", "base", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["mode"] == "base" and result["sources"] == []
+    assert _fake_models.prompts[-1][-1]["content"] == "What opens?"
+
+
+def test_every_subcommand_is_known_to_the_file_argument_check() -> None:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == cli.COMMANDS  # type: ignore[arg-type]

@@ -1,0 +1,14 @@
+"""Bundle entry point, shared by both programs of the bundle: ``assistant-cli`` runs
+the command line, ``Assistant`` the window (one analysis, one copy of the runtime)."""
+
+import sys
+from pathlib import Path
+
+if Path(sys.argv[0]).name.startswith("assistant-cli"):
+    from assistant.cli import main
+
+    raise SystemExit(main())
+
+from assistant.ui.app import run
+
+raise SystemExit(run())
