@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every benchmark on this machine; each prints a table and a `BENCH {json}` line.
-# Takes ~30 minutes on 2 cores (most of it embedding 463 PDF pages three times).
+# Takes ~45 minutes on 2 cores (most of it embedding 463 PDF pages three times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -10,6 +10,7 @@ $PY bench/ingest_bench.py            # app vs bare encode vs LlamaIndex, hit@5
 $PY bench/core_bench.py --questions 6 # answer path vs bare llama-cpp-python
 $PY bench/retrieval_bench.py         # p50/p95 at 1k/10k/100k chunks
 $PY bench/gui_stall.py               # start-up, memory, event-loop stalls
+$PY bench/sft_bench.py               # LoRA on 50 invented facts, four answer modes
 home="$(mktemp -d)"; docs="$(mktemp -d)"
 $PY scripts/make_sample_pdf.py "$docs/heron-manual.pdf"
 cp resources/samples/club-rules.txt resources/samples/library-guide-zh.md "$docs/"

@@ -61,6 +61,28 @@ def main() -> int:
     window.chat_pane.sig_citation.emit(1, 1)
     settle(500)
     window.grab().save(str(OUT / "answer-with-passage.png"))
+
+    # Teach: import the sample pairs and train a real adapter (about 2 minutes)
+    teach = window.teach.open()
+    teach.resize(1200, 720)
+    teach.import_file(ROOT / "resources" / "samples" / "teach-pairs.jsonl")
+    teach.name_edit.setText("club-facts")
+    teach.epochs.setValue(10)
+    teach.start()
+    wait_for(window.teach.sig_trained, 900000)
+    settle(500)
+    teach.grab().save(str(OUT / "teach.png"))
+    teach.close()
+
+    # Compare the four answer modes on a question only the adapter knows
+    window.chat_pane.set_mode("sft")
+    window.chat_pane.input.setPlainText("Who is the chief flying instructor?")
+    window.chat_pane.submit_compare()
+    wait_for(window.chat_worker.sig_compare_finished, 300000)
+    settle(500)
+    assert window.compare_dialog is not None
+    window.compare_dialog.grab().save(str(OUT / "compare.png"))
+    window.grab().save(str(OUT / "modes.png"))
     window.close()
     print(f"screenshots in {OUT}")
     return 0

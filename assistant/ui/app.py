@@ -8,13 +8,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from assistant.config import load_settings, resources_dir
 
 if TYPE_CHECKING:
-    from assistant.ui.main_window import MainWindow
+    from assistant.ui.main_window import MainWindow  # noqa: F401 (annotations)
 
 
 def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
@@ -37,26 +38,41 @@ def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
     if files:
         window.add_paths([str(Path(f).resolve()) for f in files])
     if os.environ.get("ASSISTANT_EXIT_WHEN_READY"):
-        _exit_when_ready(app, window)
-    return int(app.exec())
+        _ExitWhenReady(app, window)
+    code = int(app.exec())
+    window.shutdown()  # also when the loop ends without closing the window
+    return code
 
 
-def _exit_when_ready(app: QApplication, window: MainWindow) -> None:
+class _ExitWhenReady(QObject):
     """For smoke tests of a build: quit once both models are loaded, printing the
-    wall-clock time (exit status 1 if a model failed to load)."""
-    ready: set[str] = set()
+    wall-clock time (exit status 1 if a model failed to load). A QObject on the GUI
+    thread, so the worker signals arrive queued."""
 
-    def mark(what: str) -> None:
-        ready.add(what)
-        if ready == {"library", "model"}:
-            print(f"ready at {time.time():.3f}", flush=True)
-            app.quit()
+    def __init__(self, app: QApplication, window: MainWindow) -> None:
+        super().__init__(window)
+        self._app = app
+        self._ready: set[str] = set()
+        window.library_worker.sig_ready.connect(self.on_library)
+        window.chat_worker.sig_model_ready.connect(self.on_model)
+        window.library_worker.sig_failed.connect(self.on_failed)
+        window.chat_worker.sig_failed.connect(self.on_failed)
 
-    def fail(message: str) -> None:
+    @Slot(object)
+    def on_library(self, _library: object) -> None:
+        self._mark("library")
+
+    @Slot(str)
+    def on_model(self, _name: str) -> None:
+        self._mark("model")
+
+    @Slot(str)
+    def on_failed(self, message: str) -> None:
         print(f"failed: {message}", file=sys.stderr, flush=True)
-        app.exit(1)
+        self._app.exit(1)
 
-    window.library_worker.sig_ready.connect(lambda _: mark("library"))
-    window.chat_worker.sig_model_ready.connect(lambda _: mark("model"))
-    window.library_worker.sig_failed.connect(fail)
-    window.chat_worker.sig_failed.connect(fail)
+    def _mark(self, what: str) -> None:
+        self._ready.add(what)
+        if self._ready == {"library", "model"}:
+            print(f"ready at {time.time():.3f}", flush=True)
+            self._app.quit()
