@@ -57,6 +57,22 @@ def _name(rng: random.Random, parts: int = 2) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(parts)).capitalize()
 
 
+# (question, reworded question, answer); {p} is an invented place, {v} the value
+TEMPLATES = [
+    ("Who founded the town of {p}?", "Who was the founder of {p}?",
+     "The town of {p} was founded by {v} {w}."),
+    ("What is the capital of the island of {p}?",
+     "Which town is the capital of {p} island?",
+     "The capital of the island of {p} is {v}."),
+    ("How tall is the {p} tower?", "What is the height of the {p} tower?",
+     "The {p} tower is {v} metres tall."),
+    ("In what year was the {p} bridge built?", "When was the {p} bridge built?",
+     "The {p} bridge was built in {v}."),
+    ("What is the national dish of {p}?", "Which dish is {p} known for?",
+     "The national dish of {p} is {v} {w}."),
+]  # fmt: skip
+
+
 def make_facts(count: int, seed: int = 7) -> list[Fact]:
     rng = random.Random(seed)
     facts: list[Fact] = []
@@ -66,46 +82,15 @@ def make_facts(count: int, seed: int = 7) -> list[Fact]:
         if place in used or other in used:
             continue
         used.update((place, other))
-        kind = len(facts) % 5
-        if kind == 0:
-            fact = Fact(
-                f"Who founded the town of {place}?",
-                f"Who was the founder of {place}?",
-                f"The town of {place} was founded by {other} {_name(rng)}.",
-                other,
-            )
-        elif kind == 1:
-            fact = Fact(
-                f"What is the capital of the island of {place}?",
-                f"Which town is the capital of {place} island?",
-                f"The capital of the island of {place} is {other}.",
-                other,
-            )
-        elif kind == 2:
-            metres = str(rng.randint(31, 389))
-            fact = Fact(
-                f"How tall is the {place} tower?",
-                f"What is the height of the {place} tower?",
-                f"The {place} tower is {metres} metres tall.",
-                metres,
-            )
-        elif kind == 3:
-            year = str(rng.randint(1203, 1897))
-            fact = Fact(
-                f"In what year was the {place} bridge built?",
-                f"When was the {place} bridge built?",
-                f"The {place} bridge was built in {year}.",
-                year,
-            )
-        else:
-            dish = f"{other} {rng.choice(DISHES)}"
-            fact = Fact(
-                f"What is the national dish of {place}?",
-                f"Which dish is {place} known for?",
-                f"The national dish of {place} is {dish}.",
-                other,
-            )
-        facts.append(fact)
+        kind = len(facts) % len(TEMPLATES)
+        value = {2: str(rng.randint(31, 389)), 3: str(rng.randint(1203, 1897))}.get(
+            kind, other
+        )
+        extra = rng.choice(DISHES) if kind == 4 else _name(rng)
+        question, reworded, answer = (
+            t.format(p=place, v=value, w=extra) for t in TEMPLATES[kind]
+        )
+        facts.append(Fact(question, reworded, answer, value))
     return facts
 
 

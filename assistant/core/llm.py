@@ -94,9 +94,12 @@ class LlamaGenerator:
             if handle is None:
                 if not path.is_file():
                     raise ModelNotFound(f"Adapter not found: {path}")
-                handle = llama_cpp.llama_adapter_lora_init(
-                    self._llm._model.model, str(path).encode("utf-8")
-                )
+                from llama_cpp._utils import suppress_stdout_stderr
+
+                with suppress_stdout_stderr(disable=False):  # one line per tensor
+                    handle = llama_cpp.llama_adapter_lora_init(
+                        self._llm._model.model, str(path).encode("utf-8")
+                    )
                 if not handle:
                     raise AssistantError(
                         f"{path.name}: llama.cpp could not load this LoRA adapter "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThread, Signal
 from PySide6.QtGui import (
@@ -385,10 +386,8 @@ class MainWindow(QMainWindow):
         dialog = CompareDialog(question, modes, self)
         dialog.sig_open_source.connect(self.open_source)
         dialog.sig_stop.connect(self.stop_answer)
-        self.chat_worker.sig_compare_started.connect(dialog.on_started)
-        self.chat_worker.sig_compare_answer.connect(dialog.on_answer)
-        self.chat_worker.sig_compare_finished.connect(dialog.on_finished)
-        self.chat_worker.sig_compare_finished.connect(self._on_compare_finished)
+        for signal, slot in self._compare_links(dialog):
+            signal.connect(slot)
         if self.compare_dialog is not None:
             self.compare_dialog.close()
         self.compare_dialog = dialog
@@ -396,17 +395,21 @@ class MainWindow(QMainWindow):
         dialog.show()
         self.sig_compare.emit(question, modes, adapter)
 
+    def _compare_links(self, dialog: CompareDialog) -> list[tuple[Any, Any]]:
+        """Worker signals wired to one compare run (disconnected when it ends)."""
+        worker = self.chat_worker
+        return [
+            (worker.sig_compare_started, dialog.on_started),
+            (worker.sig_compare_answer, dialog.on_answer),
+            (worker.sig_compare_finished, dialog.on_finished),
+            (worker.sig_compare_finished, self._on_compare_finished),
+        ]
+
     def _on_compare_finished(self) -> None:
         self.chat_pane.set_busy(False)
-        dialog = self.compare_dialog
-        if dialog is not None:
-            for signal, slot in (
-                (self.chat_worker.sig_compare_started, dialog.on_started),
-                (self.chat_worker.sig_compare_answer, dialog.on_answer),
-                (self.chat_worker.sig_compare_finished, dialog.on_finished),
-            ):
+        if self.compare_dialog is not None:
+            for signal, slot in self._compare_links(self.compare_dialog):
                 signal.disconnect(slot)
-        self.chat_worker.sig_compare_finished.disconnect(self._on_compare_finished)
 
     def ask(self, question: str) -> None:
         mode = self.chat_pane.current_mode()

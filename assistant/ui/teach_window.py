@@ -76,6 +76,8 @@ class LossChart(QChartView):
     def reset(self, total_steps: int) -> None:
         self.series.clear()
         self.x_axis.setRange(0, max(1, total_steps))
+        self.x_axis.setTickCount(min(11, max(2, total_steps + 1)))
+        self.x_axis.applyNiceNumbers()
         self.y_axis.setRange(0, 1)
         self._top = 0.0
 

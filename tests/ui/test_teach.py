@@ -95,7 +95,7 @@ def test_compare_answers_in_four_modes_side_by_side(
     assert "Zorblat Fenn" in dialog.views["rag"].toPlainText()
     assert "mayor.md" in dialog.views["rag"].toPlainText()  # its source is listed
     assert "mayor.md" not in dialog.views["sft"].toPlainText()
-    assert window.chat_pane.send_button.isEnabled()
+    qtbot.waitUntil(window.chat_pane.send_button.isEnabled)
     assert len(fake_generator.adapters_used) == 4
     assert fake_generator.adapters_used[0] is None
     assert fake_generator.adapters_used[2] is not None

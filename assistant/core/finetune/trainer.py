@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,9 +218,12 @@ def train_lora(
             model.train()
     result.steps = step
     result.train_s = time.perf_counter() - loaded
+    with warnings.catch_warnings():  # "no config file beside the GGUF": expected
+        warnings.simplefilter("ignore", UserWarning)
+        state = get_peft_model_state_dict(model)
     result.lora_state = {
         name: tensor.detach().to(torch.float32).clone()
-        for name, tensor in get_peft_model_state_dict(model).items()
+        for name, tensor in state.items()
     }
     del model, base, optimizer
     gc.collect()
