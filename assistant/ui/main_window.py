@@ -562,6 +562,8 @@ class MainWindow(QMainWindow):
             self.loading_bar.show()
             self.model_label.setText("Loading model…")
         self.sig_settings.emit(settings)
+        if model_changed:
+            self.teach.on_settings_changed()
         if embedder_changed:
             QMessageBox.information(
                 self,

@@ -49,7 +49,15 @@ class TeachController(QObject):
         self.worker_thread.start()
 
     def names(self) -> list[str]:
-        return [r.name for r in self.store.records()]
+        """Adapters trained on the current chat model (others cannot be applied)."""
+        try:
+            model = resolve_chat_model(self._settings().chat_model).name
+        except AssistantError:
+            return []
+        return [r.name for r in self.store.records() if r.base_model == model]
+
+    def on_settings_changed(self) -> None:
+        self._announce()
 
     def adapter_path(self, name: str) -> Path:
         return self.store.adapter_file(name)

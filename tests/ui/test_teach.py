@@ -20,13 +20,18 @@ from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
 from assistant.ui.workers import teach_worker
 
 
-def _make_adapter(store: AdapterStore, name: str, created: float = 1.0) -> Path:
+def _make_adapter(
+    store: AdapterStore,
+    name: str,
+    created: float = 1.0,
+    base_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",  # the default model
+) -> Path:
     staging = store.staging(name)
     (staging / "adapter.gguf").write_bytes(b"gguf")
     record = AdapterRecord(
         name=name,
         created=created,
-        base_model="m.gguf",
+        base_model=base_model,
         settings=LoraSettings(),
         losses=[(1, 2.0), (2, 0.5)],
         pairs=2,
@@ -53,8 +58,10 @@ def test_modes_reach_the_worker_and_show_in_the_transcript(
     assert window.chat_pane.input.toPlainText() == "Who is the mayor?"
 
     path = _make_adapter(window.teach.store, "facts")
+    _make_adapter(window.teach.store, "for another model", base_model="other.gguf")
     window.teach._announce()
     assert window.chat_pane.current_adapter() == "facts"
+    assert window.chat_pane.adapter_box.count() == 1  # only this model's adapters
     assert window.chat_pane.adapter_box.isEnabled()
     fake_generator.queue("Zorblat.")
     with qtbot.waitSignal(window.sig_answer_shown, timeout=10000) as blocker:
