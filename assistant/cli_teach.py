@@ -144,7 +144,7 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("finetune", help="teach the model question/answer pairs (LoRA)")
     p.add_argument("pairs", help="JSONL or CSV with question/answer pairs")
     p.add_argument("--name", required=True, help="name of the new adapter")
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=5e-4, help="learning rate")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank")
     p.add_argument("--alpha", type=float, default=None, help="LoRA alpha (2 x rank)")

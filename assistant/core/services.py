@@ -26,6 +26,7 @@ from assistant.core.ingest_pipeline import (
 from assistant.core.llm import Generator, LlamaGenerator
 from assistant.core.models import (
     ONNX_EMBEDDERS,
+    USE_EMBEDDER,
     models_dir,
     resolve_chat_model,
     resolve_embedder,
@@ -53,6 +54,10 @@ TokenCallback = Callable[[str], None]
 
 def load_embedder(settings: Settings) -> Embedder:
     path, name = resolve_embedder(settings.embedding_model)
+    if name == USE_EMBEDDER:
+        from assistant.core.use_embedding import UseEmbedder
+
+        return UseEmbedder(path)
     if name in ONNX_EMBEDDERS:
         from assistant.core.onnx_embedding import OnnxEmbedder, export_onnx
 

@@ -43,7 +43,7 @@ class LoraSettings(BaseModel):
     alpha: float = Field(32.0, gt=0)
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
-    epochs: int = Field(6, ge=1, le=100)
+    epochs: int = Field(10, ge=1, le=100)
     learning_rate: float = Field(5e-4, gt=0, le=1.0)
     batch_size: int = Field(4, ge=1, le=64)
     max_tokens: int = Field(512, ge=32, le=8192)
