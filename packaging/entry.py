@@ -11,4 +11,6 @@ if Path(sys.argv[0]).name.startswith("assistant-cli"):
 
 from assistant.ui.app import run
 
-raise SystemExit(run())
+# files passed by the desktop entry (Exec=… %F) are added to the library
+files = [arg for arg in sys.argv[1:] if Path(arg).exists()]
+raise SystemExit(run(sys.argv[:1], files))

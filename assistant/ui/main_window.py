@@ -285,7 +285,9 @@ class MainWindow(QMainWindow):
     def _on_documents(self, documents: list[DocumentInfo]) -> None:
         self.documents.set_documents(documents)
         chunks = sum(d.chunks for d in documents)
-        self.count_label.setText(f"{len(documents)} documents · {chunks} chunks")
+        count = len(documents)
+        noun = "document" if count == 1 else "documents"
+        self.count_label.setText(f"{count} {noun} · {chunks} chunks")
         self.sig_documents_shown.emit()
 
     def _on_progress(self, progress: IngestProgress) -> None:
