@@ -29,7 +29,7 @@ class Settings(BaseModel):
         "", description="Path to a .gguf file; empty = default model"
     )
     embedding_model: str = Field(
-        "all-MiniLM-L6-v2-int8",
+        "use-multilingual-v3",
         description="Built-in name or a sentence-transformers folder",
     )
     reranker_model: str = Field(
@@ -41,7 +41,13 @@ class Settings(BaseModel):
     top_k: int = Field(4, ge=1, le=50)
     candidates: int = Field(30, ge=1, le=500)
     retrieval_mode: Literal["hybrid", "vector", "text"] = "hybrid"
-    min_similarity: float = Field(0.3, ge=-1.0, le=1.0)
+    min_similarity: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="Vector-only hits below this cosine are dropped; "
+        "empty = the embedding model's calibrated floor",
+    )
     chunk_tokens: int = Field(200, ge=32, le=2048)
     chunk_overlap: int = Field(30, ge=0, le=512)
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")

@@ -174,10 +174,10 @@ def test_ingest_and_ask_open_no_network_connection(
     assert attempts == []
 
 
-def test_default_onnx_int8_embedder_matches_torch(real_embedder: Embedder) -> None:
+def test_onnx_int8_embedder_matches_torch() -> None:
     import numpy as np
 
-    onnx = real_embedder  # the default embedder
+    onnx = load_embedder(Settings(embedding_model="all-MiniLM-L6-v2-int8"))
     assert onnx.name == "all-MiniLM-L6-v2-int8"
     torch_embedder = load_embedder(Settings(embedding_model="all-MiniLM-L6-v2"))
     assert isinstance(torch_embedder, SentenceTransformerEmbedder)
@@ -194,3 +194,30 @@ def test_default_onnx_int8_embedder_matches_torch(real_embedder: Embedder) -> No
     assert onnx.count_tokens(texts) == torch_embedder.count_tokens(texts)
     query = onnx.embed_query("How often is the altimeter recalibrated?")
     assert int(np.argmax(onnx.embed(texts) @ query)) == 0
+
+
+def test_default_multilingual_embedder_matches_across_languages(
+    real_embedder: Embedder,
+) -> None:
+    """The default embedder puts Chinese and English in one space: a question in
+    one language finds the passage written in the other, by vectors alone."""
+    import numpy as np
+
+    assert real_embedder.name == "use-multilingual-v3"
+    passages = [
+        "The winch launch costs 12 euros per flight.",
+        "Members must book the two-seater at least 24 hours in advance.",
+        "图书馆周一至周五上午九点开门，晚上九点关门。",
+        "逾期归还的图书每天罚款五角。",
+    ]
+    vectors = real_embedder.embed(passages)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    for query, expected in [
+        ("绞盘起飞一次多少钱？", 0),
+        ("双座机需要提前多久预订？", 1),
+        ("When does the library open?", 2),
+        ("What is the fine for returning a book late?", 3),
+    ]:
+        scores = vectors @ real_embedder.embed_query(query)
+        assert int(np.argmax(scores)) == expected, (query, scores.round(2))
+        assert scores[expected] >= 0.2  # above its similarity floor

@@ -38,6 +38,10 @@ class CrossEncoderReranker:
         return [float(s) for s in scores]
 
 
+DEFAULT_SIMILARITY_FLOOR = 0.3
+"""Cosine below which a vector-only hit counts as unrelated, for MiniLM; embedders
+calibrated otherwise say so with a ``similarity_floor`` attribute."""
+
 @dataclass
 class RetrievalConfig:
     top_k: int = 4
@@ -46,7 +50,7 @@ class RetrievalConfig:
     rrf_k: int = 60
     vector_weight: float = 1.0
     text_weight: float = 1.0
-    min_similarity: float = 0.3
+    min_similarity: float = DEFAULT_SIMILARITY_FLOOR
     """Vector-only hits below this cosine similarity are dropped (lexical hits stay)."""
     rerank_candidates: int = 12
 

@@ -33,6 +33,7 @@ from assistant.core.models import (
 )
 from assistant.core.prompt import Turn, build_messages
 from assistant.core.retrieval import (
+    DEFAULT_SIMILARITY_FLOOR,
     CrossEncoderReranker,
     Reranker,
     RetrievalConfig,
@@ -132,7 +133,9 @@ class Library:
             top_k=top_k or s.top_k,
             candidates=max(s.candidates, top_k or 0),
             mode=s.retrieval_mode,
-            min_similarity=s.min_similarity,
+            min_similarity=s.min_similarity
+            if s.min_similarity is not None
+            else getattr(self.embedder, "similarity_floor", DEFAULT_SIMILARITY_FLOOR),
         )
 
     def search(self, query: str, top_k: int | None = None) -> list[Source]:
