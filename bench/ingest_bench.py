@@ -78,7 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=HERE / "out" / "corpus")
     parser.add_argument("--no-llamaindex", action="store_true")
-    parser.add_argument("--embedding-model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--embedding-model", default="use-multilingual-v3")
+    parser.add_argument("--chunk-tokens", type=int, default=None)
     args = parser.parse_args()
     if not any(args.corpus.glob("*.pdf")):
         sys.path.insert(0, str(HERE))
@@ -97,6 +98,13 @@ def main() -> None:
     from assistant.core.types import IngestProgress
 
     settings = Settings(embedding_model=args.embedding_model)
+    if args.chunk_tokens:
+        settings = settings.model_copy(
+            update={
+                "chunk_tokens": args.chunk_tokens,
+                "chunk_overlap": args.chunk_tokens // 7,
+            }
+        )
     embedder = load_embedder(settings)
     library = Library(settings, embedder)
     first_searchable: list[float] = []
@@ -114,13 +122,18 @@ def main() -> None:
     started = time.perf_counter()
     embedder.embed(texts)
     bare_s = time.perf_counter() - started
-    hits = 0
+    hits_at = {1: 0, 3: 0, 5: 0, 10: 0}
     for q in questions:
-        sources = library.search(str(q["question"]), top_k=5)
+        sources = library.search(str(q["question"]), top_k=10)
         gold = q["gold"][0]  # type: ignore[index]
-        hits += any(
-            Path(s.path).name == gold["doc"] and s.page == gold["page"] for s in sources
-        )
+        found = [
+            i
+            for i, s in enumerate(sources)
+            if Path(s.path).name == gold["doc"] and s.page == gold["page"]
+        ]
+        for k in hits_at:
+            hits_at[k] += bool(found and found[0] < k)
+    hits = hits_at[5]
     result: dict[str, object] = {
         "pages": report.pages,
         "chunks": report.chunks_embedded,
@@ -134,7 +147,9 @@ def main() -> None:
         else None,
         "bare_encode_s": round(bare_s, 1),
         "app_over_bare": round(app_s / bare_s, 3),
+        "chunk_tokens": settings.chunk_tokens,
         "hit@5": round(hits / len(questions), 3),
+        **{f"hit@{k}": round(v / len(questions), 3) for k, v in hits_at.items()},
     }
     python = None if args.no_llamaindex else ensure_llamaindex_venv()
     if python is not None:

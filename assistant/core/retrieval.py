@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -71,10 +72,18 @@ class Retriever:
         self.embedder = embedder
         self.reranker = reranker
         self.last_timings: dict[str, float] = {}
+        # full-text search runs beside query embedding + vector search (LanceDB
+        # releases the GIL), so hybrid costs about as much as the slower of the two
+        self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="fts")
 
     def search(self, query: str, config: RetrievalConfig | None = None) -> list[Source]:
         config = config or RetrievalConfig()
         started = time.perf_counter()
+        text_hits: Future[list[dict[str, Any]]] | None = None
+        if config.mode in ("hybrid", "text"):
+            text_hits = self._text_pool.submit(
+                self.store.text_search, to_search_text(query), config.candidates
+            )
         query_vector = self.embedder.embed_query(query)
         embedded = time.perf_counter()
         candidates: dict[str, _Candidate] = {}
@@ -84,9 +93,8 @@ class Retriever:
                 cand = candidates.setdefault(row["chunk_id"], _Candidate(row))
                 cand.fused += config.vector_weight / (config.rrf_k + rank + 1)
                 cand.similarity = 1.0 - float(row["_distance"])
-        if config.mode in ("hybrid", "text"):
-            hits = self.store.text_search(to_search_text(query), config.candidates)
-            for rank, row in enumerate(hits):
+        if text_hits is not None:
+            for rank, row in enumerate(text_hits.result()):
                 if row["chunk_id"] not in candidates:
                     candidates[row["chunk_id"]] = _Candidate(row)
                     vector = np.asarray(row["vector"], dtype=np.float32)
