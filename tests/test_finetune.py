@@ -23,11 +23,11 @@ from assistant.core.finetune.examples import (
 from assistant.core.finetune.gguf_adapter import write_gguf_adapter
 from assistant.core.finetune.pairs import PairsError, QAPair, load_pairs
 from assistant.core.finetune.trainer import BaseModelInfo, LoraSettings
-from assistant.core.models import models_dir
+from assistant.core.models import CHAT_MODELS, DEFAULT_CHAT_MODEL, models_dir
 from assistant.core.prompt import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT
 from assistant.core.services import Conversation, Library
 
-QWEN = models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN = models_dir() / CHAT_MODELS[DEFAULT_CHAT_MODEL].file_name  # set up by ./test.sh
 
 
 # ---- pairs ----------------------------------------------------------------------
