@@ -12,7 +12,13 @@ from typing import Any
 from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
-from assistant.core.types import ANSWER_MODES, Answer, mode_uses_adapter, shorten
+from assistant.core.types import (
+    ANSWER_MODES,
+    MODES_WITHOUT_ADAPTER,
+    Answer,
+    mode_uses_adapter,
+    shorten,
+)
 
 
 def adapter_for(settings: Settings, mode: str, name: str | None) -> Path | None:
@@ -119,7 +125,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
         adapter = adapter_for(settings, "sft", args.adapter)
     except AssistantError as exc:
         print(f"note: {exc} Comparing base and rag only.", file=sys.stderr)
-        modes = ["base", "rag"]
+        modes = list(MODES_WITHOUT_ADAPTER)
     conversation: Any = _open_conversation(settings)
     results: dict[str, Answer] = {}
     for mode in modes:

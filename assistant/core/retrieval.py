@@ -43,6 +43,7 @@ DEFAULT_SIMILARITY_FLOOR = 0.3
 """Cosine below which a vector-only hit counts as unrelated, for MiniLM; embedders
 calibrated otherwise say so with a ``similarity_floor`` attribute."""
 
+
 @dataclass
 class RetrievalConfig:
     top_k: int = 4

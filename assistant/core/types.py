@@ -25,6 +25,9 @@ def mode_uses_adapter(mode: str) -> bool:
     return mode in ("sft", "rag+sft")
 
 
+MODES_WITHOUT_ADAPTER = tuple(m for m in ANSWER_MODES if not mode_uses_adapter(m))
+
+
 @dataclass(frozen=True)
 class Heading:
     """A heading that starts at ``offset`` characters into its page's text."""

@@ -36,11 +36,14 @@ from assistant.core.ingest import discover
 from assistant.core.prompt import Turn
 from assistant.core.services import Library
 from assistant.core.types import (
+    ANSWER_MODES,
+    MODES_WITHOUT_ADAPTER,
     Answer,
     DocumentInfo,
     IngestProgress,
     IngestReport,
     Source,
+    mode_uses_adapter,
 )
 from assistant.ui.compare_dialog import CompareDialog
 from assistant.ui.models.chat_model import ChatMessagesModel
@@ -174,7 +177,7 @@ class MainWindow(QMainWindow):
             "&Chat", "Ask a &question", "Ctrl+L", self.chat_pane.input.setFocus
         )
         self._menus["&Chat"].addSeparator()
-        for number, mode in enumerate(("rag", "base", "sft", "rag+sft"), start=1):
+        for number, mode in enumerate(MODE_LABELS, start=1):
             self._action(
                 "&Chat",
                 f"Answer with: {MODE_LABELS[mode]}",
@@ -356,7 +359,7 @@ class MainWindow(QMainWindow):
     # ---- chat --------------------------------------------------------------------
     def _chosen_adapter(self, mode: str) -> tuple[bool, Path | None]:
         """(ok, adapter file) for a mode; tells the user when there is none."""
-        if mode not in ("sft", "rag+sft"):
+        if not mode_uses_adapter(mode):
             return True, None
         name = self.chat_pane.current_adapter()
         if name is None:
@@ -379,11 +382,9 @@ class MainWindow(QMainWindow):
         )
 
     def compare(self, question: str) -> None:
-        adapter = None
-        modes = ["base", "rag"]
-        if self.chat_pane.current_adapter() is not None:
-            ok, adapter = self._chosen_adapter("sft")
-            modes = ["base", "rag", "sft", "rag+sft"]
+        name = self.chat_pane.current_adapter()
+        adapter = self.teach.adapter_path(name) if name is not None else None
+        modes = list(ANSWER_MODES if adapter else MODES_WITHOUT_ADAPTER)
         self.chat_worker.cancel_token = CancelToken()
         dialog = CompareDialog(question, modes, self)
         dialog.sig_open_source.connect(self.open_source)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.core.conversations import Message
+from assistant.core.types import mode_uses_adapter
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
 
@@ -199,7 +200,7 @@ class ChatPane(QWidget):
         self._on_mode_changed()
 
     def _on_mode_changed(self) -> None:
-        self.adapter_box.setEnabled(self.current_mode() in ("sft", "rag+sft"))
+        self.adapter_box.setEnabled(mode_uses_adapter(self.current_mode()))
 
     def submit_compare(self) -> None:
         question = self.input.toPlainText().strip()
