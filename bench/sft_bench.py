@@ -156,18 +156,10 @@ def main() -> None:
     def on_progress(p: TrainProgress) -> None:
         last_step[0] = p.step
 
-    from assistant.core.finetune import trainer as trainer_module
-
-    original = trainer_module.train_lora
-
-    def train_with_probe(*a: Any, **k: Any) -> Any:
-        return original(*a, **k, epoch_end=probe)
-
-    import assistant.core.finetune.teach as teach_module
-
-    teach_module.train_lora = train_with_probe  # type: ignore[assignment]
     print(f"teaching {len(pairs)} facts to {model_path.name} ...", flush=True)
-    record = teach(model_path, pairs, "bench", lora, AdapterStore(), on_progress)
+    record = teach(
+        model_path, pairs, "bench", lora, AdapterStore(), on_progress, epoch_end=probe
+    )
     adapter = AdapterStore().adapter_file("bench")
 
     docs = home / "docs"

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from assistant.config import Settings
+from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
 from assistant.core.finetune.trainer import LoraSettings
@@ -88,7 +89,7 @@ class TeachController(QObject):
             if self.window is not None:
                 self.window.set_training(False)
             return
-        self.worker.cancel_token = type(self.worker.cancel_token)()
+        self.worker.cancel_token = CancelToken()
         self.sig_train.emit(
             model,
             pairs,

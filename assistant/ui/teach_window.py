@@ -303,7 +303,7 @@ class TeachWindow(QWidget):
             return
         self.save_draft()
         settings = self.lora_settings()
-        self.chart.reset(-(-len(pairs) // settings.batch_size) * settings.epochs)
+        self.chart.reset(settings.total_steps(len(pairs)))
         self.set_training(True)
         self.status.setText(PHASES["loading"])
         self.sig_train.emit(pairs, self.name_edit.text().strip(), settings)

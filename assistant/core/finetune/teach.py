@@ -6,8 +6,9 @@ import gc
 import resource
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
@@ -65,10 +66,11 @@ def teach(
     store: AdapterStore | None = None,
     progress: TrainCallback | None = None,
     cancel: CancelToken | None = None,
+    epoch_end: Callable[[Any, int], None] | None = None,
 ) -> AdapterRecord:
     """Train a LoRA adapter on ``pairs`` for the GGUF at ``model_path``, export it,
     check that llama.cpp loads it, and keep it (with its data) under ``name``.
-    On failure or cancel nothing is left behind."""
+    On failure or cancel nothing is left behind. ``epoch_end`` goes to the trainer."""
     settings = settings or LoraSettings()
     store = store or AdapterStore()
     report = progress or (lambda p: None)
@@ -88,7 +90,9 @@ def teach(
             architecture = tokenizer.architecture
         finally:
             tokenizer.close()
-        result = train_lora(model_path, examples, pad_id, settings, report, cancel)
+        result = train_lora(
+            model_path, examples, pad_id, settings, report, cancel, epoch_end
+        )
         report(TrainProgress("exporting", result.steps, result.steps))
         adapted = write_gguf_adapter(
             result.lora_state,

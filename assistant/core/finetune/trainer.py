@@ -50,6 +50,9 @@ class LoraSettings(BaseModel):
     seed: int = 0
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
 
+    def total_steps(self, examples: int) -> int:
+        return math.ceil(examples / self.batch_size) * self.epochs
+
 
 @dataclass(frozen=True)
 class TrainProgress:
@@ -170,8 +173,7 @@ def train_lora(
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=0.0)
-    per_epoch = math.ceil(len(examples) / settings.batch_size)
-    total = per_epoch * settings.epochs
+    total = settings.total_steps(len(examples))
     warmup = max(1, total // 10)
 
     def lr_factor(step: int) -> float:  # linear warm-up, then linear decay to 10 %
