@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -17,13 +15,11 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.core.types import Answer, Source, shorten
-from assistant.ui.panes.chat_pane import MODE_LABELS, MODE_TIPS
-
-_CITATION = re.compile(r"\[(\d{1,3})\]")
+from assistant.ui.panes.chat_pane import CITATION_MARKER, MODE_LABELS, MODE_TIPS
 
 
 def answer_markdown(answer: Answer) -> str:
-    text = _CITATION.sub(
+    text = CITATION_MARKER.sub(
         lambda m: f"[\\[{m.group(1)}\\]](source:{m.group(1)})", answer.text.strip()
     )
     parts = [text or "*(no answer)*"]

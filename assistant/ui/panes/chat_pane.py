@@ -22,7 +22,7 @@ from assistant.core.types import mode_uses_adapter
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
 
-_CITATION = re.compile(r"\[(\d{1,3})\]")
+CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
 WELCOME = (
     "### Ask about your documents\n\n"
     "Add files on the left (or drop them on the window), then type a question below. "
@@ -48,7 +48,7 @@ MODE_TIPS = {
 def message_markdown(index: int, message: Message) -> str:
     if message.role == "user":
         return f"**You**\n\n{message.text}"
-    text = _CITATION.sub(
+    text = CITATION_MARKER.sub(
         lambda m: f"[\\[{m.group(1)}\\]](cite:{index}:{m.group(1)})", message.text
     )
     suffix = "\n\n*(stopped)*" if message.stopped else ""
