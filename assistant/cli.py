@@ -256,6 +256,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.mode:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
+    if args.reranker is not None:
+        settings = settings.model_copy(update={"reranker_model": args.reranker})
     questions = load_questions(Path(args.questions))
     library = _open_library(settings)
 
@@ -433,6 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-generate", action="store_true", help="retrieval only")
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--mode", choices=["hybrid", "vector", "text"], default=None)
+    p.add_argument(
+        "--reranker",
+        help="re-rank with this cross-encoder folder or chat model (.gguf or name); "
+        "'' = none (default: the settings)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

@@ -33,7 +33,9 @@ class Settings(BaseModel):
         description="Built-in name or a sentence-transformers folder",
     )
     reranker_model: str = Field(
-        "", description="Cross-encoder folder; empty = no re-rank"
+        "",
+        description="Cross-encoder folder, or a chat .gguf / built-in chat model "
+        "name to judge relevance; empty = no re-rank (bench/retrieval_quality.py)",
     )
     context_length: int = Field(4096, ge=512, le=131072)
     max_answer_tokens: int = Field(512, ge=16, le=8192)

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
 # Run every benchmark on this machine; each prints a table and a `BENCH {json}` line.
-# Takes ~45 minutes on 2 cores (most of it embedding 463 PDF pages three times).
+# Takes ~60 minutes on 2 cores (most of it embedding 463 PDF pages three times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-export QT_QPA_PLATFORM=offscreen
+export QT_QPA_PLATFORM=offscreen PYTHONUNBUFFERED=1
 $PY bench/corpus.py bench/out/corpus
 $PY bench/ingest_bench.py            # app vs bare encode vs LlamaIndex, hit@5
 $PY bench/core_bench.py --questions 6 # answer path vs bare llama-cpp-python
 $PY bench/retrieval_bench.py         # p50/p95 at 1k/10k/100k chunks
+$PY bench/retrieval_quality.py       # hit@1/5, MRR: vector, text, hybrid weights, re-rank
 $PY bench/gui_stall.py               # start-up, memory, event-loop stalls
 $PY bench/sft_bench.py               # LoRA on 50 invented facts, four answer modes
 home="$(mktemp -d)"; docs="$(mktemp -d)"
 $PY scripts/make_sample_pdf.py "$docs/heron-manual.pdf"
 cp resources/samples/club-rules.txt resources/samples/library-guide-zh.md "$docs/"
+ASSISTANT_HOME="$home" .venv/bin/assistant ingest "$docs" >/dev/null
 for mode in vector text hybrid; do
     echo "== eval, retrieval only, mode=$mode"
-    ASSISTANT_HOME="$home" .venv/bin/assistant ingest "$docs" >/dev/null
     ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl \
         --no-generate --mode "$mode"
 done
+echo "== eval, retrieval only, hybrid + re-rank by qwen2.5-coder-1.5b"
+ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl \
+    --no-generate --reranker qwen2.5-coder-1.5b
 echo "== eval with answers, mode=hybrid"
 ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,28 @@ def test_lexical_exact_match_beats_vector_noise(library: Library, docs: Path) ->
     _write(docs, "code.txt", "Error E-4711 means the fuse has blown.")
     library.ingest([docs])
     assert library.search("E-4711", top_k=3)[0].path.endswith("code.txt")
+
+
+class _PreferCats:
+    """A re-ranker that only cares whether the passage mentions a cat."""
+
+    def score(self, query: str, passages: Sequence[str]) -> list[float]:
+        return [float("cat" in p) for p in passages]
+
+
+def test_reranker_reorders_the_fused_candidates(library: Library, docs: Path) -> None:
+    _write(docs, "valve.md", "# Valve\n\nThe pressure valve opens at 42 bar.")
+    _write(docs, "cat.md", "# Cat\n\nThe cat sits next to the pressure gauge.")
+    library.ingest([docs])
+    assert Path(library.search("pressure valve", top_k=2)[0].path).name == "valve.md"
+    library.retriever.reranker = _PreferCats()
+    top = library.search("pressure valve", top_k=2)
+    assert Path(top[0].path).name == "cat.md" and top[0].score == 1.0
+
+
+def test_missing_rerank_model_is_reported(tmp_path: Path) -> None:
+    from assistant.core.errors import ModelNotFound
+    from assistant.core.retrieval import load_reranker
+
+    with pytest.raises(ModelNotFound, match="judge.gguf"):
+        load_reranker(str(tmp_path / "judge.gguf"))

@@ -221,3 +221,24 @@ def test_default_multilingual_embedder_matches_across_languages(
         scores = vectors @ real_embedder.embed_query(query)
         assert int(np.argmax(scores)) == expected, (query, scores.round(2))
         assert scores[expected] >= 0.2  # above its similarity floor
+
+
+def test_chat_model_reranks_the_answering_passage_first(
+    real_generator: LlamaGenerator,
+) -> None:
+    from assistant.core.retrieval import load_reranker
+
+    reranker = load_reranker(str(real_generator.path))
+    passages = [
+        "dedent(text) Remove any common leading whitespace from every line in text.",
+        "The winch launch costs 12 euros per launch for members; guests pay 15.",
+        "sleep(seconds) Delay execution for a given number of seconds. The argument "
+        "may be a floating point number for subsecond precision.",
+        "monotonic() -> float. Monotonic clock, cannot go backward.",
+    ]
+    questions = ("How do I pause my program for a few seconds?", "如何让程序暂停？")
+    for question in questions:
+        scores = reranker.score(question, passages)
+        assert max(range(4), key=scores.__getitem__) == 2, scores
+    # the cached question prefix does not leak between queries
+    assert reranker.score("What does a winch launch cost?", passages)[1] > 0

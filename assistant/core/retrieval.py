@@ -39,6 +39,18 @@ class CrossEncoderReranker:
         return [float(s) for s in scores]
 
 
+def load_reranker(setting: str, threads: int = 0) -> Reranker:
+    """A cross-encoder folder, or a chat GGUF (file or built-in alias) used as a
+    yes/no relevance judge."""
+    from assistant.core.models import CHAT_MODELS, resolve_chat_model
+
+    if setting in CHAT_MODELS or setting.lower().endswith(".gguf"):
+        from assistant.core.llm_rerank import LlamaReranker
+
+        return LlamaReranker(resolve_chat_model(setting), threads)
+    return CrossEncoderReranker(setting)
+
+
 DEFAULT_SIMILARITY_FLOOR = 0.3
 """Cosine below which a vector-only hit counts as unrelated, for MiniLM; embedders
 calibrated otherwise say so with a ``similarity_floor`` attribute."""

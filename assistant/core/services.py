@@ -34,10 +34,10 @@ from assistant.core.models import (
 from assistant.core.prompt import Turn, build_messages
 from assistant.core.retrieval import (
     DEFAULT_SIMILARITY_FLOOR,
-    CrossEncoderReranker,
     Reranker,
     RetrievalConfig,
     Retriever,
+    load_reranker,
 )
 from assistant.core.store import ChunkStore
 from assistant.core.types import (
@@ -95,7 +95,7 @@ class Library:
             directory or index_dir(), embedder.name, embedder.dim, settings.ann_min_rows
         )
         if reranker is None and settings.reranker_model:
-            reranker = CrossEncoderReranker(settings.reranker_model)
+            reranker = load_reranker(settings.reranker_model, settings.threads)
         self.retriever = Retriever(self.store, embedder, reranker)
 
     @classmethod

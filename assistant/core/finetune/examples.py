@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.core.chat_template import ChatTemplate
 from assistant.core.errors import AssistantError, ModelNotFound
 from assistant.core.finetune.pairs import QAPair
 
@@ -94,35 +95,21 @@ class GgufChatTokenizer:
 
     def __init__(self, model_path: Path) -> None:
         from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         if not model_path.is_file():
             raise ModelNotFound(f"Chat model not found: {model_path}")
         self._llm: Any = Llama(str(model_path), vocab_only=True, verbose=False)
+        self._template = ChatTemplate(self._llm, model_path.name)
         metadata: dict[str, str] = self._llm.metadata
-        template = metadata.get("tokenizer.chat_template")
-        if not template:
-            raise AssistantError(
-                f"{model_path.name} has no chat template; pick an instruct model."
-            )
         self.architecture = str(metadata.get("general.architecture", ""))
         self.eos_id = int(self._llm.token_eos())
         pad = metadata.get("tokenizer.ggml.padding_token_id")
         self.pad_id = int(pad) if pad is not None else self.eos_id
-        model = self._llm._model
-        eos = model.token_get_text(self.eos_id)
-        bos_id = int(self._llm.token_bos())
-        bos = model.token_get_text(bos_id) if bos_id != -1 else ""
-        self._formatters = {
-            flag: Jinja2ChatFormatter(template, eos, bos, add_generation_prompt=flag)
-            for flag in (True, False)
-        }
 
     def render(
         self, messages: Sequence[dict[str, str]], add_generation_prompt: bool
     ) -> str:
-        formatter = self._formatters[add_generation_prompt]
-        return str(formatter(messages=list(messages)).prompt)  # type: ignore[arg-type]
+        return self._template.render(messages, add_generation_prompt)
 
     def encode(self, text: str) -> list[int]:
         # as llama-cpp-python does for chat: specials parsed, BOS only if in the text
