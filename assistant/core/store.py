@@ -49,6 +49,9 @@ HIT_COLUMNS = [
     "text",
     "vector",
 ]
+VECTOR_HIT_COLUMNS = [c for c in HIT_COLUMNS if c != "vector"]
+"""A vector hit is scored by its distance; its own vector would only be converted
+into a Python list of 512 floats and thrown away."""
 
 
 def chunk_schema(dim: int) -> pa.Schema:
@@ -184,7 +187,7 @@ class ChunkStore:
         query = (
             self._table.search(vector.astype(np.float32), vector_column_name="vector")
             .metric("cosine")
-            .select([*HIT_COLUMNS, "_distance"])
+            .select([*VECTOR_HIT_COLUMNS, "_distance"])
             .limit(limit)
         )
         if self._has_index("vector"):
