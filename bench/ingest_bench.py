@@ -35,17 +35,22 @@ LI_PACKAGES = [
 ]
 
 
-def make_questions(
-    corpus: Path, count: int = 40, seed: int = 3
-) -> list[dict[str, object]]:
-    """Known-item questions: a sentence from a random page, some words dropped."""
+def corpus_pages(corpus: Path) -> list[tuple[str, int, str]]:
+    """(file name, 1-based page number, extracted text) of every PDF page."""
     from pypdf import PdfReader
 
+    return [
+        (pdf.name, number, page.extract_text() or "")
+        for pdf in sorted(corpus.glob("*.pdf"))
+        for number, page in enumerate(PdfReader(str(pdf)).pages, 1)
+    ]
+
+
+def make_questions(
+    pages: list[tuple[str, int, str]], count: int = 40, seed: int = 3
+) -> list[dict[str, object]]:
+    """Known-item questions: a sentence from a random page, some words dropped."""
     rng = random.Random(seed)
-    pages = []
-    for pdf in sorted(corpus.glob("*.pdf")):
-        for number, page in enumerate(PdfReader(str(pdf)).pages, 1):
-            pages.append((pdf.name, number, page.extract_text() or ""))
     questions = []
     while len(questions) < count:
         name, number, text = rng.choice(pages)
@@ -88,7 +93,7 @@ def main() -> None:
         sys.argv = ["corpus", str(args.corpus)]
         build_corpus()
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-ingest-")
-    questions = make_questions(args.corpus)
+    questions = make_questions(corpus_pages(args.corpus))
     questions_file = Path(tempfile.mkdtemp()) / "questions.json"
     questions_file.write_text(json.dumps(questions))
 

@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -33,20 +34,16 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 
-def needle_questions(path: Path, corpus: Path) -> list[dict[str, object]]:
-    from pypdf import PdfReader
-
-    pages = [
-        (pdf.name, number, " ".join((page.extract_text() or "").split()))
-        for pdf in sorted(corpus.glob("*.pdf"))
-        for number, page in enumerate(PdfReader(str(pdf)).pages, 1)
-    ]
+def needle_questions(
+    path: Path, pages: list[tuple[str, int, str]]
+) -> list[dict[str, object]]:
+    flat = [(name, number, " ".join(text.split())) for name, number, text in pages]
     questions = []
     for line in path.read_text(encoding="utf-8").splitlines():
         data = json.loads(line)
         gold = [
             {"doc": name, "page": number}
-            for name, number, text in pages
+            for name, number, text in flat
             if data["needle"] in text
         ]
         if not gold:
@@ -56,16 +53,17 @@ def needle_questions(path: Path, corpus: Path) -> list[dict[str, object]]:
 
 
 def load_sets(corpus: Path) -> dict[str, list]:  # type: ignore[type-arg]
-    from ingest_bench import make_questions
+    from ingest_bench import corpus_pages, make_questions
 
     from assistant.core.evaluation import load_questions
 
     folder = Path(tempfile.mkdtemp(prefix="bench-questions-"))
     sets = {}
+    pages = corpus_pages(corpus)
     generated = {
-        "pydocs": needle_questions(HERE / "eval" / "python-docs.jsonl", corpus),
+        "pydocs": needle_questions(HERE / "eval" / "python-docs.jsonl", pages),
         "known-item": [
-            {"id": f"k{n:02d}", **q} for n, q in enumerate(make_questions(corpus), 1)
+            {"id": f"k{n:02d}", **q} for n, q in enumerate(make_questions(pages), 1)
         ],
     }
     sets["sample"] = load_questions(HERE / "eval" / "questions.jsonl")
@@ -129,9 +127,7 @@ def main() -> None:
     def measure(
         label: str, retriever: Retriever, overrides: dict[str, object], names: list[str]
     ) -> dict[str, object]:
-        config = library.retrieval_config(top_k=10)
-        for key, value in overrides.items():
-            setattr(config, key, value)
+        config = replace(library.retrieval_config(top_k=10), **overrides)
         row: dict[str, object] = {"config": label}
         latencies: list[float] = []
 

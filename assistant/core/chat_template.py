@@ -8,6 +8,12 @@ from typing import Any
 from assistant.core.errors import AssistantError
 
 
+def chat_tokens(llm: Any, text: str) -> list[int]:
+    """Token ids of rendered chat text as llama-cpp-python tokenizes a chat prompt:
+    special tokens parsed, BOS only where the template wrote it."""
+    return list(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+
 class ChatTemplate:
     """Renders messages with the template stored in a loaded ``Llama``'s metadata."""
 

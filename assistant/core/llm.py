@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from assistant.core.cancel import CancelToken
+from assistant.core.chat_template import chat_tokens
 from assistant.core.errors import AssistantError, ModelNotFound
 from assistant.core.hardware import physical_cores
 
@@ -117,9 +118,7 @@ class LlamaGenerator:
         self.adapter = path
 
     def count_tokens(self, text: str) -> int:
-        return len(
-            self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        )
+        return len(chat_tokens(self._llm, text))
 
     def stream_chat(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.core.chat_template import ChatTemplate
+from assistant.core.chat_template import ChatTemplate, chat_tokens
 from assistant.core.errors import ModelNotFound
 from assistant.core.hardware import physical_cores
 
@@ -41,7 +41,6 @@ class LlamaReranker:
         if not path.is_file():
             raise ModelNotFound(f"Re-rank model not found: {path}")
         threads = threads or physical_cores()
-        self.name = path.stem
         self.max_passage_tokens = max_passage_tokens
         self._llm: Any = Llama(
             model_path=str(path),
@@ -57,9 +56,7 @@ class LlamaReranker:
         self._lock = threading.Lock()
 
     def _encode(self, text: str) -> list[int]:
-        return list(
-            self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        )
+        return chat_tokens(self._llm, text)
 
     def _first_tokens(self, words: Sequence[str]) -> list[int]:
         return sorted({self._encode(word)[0] for word in words})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from assistant.core.chat_template import ChatTemplate
+from assistant.core.chat_template import ChatTemplate, chat_tokens
 from assistant.core.errors import AssistantError, ModelNotFound
 from assistant.core.finetune.pairs import QAPair
 
@@ -112,10 +112,7 @@ class GgufChatTokenizer:
         return self._template.render(messages, add_generation_prompt)
 
     def encode(self, text: str) -> list[int]:
-        # as llama-cpp-python does for chat: specials parsed, BOS only if in the text
-        return list(
-            self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        )
+        return chat_tokens(self._llm, text)
 
     def close(self) -> None:
         self._llm.close()
