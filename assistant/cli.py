@@ -266,13 +266,19 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     answer = None
     if not args.no_generate:
+        from assistant.core.prompt import DESIGNS
         from assistant.core.services import Conversation, load_generator
 
-        conversation = Conversation(library, load_generator(settings))
+        conversation = Conversation(
+            library,
+            load_generator(settings),
+            DESIGNS[args.design],
+            decline_unsupported=not args.keep_unsupported,
+        )
 
         def answer(question: str) -> Answer:
             conversation.reset()
-            return conversation.ask(question, top_k=args.top_k)
+            return conversation.ask(question)
 
     def on_progress(done: int, total: int) -> None:
         if sys.stderr.isatty():
@@ -380,6 +386,8 @@ def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
 
 # ---- entry point ----------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
+
     parser = argparse.ArgumentParser(
         prog="assistant",
         description="Chat with your documents, offline, with citations.",
@@ -433,8 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("questions", help="JSONL: id, question, gold, answer_keywords")
     p.add_argument("--out", help="write per-question results (JSONL) here")
     p.add_argument("--no-generate", action="store_true", help="retrieval only")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=int, default=10, help="passages scored (hit@k)")
     p.add_argument("--mode", choices=["hybrid", "vector", "text"], default=None)
+    p.add_argument(
+        "--design",
+        choices=list(DESIGNS),
+        default=DEFAULT_DESIGN,
+        help="prompt design for answers (bench/answer_designs.py compares them)",
+    )
+    p.add_argument(
+        "--keep-unsupported",
+        action="store_true",
+        help="keep answers no passage supports instead of declining",
+    )
     p.add_argument(
         "--reranker",
         help="re-rank with this cross-encoder folder or chat model (.gguf or name); "

@@ -6,7 +6,14 @@ from fakes import FakeGenerator
 
 from assistant.core.cancel import CancelToken
 from assistant.core.citations import link_citations
-from assistant.core.prompt import SYSTEM_PROMPT, Turn, build_messages, user_message
+from assistant.core.prompt import (
+    PLAIN_RAG_SYSTEM,
+    SYSTEM_PROMPT,
+    Turn,
+    build_messages,
+    cited_user_message,
+    plain_user_message,
+)
 from assistant.core.services import Conversation, Library
 from assistant.core.types import Source
 
@@ -34,8 +41,19 @@ def test_citations_are_normalised_and_invalid_ones_dropped() -> None:
     assert cited == [2, 1, 3]
 
 
-def test_prompt_numbers_sources_and_marks_them_as_quotes() -> None:
-    message = user_message(
+def test_default_prompt_has_excerpts_without_headers_or_numbers() -> None:
+    message = plain_user_message(
+        "What is X?", [_source(1, "X is a letter."), _source(2, "Y too.", None)]
+    )
+    assert message == (
+        'Excerpts:\n\nX is a letter.\n\n---\n\nY too.\n\nQuestion: What is X?'
+    )
+    assert "f1.pdf" not in message and "[1]" not in message
+    assert "not instructions" in PLAIN_RAG_SYSTEM
+
+
+def test_cited_design_numbers_sources_and_marks_them_as_quotes() -> None:
+    message = cited_user_message(
         "What is X?", [_source(1, "X is a letter."), _source(2, page=None)]
     )
     assert '[1] f1.pdf, page 1\n"""\nX is a letter.\n"""' in message
@@ -46,9 +64,9 @@ def test_prompt_numbers_sources_and_marks_them_as_quotes() -> None:
 
 
 def test_chinese_question_asks_for_a_chinese_answer() -> None:
-    assert "用中文" in user_message("上海在哪里？", [])
-    assert "用中文" in user_message("上海在哪里？", [_source(1)])
-    assert "用中文" not in user_message("Where is Shanghai?", [_source(1)])
+    assert "用中文" in cited_user_message("上海在哪里？", [])
+    assert "用中文" in plain_user_message("上海在哪里？", [_source(1)])
+    assert "用中文" not in plain_user_message("Where is Shanghai?", [_source(1)])
 
 
 def test_prompt_fits_the_context_by_dropping_least_relevant_sources() -> None:
@@ -69,19 +87,21 @@ def test_conversation_streams_cites_and_keeps_history(
 ) -> None:
     (docs / "facts.txt").write_text("The reactor cools with heavy water. " * 3)
     library.ingest([docs])
-    generator.queue("It uses heavy water [1]. Also [7].", "Yes [1].")
+    generator.queue("The reactor cools with heavy water [7].", "Yes [1].")
     conversation = Conversation(library, generator)
     tokens: list[str] = []
     answer = conversation.ask("What cools the reactor?", on_token=tokens.append)
-    assert len(tokens) > 3 and "".join(tokens).startswith("It uses heavy water")
-    assert answer.text == "It uses heavy water [1]. Also."
+    assert len(tokens) > 3 and "".join(tokens).startswith("The reactor cools")
+    # the model's own marker is dropped; the citation comes from the evidence
+    assert answer.text == "The reactor cools with heavy water. [1]"
     assert answer.cited == [1] and answer.cited_sources[0].path.endswith("facts.txt")
+    assert answer.claims[0].supported and answer.claims[0].evidence[0].n == 1
     assert "heavy water" in generator.prompts[0][-1]["content"]
     assert answer.timings["ttft_ms"] >= 0
     conversation.ask("Really?")
     second = generator.prompts[1]
     assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
-    assert second[2]["content"] == "It uses heavy water [1]. Also [7]."
+    assert second[2]["content"] == "The reactor cools with heavy water [7]."
 
 
 def test_stop_halts_generation(library: Library, generator: FakeGenerator) -> None:
@@ -97,21 +117,7 @@ def test_stop_halts_generation(library: Library, generator: FakeGenerator) -> No
     answer = Conversation(library, generator).ask(
         "anything", on_token=on_token, cancel=token
     )
-    assert answer.stopped and answer.text == "one two three "
-
-
-def test_uncited_sentences_drawn_from_a_source_get_its_number() -> None:
-    from assistant.core.citations import attribute_uncited
-
-    passages = [
-        "Basil needs less water than mint, and grows well indoors.",
-        "Tomatoes need six hours of sun a day.",
-    ]
-    text = "Basil needs less water than mint. Tomatoes need sun [2]. I like gardens."
-    assert attribute_uncited(text, passages) == (
-        "Basil needs less water than mint. [1] Tomatoes need sun [2]. I like gardens."
-    )
-    assert attribute_uncited("Cited already. [1]", passages) == "Cited already. [1]"
+    assert answer.stopped and answer.text == "one two three"
 
 
 def test_short_follow_ups_retrieve_with_the_previous_question(
@@ -152,10 +158,11 @@ def test_numbers_missing_from_every_source_are_flagged(
     ]
     (docs / "manual.txt").write_text("The altimeter is recalibrated every 37 days.")
     library.ingest([docs])
-    generator.queue("Every 37 days [1]; the limit is 5,700 kg [1].")
+    generator.queue("It is recalibrated every 37 days [1]. The limit is 5,700 kg.")
     answer = Conversation(library, generator).ask(
         "How often is the altimeter recalibrated?"
     )
+    assert [c.supported for c in answer.claims] == [True, False]
     assert answer.unsupported == ["5,700"]
     assert answer.to_json()["unsupported"] == ["5,700"]
 

@@ -35,50 +35,13 @@ def link_citations(text: str, source_count: int) -> tuple[str, list[int]]:
     return collapse_repeats(_MARKER.sub(replace, text)), cited
 
 
-_WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_]{3,}|\d+")
 _REPEATED = re.compile(r"(\[\d+\])(?:\s*\1)+")
 _HAS_MARKER = re.compile(r"\[\d+\]")
-
-
-def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
 
 
 def collapse_repeats(text: str) -> str:
     """``[1] [1]`` -> ``[1]`` (small models stutter)."""
     return _REPEATED.sub(r"\1", text)
-
-
-def attribute_uncited(
-    text: str, passages: Sequence[str], min_overlap: float = 0.6, min_words: int = 4
-) -> str:
-    """Add ``[n]`` to answer sentences that carry no marker but are mostly made of
-    words from one passage (small models often quote without citing).
-
-    ``passages[i]`` is source ``i + 1``. Sentences too short to judge, or not
-    clearly drawn from one passage, are left alone.
-    """
-    from assistant.core.chunking import sentence_spans
-
-    if not passages:
-        return text
-    passage_words = [_words(p) for p in passages]
-    out: list[str] = []
-    position = 0
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        out.append(text[position:end])
-        position = end
-        words = _words(sentence)
-        followed_by_marker = text[end:].lstrip().startswith("[")
-        if _HAS_MARKER.search(sentence) or followed_by_marker or len(words) < min_words:
-            continue
-        overlaps = [len(words & pw) / len(words) for pw in passage_words]
-        best = max(range(len(overlaps)), key=overlaps.__getitem__)
-        if overlaps[best] >= min_overlap:
-            out.append(f" [{best + 1}]")
-    out.append(text[position:])
-    return "".join(out)
 
 
 def cited_numbers(text: str) -> list[int]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.core.answer_guard import AnswerGuard, TokenClasses
 from assistant.core.cancel import CancelToken
 from assistant.core.chat_template import chat_tokens
 from assistant.core.errors import AssistantError, ModelNotFound
@@ -73,6 +74,7 @@ class LlamaGenerator:
         self.trained_context_length = int(self._llm._model.n_ctx_train())
         self.architecture = str(self._llm.metadata.get("general.architecture", ""))
         self._adapters: dict[Path, Any] = {}
+        self._token_classes: TokenClasses | None = None
         self.adapter: Path | None = None
         if adapter is not None:
             self.use_adapter(adapter)
@@ -117,6 +119,13 @@ class LlamaGenerator:
         self._llm.reset()
         self.adapter = path
 
+    def enable_prompt_lookup(self, tokens: int = 10) -> None:
+        """Draft tokens by matching the prompt (answers copy from their sources);
+        llama.cpp verifies the drafts in one batch."""
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        self._llm.draft_model = LlamaPromptLookupDecoding(num_pred_tokens=tokens)
+
     def count_tokens(self, text: str) -> int:
         return len(chat_tokens(self._llm, text))
 
@@ -128,6 +137,10 @@ class LlamaGenerator:
         temperature: float,
         cancel: CancelToken,
     ) -> Iterator[str]:
+        from llama_cpp import LogitsProcessorList
+
+        if self._token_classes is None:
+            self._token_classes = TokenClasses(self._llm)
         stream = self._llm.create_chat_completion(
             messages=list(messages),
             stream=True,
@@ -135,6 +148,7 @@ class LlamaGenerator:
             temperature=temperature,
             top_p=0.9,
             repeat_penalty=1.05,
+            logits_processor=LogitsProcessorList([AnswerGuard(self._token_classes)]),
         )
         try:
             for part in stream:

@@ -8,13 +8,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.config import Settings, index_dir
+from assistant.core.answer_check import CheckedAnswer, check_answer, decline_text
 from assistant.core.cancel import CancelToken
-from assistant.core.citations import (
-    attribute_uncited,
-    cited_numbers,
-    link_citations,
-    unsupported_numbers,
-)
+from assistant.core.citations import link_citations
 from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
 from assistant.core.errors import AssistantError
 from assistant.core.ingest_pipeline import (
@@ -31,7 +27,13 @@ from assistant.core.models import (
     resolve_chat_model,
     resolve_embedder,
 )
-from assistant.core.prompt import Turn, build_messages
+from assistant.core.prompt import (
+    DEFAULT_DESIGN,
+    DESIGNS,
+    PromptDesign,
+    Turn,
+    build_messages,
+)
 from assistant.core.retrieval import (
     DEFAULT_SIMILARITY_FLOOR,
     Reranker,
@@ -159,9 +161,17 @@ def retrieval_query(question: str, history: list[Turn]) -> str:
 class Conversation:
     """A multi-turn chat grounded in the library; call from the model's owner thread."""
 
-    def __init__(self, library: Library, generator: Generator) -> None:
+    def __init__(
+        self,
+        library: Library,
+        generator: Generator,
+        design: PromptDesign | None = None,
+        decline_unsupported: bool = True,
+    ) -> None:
         self.library = library
         self.generator = generator
+        self.design = design or DESIGNS[DEFAULT_DESIGN]
+        self.decline_unsupported = decline_unsupported
         self.history: list[Turn] = []
 
     def reset(self) -> None:
@@ -175,8 +185,10 @@ class Conversation:
         top_k: int | None = None,
         mode: str = "rag",
         adapter: Path | None = None,
+        sources: list[Source] | None = None,
     ) -> Answer:
-        """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``."""
+        """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``.
+        ``sources``: answer from these passages instead of searching (benchmarks)."""
         if mode not in ANSWER_MODES:
             raise AssistantError(
                 f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)})."
@@ -191,12 +203,26 @@ class Conversation:
         cancel = cancel or CancelToken()
         settings = self.library.settings
         started = time.perf_counter()
-        sources = self.library.search(question, top_k) if use_retrieval else []
+        if sources is None:
+            sources = self.library.search(question, top_k) if use_retrieval else []
         if use_retrieval and not sources and self.history:
             sources = self.library.search(
                 retrieval_query(question, self.history), top_k
             )
         retrieved = time.perf_counter()
+        if use_retrieval and not sources:
+            # nothing in the library is about this: say so without asking the model
+            text = decline_text(question)
+            if on_token is not None:
+                on_token(text)
+            return Answer(
+                text=text,
+                sources=[],
+                cited=[],
+                timings={"retrieval_ms": (retrieved - started) * 1000},
+                mode=mode,
+                declined=True,
+            )
         messages, included = build_messages(
             question,
             sources,
@@ -205,13 +231,15 @@ class Conversation:
             self.generator.context_length,
             settings.max_answer_tokens,
             grounded=use_retrieval,
+            design=self.design,
         )
+        temperature = self.design.temperature if use_retrieval else None
         pieces: list[str] = []
         first_token_at: float | None = None
         for token in self.generator.stream_chat(
             messages,
             max_tokens=settings.max_answer_tokens,
-            temperature=settings.temperature,
+            temperature=settings.temperature if temperature is None else temperature,
             cancel=cancel,
         ):
             if first_token_at is None:
@@ -221,28 +249,40 @@ class Conversation:
                 on_token(token)
         finished = time.perf_counter()
         raw = "".join(pieces)
-        text, _ = link_citations(raw, len(included))
-        text = attribute_uncited(text, [s.text for s in included])
-        cited = cited_numbers(text)
-        unsupported = unsupported_numbers(text, [s.text for s in included])
+        if use_retrieval:
+            checked = check_answer(
+                question,
+                raw,
+                included,
+                self.library.embedder.embed,
+                decline_unsupported=self.decline_unsupported and not cancel.cancelled,
+            )
+        else:
+            checked = CheckedAnswer(link_citations(raw, 0)[0].strip())
+        grounded_at = time.perf_counter()
         self.history.append(Turn(messages[-1]["content"], raw, question))
         generated = self.generator.count_tokens(raw) if raw else 0
         decode_s = finished - (first_token_at or finished)
         timings = {
             "retrieval_ms": (retrieved - started) * 1000,
             "ttft_ms": ((first_token_at or finished) - retrieved) * 1000,
-            "total_ms": (finished - started) * 1000,
+            "grounding_ms": (grounded_at - finished) * 1000,
+            "total_ms": (grounded_at - started) * 1000,
             "tokens": float(generated),
             "tokens_per_s": (generated - 1) / decode_s
             if generated > 1 and decode_s > 0
             else 0.0,
         }
         return Answer(
-            text=text,
+            text=checked.text,
             sources=included,
-            cited=cited,
-            unsupported=unsupported,
+            cited=checked.cited,
+            unsupported=checked.unsupported,
             timings=timings,
             stopped=cancel.cancelled,
             mode=mode,
+            claims=checked.claims,
+            declined=checked.declined,
+            withheld=checked.withheld,
+            raw=raw,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def shorten(text: str, width: int) -> str:
@@ -141,6 +142,58 @@ class Source:
         }
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Where a claim is supported: ``start``/``end`` index into source ``n``'s text."""
+
+    n: int
+    start: int
+    end: int
+    score: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "n": self.n,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer (``answer[start:end]``) and the passage spans that
+    support it; ``supported`` is False when no span does."""
+
+    text: str
+    start: int
+    end: int
+    supported: bool
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "supported": self.supported,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Claim:
+        return Claim(
+            str(data["text"]),
+            int(data["start"]),
+            int(data["end"]),
+            bool(data["supported"]),
+            tuple(
+                Evidence(int(e["n"]), int(e["start"]), int(e["end"]), float(e["score"]))
+                for e in data.get("evidence", [])
+            ),
+        )
+
+
 @dataclass
 class Answer:
     text: str
@@ -152,6 +205,20 @@ class Answer:
     """Numbers in the answer that appear in none of the sources (likely made up)."""
     mode: str = "rag"
     """How it was answered: see ``ANSWER_MODES``."""
+    claims: list[Claim] = field(default_factory=list)
+    declined: bool = False
+    """The documents do not answer it, and the answer says so."""
+    withheld: str = ""
+    """The model's own reply when it was replaced by a decline (no claim supported)."""
+    raw: str = ""
+    """The reply exactly as generated (before markers and checks)."""
+
+    def claim_for(self, n: int, position: int) -> Claim | None:
+        """The claim whose ``[n]`` marker ends at or after ``position``."""
+        for claim in self.claims:
+            if claim.end >= position and any(e.n == n for e in claim.evidence):
+                return claim
+        return None
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -167,6 +234,9 @@ class Answer:
             "stopped": self.stopped,
             "unsupported": self.unsupported,
             "mode": self.mode,
+            "claims": [c.to_json() for c in self.claims],
+            "declined": self.declined,
+            "withheld": self.withheld,
         }
 
 

@@ -1,0 +1,83 @@
+"""What happens to the model's reply before the user sees it as final: markers it
+wrote anyway are dropped, claims are grounded and cited, and a reply that no passage
+supports is replaced by an honest "not in your documents"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.core.citations import cited_numbers, link_citations, unsupported_numbers
+from assistant.core.grounding import EmbedTexts, GroundingConfig, ground, with_markers
+from assistant.core.search_text import has_cjk
+from assistant.core.types import Claim, Source
+
+DECLINE_EN = "Your documents don't seem to contain the answer to this question."
+DECLINE_ZH = "在您的文档中没有找到这个问题的答案。"
+
+_DECLINES = re.compile(
+    r"(do(es)?(n't| not) (say|contain|mention|include|provide|specify|cover)|"
+    r"not mentioned|no (information|mention)|cannot find|can't find|could not find|"
+    r"not (found|provided|specified|covered) in|"
+    r"没有(提到|提及|说明|相关|答案|信息|找到)|未(提及|提到|说明|找到)|无法(找到|回答))",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
+_HEADER_ECHO = re.compile(r"^\s*\[?\d{1,3}\]?\s*\S+\.\w{2,4}, page \d+", re.IGNORECASE)
+
+
+def decline_text(question: str) -> str:
+    return DECLINE_ZH if has_cjk(question) else DECLINE_EN
+
+
+def says_not_found(text: str) -> bool:
+    """The reply says the documents do not answer (a model's own decline)."""
+    return bool(_DECLINES.search(text))
+
+
+def is_degenerate(text: str) -> bool:
+    """No words once markers are gone, or a copied source header."""
+    bare = re.sub(r"\[\d{1,3}\]", "", text)
+    return len(_WORD.findall(bare)) < 2 or bool(_HEADER_ECHO.match(text))
+
+
+@dataclass
+class CheckedAnswer:
+    text: str
+    claims: list[Claim] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    declined: bool = False
+    withheld: str = ""
+
+
+def check_answer(
+    question: str,
+    reply: str,
+    sources: Sequence[Source],
+    embed: EmbedTexts | None,
+    config: GroundingConfig | None = None,
+    decline_unsupported: bool = True,
+) -> CheckedAnswer:
+    """Ground ``reply`` in ``sources`` and write its citations.
+
+    With ``decline_unsupported``, a reply none of whose claims any passage supports
+    is replaced by :func:`decline_text` (kept in ``withheld``): the model answered
+    from its own memory, or made something up.
+    """
+    text, _ = link_citations(reply, 0)  # drops every marker: we cite from evidence
+    text = text.strip()
+    if not sources or is_degenerate(text):
+        return CheckedAnswer(decline_text(question), declined=True, withheld=text)
+    if says_not_found(text):
+        return CheckedAnswer(text, declined=True)
+    claims = ground(text, sources, embed, config)
+    if decline_unsupported and claims and not any(c.supported for c in claims):
+        return CheckedAnswer(decline_text(question), declined=True, withheld=text)
+    text, claims = with_markers(text, claims)
+    unsupported = unsupported_numbers(
+        " ".join(c.text for c in claims if not c.supported),
+        [s.text for s in sources] + [question],
+    )
+    return CheckedAnswer(text, claims, cited_numbers(text), unsupported)

@@ -1,0 +1,383 @@
+"""Claim-level grounding after generation: which passage span supports each sentence.
+
+The model is not asked to write citation markers (a small model does that badly:
+bare ``[2][3]`` answers, echoed headers). Instead the finished answer is split into
+claims (sentences and list items, CJK aware), each claim is aligned to the
+sentence windows of the included sources by word overlap and by embedding
+similarity (which also works across languages), numbers must appear in the span,
+and the ``[n]`` markers are written from that alignment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.core.chunking import sentence_spans
+from assistant.core.types import Claim, Evidence, Source
+
+EmbedTexts = Callable[[Sequence[str]], np.ndarray]
+"""Unit-length vectors for texts (the library's embedder)."""
+
+_LATIN = re.compile(r"[A-Za-z_][\w./+-]*\w|[A-Za-z]")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+_MARKER = re.compile(r"\s*\[\d{1,3}\]")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "may",
+        "might",
+        "more",
+        "most",
+        "must",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "use",
+        "used",
+        "using",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "also",
+        "any",
+        "all",
+        "each",
+        "other",
+        "only",
+        "just",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "below",
+        "between",
+        "both",
+        "during",
+        "few",
+        "here",
+        "his",
+        "her",
+        "him",
+        "she",
+        "he",
+        "own",
+        "same",
+        "some",
+        "too",
+        "very",
+        "should",
+        "shall",
+        "i",
+        "me",
+        "my",
+        "get",
+        "gets",
+        "one",
+        "two",
+        "way",
+        "make",
+        "makes",
+        "need",
+        "needs",
+        "want",
+        "like",
+        "allows",
+        "allow",
+        "following",
+        "example",
+        "e.g",
+        "eg",
+        "i.e",
+        "ie",
+        "etc",
+    ]
+)
+_CJK_STOP = frozenset("的了是在和与或及等中为以对可也就都而被把这那有个")
+MAX_WINDOW_CHARS = 600
+
+
+@dataclass(frozen=True)
+class GroundingConfig:
+    """Thresholds; calibrated on answers to dev-set questions (bench/answer_designs.py).
+
+    A claim is supported by a window when every number in it occurs there and
+    either enough of its words do (``min_overlap``) or the two are close in meaning
+    (``min_similarity``, with at least ``min_overlap_with_similarity`` word overlap
+    unless the claim and the window are in different scripts).
+    """
+
+    min_overlap: float = 0.6
+    min_similarity: float = 0.55
+    min_overlap_with_similarity: float = 0.25
+    min_terms: int = 2
+
+
+def terms(text: str) -> list[str]:
+    """Content terms: Latin words (lower-cased, light suffix stripping, stop words
+    out; identifiers like ``/etc/fstab`` kept whole), numbers, CJK character
+    bigrams."""
+    found: list[str] = []
+    for match in _LATIN.finditer(text):
+        word = match.group(0).lower()
+        if word in _STOP or (len(word) < 3 and not any(c in word for c in "./-_")):
+            continue
+        found.append(_stem(word))
+    found.extend(_NUMBER.findall(text))
+    for run in _CJK.findall(text):
+        chars = [c for c in run if c not in _CJK_STOP] if len(run) > 2 else list(run)
+        if len(chars) == 1:
+            found.append(chars[0])
+        found.extend(a + b for a, b in zip(chars, chars[1:], strict=False))
+    return found
+
+
+def _stem(word: str) -> str:
+    if any(c in word for c in "./_") or len(word) <= 4:
+        return word
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def claim_spans(answer: str) -> list[tuple[int, int]]:
+    """Sentences, with every line of a list or code block as its own claim."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for line in answer.split("\n"):
+        end = position + len(line)
+        bullet = _BULLET.match(line)
+        start = position + (bullet.end() if bullet else 0)
+        spans.extend(sentence_spans(answer, start, end))
+        position = end + 1
+    return spans
+
+
+def source_windows(text: str) -> list[tuple[int, int]]:
+    """Single sentences (long ones cut at line breaks) and adjacent pairs."""
+    sentences: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        if end - start <= MAX_WINDOW_CHARS:
+            sentences.append((start, end))
+            continue
+        position = start
+        for line in text[start:end].split("\n"):
+            line_end = position + len(line)
+            if line.strip():
+                sentences.extend(sentence_spans(text, position, line_end))
+            position = line_end + 1
+    pairs = [
+        (a[0], b[1])
+        for a, b in zip(sentences, sentences[1:], strict=False)
+        if b[1] - a[0] <= MAX_WINDOW_CHARS
+    ]
+    return sentences + pairs
+
+
+@dataclass
+class _Window:
+    n: int
+    start: int
+    end: int
+    terms: frozenset[str]
+    numbers: frozenset[str]
+    cjk: bool
+
+
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(n.rstrip(".,:") for n in _NUMBER.findall(text))
+
+
+def _overlap(claim_terms: list[str], window_terms: frozenset[str]) -> float:
+    if not claim_terms:
+        return 0.0
+    unique = set(claim_terms)
+    return sum(1 for t in unique if t in window_terms) / len(unique)
+
+
+def ground(
+    answer: str,
+    sources: Sequence[Source],
+    embed: EmbedTexts | None = None,
+    config: GroundingConfig | None = None,
+) -> list[Claim]:
+    """Claims of ``answer`` with the source spans that support them (best first).
+
+    Sentences with fewer than ``min_terms`` content terms and no number ("Here is
+    how:") are not claims and are left out.
+    """
+    config = config or GroundingConfig()
+    candidates: list[tuple[int, int, list[str]]] = []
+    for start, end in claim_spans(answer):
+        claim_terms = terms(_MARKER.sub("", answer[start:end]))
+        has_number = bool(_NUMBER.search(answer[start:end]))
+        if len(set(claim_terms)) >= config.min_terms or has_number:
+            candidates.append((start, end, claim_terms))
+    if not candidates:
+        return []
+    windows: list[_Window] = []
+    window_texts: list[str] = []
+    for source in sources:
+        for start, end in source_windows(source.text):
+            piece = source.text[start:end]
+            window_texts.append(piece)
+            windows.append(
+                _Window(
+                    source.n,
+                    start,
+                    end,
+                    frozenset(terms(piece)),
+                    _numbers(piece),
+                    bool(_CJK.search(piece)),
+                )
+            )
+    if not windows:
+        return [Claim(answer[s:e], s, e, False) for s, e, _ in candidates]
+    similarity = _similarities(
+        [answer[s:e] for s, e, _ in candidates],
+        window_texts,
+        embed,
+    )
+    claims = []
+    for i, (start, end, claim_terms) in enumerate(candidates):
+        text = answer[start:end]
+        numbers = _numbers(_MARKER.sub("", text))
+        claim_cjk = bool(_CJK.search(text))
+        scored: list[tuple[float, int]] = []
+        for j, window in enumerate(windows):
+            if not numbers <= window.numbers:
+                continue
+            overlap = _overlap(claim_terms, window.terms)
+            sim = float(similarity[i, j]) if similarity is not None else 0.0
+            needed = (
+                0.0 if claim_cjk != window.cjk else config.min_overlap_with_similarity
+            )
+            if overlap >= config.min_overlap or (
+                sim >= config.min_similarity and overlap >= needed
+            ):
+                score = max(overlap, sim)
+                # a shorter window with the same score is the more precise evidence
+                scored.append((score - 1e-4 * (window.end - window.start) / 100, j))
+        scored.sort(reverse=True)
+        evidence: list[Evidence] = []
+        for score, j in scored:
+            window = windows[j]
+            if any(e.n == window.n for e in evidence):
+                continue
+            if evidence and score < evidence[0].score - 0.1:
+                break
+            evidence.append(Evidence(window.n, window.start, window.end, score))
+            if len(evidence) == 2:
+                break
+        claims.append(Claim(text, start, end, bool(evidence), tuple(evidence)))
+    return claims
+
+
+def _similarities(
+    claims: list[str], windows: list[str], embed: EmbedTexts | None
+) -> np.ndarray | None:
+    if embed is None:
+        return None
+    vectors = np.asarray(embed(claims + windows), dtype=np.float32)
+    return vectors[: len(claims)] @ vectors[len(claims) :].T
+
+
+def with_markers(answer: str, claims: Sequence[Claim]) -> tuple[str, list[Claim]]:
+    """Write ``[n]`` after each supported claim (its best evidence first) and move
+    the claims' offsets to the new text. Claims inside a fenced code block get
+    their markers after the closing fence, so commands stay copyable."""
+    fences = _fenced_blocks(answer)
+    inserts: dict[int, list[int]] = {}
+    for claim in claims:
+        if not claim.evidence:
+            continue
+        at = claim.end
+        for start, end in fences:
+            if start <= claim.start < end:
+                at = end
+        numbers = inserts.setdefault(at, [])
+        numbers.extend(e.n for e in claim.evidence if e.n not in numbers)
+    markers = {at: " " + "".join(f"[{n}]" for n in ns) for at, ns in inserts.items()}
+    out: list[str] = []
+    position = 0
+    for at in sorted(markers):
+        out.extend((answer[position:at], markers[at]))
+        position = at
+    out.append(answer[position:])
+
+    def moved(offset: int) -> int:
+        return offset + sum(len(m) for at, m in markers.items() if at < offset)
+
+    shifted = [
+        Claim(c.text, moved(c.start), moved(c.end), c.supported, c.evidence)
+        for c in sorted(claims, key=lambda c: c.start)
+    ]
+    return "".join(out), shifted
+
+
+def _fenced_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each ``` fenced block, end just after the closing fence."""
+    blocks = []
+    for match in re.finditer(r"^[ \t]*```.*?^[ \t]*```[^\n]*", text, re.S | re.M):
+        blocks.append((match.start(), match.end()))
+    return blocks
