@@ -104,7 +104,11 @@ def test_conversation_streams_cites_and_keeps_history(
     assert second[2]["content"] == "The reactor cools with heavy water [7]."
 
 
-def test_stop_halts_generation(library: Library, generator: FakeGenerator) -> None:
+def test_stop_halts_generation(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    (docs / "numbers.txt").write_text("Counting: one two three four five.")
+    library.ingest([docs])
     generator.queue("one two three four five six seven eight")
     token = CancelToken()
     seen: list[str] = []
@@ -115,7 +119,7 @@ def test_stop_halts_generation(library: Library, generator: FakeGenerator) -> No
             token.cancel()
 
     answer = Conversation(library, generator).ask(
-        "anything", on_token=on_token, cancel=token
+        "counting", on_token=on_token, cancel=token
     )
     assert answer.stopped and answer.text == "one two three"
 

@@ -50,8 +50,15 @@ def test_ingest_docs_search_ask_remove(
 
     code, out, _ = _run(capsys, "ask", "When does the valve open?", "--json")
     result = json.loads(out)
-    assert result["answer"] == "The valve opens at 42 bar [1]."
+    assert result["answer"] == "The valve opens at 42 bar. [1]"
     assert result["cited"] == [1] and result["sources"][0]["page"] == 2
+    claim = result["claims"][0]
+    assert claim["supported"] and result["answer"][claim["start"] : claim["end"]] == (
+        "The valve opens at 42 bar."
+    )
+    evidence = claim["evidence"][0]
+    source_text = result["sources"][evidence["n"] - 1]["text"]
+    assert "42 bar" in source_text[evidence["start"] : evidence["end"]]
     assert set(result["timings"]) >= {"retrieval_ms", "ttft_ms", "tokens_per_s"}
 
     code, out, _ = _run(capsys, "ask", "When does the valve open?")
@@ -90,7 +97,9 @@ def test_chat_keeps_context_between_turns(
     monkeypatch: pytest.MonkeyPatch,
     _fake_models: FakeGenerator,
 ) -> None:
-    lines = iter(["When does the valve open?", "/reset", "And then?", "/quit"])
+    (tmp_path / "valve.txt").write_text("The valve opens at 42 bar.")
+    assert _run(capsys, "ingest", str(tmp_path / "valve.txt"))[0] == 0
+    lines = iter(["When does the valve open?", "/reset", "Valve bar again?", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     code, out, _ = _run(capsys, "chat")
     assert code == 0

@@ -29,24 +29,28 @@ def test_retrieval_and_answer_metrics(
             [
                 {
                     "id": "1",
+                    "kind": "paraphrase",
                     "question": "pump rpm",
                     "gold": [{"doc": "pumps.txt", "page": None}],
-                    "answer_keywords": ["300"],
+                    "answer_keywords": [["300", "three hundred"], "rpm"],
                 },
                 {
                     "id": "2",
+                    "kind": "paraphrase",
                     "question": "valve bar",
                     "gold": [{"doc": "valves.txt", "page": None}],
                     "answer_keywords": ["42"],
                 },
                 {
                     "id": "3",
+                    "kind": "zh",
                     "question": "港口城市",
                     "gold": [{"doc": "zh.txt", "page": None}],
                     "answer_keywords": ["上海"],
                 },
                 {
                     "id": "4",
+                    "kind": "unanswerable",
                     "question": "zebra migration",
                     "gold": [],
                     "answer_keywords": [],
@@ -55,24 +59,27 @@ def test_retrieval_and_answer_metrics(
         )
     )
     generator.queue(
-        "It runs at 300 rpm [1].",
-        "It opens at 40 bar [1].",
-        "上海 [1]。",
+        "The pump runs at 300 rpm [1].",
+        "The valve opens at 40 bar.",  # wrong figure: supported by nothing
+        "上海是一个港口城市 [1]。",
         "Zebras migrate in spring.",
     )
     conversation = Conversation(library, generator)
     results = run_eval(
-        questions,
-        lambda q: library.search(q, 5),
-        lambda q: conversation.ask(q, top_k=5),
+        questions, lambda q: library.search(q, 5), lambda q: conversation.ask(q)
     )
     summary = summarize(results)
-    assert summary["all"]["questions"] == 4 and summary["all"]["answerable"] == 3
-    assert summary["all"]["hit@1"] == 1.0
-    assert summary["en"]["keyword_accuracy"] == 0.5  # 40 bar is wrong
+    assert summary["all"]["questions"] == 4 and summary["answerable"]["questions"] == 3
+    assert summary["answerable"]["hit@1"] == 1.0
+    assert summary["paraphrase"]["keyword_accuracy"] == 0.5
+    assert summary["paraphrase"]["conversion"] == 0.5
+    assert summary["paraphrase"]["wrong_refusals"] == 0.5  # the made-up 40 bar
     assert summary["zh"]["keyword_accuracy"] == 1.0
-    assert summary["all"]["answered_from_nothing"] == 1.0  # zebra answer was made up
+    assert summary["unanswerable"]["abstention"] == 1.0
+    assert summary["all"]["degenerate"] == 0
+    assert summary["answerable"]["fact_claims_grounded"] == 1.0
     assert results[0]["retrieved"][0]["doc"] == "pumps.txt"
+    assert results[1]["withheld"] == "The valve opens at 40 bar."
 
 
 def test_declines_are_recognised() -> None:

@@ -24,7 +24,7 @@ from assistant.core.finetune.gguf_adapter import write_gguf_adapter
 from assistant.core.finetune.pairs import PairsError, QAPair, load_pairs
 from assistant.core.finetune.trainer import BaseModelInfo, LoraSettings
 from assistant.core.models import CHAT_MODELS, DEFAULT_CHAT_MODEL, models_dir
-from assistant.core.prompt import PLAIN_SYSTEM_PROMPT, SYSTEM_PROMPT
+from assistant.core.prompt import PLAIN_RAG_SYSTEM, PLAIN_SYSTEM_PROMPT
 from assistant.core.services import Conversation, Library
 
 QWEN = models_dir() / CHAT_MODELS[DEFAULT_CHAT_MODEL].file_name  # set up by ./test.sh
@@ -271,9 +271,9 @@ def test_modes_choose_retrieval_and_adapter(
     systems = [prompt[0]["content"] for prompt in generator.prompts]
     assert systems == [
         PLAIN_SYSTEM_PROMPT,
-        SYSTEM_PROMPT,
+        PLAIN_RAG_SYSTEM,
         PLAIN_SYSTEM_PROMPT,
-        SYSTEM_PROMPT,
+        PLAIN_RAG_SYSTEM,
     ]
     users = [prompt[-1]["content"] for prompt in generator.prompts]
     assert users[0] == users[2] == "How much does the winch launch cost?"

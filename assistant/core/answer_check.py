@@ -23,7 +23,7 @@ _DECLINES = re.compile(
     r"没有(提到|提及|说明|相关|答案|信息|找到)|未(提及|提到|说明|找到)|无法(找到|回答))",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
+_WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]{2,}")
 _HEADER_ECHO = re.compile(r"^\s*\[?\d{1,3}\]?\s*\S+\.\w{2,4}, page \d+", re.IGNORECASE)
 
 

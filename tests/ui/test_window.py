@@ -86,6 +86,7 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
 def test_stop_halts_the_answer_quickly(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
 ) -> None:
+    window.chat_pane.set_mode("base")  # the library is empty: nothing to ground
     fake_generator.queue(" ".join(f"word{i}" for i in range(200)))
     fake_generator.delay = 0.05
     with qtbot.waitSignal(window.chat_worker.sig_tokens, timeout=10000):
@@ -101,6 +102,7 @@ def test_stop_halts_the_answer_quickly(
 def test_conversation_is_saved_and_exported(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
 ) -> None:
+    window.chat_pane.set_mode("base")
     fake_generator.queue("Hello there.")
     with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
         window.ask("Hi?")
