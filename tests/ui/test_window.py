@@ -201,6 +201,7 @@ def test_asking_while_indexing_works(
             f"Document {i} talks about topic {i}. " * 40
         )
     fake_generator.queue("Answer while indexing.")
+    window.chat_pane.set_mode("base")  # the model is not blocked by indexing
     window.add_paths([str(folder)])
     with qtbot.waitSignal(window.sig_answer_shown, timeout=20000) as blocker:
         window.ask("topic 3?")
