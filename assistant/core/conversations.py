@@ -11,7 +11,7 @@ from typing import Any
 
 from assistant.core.fsutil import atomic_write_text, private_dir
 from assistant.core.prompt import Turn
-from assistant.core.types import Answer, Source, shorten
+from assistant.core.types import Answer, Claim, Source, shorten
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Message:
     stopped: bool = False
     unsupported: list[str] = field(default_factory=list)
     mode: str = "rag"
+    claims: list[Claim] = field(default_factory=list)
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -34,7 +35,11 @@ class Message:
             answer.stopped,
             list(answer.unsupported),
             answer.mode,
+            list(answer.claims),
         )
+
+    def claim(self, index: int) -> Claim | None:
+        return self.claims[index] if 0 <= index < len(self.claims) else None
 
 
 @dataclass
@@ -60,6 +65,7 @@ class ConversationRecord:
                 bool(m.get("stopped", False)),
                 list(m.get("unsupported", [])),
                 str(m.get("mode", "rag")),
+                [Claim.from_json(c) for c in m.get("claims", [])],
             )
             for m in data.get("messages", [])
         ]

@@ -263,15 +263,21 @@ def ground(
 ) -> list[Claim]:
     """Claims of ``answer`` with the source spans that support them (best first).
 
-    Sentences with fewer than ``min_terms`` content terms and no number ("Here is
-    how:") are not claims and are left out.
+    Sentences with fewer than ``min_terms`` content terms, no number and no
+    `code` ("Here is how:") are not claims and are left out, unless the answer is
+    that one sentence ("In May.").
     """
     config = config or GroundingConfig()
     candidates: list[tuple[int, int, list[str]]] = []
-    for start, end in claim_spans(answer):
-        claim_terms = terms(_MARKER.sub("", answer[start:end]))
-        has_number = bool(_NUMBER.search(answer[start:end]))
-        if len(set(claim_terms)) >= config.min_terms or has_number:
+    spans = claim_spans(answer)
+    for start, end in spans:
+        sentence = _MARKER.sub("", answer[start:end])
+        claim_terms = terms(sentence)
+        if (
+            len(set(claim_terms)) >= config.min_terms
+            or _NUMBER.search(sentence)
+            or (claim_terms and ("`" in sentence or len(spans) == 1))
+        ):
             candidates.append((start, end, claim_terms))
     if not candidates:
         return []
@@ -346,7 +352,7 @@ def with_markers(answer: str, claims: Sequence[Claim]) -> tuple[str, list[Claim]
     """Write ``[n]`` after each supported claim (its best evidence first) and move
     the claims' offsets to the new text. Claims inside a fenced code block get
     their markers after the closing fence, so commands stay copyable."""
-    fences = _fenced_blocks(answer)
+    fences = fenced_blocks(answer)
     inserts: dict[int, list[int]] = {}
     for claim in claims:
         if not claim.evidence:
@@ -375,7 +381,7 @@ def with_markers(answer: str, claims: Sequence[Claim]) -> tuple[str, list[Claim]
     return "".join(out), shifted
 
 
-def _fenced_blocks(text: str) -> list[tuple[int, int]]:
+def fenced_blocks(text: str) -> list[tuple[int, int]]:
     """(start, end) of each ``` fenced block, end just after the closing fence."""
     blocks = []
     for match in re.finditer(r"^[ \t]*```.*?^[ \t]*```[^\n]*", text, re.S | re.M):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,15 @@ class Source:
         )
         return f"{self.file_name}, page {self.page}{label}"
 
+    def span(self, start: int, end: int) -> Source:
+        """The part ``text[start:end]`` of this passage, located in its page."""
+        return replace(
+            self,
+            text=self.text[start:end],
+            start=self.start + start,
+            end=self.start + end,
+        )
+
     def to_json(self) -> dict[str, object]:
         return {
             "n": self.n,
@@ -212,13 +221,6 @@ class Answer:
     """The model's own reply when it was replaced by a decline (no claim supported)."""
     raw: str = ""
     """The reply exactly as generated (before markers and checks)."""
-
-    def claim_for(self, n: int, position: int) -> Claim | None:
-        """The claim whose ``[n]`` marker ends at or after ``position``."""
-        for claim in self.claims:
-            if claim.end >= position and any(e.n == n for e in claim.evidence):
-                return claim
-        return None
 
     @property
     def cited_sources(self) -> list[Source]:

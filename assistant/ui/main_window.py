@@ -461,14 +461,24 @@ class MainWindow(QMainWindow):
             self, "Chat", f"{message}\n\nCheck the chat model in File \u203a Settings."
         )
 
-    def _on_citation(self, message_index: int, number: int) -> None:
+    def _on_citation(self, message_index: int, number: int, claim_index: int) -> None:
+        """Show the sources of that answer and open the cited passage with the
+        claim's evidence span highlighted (the whole passage if it has none)."""
         messages = self.messages.messages()
         if not 0 <= message_index < len(messages):
             return
         message = messages[message_index]
         question = messages[message_index - 1].text if message_index else ""
         self.sources.set_sources(message.sources, message.cited, question)
-        self.sources_pane.open_number(number)
+        claim = message.claim(claim_index)
+        evidence = (
+            next((e for e in claim.evidence if e.n == number), None) if claim else None
+        )
+        source = self.sources.source(number)
+        if source is not None and evidence is not None:
+            self.open_source(source.span(evidence.start, evidence.end))
+        else:
+            self.sources_pane.open_number(number)
 
     def open_source(self, source: Source) -> None:
         if source.path.lower().endswith(".pdf") and source.page:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from docgen import FILLER, make_pdf
 from fakes import SlowGenerator
+from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
 from assistant.ui.main_window import MainWindow
@@ -78,9 +79,37 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
     top = win.sources.source(1)
     assert top is not None and top.page == 3
     assert "300 rpm" in win.chat_pane.transcript.toPlainText()
-    win.chat_pane.sig_citation.emit(1, 1)
+    tip = win.chat_pane.link_tooltip(QUrl("cite:1:1:0"))
+    assert "The pump runs at 300 rpm during tests." in tip and "page 3" in tip
+    win.chat_pane.sig_citation.emit(1, 1, 0)
     assert "page 3 of 3" in win.viewer.title.text()
     assert win.viewer.highlight_rects, "the passage should be highlighted on the page"
+    # the claim's evidence (one sentence), not the whole passage, is highlighted
+    evidence_rects = list(win.viewer.highlight_rects)
+    win.chat_pane.sig_citation.emit(1, 1, -1)
+    assert len(evidence_rects) < len(win.viewer.highlight_rects)
+
+
+def test_unsupported_claims_are_shaded_and_flagged() -> None:
+    from assistant.core.conversations import Message
+    from assistant.core.types import Claim, Evidence
+    from assistant.ui.panes.chat_pane import message_markdown
+
+    text = "The pump runs at 300 rpm. [1] It was built in 1990."
+    message = Message(
+        "assistant",
+        text,
+        claims=[
+            Claim("The pump runs at 300 rpm.", 0, 25, True, (Evidence(1, 0, 9, 0.9),)),
+            Claim("It was built in 1990.", 30, 51, False),
+        ],
+    )
+    markdown = message_markdown(3, message)
+    assert "[\\[1\\]](cite:3:1:0)" in markdown
+    assert '<span style="background-color:#ffe0b2">It was built in 1990.</span>' in (
+        markdown
+    )
+    assert "(claim:3:1)" in markdown and "1 of 2 sentences" in markdown
 
 
 def test_stop_halts_the_answer_quickly(
@@ -142,7 +171,7 @@ def test_text_sources_open_with_the_passage_highlighted(
     fake_generator.queue("In May [1].")
     with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
         window.ask("When is the filter changed?")
-    window.chat_pane.sig_citation.emit(1, 1)
+    window.chat_pane.sig_citation.emit(1, 1, 0)
     view = window.viewer.text_view
     # the text arrives from the worker thread through a queued connection
     qtbot.waitUntil(lambda: window.viewer.stack.currentWidget() is view, timeout=10000)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QKeyEvent, QTextCursor
+from PySide6.QtGui import QCursor, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -13,12 +14,14 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTextBrowser,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from assistant.core.conversations import Message
-from assistant.core.types import mode_uses_adapter
+from assistant.core.grounding import fenced_blocks
+from assistant.core.types import mode_uses_adapter, shorten
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
 
@@ -45,14 +48,67 @@ MODE_TIPS = {
 }
 
 
+UNSUPPORTED_STYLE = "background-color:#ffe0b2"
+UNSUPPORTED_TIP = (
+    "No passage among the sources supports this sentence: the model may have "
+    "made it up. Check it before relying on it."
+)
+
+
+def _claim_for_marker(message: Message, n: int, position: int) -> int:
+    """Index of the claim whose ``[n]`` marker stands at ``position`` (-1: none)."""
+    best = -1
+    for k, claim in enumerate(message.claims):
+        if claim.end <= position and any(e.n == n for e in claim.evidence):
+            best = k
+    return best
+
+
+def annotated_answer(index: int, message: Message) -> str:
+    """The answer as Markdown: each ``[n]`` links to its claim's evidence, and
+    unsupported claims are shaded and flagged (not inside code blocks, where the
+    flag goes after the block)."""
+    text = message.text
+    fences = fenced_blocks(text)
+    edits: list[tuple[int, int, str]] = []
+    for k, claim in enumerate(message.claims):
+        if claim.supported:
+            continue
+        flag = f" [\u26a0](claim:{index}:{k})"
+        fence_end = next((e for s, e in fences if s <= claim.start < e), None)
+        if fence_end is None:
+            edits.append(
+                (claim.start, claim.start, f'<span style="{UNSUPPORTED_STYLE}">')
+            )
+            edits.append((claim.end, claim.end, "</span>" + flag))
+        else:
+            edits.append((fence_end, fence_end, flag))
+    for match in CITATION_MARKER.finditer(text):
+        n = int(match.group(1))
+        k = _claim_for_marker(message, n, match.start())
+        edits.append((match.start(), match.end(), f"[\\[{n}\\]](cite:{index}:{n}:{k})"))
+    out: list[str] = []
+    position = 0
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
+        out.append(text[position:start])
+        out.append(replacement)
+        position = max(position, end)
+    out.append(text[position:])
+    return "".join(out)
+
+
 def message_markdown(index: int, message: Message) -> str:
     if message.role == "user":
         return f"**You**\n\n{message.text}"
-    text = CITATION_MARKER.sub(
-        lambda m: f"[\\[{m.group(1)}\\]](cite:{index}:{m.group(1)})", message.text
-    )
+    text = annotated_answer(index, message)
     suffix = "\n\n*(stopped)*" if message.stopped else ""
-    if message.unsupported:
+    unsupported = sum(1 for c in message.claims if not c.supported)
+    if unsupported:
+        suffix += (
+            f"\n\n\u26a0 *{unsupported} of {len(message.claims)} sentences are "
+            "supported by no source (shaded). Check them before relying on them.*"
+        )
+    elif message.unsupported:
         figures = ", ".join(message.unsupported)
         suffix += (
             f"\n\n\u26a0 *Not found in any source: {figures}. "
@@ -79,7 +135,8 @@ class ChatPane(QWidget):
     """Signals:
     sig_ask(str): a question to answer.
     sig_stop(): Stop pressed.
-    sig_citation(int, int): message index and source number clicked.
+    sig_citation(int, int, int): message index, source number and claim index
+        (-1: none) of a clicked citation.
     sig_new(), sig_rename(), sig_delete(), sig_export(): conversation actions.
     sig_conversation_selected(str): id chosen in the list.
     sig_compare(str): answer this question in every mode side by side.
@@ -87,7 +144,7 @@ class ChatPane(QWidget):
 
     sig_ask = Signal(str)
     sig_stop = Signal()
-    sig_citation = Signal(int, int)
+    sig_citation = Signal(int, int, int)
     sig_new = Signal()
     sig_rename = Signal()
     sig_delete = Signal()
@@ -121,6 +178,7 @@ class ChatPane(QWidget):
         self.transcript = QTextBrowser()
         self.transcript.setOpenLinks(False)
         self.transcript.anchorClicked.connect(self._on_anchor)
+        self.transcript.highlighted.connect(self._on_link_hovered)
         self.input = QuestionEdit()
         self.input.setPlaceholderText("Ask a question about your documents…")
         self.input.setFixedHeight(72)
@@ -229,8 +287,41 @@ class ChatPane(QWidget):
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == "cite":
-            message, number = url.path().split(":")
-            self.sig_citation.emit(int(message), int(number))
+            message, number, claim = (url.path().split(":") + ["-1"])[:3]
+            self.sig_citation.emit(int(message), int(number), int(claim))
+
+    def _on_link_hovered(self, url: QUrl) -> None:
+        tip = self.link_tooltip(url)
+        if tip:
+            QToolTip.showText(QCursor.pos(), tip, self.transcript)
+        else:
+            QToolTip.hideText()
+
+    def link_tooltip(self, url: QUrl) -> str:
+        """What a hovered citation stands on: the claim's evidence, quoted."""
+        parts = url.path().split(":")
+        messages = self.model.messages()
+        if url.scheme() not in ("cite", "claim") or not parts[0].isdigit():
+            return ""
+        index = int(parts[0])
+        if not 0 <= index < len(messages):
+            return ""
+        message = messages[index]
+        if url.scheme() == "claim":
+            return UNSUPPORTED_TIP
+        n = int(parts[1])
+        claim = message.claim(int(parts[2])) if len(parts) > 2 else None
+        source = next((s for s in message.sources if s.n == n), None)
+        if source is None:
+            return ""
+        evidence = (
+            next((e for e in claim.evidence if e.n == n), None) if claim else None
+        )
+        quote = source.text[evidence.start : evidence.end] if evidence else source.text
+        return (
+            f"<p><b>[{n}] {html.escape(source.location())}</b></p>"
+            f"<p>\u201c{html.escape(shorten(quote, 400))}\u201d</p>"
+        )
 
     def set_conversations(self, items: list[tuple[str, str]], current: str) -> None:
         self.conversations.blockSignals(True)
