@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,93 @@ def test_chat_model_reranks_the_answering_passage_first(
         assert max(range(4), key=scores.__getitem__) == 2, scores
     # the cached question prefix does not leak between queries
     assert reranker.score("What does a winch launch cost?", passages)[1] > 0
+
+
+def test_formerly_degenerate_prompt_now_gets_a_worded_answer(
+    tmp_path: Path, real_embedder: Embedder, real_generator: LlamaGenerator
+) -> None:
+    """The first answer design (numbered sources with file/page headers, "cite by
+    number") made the default model reply to this question with a bare ``[2]``.
+    The guard and grounding make that impossible, whatever the prompt."""
+    from assistant.core.cancel import CancelToken
+    from assistant.core.prompt import DESIGNS, SYSTEM_PROMPT, cited_user_message
+    from assistant.core.types import Source
+
+    texts = [
+        "The pump runs at 300 rpm under normal load. Clean the filter every 40 hours.",
+        "The relief valve opens at 42 bar. Replace its seal yearly.",
+        "A winch launch costs 12 euros. The weak link breaks at 600 daN.",
+    ]
+    sources = [
+        Source(
+            i + 1,
+            "/d/manual.pdf",
+            "Manual",
+            10 + i,
+            str(4 + i),
+            0,
+            len(t),
+            1.0,
+            t,
+            heading="3 Operation \u203a 3.2 Limits",
+        )
+        for i, t in enumerate(texts)
+    ]
+    question = "Which source says when the valve opens?"
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": cited_user_message(question, sources)},
+    ]
+    real_generator.guard_answers = False
+    try:
+        before = "".join(
+            real_generator.stream_chat(
+                messages, max_tokens=24, temperature=0.0, cancel=CancelToken()
+            )
+        )
+    finally:
+        real_generator.guard_answers = True
+    assert re.fullmatch(r"\s*\[\d\]\s*", before), before  # the old failure
+    library = Library(Settings(), real_embedder, directory=tmp_path / "index")
+    for design in ("cited", "plain"):
+        answer = Conversation(library, real_generator, DESIGNS[design]).ask(
+            question, sources=sources
+        )
+        assert re.match(r"[^\W\d_]", answer.text), (design, answer.text)
+        assert "42 bar" in answer.text and not answer.declined, (design, answer.text)
+        assert 2 in answer.cited, (design, answer.text)
+
+
+def test_answer_is_worded_grounded_and_unanswerable_is_declined(
+    tmp_path: Path,
+    real_embedder: Embedder,
+    real_generator: LlamaGenerator,
+) -> None:
+    from assistant.core.answer_check import DECLINE_EN, DECLINE_ZH
+
+    manual = tmp_path / "heron.md"
+    manual.write_text(
+        "# Heron glider\n\nThe maximum crosswind for take-off is 15 knots. The "
+        "empty weight of the Heron is 250 kg and its wingspan is 15 metres.\n\n"
+        "# Winch launch\n\nA winch launch costs 12 euros. The weak link breaks at "
+        "a maximum load of 600 daN.\n"
+    )
+    library = Library(Settings(), real_embedder, directory=tmp_path / "index")
+    library.ingest([manual])
+    conversation = Conversation(library, real_generator)
+    answer = conversation.ask("How much does a winch launch cost?")
+    assert "12" in answer.text and not answer.declined
+    claim = next(c for c in answer.claims if "12" in c.text)
+    evidence = claim.evidence[0]
+    source = next(s for s in answer.sources if s.n == evidence.n)
+    assert "12 euros" in source.text[evidence.start : evidence.end]
+    assert f"[{evidence.n}]" in answer.text[claim.end :]
+    conversation.reset()
+    declined = conversation.ask(
+        "What is the maximum take-off weight of a Boeing 747-400?"
+    )
+    assert declined.sources, "lexical hits on 'maximum' and 'weight' are retrieved"
+    assert declined.declined and declined.text == DECLINE_EN, declined.text
+    conversation.reset()
+    chinese = conversation.ask("波音747-400的最大起飞重量是多少？")
+    assert chinese.declined and chinese.text == DECLINE_ZH, chinese.text

@@ -75,6 +75,8 @@ class LlamaGenerator:
         self.architecture = str(self._llm.metadata.get("general.architecture", ""))
         self._adapters: dict[Path, Any] = {}
         self._token_classes: TokenClasses | None = None
+        self.guard_answers = True
+        """Forbid replies that start with a marker or blank (answer_guard.py)."""
         self.adapter: Path | None = None
         if adapter is not None:
             self.use_adapter(adapter)
@@ -139,8 +141,11 @@ class LlamaGenerator:
     ) -> Iterator[str]:
         from llama_cpp import LogitsProcessorList
 
-        if self._token_classes is None:
-            self._token_classes = TokenClasses(self._llm)
+        processors = None
+        if self.guard_answers:
+            if self._token_classes is None:
+                self._token_classes = TokenClasses(self._llm)
+            processors = LogitsProcessorList([AnswerGuard(self._token_classes)])
         stream = self._llm.create_chat_completion(
             messages=list(messages),
             stream=True,
@@ -148,7 +153,7 @@ class LlamaGenerator:
             temperature=temperature,
             top_p=0.9,
             repeat_penalty=1.05,
-            logits_processor=LogitsProcessorList([AnswerGuard(self._token_classes)]),
+            logits_processor=processors,
         )
         try:
             for part in stream:
