@@ -173,14 +173,30 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         if answer.stopped:
             print("(stopped)")
-        if answer.unsupported:
-            figures = ", ".join(answer.unsupported)
-            note = "Check before relying on it."
-            print(f"warning: not found in any source: {figures}. {note}")
+        _print_checked(answer)
         if answer.sources:
             print("\nSources:")
             _print_sources(answer.sources, answer.cited)
     return 0
+
+
+def _print_checked(answer: Answer) -> None:
+    """After the streamed reply: what checking it against the sources made of it."""
+    if answer.withheld:
+        print(f"\n(no source supports that reply) {answer.text}")
+        return
+    if answer.claims and answer.text != answer.raw.strip():
+        print(f"\nWith citations: {answer.text}")
+    unsupported = [c for c in answer.claims if not c.supported]
+    for claim in unsupported:
+        print(f"warning: no source supports: \u201c{claim.text}\u201d")
+    if unsupported:
+        print("Check these before relying on them.")
+    elif answer.unsupported:
+        figures = ", ".join(answer.unsupported)
+        print(
+            f"warning: not found in any source: {figures}. Check before relying on it."
+        )
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,6 +217,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print("(conversation cleared)")
             continue
         answer = _stream(conversation, question, args.top_k, echo=True)
+        _print_checked(answer)
         if answer.sources:
             _print_sources(answer.sources, answer.cited)
 

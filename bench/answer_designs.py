@@ -59,7 +59,6 @@ def main() -> None:
         help="compare the other designs on the first N questions of each kind "
         "(the default design always answers all)",
     )
-    parser.add_argument("--prompt-lookup", action="store_true")
     args = parser.parse_args()
 
     os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
@@ -94,8 +93,6 @@ def main() -> None:
     sources = {q.id: library.search(q.question) for q in questions}
     names = args.designs.split(",") if args.designs else list(DESIGNS)
     generator = load_generator(settings)
-    if args.prompt_lookup:
-        generator.enable_prompt_lookup()
     out = ROOT / "bench/out"
     out.mkdir(parents=True, exist_ok=True)
     rows = []

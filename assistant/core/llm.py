@@ -121,13 +121,6 @@ class LlamaGenerator:
         self._llm.reset()
         self.adapter = path
 
-    def enable_prompt_lookup(self, tokens: int = 10) -> None:
-        """Draft tokens by matching the prompt (answers copy from their sources);
-        llama.cpp verifies the drafts in one batch."""
-        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
-
-        self._llm.draft_model = LlamaPromptLookupDecoding(num_pred_tokens=tokens)
-
     def count_tokens(self, text: str) -> int:
         return len(chat_tokens(self._llm, text))
 
