@@ -38,7 +38,9 @@ class Settings(BaseModel):
         "name to judge relevance; empty = no re-rank (bench/retrieval_quality.py)",
     )
     context_length: int = Field(4096, ge=512, le=131072)
-    max_answer_tokens: int = Field(512, ge=16, le=8192)
+    max_answer_tokens: int = Field(
+        256, ge=16, le=8192, description="a 1.5B model rambles past this"
+    )
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     top_k: int = Field(4, ge=1, le=50)
     candidates: int = Field(30, ge=1, le=500)

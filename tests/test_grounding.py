@@ -134,3 +134,29 @@ def test_a_models_own_decline_is_kept() -> None:
         "Who wrote it?", "The documents do not say who wrote it.", SOURCES, None
     )
     assert checked.declined and checked.text.startswith("The documents do not say")
+
+
+def test_guard_forbids_blank_starts_markers_and_spaced_markers() -> None:
+    from assistant.core.answer_guard import AnswerGuard, TokenClasses
+
+    vocab = ["", " ", "[", " [", "2", " 2", "]", "The", " valve", "a", "0", "\n"]
+    ids = {t: i for i, t in enumerate(vocab)}
+    classes = TokenClasses(vocab)
+    prompt = [ids["The"]] * 5
+
+    def allowed(generated: list[str]) -> set[str]:
+        guard = AnswerGuard(classes)
+        guard(np.array(prompt), np.zeros(len(vocab), dtype=np.float32))
+        scores = np.zeros(len(vocab), dtype=np.float32)
+        guard(np.array(prompt + [ids[t] for t in generated]), scores)
+        return {vocab[i] for i in range(len(vocab)) if scores[i] > -np.inf}
+
+    first = allowed([])
+    assert "[" not in first and " [" not in first and "" not in first
+    assert " " not in first and "The" in first and "2" in first
+    assert allowed([" "]) == first  # still nothing written
+    after_bracket = allowed(["The", " valve", " ["])
+    assert "2" not in after_bracket and " 2" not in after_bracket
+    assert " " not in after_bracket and "]" in after_bracket
+    assert "2" not in allowed(["The", " valve", " [", " "])  # "[ 2" neither
+    assert "0" in allowed(["The", " valve", "a", "["])  # a[0] in code is fine

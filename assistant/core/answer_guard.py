@@ -17,12 +17,8 @@ import numpy as np
 class TokenClasses:
     """Vocabulary facts the guard needs, computed once per model."""
 
-    def __init__(self, llm: Any) -> None:
-        n_vocab = int(llm.n_vocab())
-        texts = [
-            llm.detokenize([i], special=False).decode("utf-8", "replace")
-            for i in range(n_vocab)
-        ]
+    def __init__(self, texts: list[str]) -> None:
+        n_vocab = len(texts)
         self.texts = texts
         first_bad = np.zeros(n_vocab, dtype=bool)
         digit_start = np.zeros(n_vocab, dtype=bool)
@@ -35,6 +31,16 @@ class TokenClasses:
         self.first_bad = first_bad
         self.digit_start = digit_start
         self.blank = blank
+
+    @classmethod
+    def of(cls, llm: Any) -> TokenClasses:
+        """Each token's text (special tokens as ""): ~0.4 s for 150k tokens."""
+        return cls(
+            [
+                llm.detokenize([i], special=False).decode("utf-8", "replace")
+                for i in range(int(llm.n_vocab()))
+            ]
+        )
 
 
 class AnswerGuard:

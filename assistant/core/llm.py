@@ -137,7 +137,7 @@ class LlamaGenerator:
         processors = None
         if self.guard_answers:
             if self._token_classes is None:
-                self._token_classes = TokenClasses(self._llm)
+                self._token_classes = TokenClasses.of(self._llm)
             processors = LogitsProcessorList([AnswerGuard(self._token_classes)])
         stream = self._llm.create_chat_completion(
             messages=list(messages),
