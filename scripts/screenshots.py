@@ -1,7 +1,7 @@
 """Start the real app (real models), add the samples, ask, open a citation, and
 save screenshots to docs/screenshots/. Run under Xvfb or offscreen:
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--answers-only]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 QUESTION = "How often must the altimeter be recalibrated?"
+UNANSWERABLE = "What is the maximum take-off weight of a Boeing 747-400?"
 
 
 def main() -> int:
@@ -58,9 +59,17 @@ def main() -> int:
     window.chat_pane.submit()
     wait_for(window.sig_answer_shown, 180000)
     settle()
-    window.chat_pane.sig_citation.emit(1, 1)
+    window.chat_pane.sig_citation.emit(1, 1, 0)  # the first claim's evidence
     settle(500)
     window.grab().save(str(OUT / "answer-with-passage.png"))
+    window.chat_pane.input.setPlainText(UNANSWERABLE)
+    window.chat_pane.submit()
+    wait_for(window.sig_answer_shown, 180000)
+    settle()
+    window.grab().save(str(OUT / "declined.png"))
+    if "--answers-only" in sys.argv:
+        window.close()
+        return 0
 
     # Teach: import the sample pairs and train a real adapter (about 2 minutes)
     teach = window.teach.open()

@@ -144,8 +144,8 @@ def score(
         result["gold_in_sources"] = _rank(answer.sources, question, True) is not None
         result["declined"] = answer.declined or declined(answer.text)
         result["degenerate"] = is_degenerate(answer.withheld or answer.text)
-        result["claims"] = len(answer.claims)
-        result["claims_unsupported"] = sum(1 for c in answer.claims if not c.supported)
+        result["sources"] = [s.to_json() for s in answer.sources]
+        result["claims"] = [c.to_json() for c in answer.claims]
         result["keyword_claims"], result["keyword_claims_grounded"] = (
             _grounded_keywords(question, answer)
         )
@@ -194,11 +194,9 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 entry["fact_claims_grounded"] = (
                     sum(r["keyword_claims_grounded"] for r in answered) / stating
                 )
-            claims = sum(r["claims"] for r in answered)
+            claims = [c for r in answered for c in r["claims"]]
             if claims:
-                entry["claims_supported"] = 1 - (
-                    sum(r["claims_unsupported"] for r in answered) / claims
-                )
+                entry["claims_supported"] = _share(c["supported"] for c in claims)
             entry["ttft_s"] = sum(r["ttft_ms"] for r in answered) / len(answered) / 1000
         summary[name] = {k: round(v, 3) for k, v in entry.items()}
     return summary
