@@ -90,6 +90,7 @@ def main() -> None:
     questions = load_questions(Path(args.questions))
     subset = _subset(questions, args.limit)
     ranked = {q.id: library.search(q.question, 10) for q in questions}
+    unknown = {q.id: library.unknown_names(q.question) for q in questions}
     sources = {q.id: library.search(q.question) for q in questions}
     names = args.designs.split(",") if args.designs else [*DESIGNS, LLAMAINDEX_PIPELINE]
     generator = load_generator(settings)
@@ -102,7 +103,10 @@ def main() -> None:
             rows += llamaindex_rows(Path(args.devset), subset, generator)
             continue
         asked = questions if name == DEFAULT_DESIGN else subset
-        conversation = Conversation(library, generator, DESIGNS[name])
+        # every reply is generated; both decline rules are applied afterwards
+        conversation = Conversation(
+            library, generator, DESIGNS[name], decline_unsupported=False
+        )
         stored = []
         for i, q in enumerate(asked, 1):
             conversation.reset()
@@ -130,6 +134,7 @@ def main() -> None:
             {q.id: q for q in questions},
             subset_ids,
             library.embedder.embed,
+            unknown,
         )
     for row in rows:
         print("BENCH " + json.dumps(row), flush=True)
@@ -142,11 +147,14 @@ def rescore(questions_file: Path, limit: int) -> None:
     from assistant.config import Settings
     from assistant.core.evaluation import load_questions
     from assistant.core.prompt import DEFAULT_DESIGN
-    from assistant.core.services import load_embedder
+    from assistant.core.services import Library
 
     questions = load_questions(questions_file)
     subset_ids = {q.id for q in _subset(questions, limit)}
-    embed = load_embedder(Settings()).embed
+    os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
+    library = Library.open(Settings())
+    embed = library.embedder.embed
+    unknown = {q.id: library.unknown_names(q.question) for q in questions}
     rows: list[dict[str, object]] = []
     out = ROOT / "bench/out"
     for path in sorted(
@@ -159,6 +167,7 @@ def rescore(questions_file: Path, limit: int) -> None:
             {q.id: q for q in questions},
             subset_ids,
             embed,
+            unknown,
         )
     li = out / "llamaindex-defaults.jsonl"
     if li.exists():
@@ -180,10 +189,10 @@ def _subset(questions, limit):  # type: ignore[no-untyped-def]
     return subset
 
 
-def design_rows(name, stored, questions, subset_ids, embed):  # type: ignore[no-untyped-def]
+def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: ignore[no-untyped-def]
     """Check each stored reply with and without the decline rule and summarise;
     the default design (which answers every question) also on the subset."""
-    from assistant.core.answer_check import check_answer
+    from assistant.core.answer_check import CheckedAnswer, check_answer, decline_text
     from assistant.core.evaluation import score
     from assistant.core.prompt import DEFAULT_DESIGN
     from assistant.core.types import Answer, Source
@@ -203,6 +212,10 @@ def design_rows(name, stored, questions, subset_ids, embed):  # type: ignore[no-
             checked = check_answer(
                 q.question, row["raw"], sources, embed, decline_unsupported=decline
             )
+            if decline and unknown[q.id]:  # the app asks no model then
+                checked = CheckedAnswer(
+                    decline_text(q.question, unknown[q.id]), declined=True
+                )
             answer = Answer(
                 checked.text,
                 sources,

@@ -121,7 +121,8 @@ def test_stop_halts_generation(
     answer = Conversation(library, generator).ask(
         "counting", on_token=on_token, cancel=token
     )
-    assert answer.stopped and answer.text == "one two three"
+    assert answer.stopped and answer.text.startswith("one two three")
+    assert "four" not in answer.text
 
 
 def test_short_follow_ups_retrieve_with_the_previous_question(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+from fakes import FakeGenerator
 
 from assistant.core.answer_check import DECLINE_EN, DECLINE_ZH, check_answer
 from assistant.core.grounding import claim_spans, ground, terms, with_markers
+from assistant.core.services import Conversation, Library
 from assistant.core.types import Claim, Evidence, Source
 
 PUMP = (
@@ -160,3 +163,39 @@ def test_guard_forbids_blank_starts_markers_and_spaced_markers() -> None:
     assert " " not in after_bracket and "]" in after_bracket
     assert "2" not in allowed(["The", " valve", " [", " "])  # "[ 2" neither
     assert "0" in allowed(["The", " valve", "a", "["])  # a[0] in code is fine
+
+
+def test_names_the_library_never_mentions_are_found() -> None:
+    from assistant.core.named_terms import missing_names, named_terms
+
+    assert named_terms(
+        "What vm.swappiness should a PostgreSQL server on Debian use with CUDA?"
+    ) == ["vm.swappiness", "PostgreSQL", "CUDA", "Debian"]
+    assert named_terms("Which OS and CPU does it need?") == []
+    assert named_terms("My terminal shows strange symbols. How do I fix it?") == []
+    library_text = ["Debian ships Postgre SQL 15.", "Set vm.dirty_ratio to 10."]
+    missing = missing_names(
+        "What vm.swappiness should a PostgreSQL server on Debian use?",
+        lambda term: library_text,
+    )
+    assert missing == ["vm.swappiness"]
+
+
+def test_question_about_an_unknown_name_is_declined_without_the_model(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    (docs / "cluster.txt").write_text("Our cluster runs Debian on twelve nodes.")
+    library.ingest([docs])
+    generator.queue("Run kubeadm init on the first node.")
+    answer = Conversation(library, generator).ask(
+        "How do I deploy Kubernetes on our Debian cluster?"
+    )
+    assert answer.declined and "\u201cKubernetes\u201d" in answer.text
+    assert generator.prompts == []  # the model was not asked
+    generator.answers.clear()
+    generator.queue("The cluster runs Debian on twelve nodes.")
+    assert (
+        not Conversation(library, generator)
+        .ask("What OS does the cluster run on Debian?")
+        .declined
+    )

@@ -27,8 +27,19 @@ _WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]{2,}")
 _HEADER_ECHO = re.compile(r"^\s*\[?\d{1,3}\]?\s*\S+\.\w{2,4}, page \d+", re.IGNORECASE)
 
 
-def decline_text(question: str) -> str:
-    return DECLINE_ZH if has_cjk(question) else DECLINE_EN
+def decline_text(question: str, unknown: Sequence[str] = ()) -> str:
+    """The honest answer, in the question's language, naming what the documents
+    never mention when that is the reason."""
+    if not unknown:
+        return DECLINE_ZH if has_cjk(question) else DECLINE_EN
+    if has_cjk(question):
+        names = "、".join(f"“{n}”" for n in unknown)
+        return f"您的文档中没有提到{names}，所以没有找到这个问题的答案。"
+    names = ", ".join(f"\u201c{n}\u201d" for n in unknown)
+    return (
+        f"Your documents don't mention {names}, so they don't seem to contain the "
+        "answer to this question."
+    )
 
 
 def says_not_found(text: str) -> bool:
@@ -72,7 +83,7 @@ def check_answer(
         return CheckedAnswer(decline_text(question), declined=True, withheld=text)
     if says_not_found(text):
         return CheckedAnswer(text, declined=True)
-    claims = ground(text, sources, embed, config)
+    claims = ground(text, sources, embed, config, question)
     if decline_unsupported and claims and not any(c.supported for c in claims):
         return CheckedAnswer(decline_text(question), declined=True, withheld=text)
     text, claims = with_markers(text, claims)

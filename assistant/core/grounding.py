@@ -27,131 +27,24 @@ _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 _MARKER = re.compile(r"\s*\[\d{1,3}\]")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "do",
-        "does",
-        "did",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "may",
-        "might",
-        "more",
-        "most",
-        "must",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "to",
-        "use",
-        "used",
-        "using",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "also",
-        "any",
-        "all",
-        "each",
-        "other",
-        "only",
-        "just",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "below",
-        "between",
-        "both",
-        "during",
-        "few",
-        "here",
-        "his",
-        "her",
-        "him",
-        "she",
-        "he",
-        "own",
-        "same",
-        "some",
-        "too",
-        "very",
-        "should",
-        "shall",
-        "i",
-        "me",
-        "my",
-        "get",
-        "gets",
-        "one",
-        "two",
-        "way",
-        "make",
-        "makes",
-        "need",
-        "needs",
-        "want",
-        "like",
-        "allows",
-        "allow",
-        "following",
-        "example",
-        "e.g",
-        "eg",
-        "i.e",
-        "ie",
-        "etc",
-    ]
-)
+_CODE = re.compile(r"`([^`\n]+)`")
+# fmt: off
+_STOP = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could",
+    "do", "does", "did", "for", "from", "has", "have", "how", "if", "in", "into",
+    "is", "it", "its", "may", "might", "more", "most", "must", "no", "not", "of",
+    "on", "or", "our", "so", "such", "than", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "to", "use", "used",
+    "using", "was", "we", "were", "what", "when", "where", "which", "while", "who",
+    "will", "with", "would", "you", "your", "also", "any", "all", "each", "other",
+    "only", "just", "about", "above", "after", "again", "against", "below",
+    "between", "both", "during", "few", "here", "his", "her", "him", "she", "he",
+    "own", "same", "some", "too", "very", "should", "shall", "i", "me", "my",
+    "get", "gets", "one", "two", "way", "make", "makes", "need", "needs", "want",
+    "like", "allows", "allow", "following", "example", "e.g", "eg", "i.e", "ie",
+    "etc",
+))
+# fmt: on
 _CJK_STOP = frozenset("的了是在和与或及等中为以对可也就都而被把这那有个")
 MAX_WINDOW_CHARS = 600
 
@@ -169,6 +62,9 @@ class GroundingConfig:
     min_overlap: float = 0.6
     min_similarity: float = 0.55
     min_overlap_with_similarity: float = 0.25
+    min_code_overlap: float = 0.5
+    """Or: this share of its `code` (commands, options, paths) is in the window,
+    with the word overlap that the similarity rule asks for."""
     min_terms: int = 2
 
 
@@ -260,25 +156,35 @@ def ground(
     sources: Sequence[Source],
     embed: EmbedTexts | None = None,
     config: GroundingConfig | None = None,
+    question: str = "",
 ) -> list[Claim]:
     """Claims of ``answer`` with the source spans that support them (best first).
 
-    Sentences with fewer than ``min_terms`` content terms, no number and no
-    `code` ("Here is how:") are not claims and are left out, unless the answer is
-    that one sentence ("In May.").
+    Only what a sentence adds to the ``question`` needs support: its words and
+    numbers that the question already has are left out of the check ("To run a
+    job with the lowest priority, use `nice -n 19`" needs `nice` and 19 in a
+    passage, not "lowest priority"). Sentences that add fewer than ``min_terms``
+    terms, no number and no `code` ("Here is how:") are not claims, unless the
+    answer is that one sentence ("In May.").
     """
     config = config or GroundingConfig()
-    candidates: list[tuple[int, int, list[str]]] = []
+    given_terms = set(terms(question))
+    given_numbers = _numbers(question)
+    candidates: list[tuple[int, int, list[str], frozenset[str], list[str]]] = []
     spans = claim_spans(answer)
+    fences = fenced_blocks(answer)
     for start, end in spans:
         sentence = _MARKER.sub("", answer[start:end])
-        claim_terms = terms(sentence)
+        claim_terms = [t for t in terms(sentence) if t not in given_terms]
+        numbers = _numbers(sentence) - given_numbers
+        in_fence = any(a <= start < b for a, b in fences)
+        code = terms(sentence if in_fence else " ".join(_CODE.findall(sentence)))
         if (
             len(set(claim_terms)) >= config.min_terms
-            or _NUMBER.search(sentence)
+            or numbers
             or (claim_terms and ("`" in sentence or len(spans) == 1))
         ):
-            candidates.append((start, end, claim_terms))
+            candidates.append((start, end, claim_terms, numbers, code))
     if not candidates:
         return []
     windows: list[_Window] = []
@@ -298,16 +204,15 @@ def ground(
                 )
             )
     if not windows:
-        return [Claim(answer[s:e], s, e, False) for s, e, _ in candidates]
+        return [Claim(answer[s:e], s, e, False) for s, e, *_ in candidates]
     similarity = _similarities(
-        [answer[s:e] for s, e, _ in candidates],
+        [answer[s:e] for s, e, *_ in candidates],
         window_texts,
         embed,
     )
     claims = []
-    for i, (start, end, claim_terms) in enumerate(candidates):
+    for i, (start, end, claim_terms, numbers, code) in enumerate(candidates):
         text = answer[start:end]
-        numbers = _numbers(_MARKER.sub("", text))
         claim_cjk = bool(_CJK.search(text))
         scored: list[tuple[float, int]] = []
         for j, window in enumerate(windows):
@@ -318,8 +223,14 @@ def ground(
             needed = (
                 0.0 if claim_cjk != window.cjk else config.min_overlap_with_similarity
             )
-            if overlap >= config.min_overlap or (
-                sim >= config.min_similarity and overlap >= needed
+            code_ok = bool(code) and (
+                _overlap(code, window.terms) >= config.min_code_overlap
+                and overlap >= needed
+            )
+            if (
+                overlap >= config.min_overlap
+                or code_ok
+                or (sim >= config.min_similarity and overlap >= needed)
             ):
                 score = max(overlap, sim)
                 # a shorter window with the same score is the more precise evidence

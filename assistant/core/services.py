@@ -27,6 +27,7 @@ from assistant.core.models import (
     resolve_chat_model,
     resolve_embedder,
 )
+from assistant.core.named_terms import missing_names
 from assistant.core.prompt import (
     DEFAULT_DESIGN,
     DESIGNS,
@@ -41,6 +42,7 @@ from assistant.core.retrieval import (
     Retriever,
     load_reranker,
 )
+from assistant.core.search_text import to_search_text
 from assistant.core.store import ChunkStore
 from assistant.core.types import (
     ANSWER_MODES,
@@ -143,6 +145,17 @@ class Library:
     def search(self, query: str, top_k: int | None = None) -> list[Source]:
         return self.retriever.search(query, self.retrieval_config(top_k))
 
+    def unknown_names(self, question: str) -> list[str]:
+        """Names in the question that no document mentions (see named_terms)."""
+        if not self.store.has_text_index():
+            return []  # cannot tell yet (the index is built after ingest)
+
+        def passages_for(term: str) -> list[str]:
+            hits = self.store.text_search(to_search_text(term), 10)
+            return [str(h["text"]) for h in hits]
+
+        return missing_names(question, passages_for)
+
 
 FOLLOW_UP_WORDS = 6
 
@@ -210,14 +223,20 @@ class Conversation:
                 retrieval_query(question, self.history), top_k
             )
         retrieved = time.perf_counter()
-        if use_retrieval and not sources:
-            # nothing in the library is about this: say so without asking the model
-            text = decline_text(question)
+        unknown = (
+            self.library.unknown_names(question)
+            if use_retrieval and self.decline_unsupported
+            else []
+        )
+        if use_retrieval and (not sources or unknown):
+            # nothing in the library is about this, or it never names what the
+            # question asks about: say so without asking the model
+            text = decline_text(question, unknown)
             if on_token is not None:
                 on_token(text)
             return Answer(
                 text=text,
-                sources=[],
+                sources=sources,
                 cited=[],
                 timings={"retrieval_ms": (retrieved - started) * 1000},
                 mode=mode,

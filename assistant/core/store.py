@@ -194,6 +194,9 @@ class ChunkStore:
             query = query.nprobes(24).refine_factor(4)
         return list(query.to_list())
 
+    def has_text_index(self) -> bool:
+        return self._has_index("search_text")
+
     def text_search(self, search_text: str, limit: int) -> list[dict[str, Any]]:
         if not search_text.strip() or not self._has_index("search_text"):
             return []
