@@ -318,10 +318,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_summary(summary: dict[str, dict[str, float]]) -> None:
     keys = list(dict.fromkeys(k for entry in summary.values() for k in entry))
-    print(f"{'metric':<24}" + "".join(f"{name:>10}" for name in summary))
+    width = max(10, *(len(name) + 2 for name in summary))
+    print(f"{'metric':<24}" + "".join(f"{name:>{width}}" for name in summary))
     for key in keys:
         cells = "".join(
-            f"{summary[name].get(key, float('nan')):>10.3g}" for name in summary
+            f"{summary[name].get(key, float('nan')):>{width}.3g}" for name in summary
         )
         print(f"{key:<24}{cells}")
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every benchmark on this machine; each prints a table and a `BENCH {json}` line.
-# Takes ~60 minutes on 2 cores (most of it embedding 463 PDF pages three times).
+# Takes ~2.5 hours on 2 cores (the answer designs on the dev set ~75 min of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -28,3 +28,5 @@ ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl \
     --no-generate --reranker qwen2.5-coder-1.5b
 echo "== eval with answers, mode=hybrid"
 ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl
+echo "== answer designs on the dev set (../shared/devset), LlamaIndex defaults beside"
+$PY bench/answer_designs.py --limit 10
