@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -259,9 +260,11 @@ def summary_row(label, results, default=False):  # type: ignore[no-untyped-def]
     row["abstention"] = summary.get("unanswerable", {}).get("abstention")
     row["wrong_refusals"] = summary.get("answerable", {}).get("wrong_refusals")
     row["kw_all"] = summary.get("answerable", {}).get("keyword_accuracy")
-    tokens = sum(r.get("tokens", 0.0) for r in results)
-    seconds = sum(r.get("decode_s", 0.0) for r in results)
-    row["decode_tok_s"] = round(tokens / seconds, 1) if seconds else None
+    # medians: one answer slowed by other work on the machine moves a mean a lot
+    ttfts = [r["ttft_ms"] / 1000 for r in results if r.get("ttft_ms")]
+    row["ttft_p50_s"] = round(statistics.median(ttfts), 2) if ttfts else None
+    rates = [r["tokens"] / r["decode_s"] for r in results if r.get("decode_s")]
+    row["decode_tok_s"] = round(statistics.median(rates), 1) if rates else None
     row["default"] = default
     return row
 
@@ -364,6 +367,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
         "kw_zh",
         "kw_crosslingual",
         *(k for k in SUMMARY_KEYS if k not in ("hit@5", "keyword_accuracy")),
+        "ttft_p50_s",
         "decode_tok_s",
     ]
     print("| " + " | ".join(columns) + " |")
