@@ -54,6 +54,11 @@ class SettingsDialog(QDialog):
             "Embedding model", _with_browse(self.embedding_model, browse_embedder)
         )
         form.addRow("Context length (tokens)", self.context_length)
+        self.temperature.setToolTip(
+            "Randomness of answers without documents (Model only, Taught). Answers "
+            "from your documents are decoded greedily: measured, they state the "
+            "fact more often."
+        )
         form.addRow("Temperature", self.temperature)
         form.addRow("Sources per answer (top-k)", self.top_k)
         form.addRow("Threads", self.threads)
