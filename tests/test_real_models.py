@@ -329,7 +329,10 @@ def test_answer_is_worded_grounded_and_unanswerable_is_declined(
         "What is the maximum take-off weight of a Boeing 747-400?"
     )
     assert declined.sources, "lexical hits on 'maximum' and 'weight' are retrieved"
-    assert declined.declined and declined.text == DECLINE_EN, declined.text
+    # "Boeing" is in no document: declined without asking the model, naming it
+    assert declined.declined and "\u201cBoeing\u201d" in declined.text, declined.text
+    assert declined.text.endswith(DECLINE_EN[len("Your documents ") :]), declined.text
     conversation.reset()
     chinese = conversation.ask("波音747-400的最大起飞重量是多少？")
-    assert chinese.declined and chinese.text == DECLINE_ZH, chinese.text
+    # no Latin name here: the reply is generated, finds no support, and is declined
+    assert chinese.declined and chinese.text == DECLINE_ZH, (chinese.text, chinese.raw)
