@@ -25,7 +25,7 @@ EmbedTexts = Callable[[Sequence[str]], np.ndarray]
 _LATIN = re.compile(r"[A-Za-z_][\w./+-]*\w|[A-Za-z]")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+_BULLET = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")  # at a line start (match)
 _MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _CODE = re.compile(r"`([^`\n]+)`")
 # fmt: off
@@ -99,13 +99,9 @@ def _stem(word: str) -> str:
 def claim_spans(answer: str) -> list[tuple[int, int]]:
     """Sentences, with every line of a list or code block as its own claim."""
     spans: list[tuple[int, int]] = []
-    position = 0
-    for line in answer.split("\n"):
-        end = position + len(line)
-        bullet = _BULLET.match(line)
-        start = position + (bullet.end() if bullet else 0)
-        spans.extend(sentence_spans(answer, start, end))
-        position = end + 1
+    for start, end in _lines(answer, 0, len(answer)):
+        bullet = _BULLET.match(answer, start, end)
+        spans.extend(sentence_spans(answer, bullet.end() if bullet else start, end))
     return spans
 
 
@@ -116,12 +112,8 @@ def source_windows(text: str) -> list[tuple[int, int]]:
         if end - start <= MAX_WINDOW_CHARS:
             sentences.append((start, end))
             continue
-        position = start
-        for line in text[start:end].split("\n"):
-            line_end = position + len(line)
-            if line.strip():
-                sentences.extend(sentence_spans(text, position, line_end))
-            position = line_end + 1
+        for line_start, line_end in _lines(text, start, end):
+            sentences.extend(sentence_spans(text, line_start, line_end))
     pairs = [
         (a[0], b[1])
         for a, b in zip(sentences, sentences[1:], strict=False)
@@ -177,7 +169,7 @@ def ground(
         sentence = _MARKER.sub("", answer[start:end])
         claim_terms = [t for t in terms(sentence) if t not in given_terms]
         numbers = _numbers(sentence) - given_numbers
-        in_fence = any(a <= start < b for a, b in fences)
+        in_fence = fence_end(fences, start) is not None
         code = terms(sentence if in_fence else " ".join(_CODE.findall(sentence)))
         if (
             len(set(claim_terms)) >= config.min_terms
@@ -268,10 +260,7 @@ def with_markers(answer: str, claims: Sequence[Claim]) -> tuple[str, list[Claim]
     for claim in claims:
         if not claim.evidence:
             continue
-        at = claim.end
-        for start, end in fences:
-            if start <= claim.start < end:
-                at = end
+        at = fence_end(fences, claim.start) or claim.end
         numbers = inserts.setdefault(at, [])
         numbers.extend(e.n for e in claim.evidence if e.n not in numbers)
     markers = {at: " " + "".join(f"[{n}]" for n in ns) for at, ns in inserts.items()}
@@ -298,3 +287,18 @@ def fenced_blocks(text: str) -> list[tuple[int, int]]:
     for match in re.finditer(r"^[ \t]*```.*?^[ \t]*```[^\n]*", text, re.S | re.M):
         blocks.append((match.start(), match.end()))
     return blocks
+
+
+def fence_end(fences: Sequence[tuple[int, int]], offset: int) -> int | None:
+    """End of the fenced block holding ``offset`` (None: not inside one)."""
+    return next((end for start, end in fences if start <= offset < end), None)
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each line of ``text[start:end]``, without the newline."""
+    spans = []
+    position = start
+    for line in text[start:end].split("\n"):
+        spans.append((position, position + len(line)))
+        position += len(line) + 1
+    return spans

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.core.conversations import Message
-from assistant.core.grounding import fenced_blocks
+from assistant.core.grounding import fence_end, fenced_blocks
 from assistant.core.types import mode_uses_adapter, shorten
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
@@ -75,14 +75,14 @@ def annotated_answer(index: int, message: Message) -> str:
         if claim.supported:
             continue
         flag = f" [\u26a0](claim:{index}:{k})"
-        fence_end = next((e for s, e in fences if s <= claim.start < e), None)
-        if fence_end is None:
+        after_fence = fence_end(fences, claim.start)
+        if after_fence is None:
             edits.append(
                 (claim.start, claim.start, f'<span style="{UNSUPPORTED_STYLE}">')
             )
             edits.append((claim.end, claim.end, "</span>" + flag))
         else:
-            edits.append((fence_end, fence_end, flag))
+            edits.append((after_fence, after_fence, flag))
     for match in CITATION_MARKER.finditer(text):
         n = int(match.group(1))
         k = _claim_for_marker(message, n, match.start())
