@@ -22,6 +22,34 @@ def test_pdf_pages_are_one_based_with_text(tmp_path: Path) -> None:
     assert document.page_count == 3
 
 
+
+def _lines_pdf(path: Path, lines: list[str]) -> Path:
+    """A page drawn line by line, as typesetters do (no paragraph reflow)."""
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path))
+    pdf.setFont("Helvetica", 11)
+    for row, line in enumerate(lines):
+        pdf.drawString(72, 700 - 14 * row, line)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+def test_pdf_text_is_pdfium_s_with_words_rejoined(tmp_path: Path) -> None:
+    """pdfium (QtPdf's engine) rejoins a word hyphenated at a line end, and its CRLF
+    line ends become plain newlines; pypdf keeps "isosur-" / "face" apart."""
+    from assistant.core.ingest.pdf import parse_pdf
+
+    path = _lines_pdf(
+        tmp_path / "h.pdf",
+        ["The style draws the surface as an isosur-", "face with hidden lines removed."],
+    )
+    text = parse_pdf(path).pages[0].text
+    assert "isosurface with hidden lines" in text
+    assert "\r" not in text and "\x02" not in text
+    assert "isosur-\nface" in parse_pdf(path, engine="pypdf").pages[0].text
+
 def test_encrypted_pdf_says_encrypted(tmp_path: Path) -> None:
     from pypdf import PdfReader, PdfWriter
 

@@ -1,15 +1,35 @@
-"""PDF text per page (1-based index plus printed label), headings from the outline."""
+"""PDF text per page (1-based index plus printed label), headings from the outline.
+
+Page text comes from pdfium (``pypdfium2``), the engine QtPdf renders with, so the
+text we index is the text the viewer finds when it highlights a passage. pypdf
+glued the words of justified paragraphs together in real manuals (a tenth of the
+Debian Reference's words became "Howtoleavethecommandprompt"); pdfium keeps the
+spaces and is ~15x faster. pypdf still reads the outline, page labels, metadata and
+encryption, and any page pdfium returns no text for.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from assistant.core.errors import IngestError
 from assistant.core.types import Heading, Page, ParsedDocument
 
 log = logging.getLogger(__name__)
+
+Engine = Literal["pdfium", "pypdf"]
+DEFAULT_ENGINE: Engine = "pdfium"
+
+_PDFIUM_LOCK = threading.Lock()
+"""pdfium is not thread-safe: one document at a time in this process."""
+
+_LINE_END_HYPHEN = "\x02"
+"""pdfium's mark for a word hyphenated across a line break; the word is rejoined."""
 
 
 def _outline_by_page(reader: Any) -> dict[int, list[Heading]]:
@@ -36,10 +56,50 @@ def _outline_by_page(reader: Any) -> dict[int, list[Heading]]:
     return found
 
 
-def parse_pdf(path: Path) -> ParsedDocument:
+def clean_page_text(text: str) -> str:
+    return (
+        text.replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace(_LINE_END_HYPHEN, "")
+        .replace("\x00", "")
+    )
+
+
+@contextmanager
+def _pdfium_pages(path: Path) -> Iterator[Any]:
+    """Yield a function page index -> text, or None when pdfium can't open it."""
+    with _PDFIUM_LOCK:
+        try:
+            import pypdfium2 as pdfium
+
+            document = pdfium.PdfDocument(str(path))
+        except Exception as exc:  # pypdf's reading decides what is damaged
+            log.info("%s: pdfium could not open it (%s); using pypdf", path.name, exc)
+            yield None
+            return
+        try:
+
+            def text_of(index: int) -> str:
+                page = document[index]
+                try:
+                    textpage = page.get_textpage()
+                    try:
+                        return str(textpage.get_text_bounded())
+                    finally:
+                        textpage.close()
+                finally:
+                    page.close()
+
+            yield text_of
+        finally:
+            document.close()
+
+
+def parse_pdf(path: Path, engine: Engine | None = None) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    engine = engine or DEFAULT_ENGINE
     with path.open("rb") as handle:
         if b"%PDF" not in handle.read(1024):
             raise IngestError(
@@ -63,16 +123,7 @@ def parse_pdf(path: Path) -> ParsedDocument:
         except Exception:
             labels = []
         outline = _outline_by_page(reader)
-        pages: list[Page] = []
-        for index, pdf_page in enumerate(reader.pages):
-            try:
-                text = pdf_page.extract_text() or ""
-            except Exception as exc:
-                log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
-                text = ""
-            text = text.replace("\x00", "")
-            label = labels[index] if index < len(labels) else str(index + 1)
-            pages.append(Page(index + 1, text, label, tuple(outline.get(index, ()))))
+        pages = _read_pages(path, reader, labels, outline, engine)
         metadata_title = ""
         try:
             metadata = reader.metadata
@@ -93,3 +144,42 @@ def parse_pdf(path: Path) -> ParsedDocument:
             "no extractable text (a scanned or image-only PDF; run OCR on it first)",
         )
     return ParsedDocument(path, metadata_title or path.stem, "pdf", pages)
+
+
+def _read_pages(
+    path: Path,
+    reader: Any,
+    labels: list[str],
+    outline: dict[int, list[Heading]],
+    engine: Engine,
+) -> list[Page]:
+    def pypdf_text(index: int) -> str:
+        try:
+            return str(reader.pages[index].extract_text() or "")
+        except Exception as exc:
+            log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
+            return ""
+
+    pages: list[Page] = []
+    with _pdfium_pages(path) as pdfium_text:
+        for index in range(len(reader.pages)):
+            text = ""
+            if engine == "pdfium" and pdfium_text is not None:
+                try:
+                    text = pdfium_text(index)
+                except Exception as exc:
+                    log.warning(
+                        "%s: pdfium failed on page %d: %s", path.name, index + 1, exc
+                    )
+            if not text.strip():
+                text = pypdf_text(index)
+            label = labels[index] if index < len(labels) else str(index + 1)
+            pages.append(
+                Page(
+                    index + 1,
+                    clean_page_text(text),
+                    label,
+                    tuple(outline.get(index, ())),
+                )
+            )
+    return pages
