@@ -105,8 +105,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.routed_embedding import is_cjk_text
+    from assistant.core.services import load_generator, search_question
+
     library = _open_library(settings)
-    sources = library.search(args.query, args.top_k)
+    # a Chinese query is also searched in English: the chat model translates it
+    generator = load_generator(settings) if is_cjk_text(args.query) else None
+    sources, _ = search_question(library, generator, args.query, args.top_k)
     if args.json:
         _print_json(
             {
@@ -275,20 +280,28 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
     if args.reranker is not None:
         settings = settings.model_copy(update={"reranker_model": args.reranker})
+    from assistant.core.routed_embedding import is_cjk_text
+    from assistant.core.services import load_generator, search_question
+
     questions = load_questions(Path(args.questions))
     library = _open_library(settings)
+    # the chat model translates CJK questions for the search, as when answering
+    needs_model = not args.no_generate or any(
+        is_cjk_text(q.question) for q in questions
+    )
+    generator = load_generator(settings) if needs_model else None
 
     def search(question: str) -> list[Source]:
-        return list(library.search(question, args.top_k))
+        return search_question(library, generator, question, args.top_k)[0]
 
     answer = None
-    if not args.no_generate:
+    if generator is not None and not args.no_generate:
         from assistant.core.prompt import DESIGNS
-        from assistant.core.services import Conversation, load_generator
+        from assistant.core.services import Conversation
 
         conversation = Conversation(
             library,
-            load_generator(settings),
+            generator,
             DESIGNS[args.design],
             decline_unsupported=not args.keep_unsupported,
         )

@@ -18,6 +18,7 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.core.fsutil import atomic_write_text, private_dir
+from assistant.core.models import DEFAULT_EMBEDDER
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
@@ -29,7 +30,7 @@ class Settings(BaseModel):
         "", description="Path to a .gguf file; empty = default model"
     )
     embedding_model: str = Field(
-        "use-multilingual-v3",
+        DEFAULT_EMBEDDER,
         description="Built-in name or a sentence-transformers folder",
     )
     reranker_model: str = Field(

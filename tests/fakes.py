@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.cancel import CancelToken
+from assistant.core.query_translation import TRANSLATE_SYSTEM
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|\w+|[^\w\s]")
 
@@ -64,6 +65,10 @@ class FakeGenerator:
         self.prompts: list[list[dict[str, str]]] = []
         self.adapter: Path | None = None
         self.adapters_used: list[Path | None] = []
+        self.translated: list[str] = []
+        """Questions the search asked to translate (kept apart from ``prompts``)."""
+        self.translations: dict[str, str] = {}
+        """Replies to those requests; a question not listed gets none."""
 
     def use_adapter(self, path: Path | None) -> None:
         self.adapter = path
@@ -82,6 +87,11 @@ class FakeGenerator:
         temperature: float,
         cancel: CancelToken,
     ) -> Iterator[str]:
+        if messages[0]["content"] == TRANSLATE_SYSTEM:
+            question = messages[-1]["content"]
+            self.translated.append(question)
+            yield self.translations.get(question, "")
+            return
         self.prompts.append(list(messages))
         self.adapters_used.append(self.adapter)
         answer = self.answers.pop(0) if self.answers else "I don't know."

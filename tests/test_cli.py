@@ -17,7 +17,7 @@ from assistant.core import services
 def _fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
     generator = FakeGenerator()
     generator.queue("The valve opens at 42 bar [1].", "At 42 bar [1].")
-    monkeypatch.setattr(services, "load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
     monkeypatch.setattr(services, "load_generator", lambda settings: generator)
     return generator
 

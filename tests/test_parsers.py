@@ -22,7 +22,6 @@ def test_pdf_pages_are_one_based_with_text(tmp_path: Path) -> None:
     assert document.page_count == 3
 
 
-
 def _lines_pdf(path: Path, lines: list[str]) -> Path:
     """A page drawn line by line, as typesetters do (no paragraph reflow)."""
     from reportlab.pdfgen import canvas
@@ -43,12 +42,16 @@ def test_pdf_text_is_pdfium_s_with_words_rejoined(tmp_path: Path) -> None:
 
     path = _lines_pdf(
         tmp_path / "h.pdf",
-        ["The style draws the surface as an isosur-", "face with hidden lines removed."],
+        [
+            "The style draws the surface as an isosur-",
+            "face with hidden lines removed.",
+        ],
     )
     text = parse_pdf(path).pages[0].text
     assert "isosurface with hidden lines" in text
     assert "\r" not in text and "\x02" not in text
     assert "isosur-\nface" in parse_pdf(path, engine="pypdf").pages[0].text
+
 
 def test_encrypted_pdf_says_encrypted(tmp_path: Path) -> None:
     from pypdf import PdfReader, PdfWriter

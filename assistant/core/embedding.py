@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +31,47 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+
+DEFAULT_SIMILARITY_FLOOR = 0.3
+"""Cosine below which a vector-only hit counts as unrelated, for MiniLM; embedders
+calibrated otherwise say so with a ``similarity_floor`` attribute."""
+
+
+def similarity_floor(embedder: Embedder) -> float:
+    return float(getattr(embedder, "similarity_floor", DEFAULT_SIMILARITY_FLOOR))
+
+
+@dataclass(frozen=True)
+class QueryView:
+    """One way to search the vector column: a query vector, the cosine below which
+    a vector-only hit through it counts as unrelated, and the model that made it."""
+
+    vector: np.ndarray
+    floor: float
+    model: str
+
+
+def query_views(embedder: Embedder, text: str) -> list[QueryView]:
+    """The views an embedder offers for ``text``: one, unless it routes languages
+    to different models (routed_embedding.py)."""
+    views: Callable[[str], list[QueryView]] | None = getattr(
+        embedder, "query_views", None
+    )
+    if views is not None:
+        return views(text)
+    return [
+        QueryView(embedder.embed_query(text), similarity_floor(embedder), embedder.name)
+    ]
+
+
+def multilingual_embed(embedder: Embedder) -> Callable[[Sequence[str]], np.ndarray]:
+    """The embedder's function that puts every language in one space (claim
+    grounding compares an answer with passages in another language)."""
+    function: Callable[[Sequence[str]], np.ndarray] = getattr(
+        embedder, "embed_multilingual", embedder.embed
+    )
+    return function
 
 
 class TokenCounting:

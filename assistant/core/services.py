@@ -11,7 +11,11 @@ from assistant.config import Settings, index_dir
 from assistant.core.answer_check import CheckedAnswer, check_answer, decline_text
 from assistant.core.cancel import CancelToken
 from assistant.core.citations import link_citations
-from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.core.embedding import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    multilingual_embed,
+)
 from assistant.core.errors import AssistantError
 from assistant.core.ingest_pipeline import (
     IngestOptions,
@@ -21,7 +25,10 @@ from assistant.core.ingest_pipeline import (
 )
 from assistant.core.llm import Generator, LlamaGenerator
 from assistant.core.models import (
+    BUILTIN_EMBEDDERS,
     ONNX_EMBEDDERS,
+    ROUTED_EMBEDDER,
+    ROUTED_ENGLISH,
     USE_EMBEDDER,
     models_dir,
     resolve_chat_model,
@@ -35,8 +42,8 @@ from assistant.core.prompt import (
     Turn,
     build_messages,
 )
+from assistant.core.query_translation import english_query
 from assistant.core.retrieval import (
-    DEFAULT_SIMILARITY_FLOOR,
     Reranker,
     RetrievalConfig,
     Retriever,
@@ -57,8 +64,24 @@ from assistant.core.types import (
 TokenCallback = Callable[[str], None]
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    path, name = resolve_embedder(settings.embedding_model)
+def load_embedder(settings: Settings, index_embedder: str | None = None) -> Embedder:
+    """The configured embedder; with none configured, the one a built-in index was
+    made with (so an older library keeps working until it is re-indexed), else
+    the default."""
+    setting = settings.embedding_model
+    if not setting and index_embedder in BUILTIN_EMBEDDERS:
+        setting = index_embedder or ""
+    return _embedder_named(setting)
+
+
+def _embedder_named(setting: str) -> Embedder:
+    path, name = resolve_embedder(setting)
+    if name == ROUTED_EMBEDDER:
+        from assistant.core.routed_embedding import RoutedEmbedder
+
+        return RoutedEmbedder(
+            _embedder_named(USE_EMBEDDER), _embedder_named(ROUTED_ENGLISH)
+        )
     if name == USE_EMBEDDER:
         from assistant.core.use_embedding import UseEmbedder
 
@@ -104,7 +127,12 @@ class Library:
 
     @classmethod
     def open(cls, settings: Settings, directory: Path | None = None) -> Library:
-        return cls(settings, load_embedder(settings), directory=directory)
+        directory = directory or index_dir()
+        return cls(
+            settings,
+            load_embedder(settings, ChunkStore.indexed_embedder(directory)),
+            directory=directory,
+        )
 
     def ingest(
         self,
@@ -137,13 +165,15 @@ class Library:
             top_k=top_k or s.top_k,
             candidates=max(s.candidates, top_k or 0),
             mode=s.retrieval_mode,
-            min_similarity=s.min_similarity
-            if s.min_similarity is not None
-            else getattr(self.embedder, "similarity_floor", DEFAULT_SIMILARITY_FLOOR),
+            min_similarity=s.min_similarity,
         )
 
-    def search(self, query: str, top_k: int | None = None) -> list[Source]:
-        return self.retriever.search(query, self.retrieval_config(top_k))
+    def search(
+        self, query: str, top_k: int | None = None, translation: str | None = None
+    ) -> list[Source]:
+        """``translation``: the query in the documents' other language (see
+        query_translation.py), searched beside it."""
+        return self.retriever.search(query, self.retrieval_config(top_k), translation)
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no document mentions (see named_terms)."""
@@ -155,6 +185,24 @@ class Library:
             return [str(h["text"]) for h in hits]
 
         return missing_names(question, passages_for)
+
+
+def search_question(
+    library: Library,
+    generator: Generator | None,
+    question: str,
+    top_k: int | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[list[Source], float]:
+    """The passages for a question: a CJK question is searched together with its
+    English translation by ``generator`` (None: alone). Returns the passages and
+    the milliseconds spent translating."""
+    started = time.perf_counter()
+    translation = (
+        english_query(generator, question, cancel) if generator is not None else None
+    )
+    translated_ms = (time.perf_counter() - started) * 1000
+    return library.search(question, top_k, translation), translated_ms
 
 
 FOLLOW_UP_WORDS = 6
@@ -216,8 +264,12 @@ class Conversation:
         cancel = cancel or CancelToken()
         settings = self.library.settings
         started = time.perf_counter()
-        if sources is None:
-            sources = self.library.search(question, top_k) if use_retrieval else []
+        translated_ms = 0.0
+        if sources is None and use_retrieval:
+            sources, translated_ms = search_question(
+                self.library, self.generator, question, top_k, cancel
+            )
+        sources = sources or []
         if use_retrieval and not sources and self.history:
             sources = self.library.search(
                 retrieval_query(question, self.history), top_k
@@ -238,7 +290,10 @@ class Conversation:
                 text=text,
                 sources=sources,
                 cited=[],
-                timings={"retrieval_ms": (retrieved - started) * 1000},
+                timings={
+                    "retrieval_ms": (retrieved - started) * 1000,
+                    "translate_ms": translated_ms,
+                },
                 mode=mode,
                 declined=True,
             )
@@ -273,7 +328,7 @@ class Conversation:
                 question,
                 raw,
                 included,
-                self.library.embedder.embed,
+                multilingual_embed(self.library.embedder),
                 decline_unsupported=self.decline_unsupported and not cancel.cancelled,
             )
         else:
@@ -284,7 +339,9 @@ class Conversation:
         decode_s = finished - (first_token_at or finished)
         timings = {
             "retrieval_ms": (retrieved - started) * 1000,
+            "translate_ms": translated_ms,
             "ttft_ms": ((first_token_at or finished) - retrieved) * 1000,
+            "first_token_ms": ((first_token_at or finished) - started) * 1000,
             "grounding_ms": (grounded_at - finished) * 1000,
             "total_ms": (grounded_at - started) * 1000,
             "tokens": float(generated),

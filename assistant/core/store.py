@@ -116,6 +116,16 @@ class ChunkStore:
             self.maintain()  # a crash after a commit but before indexing: repair now
 
     @staticmethod
+    def indexed_embedder(directory: Path) -> str | None:
+        """The embedder an existing index was built with (None: no readable index)."""
+        try:
+            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        name = meta.get("embedder") if isinstance(meta, dict) else None
+        return name if isinstance(name, str) else None
+
+    @staticmethod
     def wipe(directory: Path) -> None:
         """Delete the index (used before re-indexing with another embedder)."""
         import shutil

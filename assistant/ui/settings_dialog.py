@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.config import Settings
+from assistant.core.models import DEFAULT_EMBEDDER
 
 
 def _with_browse(edit: QLineEdit, browse: QPushButton) -> QWidget:
@@ -88,7 +89,7 @@ class SettingsDialog(QDialog):
             update={
                 "chat_model": self.chat_model.text().strip(),
                 "embedding_model": self.embedding_model.text().strip()
-                or "all-MiniLM-L6-v2-int8",
+                or DEFAULT_EMBEDDER,
                 "context_length": self.context_length.value(),
                 "temperature": self.temperature.value(),
                 "top_k": self.top_k.value(),

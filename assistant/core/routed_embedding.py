@@ -1,0 +1,87 @@
+"""Each chunk embedded by the model that reads its language best.
+
+English (and other non-CJK) text goes to MiniLM (int8 ONNX): on the dev set's
+English paraphrased questions it finds the right page far more often than USE
+(vector-only hit@1 / hit@5 0.70 / 0.86 against 0.45 / 0.66). Chinese, Japanese and
+Korean text goes to USE multilingual, which MiniLM cannot read and which also
+matches an English question to a Chinese passage.
+
+One vector column holds both: ``[USE 512 | MiniLM 384]`` with the other model's half
+left zero. A query vector with only one half filled (a *view*) therefore scores
+only the chunks of that model, by that model's own cosine, so each view has its own
+relevance floor. Embedding every chunk twice would cost about twice the ingest time
+for no measured gain (bench/retrieval_directions.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.core.embedding import Embedder, QueryView, similarity_floor
+from assistant.core.models import ROUTED_EMBEDDER
+
+_CJK = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+CJK_SHARE = 0.1
+"""A text is read by USE when at least this share of its non-blank characters is
+CJK: a Chinese manual's lines full of commands still count as Chinese."""
+
+
+def is_cjk_text(text: str) -> bool:
+    letters = sum(1 for ch in text if not ch.isspace())
+    return letters > 0 and len(_CJK.findall(text)) >= CJK_SHARE * letters
+
+
+class RoutedEmbedder:
+    def __init__(self, multilingual: Embedder, english: Embedder) -> None:
+        self.multilingual = multilingual
+        self.english = english
+        self.name = ROUTED_EMBEDDER
+        self.dim = multilingual.dim + english.dim
+        self.max_tokens = min(multilingual.max_tokens, english.max_tokens)
+        self._split = multilingual.dim
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.english.count_tokens(texts)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return self.english.token_spans(text)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        cjk = [i for i, t in enumerate(texts) if is_cjk_text(t)]
+        other = [i for i, t in enumerate(texts) if not is_cjk_text(t)]
+        if cjk:
+            out[cjk, : self._split] = self.multilingual.embed([texts[i] for i in cjk])
+        if other:
+            out[other, self._split :] = self.english.embed([texts[i] for i in other])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.query_views(text)[0].vector
+
+    def query_views(self, text: str) -> list[QueryView]:
+        """MiniLM for a non-CJK query (it scores the English chunks) plus USE (the
+        CJK chunks, across languages); USE alone for a CJK query, as MiniLM cannot
+        read it. English chunks carry no USE half, so a CJK question reaches them
+        through its English translation (query_translation.py) and the full-text
+        index."""
+        views = []
+        if not is_cjk_text(text):
+            views.append(self._view(self.english, text, slice(self._split, None)))
+        views.append(self._view(self.multilingual, text, slice(0, self._split)))
+        return views
+
+    def _view(self, model: Embedder, text: str, half: slice) -> QueryView:
+        vector = np.zeros(self.dim, dtype=np.float32)
+        vector[half] = model.embed_query(text)
+        return QueryView(vector, similarity_floor(model), model.name)
+
+    def embed_multilingual(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors in one space for every language (claim grounding compares an
+        answer with passages that may be in another language)."""
+        return self.multilingual.embed(texts)

@@ -1,0 +1,81 @@
+"""Language routing: each chunk in its language's model, and Chinese questions
+searched together with their English translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from fakes import FakeEmbedder, FakeGenerator
+
+from assistant.config import Settings
+from assistant.core.embedding import query_views
+from assistant.core.query_translation import english_query
+from assistant.core.routed_embedding import RoutedEmbedder, is_cjk_text
+from assistant.core.services import Library, search_question
+
+
+def _routed() -> RoutedEmbedder:
+    multilingual = FakeEmbedder(dim=16, name="multi")
+    multilingual.similarity_floor = 0.2  # type: ignore[attr-defined]
+    english = FakeEmbedder(dim=8, name="english")
+    english.similarity_floor = 0.3  # type: ignore[attr-defined]
+    return RoutedEmbedder(multilingual, english)
+
+
+def test_each_text_lands_in_its_language_model_s_half() -> None:
+    routed = _routed()
+    vectors = routed.embed(
+        ["The gate closes at nine.", "大门九点关闭。", "运行 ls -l 命令"]
+    )
+    assert vectors.shape == (3, 24)
+    assert np.abs(vectors[0, :16]).max() == 0 and np.abs(vectors[0, 16:]).max() > 0
+    assert np.abs(vectors[1, 16:]).max() == 0 and np.abs(vectors[1, :16]).max() > 0
+    assert np.abs(vectors[2, 16:]).max() == 0  # Chinese with a command is Chinese
+    english_views = query_views(routed, "When does the gate close?")
+    assert [(v.model, v.floor) for v in english_views] == [
+        ("english", 0.3),
+        ("multi", 0.2),
+    ]
+    assert [v.model for v in query_views(routed, "大门几点关？")] == ["multi"]
+    assert is_cjk_text("用 gnuplot 画图") and not is_cjk_text("plot sin(x) 图")
+
+
+def _library(tmp_path: Path) -> Library:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text(
+        "Harbour rules.\n\nThe harbour gate closes at 21:30 every night. "
+        "Boats moor at the north pier."
+    )
+    (docs / "library.txt").write_text(
+        "图书馆周一至周五开放。逾期归还的图书每天罚款五角。"
+    )
+    library = Library(Settings(chunk_tokens=40), _routed(), directory=tmp_path / "ix")
+    assert library.ingest([docs]).ok
+    return library
+
+
+def test_a_chinese_question_reaches_english_text_through_its_translation(
+    tmp_path: Path,
+) -> None:
+    library = _library(tmp_path)
+    question = "港口大门每天晚上几点关闭？"
+    generator = FakeGenerator()
+    alone, _ = search_question(library, None, question)
+    assert all(Path(s.path).name != "harbour.txt" for s in alone)
+    generator.translations[question] = "When does the harbour gate close at night?"
+    found, _ = search_question(library, generator, question)
+    assert generator.translated == [question]
+    harbour = [s for s in found if Path(s.path).name == "harbour.txt"]
+    assert harbour and "21:30" in harbour[0].text
+
+
+def test_only_cjk_questions_are_translated_and_bad_replies_are_dropped() -> None:
+    generator = FakeGenerator()
+    assert english_query(generator, "When does the gate close?") is None
+    assert generator.translated == []
+    generator.translations["大门几点关？"] = "港口大门几点关？"  # not English
+    assert english_query(generator, "大门几点关？") is None
+    generator.translations["大门几点关？"] = "\nWhen does the gate close?\nNote: ..."
+    assert english_query(generator, "大门几点关？") == "When does the gate close?"
