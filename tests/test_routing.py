@@ -79,3 +79,25 @@ def test_only_cjk_questions_are_translated_and_bad_replies_are_dropped() -> None
     assert english_query(generator, "大门几点关？") is None
     generator.translations["大门几点关？"] = "\nWhen does the gate close?\nNote: ..."
     assert english_query(generator, "大门几点关？") == "When does the gate close?"
+
+
+def test_a_library_built_before_the_default_changed_keeps_its_embedder(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from assistant.core.services import load_embedder
+    from assistant.core.store import ChunkStore
+
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "index.json").write_text(
+        json.dumps({"embedder": "use-multilingual-v3", "dim": 512})
+    )
+    assert ChunkStore.indexed_embedder(index) == "use-multilingual-v3"
+    assert (
+        load_embedder(Settings(), "use-multilingual-v3").name == "use-multilingual-v3"
+    )
+    chosen = Settings.model_validate({"embedding_model": "use-minilm-routed-v1"})
+    assert load_embedder(chosen, "use-multilingual-v3").name == "use-minilm-routed-v1"
+    assert ChunkStore.indexed_embedder(tmp_path / "none") is None

@@ -85,6 +85,9 @@ class Retriever:
         # full-text search runs beside query embedding + vector search (LanceDB
         # releases the GIL), so hybrid costs about as much as the slower of the two
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="fts")
+        self._models_absent: dict[str, int] = {}
+        """Query-view model -> store generation at which none of its chunks existed
+        (a routed USE view in an all-English library): skipped until a write."""
 
     def search(
         self,
@@ -118,10 +121,14 @@ class Retriever:
         candidates: dict[str, _Candidate] = {}
         if config.mode in ("hybrid", "vector"):
             for view in views:
+                if self._models_absent.get(view.model) == self.store.generation:
+                    continue
                 floor = _floor(config, view)
                 hits = self.store.vector_search(view.vector, config.candidates)
                 # a routed view scores the other model's chunks 0: not a ranking
                 hits = [h for h in hits if 1.0 - float(h["_distance"]) > _ORTHOGONAL]
+                if not hits:
+                    self._models_absent[view.model] = self.store.generation
                 for rank, row in enumerate(hits):
                     cand = candidates.setdefault(row["chunk_id"], _Candidate(row))
                     cand.fused += config.vector_weight / (config.rrf_k + rank + 1)

@@ -65,11 +65,12 @@ TokenCallback = Callable[[str], None]
 
 
 def load_embedder(settings: Settings, index_embedder: str | None = None) -> Embedder:
-    """The configured embedder; with none configured, the one a built-in index was
-    made with (so an older library keeps working until it is re-indexed), else
-    the default."""
+    """The configured embedder; when none was chosen (the setting is empty or left
+    at its default), the built-in one the index was made with, so a library built
+    before the default changed keeps working until it is re-indexed."""
     setting = settings.embedding_model
-    if not setting and index_embedder in BUILTIN_EMBEDDERS:
+    chosen = bool(setting) and "embedding_model" in settings.model_fields_set
+    if not chosen and index_embedder in BUILTIN_EMBEDDERS:
         setting = index_embedder or ""
     return _embedder_named(setting)
 

@@ -105,6 +105,8 @@ class ChunkStore:
                     meta.get("embedder", "?"), int(meta.get("dim", 0)), embedder, dim
                 )
         self.meta = IndexMeta(embedder, dim)
+        self.generation = 0
+        """Bumped by every write through this instance (the process's only one)."""
         self._db: Any = lancedb.connect(str(self.directory))
         if TABLE in self._db.table_names():
             self._table: Any = self._db.open_table(TABLE)
@@ -177,6 +179,7 @@ class ChunkStore:
 
     def replace_documents(self, doc_ids: list[str], rows: list[dict[str, Any]]) -> None:
         """Atomically swap the chunks of several documents (one commit)."""
+        self.generation += 1
         data = _to_table(rows, chunk_schema(self.meta.dim))
         listed = ", ".join(f"'{_safe(d)}'" for d in doc_ids)
         (
@@ -188,6 +191,7 @@ class ChunkStore:
         )
 
     def remove_document(self, doc_id: str) -> None:
+        self.generation += 1
         self._table.delete(f"doc_id = '{_safe(doc_id)}'")
 
     # ---- search ----------------------------------------------------------------
