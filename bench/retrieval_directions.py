@@ -45,6 +45,7 @@ from assistant.core.models import ROUTED_EMBEDDER, USE_EMBEDDER  # noqa: E402
 from assistant.core.query_translation import english_query  # noqa: E402
 from assistant.core.search_text import to_search_text  # noqa: E402
 from assistant.core.services import Library, load_embedder, load_generator  # noqa: E402
+from assistant.core.store import HIT_COLUMNS  # noqa: E402
 from assistant.core.types import Source  # noqa: E402
 
 KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
@@ -125,25 +126,7 @@ class Lists:
     def __init__(self, library: Library) -> None:
         self.library = library
         table = library.store._table
-        rows = (
-            table.search()
-            .select(
-                [
-                    "chunk_id",
-                    "path",
-                    "title",
-                    "page",
-                    "page_label",
-                    "start",
-                    "end",
-                    "heading",
-                    "text",
-                    "vector",
-                ]
-            )
-            .limit(None)
-            .to_list()
-        )
+        rows = table.search().select(HIT_COLUMNS).limit(None).to_list()
         self.rows = {r["chunk_id"]: r for r in rows}
         self.relevant: set[str] = set()
         """Chunks a vector view found above its floor, or full-text search found

@@ -150,6 +150,9 @@ def score(
             _grounded_keywords(question, answer)
         )
         result["ttft_ms"] = round(answer.timings.get("ttft_ms", 0.0), 1)
+        result["first_token_ms"] = round(
+            answer.timings.get("first_token_ms", answer.timings.get("ttft_ms", 0.0)), 1
+        )
         if answer.withheld:
             result["withheld"] = answer.withheld
     return result
@@ -198,6 +201,12 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
             if claims:
                 entry["claims_supported"] = _share(c["supported"] for c in claims)
             entry["ttft_s"] = sum(r["ttft_ms"] for r in answered) / len(answered) / 1000
+            # from the question: search (and translation) included
+            entry["first_token_s"] = (
+                sum(r.get("first_token_ms", r["ttft_ms"]) for r in answered)
+                / len(answered)
+                / 1000
+            )
         summary[name] = {k: round(v, 3) for k, v in entry.items()}
     return summary
 

@@ -283,7 +283,18 @@ class MainWindow(QMainWindow):
         self.library_pane.progress_label.setText("Stopping after the current batch…")
 
     def _on_library_ready(self, library: Library) -> None:
-        self.statusBar().showMessage("Library loaded", 3000)
+        if library.embedder.name == self.settings.embedding_model or (
+            "embedding_model" in self.settings.model_fields_set
+        ):
+            self.statusBar().showMessage("Library loaded", 3000)
+            return
+        # built before the default embedder changed: still works, searches worse
+        self.statusBar().showMessage(
+            f"Library loaded. It was indexed with the earlier embedder "
+            f"({library.embedder.name}); run `assistant reindex` to search it with "
+            f"the better default ({self.settings.embedding_model}).",
+            20000,
+        )
 
     def _on_documents(self, documents: list[DocumentInfo]) -> None:
         self.documents.set_documents(documents)
