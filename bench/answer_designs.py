@@ -148,13 +148,14 @@ def rescore(questions_file: Path, limit: int) -> None:
     from assistant.config import Settings
     from assistant.core.evaluation import load_questions
     from assistant.core.prompt import DEFAULT_DESIGN
+    from assistant.core.embedding import multilingual_embed
     from assistant.core.services import Library
 
     questions = load_questions(questions_file)
     subset_ids = {q.id for q in _subset(questions, limit)}
     os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
     library = Library.open(Settings())
-    embed = library.embedder.embed
+    embed = multilingual_embed(library.embedder)
     unknown = {q.id: library.unknown_names(q.question) for q in questions}
     rows: list[dict[str, object]] = []
     out = ROOT / "bench/out"

@@ -84,6 +84,28 @@ def test_meaning_match_across_languages_uses_the_embedder() -> None:
     assert not ground("泵的转速为每分钟 300 转。", SOURCES)[0].supported
 
 
+def test_a_chinese_claim_is_supported_by_the_names_it_shares_with_english() -> None:
+    """Names are written the same in both languages: a Chinese claim whose Latin
+    names are all in an English window is supported by a modest similarity, which
+    alone (0.4 < 0.55) would not do. Latin words stop where Chinese starts."""
+    assert terms("需要装Postgrey软件") == ["postgrey", "需要", "要装", "软件"]
+    mail = _source(
+        1, "Install the postgrey package, then list it in the Postfix restrictions."
+    )
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), 2), dtype=np.float32)
+        for i, text in enumerate(texts):
+            vectors[i] = [1, 0] if "Install" in text else [0.4, (1 - 0.16) ** 0.5]
+        return vectors
+
+    question = "想用灰名单挡垃圾邮件，Postfix 需要装什么软件？"
+    claims = ground("需要装 Postgrey 软件。", [mail], embed, question=question)
+    assert claims[0].supported
+    other = ground("需要装 Greyfix 软件。", [mail], embed, question=question)
+    assert not other[0].supported
+
+
 def test_markers_are_written_from_evidence_and_offsets_follow() -> None:
     answer = "Prime it. Opens at 42 bar."
     claims = [

@@ -22,7 +22,11 @@ from assistant.core.types import Claim, Evidence, Source
 EmbedTexts = Callable[[Sequence[str]], np.ndarray]
 """Unit-length vectors for texts (the library's embedder)."""
 
-_LATIN = re.compile(r"[A-Za-z_][\w./+-]*\w|[A-Za-z]")
+_NON_CJK_WORD = (
+    r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+_LATIN = re.compile(rf"[A-Za-z_](?:{_NON_CJK_WORD}|[./+-])*{_NON_CJK_WORD}|[A-Za-z]")
+"""A Latin word or identifier; it ends where Chinese text starts ("装Postgrey软件")."""
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BULLET = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")  # at a line start (match)
@@ -66,6 +70,10 @@ class GroundingConfig:
     """Or: this share of its `code` (commands, options, paths) is in the window,
     with the word overlap that the similarity rule asks for."""
     min_terms: int = 2
+    min_similarity_with_names: float = 0.35
+    """Or, across scripts (a Chinese claim, an English window): every Latin name
+    the claim adds (commands, packages, products are written the same in both
+    languages) is in the window, and the two are at least this close in meaning."""
 
 
 def terms(text: str) -> list[str]:
@@ -206,6 +214,7 @@ def ground(
     for i, (start, end, claim_terms, numbers, code) in enumerate(candidates):
         text = answer[start:end]
         claim_cjk = bool(_CJK.search(text))
+        names = [t for t in claim_terms if t.isascii() and any(c.isalpha() for c in t)]
         scored: list[tuple[float, int]] = []
         for j, window in enumerate(windows):
             if not numbers <= window.numbers:
@@ -219,9 +228,16 @@ def ground(
                 _overlap(code, window.terms) >= config.min_code_overlap
                 and overlap >= needed
             )
+            names_ok = (
+                claim_cjk != window.cjk
+                and bool(names)
+                and _overlap(names, window.terms) == 1.0
+                and sim >= config.min_similarity_with_names
+            )
             if (
                 overlap >= config.min_overlap
                 or code_ok
+                or names_ok
                 or (sim >= config.min_similarity and overlap >= needed)
             ):
                 score = max(overlap, sim)
