@@ -146,9 +146,9 @@ def rescore(questions_file: Path, limit: int) -> None:
     """Tables again from the stored answers (no generation): after a change to
     grounding or the decline rule, every design is re-checked the same way."""
     from assistant.config import Settings
+    from assistant.core.embedding import multilingual_embed
     from assistant.core.evaluation import load_questions
     from assistant.core.prompt import DEFAULT_DESIGN
-    from assistant.core.embedding import multilingual_embed
     from assistant.core.services import Library
 
     questions = load_questions(questions_file)
