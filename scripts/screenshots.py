@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 QUESTION = "How often must the altimeter be recalibrated?"
 UNANSWERABLE = "What is the maximum take-off weight of a Boeing 747-400?"
+CROSSLINGUAL = "高度计多久需要重新校准一次？"  # answered from the English manual
 
 
 def main() -> int:
@@ -67,6 +68,17 @@ def main() -> int:
     wait_for(window.sig_answer_shown, 180000)
     settle()
     window.grab().save(str(OUT / "declined.png"))
+    window.chat_pane.input.setPlainText(CROSSLINGUAL)
+    window.chat_pane.submit()
+    wait_for(window.sig_answer_shown, 180000)
+    settle()
+    index = len(window.messages.messages()) - 1
+    answer = window.messages.messages()[index]
+    cited = [(k, c.evidence[0].n) for k, c in enumerate(answer.claims) if c.evidence]
+    if cited:
+        window.chat_pane.sig_citation.emit(index, cited[0][1], cited[0][0])
+    settle(500)
+    window.grab().save(str(OUT / "crosslingual.png"))
     if "--answers-only" in sys.argv:
         window.close()
         return 0
