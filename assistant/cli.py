@@ -416,6 +416,17 @@ def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ---- entry point ----------------------------------------------------------------
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
 
@@ -434,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer one question from the library")
     p.add_argument("question")
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-k", type=_positive, default=None)
     p.add_argument(
         "--mode",
         choices=ANSWER_MODES,
@@ -447,12 +458,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="multi-turn conversation")
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-k", type=_positive, default=None)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("search", help="retrieval only, no generation")
     p.add_argument("query")
-    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-k", type=_positive, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -472,7 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("questions", help="JSONL: id, question, gold, answer_keywords")
     p.add_argument("--out", help="write per-question results (JSONL) here")
     p.add_argument("--no-generate", action="store_true", help="retrieval only")
-    p.add_argument("--top-k", type=int, default=10, help="passages scored (hit@k)")
+    p.add_argument(
+        "--top-k", type=_positive, default=10, help="passages scored (hit@k)"
+    )
     p.add_argument("--mode", choices=["hybrid", "vector", "text"], default=None)
     p.add_argument(
         "--design",

@@ -16,7 +16,10 @@ from typing import Protocol
 from assistant.core.types import Chunk, Heading, ParsedDocument
 
 _BOUNDARY = re.compile(
-    r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+"  # Latin sentence end + space
+    # Latin sentence end + space. A match may only start where a run of stops
+    # starts and takes the run whole (possessive): otherwise a 100 KB run of dots
+    # is tried from every one of its positions, quadratic time.
+    r"(?<![.!?\u2026])[.!?\u2026]++[\"'\u201d\u2019)\]]*+\s+"
     r"|[\u3002\uff01\uff1f\uff1b]+[\"\u201d\u2019\u300d\u300f\uff09)]*\s*"  # 。！？；
     r"|\n[ \t]*\n\s*"  # blank line: paragraph break
 )

@@ -42,3 +42,27 @@ class EmbedderMismatch(AssistantError):
             "Switch the embedding model back, or re-index the library "
             "(`assistant reindex`) to use the new one."
         )
+
+
+class IndexWriteError(AssistantError):
+    """The index could not be written (disk full, read-only, ...); what was already
+    committed is intact."""
+
+    def __init__(self, directory: Path | str, exc: BaseException) -> None:
+        import errno
+
+        code = getattr(exc, "errno", None)
+        text = str(exc)
+        if code == errno.ENOSPC or "No space left" in text:
+            why = "the disk is full; free some space and add the files again"
+        elif code == errno.EROFS or "Read-only file system" in text:
+            why = "the file system is read-only; move the library (ASSISTANT_HOME)"
+        elif code == errno.EACCES or "Permission denied" in text:
+            why = "permission denied; check the library folder's permissions"
+        else:
+            why = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+        self.directory = Path(directory)
+        super().__init__(
+            f"Could not write the library index in {self.directory} ({why}). "
+            "Documents indexed before this are unchanged."
+        )

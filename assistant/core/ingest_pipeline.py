@@ -7,7 +7,9 @@ old version or its new one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import queue
 import threading
 import time
@@ -21,7 +23,7 @@ import numpy as np
 from assistant.core.cancel import CancelToken
 from assistant.core.chunking import chunk_document
 from assistant.core.embedding import Embedder
-from assistant.core.errors import IngestError
+from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
 from assistant.core.ingest import discover, parse_file
 from assistant.core.search_text import to_search_text
@@ -34,6 +36,8 @@ from assistant.core.types import (
     IngestReport,
     ParsedDocument,
 )
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IngestProgress], None]
 EMBED_BATCH = 64
@@ -90,6 +94,7 @@ def run_ingest(
     state = IngestProgress(files_total=len(files), bytes_total=sum(sizes.values()))
     existing = {d.doc_id: d for d in store.documents()}
     items: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()  # the consumer ended (done, cancelled or failed)
 
     def emit(current: str = "") -> None:
         state.elapsed_s = time.perf_counter() - started
@@ -98,16 +103,19 @@ def run_ingest(
             progress(state)
 
     def produce() -> None:
-        for path in files:
-            if cancel.cancelled:
-                break
-            items.put(_prepare(path, sizes[path], existing, embedder, options))
-        items.put(_DONE)
+        try:
+            for path in files:
+                if cancel.cancelled or stop.is_set():
+                    break
+                items.put(_prepare(path, sizes[path], existing, embedder, options))
+        finally:
+            items.put(_DONE)
 
     producer = threading.Thread(target=produce, name="ingest-parse", daemon=True)
     producer.start()
     writer = _BatchWriter(store, report, state)
     emit()
+    failed = interrupted = False
     try:
         while True:
             item = items.get()
@@ -130,11 +138,25 @@ def run_ingest(
             state.bytes_done += item.size
             emit()
         writer.flush()
+    except BaseException as exc:
+        failed = True
+        interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+        raise
     finally:
         cancel_seen = cancel.cancelled
-        producer.join()
+        # the parse thread may be blocked on the full queue: stop it and drain,
+        # or an error here (disk full, a commit conflict) would hang forever
+        stop.set()
+        while producer.is_alive() and not interrupted:  # (a daemon thread: on
+            with contextlib.suppress(queue.Empty):  # Ctrl+C it dies with the process)
+                items.get(timeout=0.05)
         if writer.written:
-            store.maintain()
+            try:
+                store.maintain()
+            except Exception as exc:
+                if not failed:
+                    raise IndexWriteError(store.directory, exc) from exc
+                log.warning("index maintenance after a failed ingest: %s", exc)
     report.cancelled = cancel_seen
     report.seconds = time.perf_counter() - started
     return report
@@ -226,9 +248,12 @@ class _BatchWriter:
         if not self.pending:
             return
         doc_ids = [item.doc_id for item, _ in self.pending]
-        self.store.replace_documents(
-            doc_ids, [r for _, rows in self.pending for r in rows]
-        )
+        try:
+            self.store.replace_documents(
+                doc_ids, [r for _, rows in self.pending for r in rows]
+            )
+        except Exception as exc:
+            raise IndexWriteError(self.store.directory, exc) from exc
         for item, _ in self.pending:
             target = self.report.updated if item.previous else self.report.added
             target.append(str(item.path))

@@ -34,31 +34,52 @@ def is_supported(path: Path) -> bool:
 
 
 def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]]:
-    """Expand folders recursively (not following links) into supported files.
+    """Expand folders recursively into supported regular files.
 
-    Files named explicitly but unsupported are reported; unsupported files found
-    inside folders are skipped silently, as a file manager's "add folder" would.
+    Links are not followed inside folders (neither folder nor file links: a link in
+    a dropped folder may point anywhere, even in a loop); a link named explicitly
+    is followed to its target. Pipes, devices and sockets are never read (reading
+    one would block forever). Files named explicitly but unsupported are reported;
+    unsupported files found inside folders are skipped silently, as a file
+    manager's "add folder" would.
     """
     files: dict[Path, None] = {}
     failures: list[FileFailure] = []
     for raw in paths:
+        if not str(raw).strip():
+            failures.append(FileFailure(str(raw), "empty path (name a file or folder)"))
+            continue
         path = Path(raw).expanduser()
         if path.is_dir():
             for root, dirs, names in os.walk(path, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
                     candidate = Path(root) / name
-                    if not name.startswith(".") and is_supported(candidate):
+                    if (
+                        not name.startswith(".")
+                        and is_supported(candidate)
+                        and not candidate.is_symlink()
+                        and candidate.is_file()
+                    ):
                         files.setdefault(candidate.resolve(), None)
-        elif not path.exists():
-            failures.append(FileFailure(str(path), "file not found"))
-        elif not is_supported(path):
+            continue
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, or a link loop
+            reason = "file not found" if not path.is_symlink() else "broken link"
+            failures.append(FileFailure(str(path), reason))
+            continue
+        if not is_supported(path):
             kinds = ", ".join(sorted({k.lstrip(".") for k in PARSERS}))
             failures.append(
                 FileFailure(str(path), f"unsupported file type (supported: {kinds})")
             )
+        elif not target.is_file():
+            failures.append(
+                FileFailure(str(path), "not a regular file (a pipe, device or socket)")
+            )
         else:
-            files.setdefault(path.resolve(), None)
+            files.setdefault(target, None)
     return list(files), failures
 
 

@@ -1,0 +1,123 @@
+"""Hostile inputs and faults end with a clear error, and nothing indexed is lost.
+
+A run that does not end within ``HANG`` seconds counts as hung: a limit that
+detects a hang, not a speed target (speed is in bench/)."""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hostile
+import pytest
+from fakes import FakeEmbedder
+
+from assistant.config import Settings
+from assistant.core.chunking import chunk_document
+from assistant.core.errors import IndexWriteError
+from assistant.core.ingest import discover, parse_file
+from assistant.core.services import Library
+
+HANG = 60.0
+
+
+def _within(seconds: float, work: Callable[[], Any]) -> Any:
+    """Run ``work`` on a thread; fail the test if it is still running after
+    ``seconds`` (a hang), re-raise what it raised."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the test thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s: hung"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _library(tmp_path: Path) -> Library:
+    return Library(
+        Settings(chunk_tokens=40, chunk_overlap=8),
+        FakeEmbedder(),
+        directory=tmp_path / "index",
+    )
+
+
+def test_pipes_devices_and_link_loops_are_reported_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("The gate closes at nine.")
+    pipe = hostile.fifo(folder)
+    zero = hostile.device_link(folder)
+    a, _ = hostile.link_loop(folder)
+    files, failures = discover([folder, pipe, zero, a, ""])
+    assert [f.name for f in files] == ["ok.txt"]
+    reasons = {Path(f.path).name: f.reason for f in failures}
+    assert "pipe, device or socket" in reasons["pipe.txt"]
+    assert "pipe, device or socket" in reasons["zero.txt"]
+    assert reasons["a.txt"] == "broken link"
+    assert "empty path" in reasons[""]
+    library = _library(tmp_path)
+    report = _within(HANG, lambda: library.ingest([folder, pipe, zero]))
+    assert report.added == [str(folder.resolve() / "ok.txt")]
+    assert len(report.failed) == 2
+
+
+def test_a_file_link_inside_a_folder_is_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "private" / "secret.md"
+    secret.parent.mkdir()
+    secret.write_text("# Secret\n\nThe vault code is 4711.")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "readme.md").write_text("# Readme\n\nNothing secret here.")
+    hostile.outside_link(folder, secret)
+    files, failures = discover([folder])
+    assert [f.name for f in files] == ["readme.md"] and not failures
+    named, _ = discover([folder / "secret.md"])  # named explicitly: its target
+    assert named == [secret.resolve()]
+
+
+@pytest.mark.parametrize("make", [hostile.long_heading_line, hostile.run_of_dots])
+def test_inputs_that_were_quadratic_parse_and_chunk_in_linear_time(
+    tmp_path: Path, make: Callable[[Path], Path]
+) -> None:
+    path = make(tmp_path)
+
+    def parse_and_chunk() -> int:
+        document = parse_file(path, 50 * 2**20)
+        return len(chunk_document(document, FakeEmbedder(), 40, 8))
+
+    assert _within(HANG, parse_and_chunk) > 0
+
+
+def test_a_write_error_ends_the_ingest_with_a_message_and_keeps_what_was_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disk full during the writes: the parse thread was blocked on its full
+    queue and the ingest hung forever; now it ends with a one-line reason."""
+    library = _library(tmp_path)
+    first = tmp_path / "first.txt"
+    first.write_text("The harbour gate closes at 21:30.")
+    assert library.ingest([first]).ok
+    folder = tmp_path / "many"
+    folder.mkdir()
+    hostile.many_small_files(folder, 150)  # > one batch
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(library.store, "replace_documents", disk_full)
+    with pytest.raises(IndexWriteError, match="disk is full"):
+        _within(HANG, lambda: library.ingest([folder]))
+    monkeypatch.undo()
+    assert [d.path for d in library.documents()] == [str(first.resolve())]
+    assert "21:30" in library.search("When does the harbour gate close?")[0].text
