@@ -253,24 +253,22 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    """Rebuild the index from the original files (e.g. after changing embedder)."""
-    from assistant.core.store import META_FILE, TABLE, ChunkStore
+    """Rebuild the index from the original files (e.g. after changing embedder),
+    beside the old one: Ctrl+C or a crash leaves the old index as it was."""
+    from assistant.core.rebuild import rebuild_index
 
-    directory = index_dir()
-    paths: list[str] = []
-    if (directory / f"{TABLE}.lance").exists():
-        meta = json.loads((directory / META_FILE).read_text())
-        old = ChunkStore(directory, meta["embedder"], int(meta["dim"]))
-        paths = [d.path for d in old.documents()]
-        ChunkStore.wipe(directory)
-    missing = [p for p in paths if not Path(p).exists()]
-    for path in missing:
-        print(
-            f"error: {Path(path).name}: file no longer exists; dropped", file=sys.stderr
-        )
-    args.paths = [p for p in paths if Path(p).exists()]
-    args.force = True
-    return cmd_ingest(args, settings) if args.paths else (1 if missing else 0)
+    with _cancel_on_interrupt() as cancel:
+        report = rebuild_index(settings, index_dir(), cancel=cancel)
+    for failure in report.failed:
+        print(f"error: {failure}", file=sys.stderr)
+    if report.cancelled:
+        print("Stopped by the user; the library is as it was before the re-index.")
+        return 1
+    print(
+        f"{len(report.added)} documents re-indexed, {len(report.failed)} failed; "
+        f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f} s"
+    )
+    return 0 if report.ok else 1
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

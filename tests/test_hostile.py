@@ -121,3 +121,66 @@ def test_a_write_error_ends_the_ingest_with_a_message_and_keeps_what_was_there(
     monkeypatch.undo()
     assert [d.path for d in library.documents()] == [str(first.resolve())]
     assert "21:30" in library.search("When does the harbour gate close?")[0].text
+
+
+def _three_documents(tmp_path: Path) -> tuple[Library, list[Path]]:
+    library = _library(tmp_path)
+    docs = []
+    for i, fact in enumerate(
+        ["gate closes at nine", "pier opens at six", "fee is 5 euros"]
+    ):
+        path = tmp_path / f"doc{i}.txt"
+        path.write_text(f"Harbour note {i}: the {fact}.")
+        docs.append(path)
+    assert library.ingest(docs).ok
+    return library, docs
+
+
+def test_reindex_builds_beside_the_old_index_and_a_stop_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """`reindex` used to wipe the index first: a Ctrl+C lost documents for good."""
+    from assistant.core.cancel import CancelToken
+    from assistant.core.rebuild import rebuild_index, staging_dir
+
+    library, docs = _three_documents(tmp_path)
+    directory = tmp_path / "index"
+    cancel = CancelToken()
+
+    def stop_at_once(progress: object) -> None:
+        cancel.cancel()
+
+    stopped = rebuild_index(
+        Settings(), directory, stop_at_once, cancel, embedder=FakeEmbedder(dim=32)
+    )
+    assert stopped.cancelled and not staging_dir(directory).exists()
+    assert len(_library(tmp_path).documents()) == 3  # the old index, untouched
+    docs[2].unlink()
+    report = rebuild_index(Settings(), directory, embedder=FakeEmbedder(dim=32))
+    assert len(report.added) == 2 and "no longer exists" in report.failed[0].reason
+    rebuilt = Library(Settings(), FakeEmbedder(dim=32), directory=directory)
+    assert sorted(d.path for d in rebuilt.documents()) == sorted(
+        str(p.resolve()) for p in docs[:2]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("index")) == [
+        "index"
+    ]
+
+
+def test_a_crash_between_the_two_renames_of_the_swap_is_finished_at_open(
+    tmp_path: Path,
+) -> None:
+    from assistant.core.rebuild import COMPLETE, recover, staging_dir
+
+    _three_documents(tmp_path)
+    directory = tmp_path / "index"
+    staging = staging_dir(directory)
+    staging.mkdir()
+    (staging / COMPLETE).write_text("")
+    directory.rename(tmp_path / "index.old-1")  # crash here: no index at all
+    recover(directory)  # a complete rebuild is swapped in, the old one removed
+    assert (directory / COMPLETE).exists() and not staging.exists()
+    assert not (tmp_path / "index.old-1").exists()
+    directory.rename(tmp_path / "index.old-2")  # crash before a complete rebuild
+    recover(directory)  # the old index comes back
+    assert directory.exists() and not (tmp_path / "index.old-2").exists()

@@ -78,6 +78,8 @@ def test_changed_file_replaces_its_chunks_and_reuses_unchanged_ones(
     assert not any("green" in t for t in texts)
     assert any("blue" in t for t in texts)
     assert len(library.documents()) == 1
+    forced = library.ingest([path], force=True)  # re-embeds everything, as it says
+    assert forced.updated and forced.chunks_reused == 0 and forced.chunks_embedded == 2
 
 
 def test_remove_deletes_all_chunks(library: Library, docs: Path) -> None:

@@ -131,7 +131,9 @@ def run_ingest(
             else:
                 emit(item.path.name)
                 state.chunks_total += len(item.chunks)
-                rows = _embed(item, store, embedder, report, state, emit, cancel)
+                rows = _embed(
+                    item, store, embedder, report, state, emit, cancel, options.force
+                )
                 if rows is not None:
                     writer.add(item, rows)
             state.files_done += 1
@@ -271,10 +273,13 @@ def _embed(
     state: IngestProgress,
     emit: Callable[[], None],
     cancel: CancelToken,
+    force: bool = False,
 ) -> list[dict[str, Any]] | None:
-    """A document's rows with vectors (reusing unchanged ones); None if cancelled."""
+    """A document's rows with vectors (reusing those of unchanged text unless
+    ``force``); None if cancelled."""
     hashes = [sha256_text(c.embed_text) for c in item.chunks]
-    known = store.vectors_by_text_hash(item.doc_id) if item.previous else {}
+    reuse = item.previous and not force
+    known = store.vectors_by_text_hash(item.doc_id) if reuse else {}
     vectors: list[np.ndarray | None] = [known.get(h) for h in hashes]
     todo = [i for i, v in enumerate(vectors) if v is None]
     report.chunks_reused += len(item.chunks) - len(todo)

@@ -129,6 +129,9 @@ class Library:
     @classmethod
     def open(cls, settings: Settings, directory: Path | None = None) -> Library:
         directory = directory or index_dir()
+        from assistant.core.rebuild import recover
+
+        recover(directory)  # a re-index a crash interrupted mid-swap
         return cls(
             settings,
             load_embedder(settings, ChunkStore.indexed_embedder(directory)),

@@ -128,6 +128,18 @@ class ChunkStore:
         return name if isinstance(name, str) else None
 
     @staticmethod
+    def stored_paths(directory: Path) -> list[str]:
+        """The file paths of the documents in an index, read without opening it
+        for search (so whatever embedder made it)."""
+        import lancedb
+
+        if not (directory / f"{TABLE}.lance").exists():
+            return []
+        table = lancedb.connect(str(directory)).open_table(TABLE)
+        paths = table.search().select(["path"]).limit(None).to_arrow()["path"]
+        return sorted(set(paths.to_pylist()))
+
+    @staticmethod
     def wipe(directory: Path) -> None:
         """Delete the index (used before re-indexing with another embedder)."""
         import shutil
