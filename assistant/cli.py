@@ -221,7 +221,11 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             conversation.reset()
             print("(conversation cleared)")
             continue
-        answer = _stream(conversation, question, args.top_k, echo=True)
+        try:
+            answer = _stream(conversation, question, args.top_k, echo=True)
+        except AssistantError as exc:  # e.g. a question too long: the chat goes on
+            print(f"error: {exc}", file=sys.stderr)
+            continue
         _print_checked(answer)
         if answer.sources:
             _print_sources(answer.sources, answer.cited)
@@ -529,12 +533,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    settings = load_settings()
     func = getattr(args, "func", cmd_window)
     try:
-        return int(func(args, settings))
+        return int(func(args, load_settings()))
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file named on the command line, the data folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -131,3 +131,56 @@ def test_every_subcommand_is_known_to_the_file_argument_check() -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) == cli.COMMANDS  # type: ignore[arg-type]
+
+
+def test_hostile_command_lines_get_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for value in ("-1", "0", "many"):
+        with pytest.raises(SystemExit):
+            cli.main(["search", "valve", "--top-k", value])
+        assert "--top-k" in capsys.readouterr().err
+    code, _, err = _run(capsys, "ingest", "")
+    assert code == 1 and "empty path" in err
+    code, _, err = _run(capsys, "eval", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and err.strip().endswith("No such file or directory")
+    home = tmp_path / "home-file"
+    home.write_text("")
+    monkeypatch.setenv("ASSISTANT_HOME", str(home))
+    code, _, err = _run(capsys, "docs")
+    assert code == 2 and "is a file, not a folder" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_damaged_index_json_says_to_reindex_and_reindex_recovers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The valve opens at 42 bar.")
+    assert _run(capsys, "ingest", str(notes))[0] == 0
+    meta = cli.index_dir() / "index.json"
+    for garbage in ("{not json", '{"embedder": "fake"}', "[1, 2]"):
+        meta.write_text(garbage)
+        code, _, err = _run(capsys, "search", "valve")
+        assert code == 2 and "damaged" in err and "assistant reindex" in err
+    code, out, _ = _run(capsys, "reindex")
+    assert code == 0 and "1 documents re-indexed" in out
+    code, out, _ = _run(capsys, "search", "valve")
+    assert code == 0 and "42 bar" in out
+
+
+def test_a_question_longer_than_the_model_reads_is_refused_and_chat_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The valve opens at 42 bar.")
+    _run(capsys, "ingest", str(notes))
+    code, _, err = _run(capsys, "ask", "why " * 20000)
+    assert code == 2 and "too long for the model" in err
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("why " * 20000 + "\nWhen does the valve open?\n")
+    )
+    code, out, err = _run(capsys, "chat")
+    assert code == 0 and "too long" in err and "42 bar" in out

@@ -184,3 +184,14 @@ def test_a_crash_between_the_two_renames_of_the_swap_is_finished_at_open(
     directory.rename(tmp_path / "index.old-2")  # crash before a complete rebuild
     recover(directory)  # the old index comes back
     assert directory.exists() and not (tmp_path / "index.old-2").exists()
+
+
+def test_damaged_conversation_files_are_skipped(tmp_path: Path) -> None:
+    """`[1, 2]` in a conversation file aborted the window at start."""
+    from assistant.core.conversations import ConversationStore
+
+    store = ConversationStore(tmp_path / "chats")
+    for name, content in [("list", "[1, 2]"), ("null", "null"), ("bin", "\udcff")]:
+        (store.directory / f"{name}.json").write_text(content, errors="surrogateescape")
+    (store.directory / "half.json").write_text('{"id": "x", "messages": [1]}')
+    assert store.list() == []

@@ -110,8 +110,8 @@ class ConversationStore:
                 records.append(
                     ConversationRecord.from_json(json.loads(path.read_text()))
                 )
-            except (ValueError, KeyError, TypeError):
-                continue  # a damaged file is skipped, not fatal
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue  # a damaged file (even `[1, 2]`) is skipped, not fatal
         return sorted(records, key=lambda r: r.created, reverse=True)
 
     def save(self, record: ConversationRecord) -> None:

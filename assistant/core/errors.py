@@ -66,3 +66,15 @@ class IndexWriteError(AssistantError):
             f"Could not write the library index in {self.directory} ({why}). "
             "Documents indexed before this are unchanged."
         )
+
+
+class IndexDamaged(AssistantError):
+    """The library index on disk cannot be read as it is."""
+
+    def __init__(self, directory: Path | str, what: str) -> None:
+        self.directory = Path(directory)
+        super().__init__(
+            f"The library index in {self.directory} is damaged ({what}). Run "
+            "`assistant reindex` to rebuild it from your files (they are not "
+            "touched), or move that folder away to start an empty library."
+        )

@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from assistant.core.errors import AssistantError
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file + fsync + rename: readers see the old or the new file."""
@@ -38,7 +40,23 @@ def sha256_text(text: str) -> str:
 
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable by the current user only."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except FileExistsError as exc:
+        raise AssistantError(
+            f"{path} is a file, not a folder; Assistant keeps its data in a folder "
+            "(check ASSISTANT_HOME)"
+        ) from exc
+    except OSError as exc:
+        raise AssistantError(
+            f"Cannot create or use the folder {path} ({exc.strerror}); check its "
+            "permissions (or ASSISTANT_HOME)"
+        ) from exc
+    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+        raise AssistantError(
+            f"The folder {path} is not readable and writable by you; check its "
+            "permissions (or ASSISTANT_HOME)"
+        )
     with contextlib.suppress(OSError):  # e.g. a folder owned by someone else
         os.chmod(path, 0o700)
     return path

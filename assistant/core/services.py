@@ -242,6 +242,26 @@ class Conversation:
     def reset(self) -> None:
         self.history.clear()
 
+    QUESTION_SHARE = 0.5
+    """Of the context left after the answer: the rest is for the passages."""
+
+    def _check_length(self, question: str) -> None:
+        """Refuse, with the numbers, a question the model cannot read whole (it
+        would fail inside llama.cpp, or push every passage out)."""
+        limit = int(
+            (self.generator.context_length - self.library.settings.max_answer_tokens)
+            * self.QUESTION_SHARE
+        )
+        if len(question) <= limit:  # fewer characters than tokens allowed: fine
+            return
+        tokens = self.generator.count_tokens(question)
+        if tokens > limit:
+            raise AssistantError(
+                f"The question is too long for the model: {tokens} tokens, and it "
+                f"can read about {limit} beside the passages. Shorten it, or add the "
+                "text as a document and ask about it."
+            )
+
     def ask(
         self,
         question: str,
@@ -263,6 +283,7 @@ class Conversation:
                 f"The '{mode}' mode needs a fine-tuned adapter; teach the model first "
                 "(Teach view, or `assistant finetune`)."
             )
+        self._check_length(question)
         use_retrieval = mode_uses_retrieval(mode)
         self.generator.use_adapter(adapter if mode_uses_adapter(mode) else None)
         cancel = cancel or CancelToken()

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from assistant.core.errors import EmbedderMismatch
+from assistant.core.errors import EmbedderMismatch, IndexDamaged
 from assistant.core.fsutil import atomic_write_text, private_dir
 from assistant.core.types import DocumentInfo
 
@@ -99,11 +99,9 @@ class ChunkStore:
         self.ann_min_rows = ann_min_rows
         meta_path = self.directory / META_FILE
         if meta_path.exists():
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if meta.get("embedder") != embedder or int(meta.get("dim", -1)) != dim:
-                raise EmbedderMismatch(
-                    meta.get("embedder", "?"), int(meta.get("dim", 0)), embedder, dim
-                )
+            stored_embedder, stored_dim = _read_meta(meta_path)
+            if stored_embedder != embedder or stored_dim != dim:
+                raise EmbedderMismatch(stored_embedder, stored_dim, embedder, dim)
         self.meta = IndexMeta(embedder, dim)
         self.generation = 0
         """Bumped by every write through this instance (the process's only one)."""
@@ -275,6 +273,15 @@ class ChunkStore:
         if where:
             query = query.where(where)
         return query.to_arrow()
+
+
+def _read_meta(path: Path) -> tuple[str, int]:
+    """The embedder name and dimension an index was built with."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        return str(meta["embedder"]), int(meta["dim"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamaged(path.parent, f"{path.name} is unreadable: {exc}") from exc
 
 
 def _to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
