@@ -539,6 +539,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the second Ctrl+C: quit now, without a traceback
+        print("\nStopped.", file=sys.stderr)
+        return 130
     except OSError as exc:  # a file named on the command line, the data folder
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

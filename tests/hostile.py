@@ -60,3 +60,21 @@ def many_small_files(folder: Path, count: int) -> list[Path]:
         path.write_text(f"Note {i}. The harbour gate code is {1000 + i}.\n")
         paths.append(path)
     return paths
+
+
+def inflating_docx(folder: Path, megabytes: int = 8) -> Path:
+    """A small .docx whose document XML unpacks to ``megabytes`` MB (one repeated
+    paragraph compresses ~1000:1): the shape of a zip bomb, at a test's size."""
+    import zipfile
+
+    path = folder / "bomb.docx"
+    paragraph = "<w:p><w:r><w:t>" + "spam " * 200 + "</w:t></w:r></w:p>"
+    body = paragraph * (megabytes * 2**20 // len(paragraph))
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+        f'2006/main"><w:body>{body}</w:body></w:document>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", xml)
+    return path

@@ -195,3 +195,62 @@ def test_damaged_conversation_files_are_skipped(tmp_path: Path) -> None:
         (store.directory / f"{name}.json").write_text(content, errors="surrogateescape")
     (store.directory / "half.json").write_text('{"id": "x", "messages": [1]}')
     assert store.list() == []
+
+
+def test_text_that_inflates_past_the_limit_is_refused_with_its_size(
+    tmp_path: Path,
+) -> None:
+    from assistant.core.errors import IngestError
+
+    bomb = hostile.inflating_docx(tmp_path, megabytes=8)
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(IngestError, match="unpacks to 8 MB"):
+        parse_file(bomb, 50 * 2**20, max_chars=500_000)  # refused before parsing
+    text = tmp_path / "one-line.txt"
+    text.write_text("word " * 400_000)
+    with pytest.raises(IngestError, match="2 million characters .* limit is 1"):
+        parse_file(text, 50 * 2**20, max_chars=1_000_000)
+
+
+def test_a_stop_reaches_a_pdf_being_parsed(tmp_path: Path) -> None:
+    from docgen import make_pdf
+
+    from assistant.core.cancel import CancelToken
+    from assistant.core.errors import IngestError
+    from assistant.core.ingest.pdf import parse_pdf
+
+    pdf = make_pdf(tmp_path / "long.pdf", [f"Page {i}." for i in range(30)])
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(IngestError, match="stopped"):
+        parse_pdf(pdf, cancel=cancel)
+
+
+def test_concurrent_ingests_into_one_library_all_commit(tmp_path: Path) -> None:
+    """Four processes writing one library: commit conflicts are retried, and a
+    second process's maintenance no longer kills an ingest."""
+    import subprocess
+    import sys
+
+    from ingest_child import SETTINGS
+
+    index = tmp_path / "index"
+    Library(SETTINGS, FakeEmbedder(), directory=index)  # create it once
+    child = Path(__file__).parent / "ingest_child.py"
+    runs = []
+    for n in range(4):
+        folder = tmp_path / f"f{n}"
+        folder.mkdir()
+        hostile.many_small_files(folder, 8)
+        runs.append(
+            subprocess.Popen(
+                [sys.executable, str(child), str(index), str(folder)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for run in runs:
+        out, err = run.communicate(timeout=HANG * 3)
+        assert run.returncode == 0 and "finished" in out, err[-2000:]
+    assert len(Library(SETTINGS, FakeEmbedder(), directory=index).documents()) == 32

@@ -107,7 +107,9 @@ def run_ingest(
             for path in files:
                 if cancel.cancelled or stop.is_set():
                     break
-                items.put(_prepare(path, sizes[path], existing, embedder, options))
+                items.put(
+                    _prepare(path, sizes[path], existing, embedder, options, cancel)
+                )
         finally:
             items.put(_DONE)
 
@@ -177,6 +179,7 @@ def _prepare(
     existing: dict[str, DocumentInfo],
     embedder: Embedder,
     options: IngestOptions,
+    cancel: CancelToken | None = None,
 ) -> _Parsed | _Skipped:
     try:
         doc_id = doc_id_for(path)
@@ -191,7 +194,7 @@ def _prepare(
             ) from exc
         if previous and previous.content_hash == content_hash and not options.force:
             return _Skipped(path, size, None)
-        document = parse_file(path, options.max_file_bytes)
+        document = parse_file(path, options.max_file_bytes, cancel=cancel)
         chunks = chunk_document(
             document, embedder, options.chunk_tokens, options.chunk_overlap
         )

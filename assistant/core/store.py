@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,17 +194,19 @@ class ChunkStore:
         self.generation += 1
         data = _to_table(rows, chunk_schema(self.meta.dim))
         listed = ", ".join(f"'{_safe(d)}'" for d in doc_ids)
-        (
-            self._table.merge_insert("chunk_id")
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .when_not_matched_by_source_delete(f"doc_id IN ({listed})")
-            .execute(data)
+        _retry_conflicts(
+            lambda: (
+                self._table.merge_insert("chunk_id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(f"doc_id IN ({listed})")
+                .execute(data)
+            )
         )
 
     def remove_document(self, doc_id: str) -> None:
         self.generation += 1
-        self._table.delete(f"doc_id = '{_safe(doc_id)}'")
+        _retry_conflicts(lambda: self._table.delete(f"doc_id = '{_safe(doc_id)}'"))
 
     # ---- search ----------------------------------------------------------------
     def vector_search(self, vector: np.ndarray, limit: int) -> list[dict[str, Any]]:
@@ -237,7 +241,18 @@ class ChunkStore:
 
     # ---- maintenance -----------------------------------------------------------
     def maintain(self) -> None:
-        """Bring indexes up to date after writes (FTS always; ANN once large)."""
+        """Bring indexes up to date after writes (FTS always; ANN once large).
+        Another process writing the same library at the same time is retried; if
+        it still conflicts, this maintenance is left to the next write (the data
+        is committed already)."""
+        try:
+            _retry_conflicts(self._maintain)
+        except Exception as exc:
+            if not _is_conflict(exc):
+                raise
+            log.warning("index maintenance skipped (another writer): %s", exc)
+
+    def _maintain(self) -> None:
         rows = self.count_chunks()
         if rows == 0:
             return
@@ -273,6 +288,23 @@ class ChunkStore:
         if where:
             query = query.where(where)
         return query.to_arrow()
+
+
+def _is_conflict(exc: Exception) -> bool:
+    return "conflict" in str(exc).lower()
+
+
+def _retry_conflicts(action: Callable[[], object], attempts: int = 6) -> None:
+    """Run a LanceDB write, retrying commit conflicts (another process committed
+    first) with a growing pause; other errors are raised at once."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except Exception as exc:
+            if not _is_conflict(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * 2**attempt)
 
 
 def _read_meta(path: Path) -> tuple[str, int]:

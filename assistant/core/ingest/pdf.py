@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.core.cancel import CancelToken
 from assistant.core.errors import IngestError
 from assistant.core.types import Heading, Page, ParsedDocument
 
@@ -95,7 +96,9 @@ def _pdfium_pages(path: Path) -> Iterator[Any]:
             document.close()
 
 
-def parse_pdf(path: Path, engine: Engine | None = None) -> ParsedDocument:
+def parse_pdf(
+    path: Path, engine: Engine | None = None, cancel: CancelToken | None = None
+) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -123,7 +126,7 @@ def parse_pdf(path: Path, engine: Engine | None = None) -> ParsedDocument:
         except Exception:
             labels = []
         outline = _outline_by_page(reader)
-        pages = _read_pages(path, reader, labels, outline, engine)
+        pages = _read_pages(path, reader, labels, outline, engine, cancel)
         metadata_title = ""
         try:
             metadata = reader.metadata
@@ -152,6 +155,7 @@ def _read_pages(
     labels: list[str],
     outline: dict[int, list[Heading]],
     engine: Engine,
+    cancel: CancelToken | None,
 ) -> list[Page]:
     def pypdf_text(index: int) -> str:
         try:
@@ -163,6 +167,8 @@ def _read_pages(
     pages: list[Page] = []
     with _pdfium_pages(path) as pdfium_text:
         for index in range(len(reader.pages)):
+            if cancel is not None and cancel.cancelled:
+                raise IngestError(path, "stopped by the user")
             text = ""
             if engine == "pdfium" and pdfium_text is not None:
                 try:
