@@ -522,6 +522,9 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from assistant.core.fsutil import private_files
+
+    private_files()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if argv and argv[0] not in COMMANDS and all(Path(a).exists() for a in argv):

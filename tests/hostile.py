@@ -78,3 +78,26 @@ def inflating_docx(folder: Path, megabytes: int = 8) -> Path:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", xml)
     return path
+
+
+def shared_stream_pdf(folder: Path, pages: int = 200, kilobytes: int = 256) -> Path:
+    """Every page draws the same large content stream: a small file whose text is
+    ``pages`` x the stream's (a real one: 1,000 pages x 8 MB)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    lines = [
+        f"BT /F1 9 Tf 20 {800 - (i % 80) * 10} Td (line {i} of text) Tj ET"
+        for i in range(kilobytes * 1024 // 40)
+    ]
+    writer = PdfWriter()
+    stream = DecodedStreamObject()
+    stream.set_data("\n".join(lines).encode())
+    shared = writer._add_object(stream)
+    for _ in range(pages):
+        page = writer.add_blank_page(595, 842)
+        page[NameObject("/Contents")] = shared
+    path = folder / "shared.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    return path

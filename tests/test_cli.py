@@ -184,3 +184,23 @@ def test_a_question_longer_than_the_model_reads_is_refused_and_chat_goes_on(
     )
     code, out, err = _run(capsys, "chat")
     assert code == 0 and "too long" in err and "42 bar" in out
+
+
+def test_the_library_s_files_are_private(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The valve opens at 42 bar.")
+    old = os.umask(0o022)
+    try:
+        assert _run(capsys, "ingest", str(notes))[0] == 0
+    finally:
+        os.umask(old)
+    index = cli.index_dir()
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in [index, *index.rglob("*")]}
+    assert modes and all(mode & 0o077 == 0 for mode in modes.values()), {
+        str(p): oct(m) for p, m in modes.items() if m & 0o077
+    }

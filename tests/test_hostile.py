@@ -254,3 +254,15 @@ def test_concurrent_ingests_into_one_library_all_commit(tmp_path: Path) -> None:
         out, err = run.communicate(timeout=HANG * 3)
         assert run.returncode == 0 and "finished" in out, err[-2000:]
     assert len(Library(SETTINGS, FakeEmbedder(), directory=index).documents()) == 32
+
+
+def test_a_pdf_whose_pages_share_one_huge_stream_stops_at_the_limit(
+    tmp_path: Path,
+) -> None:
+    """Reading stops as soon as the text passes the limit, with the right reason
+    (it used to take hours and be called a scanned PDF)."""
+    from assistant.core.errors import IngestError
+
+    pdf = hostile.shared_stream_pdf(tmp_path, pages=200, kilobytes=256)
+    with pytest.raises(IngestError, match=r"too large: more than 2 million .* by page"):
+        _within(HANG, lambda: parse_file(pdf, 50 * 2**20, max_chars=2_000_000))

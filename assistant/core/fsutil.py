@@ -38,6 +38,12 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def private_files() -> None:
+    """Make every file and folder this process creates readable by the user only
+    (LanceDB writes its table files with the default umask: 644 / 755)."""
+    os.umask(0o077)
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable by the current user only."""
     try:

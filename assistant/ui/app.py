@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
     """Open the window; ``files`` are added to the library once it is up."""
+    from assistant.core.fsutil import private_files
     from assistant.ui.main_window import MainWindow
+
+    private_files()
 
     app = QApplication.instance() or QApplication(
         argv if argv is not None else sys.argv

@@ -125,7 +125,7 @@ def parse_file(
         _check_inflated_size(path, max_chars)
     try:
         if path.suffix.lower() == ".pdf":  # the one format long enough to stop in
-            document = parse_pdf(path, cancel=cancel)
+            document = parse_pdf(path, cancel=cancel, max_chars=max_chars)
         else:
             document = parser(path)
     except IngestError:

@@ -97,7 +97,10 @@ def _pdfium_pages(path: Path) -> Iterator[Any]:
 
 
 def parse_pdf(
-    path: Path, engine: Engine | None = None, cancel: CancelToken | None = None
+    path: Path,
+    engine: Engine | None = None,
+    cancel: CancelToken | None = None,
+    max_chars: int = 20_000_000,
 ) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -126,7 +129,7 @@ def parse_pdf(
         except Exception:
             labels = []
         outline = _outline_by_page(reader)
-        pages = _read_pages(path, reader, labels, outline, engine, cancel)
+        pages = _read_pages(path, reader, labels, outline, engine, cancel, max_chars)
         metadata_title = ""
         try:
             metadata = reader.metadata
@@ -156,7 +159,11 @@ def _read_pages(
     outline: dict[int, list[Heading]],
     engine: Engine,
     cancel: CancelToken | None,
+    max_chars: int,
 ) -> list[Page]:
+    """Page texts; stops as soon as the document's text passes ``max_chars`` (one
+    real PDF drew an 8 MB content stream on each of its 1,000 pages: 8 GB)."""
+
     def pypdf_text(index: int) -> str:
         try:
             return str(reader.pages[index].extract_text() or "")
@@ -165,6 +172,7 @@ def _read_pages(
             return ""
 
     pages: list[Page] = []
+    total = 0
     with _pdfium_pages(path) as pdfium_text:
         for index in range(len(reader.pages)):
             if cancel is not None and cancel.cancelled:
@@ -179,6 +187,14 @@ def _read_pages(
                     )
             if not text.strip():
                 text = pypdf_text(index)
+            total += len(text)
+            if total > max_chars:
+                raise IngestError(
+                    path,
+                    f"too large: more than {max_chars / 1e6:.0f} million characters "
+                    f"of text by page {index + 1} of {len(reader.pages)} (split the "
+                    "file)",
+                )
             label = labels[index] if index < len(labels) else str(index + 1)
             pages.append(
                 Page(
