@@ -1,0 +1,312 @@
+"""Run the hostile inputs and faults of tests/hostile.py through the real command
+line, each in a fresh library, and print a table: case, wall time, peak RSS, exit
+code, the last line of stderr, whether the library was usable afterwards.
+
+    .venv/bin/python scripts/hostile_run.py [--big] [--only NAME,...]
+
+Uses the default models (the fake ones are for the unit tests). ``--big`` makes
+the inputs the probe's own size (1 GB docx, 1,000 x 8 MB PDF, 50 MB line); the
+default sizes show the same behaviour in a few minutes. Pass: every case ends
+within its limit, under 2.5 GB RSS, exit 0 or 1 (2 for a refused command line),
+no traceback, library usable after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import hostile  # noqa: E402
+
+CLI = [str(ROOT / ".venv/bin/python"), "-m", "assistant.cli"]
+RSS_LIMIT_MB = 2560
+
+
+def run(
+    argv: list[str],
+    home: Path,
+    limit: float,
+    stdin: str = "",
+    interrupt_when: Path | None = None,
+) -> dict[str, object]:
+    """One CLI run under /usr/bin/time -v: wall time, peak RSS, exit code, stderr."""
+    env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        ["/usr/bin/time", "-v", *CLI, *argv],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if interrupt_when is not None:  # Ctrl+C once that path exists (work begun)
+        while not interrupt_when.exists() and process.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        for child in _children(process.pid):
+            os.kill(child, signal.SIGINT)
+    try:
+        out, err = process.communicate(stdin, timeout=limit)
+        code: object = process.returncode
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        code = "TIMEOUT"
+    rss_kb = next(
+        (
+            int(line.split()[-1])
+            for line in err.splitlines()
+            if "Maximum resident" in line
+        ),
+        0,
+    )
+    own = [
+        ln for ln in err.splitlines() if not ln.startswith("\t") and "Command" not in ln
+    ]
+    own = [ln for ln in own if ln.strip() and "WARN" not in ln]
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "rss_mb": rss_kb // 1024,
+        "exit": code,
+        "traceback": "Traceback" in err,
+        "message": own[-1][:110]
+        if own
+        else (out.strip().splitlines() or [""])[-1][:110],
+    }
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in found.stdout.split()]
+
+
+def usable(home: Path) -> bool:
+    """The library still answers `docs` and `search` without an error."""
+    env = dict(os.environ, ASSISTANT_HOME=str(home))
+    for argv in (["docs"], ["search", "gate"]):
+        done = subprocess.run([*CLI, *argv], env=env, capture_output=True, text=True)
+        if done.returncode != 0 or "Traceback" in done.stderr:
+            return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--big", action="store_true")
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    big = args.big
+    work = Path(tempfile.mkdtemp(prefix="hostile-"))
+    base = work / "base.txt"
+    base.write_text("The harbour gate closes at 21:30 every night.")
+
+    def folder(name: str) -> Path:
+        path = work / name
+        path.mkdir()
+        return path
+
+    cases: list[tuple[str, float, Callable[[Path], dict[str, object]]]] = []
+
+    def case(
+        name: str, limit: float
+    ) -> Callable[[Callable[[Path], dict[str, object]]], None]:
+        def register(body: Callable[[Path], dict[str, object]]) -> None:
+            cases.append((name, limit, body))
+
+        return register
+
+    @case("fifo and /dev/zero link in a folder", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("fifo")
+        hostile.fifo(d)
+        hostile.device_link(d)
+        (d / "ok.txt").write_text("Fine text about the gate.")
+        return run(["ingest", str(d), str(d / "pipe.txt")], home, 120)
+
+    @case("symlink loop inside a folder", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("loop")
+        hostile.link_loop(d)
+        (d / "ok.txt").write_text("Fine text about the gate.")
+        return run(["ingest", str(d)], home, 120)
+
+    @case("file link inside a folder pointing outside", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("outside")
+        secret = work / "secret.md"
+        secret.write_text("# Secret\n\nvault code 4711")
+        hostile.outside_link(d, secret)
+        (d / "ok.txt").write_text("Fine text about the gate.")
+        result = run(["ingest", str(d)], home, 120)
+        env = dict(os.environ, ASSISTANT_HOME=str(home))
+        docs = subprocess.run([*CLI, "docs"], env=env, capture_output=True, text=True)
+        result["message"] = f"secret ingested: {'secret.md' in docs.stdout}"
+        return result
+
+    @case("Markdown heading + 1M blanks", 180)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("md")
+        hostile.long_heading_line(d, 1_000_000)
+        return run(["ingest", str(d)], home, 180)
+
+    @case("text of 300k full stops", 180)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("dots")
+        hostile.run_of_dots(d, 300_000)
+        return run(["ingest", str(d)], home, 180)
+
+    @case("docx unpacking to 1 GB" if big else "docx unpacking to 200 MB", 180)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("bomb")
+        hostile.inflating_docx(d, 1024 if big else 200)
+        return run(["ingest", str(d)], home, 180)
+
+    @case("one-line text file of 50 MB", 300)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("line")
+        (d / "line.txt").write_text("word " * (10_000_000))
+        return run(["ingest", str(d)], home, 300)
+
+    @case("PDF: 1,000 pages share one big stream", 300)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("pdf")
+        hostile.shared_stream_pdf(d, 1000, 8192 if big else 1024)
+        return run(["ingest", str(d)], home, 300)
+
+    @case("4 concurrent ingests into one library", 600)
+    def _(home: Path) -> dict[str, object]:
+        env = dict(os.environ, ASSISTANT_HOME=str(home))
+        procs = []
+        started = time.perf_counter()
+        for n in range(4):
+            d = folder(f"conc{n}")
+            hostile.many_small_files(d, 30)
+            procs.append(
+                subprocess.Popen(
+                    [*CLI, "ingest", str(d)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        results = [p.communicate(timeout=600) for p in procs]
+        codes = [p.returncode for p in procs]
+        return {
+            "seconds": round(time.perf_counter() - started, 1),
+            "rss_mb": 0,
+            "exit": max(codes),
+            "traceback": any("Traceback" in err for _, err in results),
+            "message": f"exit codes {codes}",
+        }
+
+    @case("index.json garbage, then reindex", 300)
+    def _(home: Path) -> dict[str, object]:
+        (home / "index" / "index.json").write_text("{garbage")
+        first = run(["search", "gate"], home, 120)
+        second = run(["reindex"], home, 300)
+        second["message"] = (
+            f"search: {first['message'][:50]} | reindex exit {second['exit']}"
+        )
+        second["traceback"] = first["traceback"] or second["traceback"]
+        return second
+
+    @case("question of 125 KB", 120)
+    def _(home: Path) -> dict[str, object]:
+        return run(["ask", "why " * 31_000], home, 120)
+
+    @case("200 KB line in chat, then a question", 180)
+    def _(home: Path) -> dict[str, object]:
+        return run(
+            ["chat"], home, 180, stdin="why " * 50_000 + "\nWhen does the gate close?\n"
+        )
+
+    @case("ASSISTANT_HOME is a file", 60)
+    def _(home: Path) -> dict[str, object]:
+        target = work / "home-file"
+        target.write_text("")
+        return run(["docs"], target, 60)
+
+    @case("eval of a missing file", 60)
+    def _(home: Path) -> dict[str, object]:
+        return run(["eval", str(work / "missing.jsonl")], home, 60)
+
+    @case("--top-k -1", 60)
+    def _(home: Path) -> dict[str, object]:
+        return run(["search", "gate", "--top-k", "-1"], home, 60)
+
+    @case('ingest ""', 60)
+    def _(home: Path) -> dict[str, object]:
+        return run(["ingest", ""], home, 60)
+
+    @case("Ctrl+C during reindex", 300)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("many")
+        for path in hostile.many_small_files(d, 600):
+            path.write_text(path.read_text() * 40)
+        run(["ingest", str(d)], home, 300)
+        staging = home / "index.rebuild"
+        result = run(["reindex"], home, 300, interrupt_when=staging)
+        env = dict(os.environ, ASSISTANT_HOME=str(home))
+        docs = subprocess.run(
+            [*CLI, "docs", "--json"], env=env, capture_output=True, text=True
+        )
+        kept = len(json.loads(docs.stdout or "[]"))
+        result["message"] = f"{result['message'][:60]} | documents after: {kept} of 601"
+        return result
+
+    selected = [
+        c
+        for c in cases
+        if not args.only or any(s in c[0] for s in args.only.split(","))
+    ]
+    rows = []
+    for name, limit, body in selected:
+        home = work / f"home-{len(rows)}"
+        subprocess.run(
+            [*CLI, "ingest", str(base)],
+            env=dict(os.environ, ASSISTANT_HOME=str(home)),
+            capture_output=True,
+        )
+        result = body(home)
+        result["usable"] = usable(home)
+        ok = (
+            result["exit"] in (0, 1, 2, 130)
+            and not result["traceback"]
+            and int(str(result["rss_mb"])) < RSS_LIMIT_MB
+            and result["usable"]
+        )
+        rows.append({"case": name, "limit_s": limit, **result, "pass": ok})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    header = ("case", "wall s (limit)", "peak RSS MB", "exit", "traceback", "usable")
+    print("| " + " | ".join([*header, "message", "pass"]) + " |")
+    print("|---" * (len(header) + 2) + "|")
+    for r in rows:
+        cells = [
+            r["case"],
+            f"{r['seconds']} ({r['limit_s']})",
+            r["rss_mb"],
+            r["exit"],
+            "yes" if r["traceback"] else "no",
+            "yes" if r["usable"] else "no",
+            str(r["message"]).replace("|", "/"),
+            "yes" if r["pass"] else "**no**",
+        ]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    print(json.dumps({"bench": "hostile_run", "big": big, "cases": rows}))
+
+
+if __name__ == "__main__":
+    main()
