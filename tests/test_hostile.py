@@ -266,3 +266,27 @@ def test_a_pdf_whose_pages_share_one_huge_stream_stops_at_the_limit(
     pdf = hostile.shared_stream_pdf(tmp_path, pages=200, kilobytes=256)
     with pytest.raises(IngestError, match=r"too large: more than 2 million .* by page"):
         _within(HANG, lambda: parse_file(pdf, 50 * 2**20, max_chars=2_000_000))
+
+
+def test_a_truncated_data_file_is_reported_and_reindex_recovers_from_an_older_version(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from assistant.core.errors import IndexDamaged
+    from assistant.core.rebuild import rebuild_index
+
+    library, docs = _three_documents(tmp_path)
+    for path in docs:  # one version per document
+        path.write_text(path.read_text() + " Updated.")
+        library.ingest([path])
+    directory = tmp_path / "index"
+    data = sorted(
+        (directory / "chunks.lance" / "data").glob("*.lance"), key=os.path.getmtime
+    )
+    data[-1].write_bytes(data[-1].read_bytes()[:100])  # a crash mid-write, a bad disk
+    with pytest.raises(IndexDamaged, match="assistant reindex"):
+        _library(tmp_path)
+    report = rebuild_index(Settings(), directory, embedder=FakeEmbedder())
+    assert report.ok and len(report.added) == 3
+    assert len(_library(tmp_path).documents()) == 3

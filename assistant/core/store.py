@@ -109,7 +109,12 @@ class ChunkStore:
         """Bumped by every write through this instance (the process's only one)."""
         self._db: Any = lancedb.connect(str(self.directory))
         if TABLE in self._db.table_names():
-            self._table: Any = self._db.open_table(TABLE)
+            try:
+                self._table: Any = self._db.open_table(TABLE)
+                # reads every data file's ids: a truncated or deleted one shows here
+                self._table.search().select(["chunk_id"]).limit(None).to_arrow()
+            except Exception as exc:
+                raise IndexDamaged(self.directory, _first_line(exc)) from exc
         else:
             self._table = self._db.create_table(TABLE, schema=chunk_schema(dim))
         if not meta_path.exists():
@@ -130,14 +135,28 @@ class ChunkStore:
     @staticmethod
     def stored_paths(directory: Path) -> list[str]:
         """The file paths of the documents in an index, read without opening it
-        for search (so whatever embedder made it)."""
+        for search (so whatever embedder made it). If the newest version of the
+        table cannot be read (a truncated or deleted data file), the newest older
+        version that can be read gives them."""
         import lancedb
 
         if not (directory / f"{TABLE}.lance").exists():
             return []
-        table = lancedb.connect(str(directory)).open_table(TABLE)
-        paths = table.search().select(["path"]).limit(None).to_arrow()["path"]
-        return sorted(set(paths.to_pylist()))
+        try:
+            table = lancedb.connect(str(directory)).open_table(TABLE)
+            versions = sorted(
+                (int(v["version"]) for v in table.list_versions()), reverse=True
+            )
+        except Exception as exc:
+            raise IndexDamaged(directory, f"the table cannot be opened: {exc}") from exc
+        for version in versions:
+            try:
+                table.checkout(version)
+                column = table.search().select(["path"]).limit(None).to_arrow()["path"]
+                return sorted(set(column.to_pylist()))
+            except Exception as exc:
+                log.warning("index version %d unreadable: %s", version, exc)
+        raise IndexDamaged(directory, "no version of the table can be read")
 
     @staticmethod
     def wipe(directory: Path) -> None:
@@ -288,6 +307,11 @@ class ChunkStore:
         if where:
             query = query.where(where)
         return query.to_arrow()
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _is_conflict(exc: Exception) -> bool:
