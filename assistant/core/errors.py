@@ -74,7 +74,8 @@ class IndexDamaged(AssistantError):
     def __init__(self, directory: Path | str, what: str) -> None:
         self.directory = Path(directory)
         super().__init__(
-            f"The library index in {self.directory} is damaged ({what}). Run "
-            "`assistant reindex` to rebuild it from your files (they are not "
-            "touched), or move that folder away to start an empty library."
+            f"The library index in {self.directory} is damaged ({what}). Re-index "
+            "it from your files (File \u203a Re-index library, or `assistant "
+            "reindex`; the files are not touched), or move that folder away to "
+            "start an empty library."
         )

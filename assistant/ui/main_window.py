@@ -61,7 +61,8 @@ from assistant.ui.workers.library_worker import LibraryWorker
 
 class MainWindow(QMainWindow):
     """Signals (queued to the workers):
-    sig_load_library(), sig_ingest(list), sig_reindex(list), sig_remove(str),
+    sig_load_library(), sig_ingest(list), sig_reindex(list), sig_rebuild(),
+    sig_remove(str),
     sig_read_document(object), sig_load_model(), sig_ask(str, str, object),
     sig_compare(str, list, object), sig_set_history(list), sig_settings(object).
     Public signals for tests: sig_answer_shown(object), sig_documents_shown().
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
     sig_load_library = Signal()
     sig_ingest = Signal(list)
     sig_reindex = Signal(list)
+    sig_rebuild = Signal()
     sig_remove = Signal(str)
     sig_read_document = Signal(object)
     sig_load_model = Signal()
@@ -169,6 +171,7 @@ class MainWindow(QMainWindow):
         self._action(
             "&File", "&Export conversation…", "Ctrl+E", self.export_conversation
         )
+        self._action("&File", "&Re-index library", "Ctrl+Shift+R", self.rebuild_library)
         self._action("&File", "&Settings…", "Ctrl+,", self.open_settings)
         self._action("&File", "&Quit", "Ctrl+Q", self.close)
         self._action("&Chat", "&New conversation", "Ctrl+N", self.new_conversation)
@@ -207,6 +210,8 @@ class MainWindow(QMainWindow):
         self.sig_load_library.connect(library_worker.load)
         self.sig_ingest.connect(library_worker.ingest)
         self.sig_reindex.connect(library_worker.reindex)
+        self.sig_rebuild.connect(library_worker.rebuild)
+        self.sig_settings.connect(library_worker.set_settings)
         self.sig_remove.connect(library_worker.remove)
         self.sig_read_document.connect(library_worker.read_document)
         library_worker.sig_ready.connect(self._on_library_ready)
@@ -277,6 +282,14 @@ class MainWindow(QMainWindow):
         self._indexing = True
         (self.sig_reindex if force else self.sig_ingest).emit([str(f) for f in files])
 
+    def rebuild_library(self) -> None:
+        """Re-index every document with the configured embedding model (after a
+        change of model, or to repair a damaged index); the old index stays in use
+        until the new one is complete, and Stop keeps it."""
+        self.library_pane.stop_button.setEnabled(True)
+        self.statusBar().showMessage("Re-indexing the library…")
+        self.sig_rebuild.emit()
+
     def cancel_indexing(self) -> None:
         self.library_worker.cancel_token.cancel()
         self.library_pane.stop_button.setEnabled(False)
@@ -291,8 +304,8 @@ class MainWindow(QMainWindow):
         # built before the default embedder changed: still works, searches worse
         self.statusBar().showMessage(
             f"Library loaded. It was indexed with the earlier embedder "
-            f"({library.embedder.name}); run `assistant reindex` to search it with "
-            f"the better default ({self.settings.embedding_model}).",
+            f"({library.embedder.name}); File \u203a Re-index library searches it "
+            f"with the better default ({self.settings.embedding_model}).",
             20000,
         )
 
@@ -592,9 +605,9 @@ class MainWindow(QMainWindow):
             QMessageBox.information(
                 self,
                 "Embedding model changed",
-                "The new embedding model is used after a restart. Documents indexed "
-                "with the old one must be re-indexed (right-click \u203a Re-index, or "
-                "`assistant reindex`).",
+                "The new embedding model is used once the library is re-indexed "
+                "with it: File \u203a Re-index library (or `assistant reindex`). "
+                "The current index stays in use until the new one is complete.",
             )
 
     def _ui_state(self) -> QSettings:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from docgen import FILLER, make_pdf
 from fakes import SlowGenerator
 from PySide6.QtCore import QUrl
@@ -239,3 +240,35 @@ def test_asking_while_indexing_works(
         lambda: sum(1 for s in _states(window).values() if s == "ready") == 40,
         timeout=60000,
     )
+
+
+def test_reindex_library_rebuilds_beside_the_old_index_and_reloads(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+
+    from assistant.core import services
+
+    win = window
+    # the embedder "configured" from now on: what the rebuild and the reload use
+    monkeypatch.setattr(services, "load_embedder", lambda s, *_: FakeEmbedder(dim=48))
+    monkeypatch.setattr(
+        services.Library,
+        "open",
+        classmethod(
+            lambda cls, s, directory=None: cls(
+                s, FakeEmbedder(dim=48), directory=tmp_path / "index"
+            )
+        ),
+    )
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe filter is changed every spring.")
+    gone = tmp_path / "gone.md"
+    gone.write_text("# Gone\n\nThis file will be deleted.")
+    _add_and_wait(qtbot, win, [str(notes), str(gone)])
+    gone.unlink()
+    with qtbot.waitSignal(win.library_worker.sig_ready, timeout=20000):
+        win.rebuild_library()
+    qtbot.waitUntil(lambda: "1 document" in win.count_label.text())
+    assert win.chat_worker._library.embedder.dim == 48  # the new index is in use
+    assert not (tmp_path / "index.rebuild").exists()

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.config import Settings
+from assistant.config import Settings, index_dir
 from assistant.core.cancel import CancelToken
 from assistant.core.ingest import parse_file
+from assistant.core.rebuild import rebuild_index
 from assistant.core.services import Library
 from assistant.core.types import IngestProgress, Source
 
@@ -62,6 +63,27 @@ class LibraryWorker(QObject):
     @Slot(list)
     def reindex(self, paths: list[str]) -> None:
         self._run_ingest(paths, force=True)
+
+    @Slot(object)
+    def set_settings(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @Slot()
+    def rebuild(self) -> None:
+        """Re-index the whole library with the configured embedder, beside the old
+        index (which stays searchable until the new one is complete), then load
+        the new one (sig_ready again)."""
+        self.cancel_token = CancelToken()
+        directory = self._library.store.directory if self._library else index_dir()
+        try:
+            report = rebuild_index(
+                self._settings, directory, self._on_progress, self.cancel_token
+            )
+        except Exception as exc:
+            self.sig_failed.emit(_message(exc))
+            return
+        self.sig_ingest_finished.emit(report)
+        self.load()
 
     def _run_ingest(self, paths: list[str], force: bool) -> None:
         if self._library is None:
