@@ -303,10 +303,9 @@ class MainWindow(QMainWindow):
             return
         # built before the default embedder changed: still works, searches worse
         self.statusBar().showMessage(
-            f"Library loaded. It was indexed with the earlier embedder "
-            f"({library.embedder.name}); File \u203a Re-index library searches it "
-            f"with the better default ({self.settings.embedding_model}).",
-            20000,
+            f"Indexed with an earlier embedder ({library.embedder.name}): "
+            "File \u203a Re-index library for better search",
+            30000,
         )
 
     def _on_documents(self, documents: list[DocumentInfo]) -> None:
