@@ -101,3 +101,24 @@ def test_a_library_built_before_the_default_changed_keeps_its_embedder(
     chosen = Settings.model_validate({"embedding_model": "use-minilm-routed-v1"})
     assert load_embedder(chosen, "use-multilingual-v3").name == "use-minilm-routed-v1"
     assert ChunkStore.indexed_embedder(tmp_path / "none") is None
+
+
+def test_a_library_without_english_text_stops_translating_until_one_is_added(
+    tmp_path: Path,
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "library.txt").write_text(
+        "图书馆周一至周五开放。逾期归还的图书每天罚款五角。"
+    )
+    library = Library(Settings(chunk_tokens=40), _routed(), directory=tmp_path / "ix")
+    assert library.ingest([docs]).ok
+    generator = FakeGenerator()
+    generator.translations = {"图书馆几点开门？": "When does the library open?"}
+    for _ in range(3):
+        search_question(library, generator, "图书馆几点开门？")
+    assert len(generator.translated) == 1  # then known: no English chunks to reach
+    (docs / "harbour.txt").write_text("The harbour gate closes at 21:30 every night.")
+    assert library.ingest([docs]).ok
+    search_question(library, generator, "图书馆几点开门？")
+    assert len(generator.translated) == 2

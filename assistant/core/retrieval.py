@@ -89,6 +89,11 @@ class Retriever:
         """Query-view model -> store generation at which none of its chunks existed
         (a routed USE view in an all-English library): skipped until a write."""
 
+    def lacks_model(self, model: str) -> bool:
+        """Whether the last search through a view of ``model`` found none of its
+        chunks, with nothing written since."""
+        return self._models_absent.get(model) == self.store.generation
+
     def search(
         self,
         query: str,
@@ -121,7 +126,7 @@ class Retriever:
         candidates: dict[str, _Candidate] = {}
         if config.mode in ("hybrid", "vector"):
             for view in views:
-                if self._models_absent.get(view.model) == self.store.generation:
+                if self.lacks_model(view.model):
                     continue
                 floor = _floor(config, view)
                 hits = self.store.vector_search(view.vector, config.candidates)

@@ -202,8 +202,12 @@ def search_question(
     English translation by ``generator`` (None: alone). Returns the passages and
     the milliseconds spent translating."""
     started = time.perf_counter()
+    english = getattr(library.embedder, "english", None)  # routed: its English model
+    pointless = english is not None and library.retriever.lacks_model(english.name)
     translation = (
-        english_query(generator, question, cancel) if generator is not None else None
+        english_query(generator, question, cancel)
+        if generator is not None and not pointless  # no English text to reach
+        else None
     )
     translated_ms = (time.perf_counter() - started) * 1000
     return library.search(question, top_k, translation), translated_ms
