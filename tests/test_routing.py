@@ -41,16 +41,20 @@ def test_each_text_lands_in_its_language_model_s_half() -> None:
     assert is_cjk_text("用 gnuplot 画图") and not is_cjk_text("plot sin(x) 图")
 
 
-def _library(tmp_path: Path) -> Library:
+HARBOUR = (
+    "Harbour rules.\n\nThe harbour gate closes at 21:30 every night. "
+    "Boats moor at the north pier."
+)
+LIBRARY_ZH = "图书馆周一至周五开放。逾期归还的图书每天罚款五角。"
+
+
+def _library(tmp_path: Path, english: bool = True) -> Library:
+    """A routed library (fake models) of a Chinese note, and an English one."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "harbour.txt").write_text(
-        "Harbour rules.\n\nThe harbour gate closes at 21:30 every night. "
-        "Boats moor at the north pier."
-    )
-    (docs / "library.txt").write_text(
-        "图书馆周一至周五开放。逾期归还的图书每天罚款五角。"
-    )
+    if english:
+        (docs / "harbour.txt").write_text(HARBOUR)
+    (docs / "library.txt").write_text(LIBRARY_ZH)
     library = Library(Settings(chunk_tokens=40), _routed(), directory=tmp_path / "ix")
     assert library.ingest([docs]).ok
     return library
@@ -106,19 +110,14 @@ def test_a_library_built_before_the_default_changed_keeps_its_embedder(
 def test_a_library_without_english_text_stops_translating_until_one_is_added(
     tmp_path: Path,
 ) -> None:
+    library = _library(tmp_path, english=False)
     docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "library.txt").write_text(
-        "图书馆周一至周五开放。逾期归还的图书每天罚款五角。"
-    )
-    library = Library(Settings(chunk_tokens=40), _routed(), directory=tmp_path / "ix")
-    assert library.ingest([docs]).ok
     generator = FakeGenerator()
     generator.translations = {"图书馆几点开门？": "When does the library open?"}
     for _ in range(3):
         search_question(library, generator, "图书馆几点开门？")
     assert len(generator.translated) == 1  # then known: no English chunks to reach
-    (docs / "harbour.txt").write_text("The harbour gate closes at 21:30 every night.")
+    (docs / "harbour.txt").write_text(HARBOUR)
     assert library.ingest([docs]).ok
     search_question(library, generator, "图书馆几点开门？")
     assert len(generator.translated) == 2
