@@ -83,7 +83,8 @@ class LibraryWorker(QObject):
             self.sig_failed.emit(_message(exc))
             return
         self.sig_ingest_finished.emit(report)
-        self.load()
+        if not report.cancelled:  # stopped: the old index is still the one open
+            self.load()
 
     def _run_ingest(self, paths: list[str], force: bool) -> None:
         if self._library is None:
