@@ -88,8 +88,8 @@ def test_file_changed_or_deleted_while_ingesting(
     vanishing.write_text("Soon gone. " * 10)
     real_parse = ingest_pipeline.parse_file
 
-    def parse_then_touch(path: Path, max_bytes: int, **kwargs):  # type: ignore[no-untyped-def]
-        document = real_parse(path, max_bytes, **kwargs)
+    def parse_then_touch(path: Path, max_bytes: int, *limits):  # type: ignore[no-untyped-def]
+        document = real_parse(path, max_bytes, *limits)
         if path.name == "changing.txt":
             path.write_text("Edited while being read. " * 10)
         return document

@@ -20,6 +20,7 @@ from assistant.core.chunking import chunk_document
 from assistant.core.errors import IndexWriteError
 from assistant.core.ingest import discover, parse_file
 from assistant.core.services import Library
+from assistant.core.types import ParseLimits
 
 HANG = 60.0
 
@@ -205,11 +206,13 @@ def test_text_that_inflates_past_the_limit_is_refused_with_its_size(
     bomb = hostile.inflating_docx(tmp_path, megabytes=8)
     assert bomb.stat().st_size < 200_000
     with pytest.raises(IngestError, match="unpacks to 8 MB"):
-        parse_file(bomb, 50 * 2**20, max_chars=500_000)  # refused before parsing
+        parse_file(
+            bomb, 50 * 2**20, ParseLimits(max_chars=500_000)
+        )  # refused before parsing
     text = tmp_path / "one-line.txt"
     text.write_text("word " * 400_000)
     with pytest.raises(IngestError, match="2 million characters .* limit is 1"):
-        parse_file(text, 50 * 2**20, max_chars=1_000_000)
+        parse_file(text, 50 * 2**20, ParseLimits(max_chars=1_000_000))
 
 
 def test_a_stop_reaches_a_pdf_being_parsed(tmp_path: Path) -> None:
@@ -223,7 +226,7 @@ def test_a_stop_reaches_a_pdf_being_parsed(tmp_path: Path) -> None:
     cancel = CancelToken()
     cancel.cancel()
     with pytest.raises(IngestError, match="stopped"):
-        parse_pdf(pdf, cancel=cancel)
+        parse_pdf(pdf, ParseLimits(cancel=cancel))
 
 
 def test_concurrent_ingests_into_one_library_all_commit(tmp_path: Path) -> None:
@@ -265,7 +268,9 @@ def test_a_pdf_whose_pages_share_one_huge_stream_stops_at_the_limit(
 
     pdf = hostile.shared_stream_pdf(tmp_path, pages=200, kilobytes=256)
     with pytest.raises(IngestError, match=r"too large: more than 2 million .* by page"):
-        _within(HANG, lambda: parse_file(pdf, 50 * 2**20, max_chars=2_000_000))
+        _within(
+            HANG, lambda: parse_file(pdf, 50 * 2**20, ParseLimits(max_chars=2_000_000))
+        )
 
 
 def test_a_truncated_data_file_is_reported_and_reindex_recovers_from_an_older_version(

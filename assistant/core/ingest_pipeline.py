@@ -35,6 +35,7 @@ from assistant.core.types import (
     IngestProgress,
     IngestReport,
     ParsedDocument,
+    ParseLimits,
 )
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def _prepare(
             ) from exc
         if previous and previous.content_hash == content_hash and not options.force:
             return _Skipped(path, size, None)
-        document = parse_file(path, options.max_file_bytes, cancel=cancel)
+        document = parse_file(path, options.max_file_bytes, ParseLimits(cancel=cancel))
         chunks = chunk_document(
             document, embedder, options.chunk_tokens, options.chunk_overlap
         )

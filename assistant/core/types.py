@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assistant.core.cancel import CancelToken
+
 
 def shorten(text: str, width: int) -> str:
     """One line of at most ``width`` characters, with an ellipsis when cut."""
@@ -50,6 +52,25 @@ class Page:
     text: str
     label: str | None = None
     headings: tuple[Heading, ...] = ()
+
+
+MAX_TEXT_CHARS = 20_000_000
+"""Text a document may hold after extraction or decompression (about 8,000 dense
+pages): chunking holds ~100 bytes of memory per character, so a 4 MB .docx that
+inflates to 1 GB of text must be refused, not read."""
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """What every parser is given: the most text a document may hold (a parser
+    that can tell early stops there; ``parse_file`` checks the rest) and the
+    token that stops a long parse."""
+
+    max_chars: int = MAX_TEXT_CHARS
+    cancel: CancelToken | None = None
+
+
+DEFAULT_LIMITS = ParseLimits()
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,20 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from assistant.core.cancel import CancelToken
 from assistant.core.errors import IngestError
 from assistant.core.ingest.docx import parse_docx
 from assistant.core.ingest.html import parse_html
 from assistant.core.ingest.markdown import parse_markdown
 from assistant.core.ingest.pdf import parse_pdf
 from assistant.core.ingest.textfile import parse_text
-from assistant.core.types import FileFailure, ParsedDocument
+from assistant.core.types import (
+    DEFAULT_LIMITS,
+    FileFailure,
+    ParsedDocument,
+    ParseLimits,
+)
 
-PARSERS: dict[str, Callable[[Path], ParsedDocument]] = {
+PARSERS: dict[str, Callable[[Path, ParseLimits], ParsedDocument]] = {
     ".pdf": parse_pdf,
     ".docx": parse_docx,
     ".md": parse_markdown,
@@ -84,19 +88,8 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]
     return list(files), failures
 
 
-MAX_TEXT_CHARS = 20_000_000
-"""Text a document may hold after extraction or decompression (about 8,000 dense
-pages): chunking holds ~100 bytes of memory per character, so a 4 MB .docx that
-inflates to 1 GB of text must be refused, not read."""
-_XML_PER_TEXT_CHAR = 8
-"""Generous bytes of Word XML per character of text, to refuse before parsing."""
-
-
 def parse_file(
-    path: Path,
-    max_bytes: int,
-    max_chars: int = MAX_TEXT_CHARS,
-    cancel: CancelToken | None = None,
+    path: Path, max_bytes: int, limits: ParseLimits = DEFAULT_LIMITS
 ) -> ParsedDocument:
     """Parse one file; every failure is an :class:`IngestError` naming the reason."""
     try:
@@ -121,13 +114,8 @@ def parse_file(
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
         raise IngestError(path, "unsupported file type")
-    if path.suffix.lower() == ".docx":
-        _check_inflated_size(path, max_chars)
     try:
-        if path.suffix.lower() == ".pdf":  # the one format long enough to stop in
-            document = parse_pdf(path, cancel=cancel, max_chars=max_chars)
-        else:
-            document = parser(path)
+        document = parser(path, limits)
     except IngestError:
         raise
     except MemoryError as exc:
@@ -140,9 +128,8 @@ def parse_file(
         ) from exc
     if not any(page.text.strip() for page in document.pages):
         raise IngestError(path, "no text found in the file")
-    chars = sum(len(page.text) for page in document.pages)
-    if chars > max_chars:
-        raise _too_much_text(path, chars, max_chars)
+    if document.char_count > limits.max_chars:
+        raise _too_much_text(path, document.char_count, limits.max_chars)
     return document
 
 
@@ -152,26 +139,3 @@ def _too_much_text(path: Path, chars: int, max_chars: int) -> IngestError:
         f"too large: {chars / 1e6:.0f} million characters of text after "
         f"extraction; the limit is {max_chars / 1e6:.0f} million (split the file)",
     )
-
-
-def _check_inflated_size(path: Path, max_chars: int) -> None:
-    """Refuse a .docx whose document XML inflates past the text limit, before
-    any XML is parsed (a zip bomb would otherwise take gigabytes)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            inflated = sum(
-                info.file_size
-                for info in archive.infolist()
-                if info.filename.startswith("word/") and info.filename.endswith(".xml")
-            )
-    except (zipfile.BadZipFile, OSError):
-        return  # the parser names what is wrong
-    if inflated > max_chars * _XML_PER_TEXT_CHAR:
-        raise IngestError(
-            path,
-            f"too large: it unpacks to {inflated / 2**20:.0f} MB of document XML, "
-            f"more than the {max_chars / 1e6:.0f} million characters of text a "
-            "document may hold (split the file)",
-        )

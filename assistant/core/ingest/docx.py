@@ -6,7 +6,13 @@ import re
 from pathlib import Path
 
 from assistant.core.errors import IngestError
-from assistant.core.types import Heading, Page, ParsedDocument
+from assistant.core.types import (
+    DEFAULT_LIMITS,
+    Heading,
+    Page,
+    ParsedDocument,
+    ParseLimits,
+)
 
 _LEVEL = re.compile(r"^Heading\s*(\d)$", re.IGNORECASE)
 
@@ -18,10 +24,16 @@ def _heading_level(style_name: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def parse_docx(path: Path) -> ParsedDocument:
+_XML_PER_TEXT_CHAR = 8
+"""Generous bytes of Word XML per character of text, to refuse before parsing."""
+
+
+def parse_docx(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocument:
     import docx  # python-docx; imported here so a missing install names the format
     from docx.table import Table
     from docx.text.paragraph import Paragraph
+
+    _check_inflated_size(path, limits.max_chars)
 
     try:
         document = docx.Document(str(path))
@@ -55,3 +67,26 @@ def parse_docx(path: Path) -> ParsedDocument:
     title = core_title or next((h.title for h in headings if h.level == 1), path.stem)
     page = Page(None, "\n\n".join(parts), headings=tuple(headings))
     return ParsedDocument(path, title, "docx", [page])
+
+
+def _check_inflated_size(path: Path, max_chars: int) -> None:
+    """Refuse a .docx whose document XML inflates past the text limit, before
+    any XML is parsed (a zip bomb would otherwise take gigabytes)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(
+                info.file_size
+                for info in archive.infolist()
+                if info.filename.startswith("word/") and info.filename.endswith(".xml")
+            )
+    except (zipfile.BadZipFile, OSError):
+        return  # opening it names what is wrong
+    if inflated > max_chars * _XML_PER_TEXT_CHAR:
+        raise IngestError(
+            path,
+            f"too large: it unpacks to {inflated / 2**20:.0f} MB of document XML, "
+            f"more than the {max_chars / 1e6:.0f} million characters of text a "
+            "document may hold (split the file)",
+        )

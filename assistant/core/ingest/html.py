@@ -8,7 +8,13 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
 from assistant.core.ingest.textfile import read_text
-from assistant.core.types import Heading, Page, ParsedDocument
+from assistant.core.types import (
+    DEFAULT_LIMITS,
+    Heading,
+    Page,
+    ParsedDocument,
+    ParseLimits,
+)
 
 _SKIP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -94,7 +100,7 @@ class _Flattener:
                 self.walk(child)
 
 
-def parse_html(path: Path) -> ParsedDocument:
+def parse_html(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocument:
     soup = BeautifulSoup(read_text(path), "html.parser")
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""

@@ -7,7 +7,13 @@ import re
 from pathlib import Path
 
 from assistant.core.ingest.textfile import read_text
-from assistant.core.types import Heading, Page, ParsedDocument
+from assistant.core.types import (
+    DEFAULT_LIMITS,
+    Heading,
+    Page,
+    ParsedDocument,
+    ParseLimits,
+)
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+([^\n]*)", re.MULTILINE)
 """The title's closing #s and blanks are stripped in Python: as a lazy pattern
@@ -15,7 +21,7 @@ followed by ``[ \t#]*$`` it took quadratic time on a long line of spaces."""
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 
 
-def parse_markdown(path: Path) -> ParsedDocument:
+def parse_markdown(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocument:
     text = read_text(path)
     fenced = [(m.start(), m.end()) for m in _FENCE.finditer(text)]
     starts = [a for a, _ in fenced]

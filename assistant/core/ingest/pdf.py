@@ -17,9 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.core.cancel import CancelToken
 from assistant.core.errors import IngestError
-from assistant.core.types import Heading, Page, ParsedDocument
+from assistant.core.types import (
+    DEFAULT_LIMITS,
+    Heading,
+    Page,
+    ParsedDocument,
+    ParseLimits,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +103,8 @@ def _pdfium_pages(path: Path) -> Iterator[Any]:
 
 def parse_pdf(
     path: Path,
+    limits: ParseLimits = DEFAULT_LIMITS,
     engine: Engine | None = None,
-    cancel: CancelToken | None = None,
-    max_chars: int = 20_000_000,
 ) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
@@ -129,7 +133,7 @@ def parse_pdf(
         except Exception:
             labels = []
         outline = _outline_by_page(reader)
-        pages = _read_pages(path, reader, labels, outline, engine, cancel, max_chars)
+        pages = _read_pages(path, reader, labels, outline, engine, limits)
         metadata_title = ""
         try:
             metadata = reader.metadata
@@ -158,10 +162,9 @@ def _read_pages(
     labels: list[str],
     outline: dict[int, list[Heading]],
     engine: Engine,
-    cancel: CancelToken | None,
-    max_chars: int,
+    limits: ParseLimits,
 ) -> list[Page]:
-    """Page texts; stops as soon as the document's text passes ``max_chars`` (one
+    """Page texts; stops as soon as the document's text passes the limit (one
     real PDF drew an 8 MB content stream on each of its 1,000 pages: 8 GB)."""
 
     def pypdf_text(index: int) -> str:
@@ -175,7 +178,7 @@ def _read_pages(
     total = 0
     with _pdfium_pages(path) as pdfium_text:
         for index in range(len(reader.pages)):
-            if cancel is not None and cancel.cancelled:
+            if limits.cancel is not None and limits.cancel.cancelled:
                 raise IngestError(path, "stopped by the user")
             text = ""
             if engine == "pdfium" and pdfium_text is not None:
@@ -188,10 +191,11 @@ def _read_pages(
             if not text.strip():
                 text = pypdf_text(index)
             total += len(text)
-            if total > max_chars:
+            if total > limits.max_chars:
                 raise IngestError(
                     path,
-                    f"too large: more than {max_chars / 1e6:.0f} million characters "
+                    f"too large: more than {limits.max_chars / 1e6:.0f} million "
+                    "characters "
                     f"of text by page {index + 1} of {len(reader.pages)} (split the "
                     "file)",
                 )

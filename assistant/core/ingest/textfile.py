@@ -8,7 +8,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from assistant.core.errors import IngestError
-from assistant.core.types import Page, ParsedDocument
+from assistant.core.types import DEFAULT_LIMITS, Page, ParsedDocument, ParseLimits
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -53,7 +53,7 @@ def read_text(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_text(path: Path) -> ParsedDocument:
+def parse_text(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocument:
     text = read_text(path)
     return ParsedDocument(
         path=path, title=path.stem, kind="txt", pages=[Page(None, text)]
