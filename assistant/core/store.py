@@ -119,18 +119,16 @@ class ChunkStore:
             self._table = self._db.create_table(TABLE, schema=chunk_schema(dim))
         if not meta_path.exists():
             atomic_write_text(meta_path, json.dumps(self.meta.__dict__, indent=2))
-        if self.count_chunks() and not self._has_index("search_text"):
+        if self.count_chunks() and not self.has_text_index():
             self.maintain()  # a crash after a commit but before indexing: repair now
 
     @staticmethod
     def indexed_embedder(directory: Path) -> str | None:
         """The embedder an existing index was built with (None: no readable index)."""
         try:
-            meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return _read_meta(directory / META_FILE)[0]
+        except IndexDamaged:  # missing or unreadable: opening it will say which
             return None
-        name = meta.get("embedder") if isinstance(meta, dict) else None
-        return name if isinstance(name, str) else None
 
     @staticmethod
     def stored_paths(directory: Path) -> list[str]:
@@ -157,14 +155,6 @@ class ChunkStore:
             except Exception as exc:
                 log.warning("index version %d unreadable: %s", version, exc)
         raise IndexDamaged(directory, "no version of the table can be read")
-
-    @staticmethod
-    def wipe(directory: Path) -> None:
-        """Delete the index (used before re-indexing with another embedder)."""
-        import shutil
-
-        if (directory / META_FILE).exists() or (directory / f"{TABLE}.lance").exists():
-            shutil.rmtree(directory)
 
     # ---- documents -------------------------------------------------------------
     def count_chunks(self) -> int:
@@ -245,7 +235,7 @@ class ChunkStore:
         return self._has_index("search_text")
 
     def text_search(self, search_text: str, limit: int) -> list[dict[str, Any]]:
-        if not search_text.strip() or not self._has_index("search_text"):
+        if not search_text.strip() or not self.has_text_index():
             return []
         query = (
             self._table.search(search_text, query_type="fts", fts_columns="search_text")
@@ -277,7 +267,7 @@ class ChunkStore:
             return
         from lancedb.index import FTS
 
-        if not self._has_index("search_text"):
+        if not self.has_text_index():
             self._table.create_index(
                 "search_text",
                 config=FTS(
