@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,14 +53,18 @@ class QueryView:
     model: str
 
 
-def query_views(embedder: Embedder, text: str) -> list[QueryView]:
+def query_views(
+    embedder: Embedder, text: str, skip: AbstractSet[str] = frozenset()
+) -> list[QueryView]:
     """The views an embedder offers for ``text``: one, unless it routes languages
-    to different models (routed_embedding.py)."""
-    views: Callable[[str], list[QueryView]] | None = getattr(
+    to different models (routed_embedding.py). Models in ``skip`` are not run."""
+    views: Callable[[str, AbstractSet[str]], list[QueryView]] | None = getattr(
         embedder, "query_views", None
     )
     if views is not None:
-        return views(text)
+        return views(text, skip)
+    if embedder.name in skip:
+        return []
     return [
         QueryView(embedder.embed_query(text), similarity_floor(embedder), embedder.name)
     ]

@@ -116,18 +116,16 @@ class Retriever:
                 )
                 for text in texts
             ]
-        views = query_views(self.embedder, query)
+        # a model known to have no chunks here is not even run
+        absent = {m for m in self._models_absent if self.lacks_model(m)}
+        views = query_views(self.embedder, query, absent)
         if len(texts) > 1:  # the translation is there to reach other models' chunks
-            own = {view.model for view in views}
-            views += [
-                v for v in query_views(self.embedder, texts[1]) if v.model not in own
-            ]
+            own = absent | {view.model for view in views}
+            views += query_views(self.embedder, texts[1], own)
         embedded = time.perf_counter()
         candidates: dict[str, _Candidate] = {}
         if config.mode in ("hybrid", "vector"):
             for view in views:
-                if self.lacks_model(view.model):
-                    continue
                 floor = _floor(config, view)
                 hits = self.store.vector_search(view.vector, config.candidates)
                 # a routed view scores the other model's chunks 0: not a ranking
@@ -145,7 +143,10 @@ class Retriever:
                 if row["chunk_id"] not in candidates:
                     vector = np.asarray(row["vector"], dtype=np.float32)
                     candidates[row["chunk_id"]] = _Candidate(
-                        row, similarity=max(float(vector @ v.vector) for v in views)
+                        row,
+                        similarity=max(
+                            (float(vector @ v.vector) for v in views), default=0.0
+                        ),
                     )
                 cand = candidates[row["chunk_id"]]
                 cand.fused += config.text_weight / (config.rrf_k + rank + 1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
@@ -53,8 +54,10 @@ class RoutedEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        cjk = [i for i, t in enumerate(texts) if is_cjk_text(t)]
-        other = [i for i, t in enumerate(texts) if not is_cjk_text(t)]
+        cjk: list[int] = []
+        other: list[int] = []
+        for i, text in enumerate(texts):
+            (cjk if is_cjk_text(text) else other).append(i)
         if cjk:
             out[cjk, : self._split] = self.multilingual.embed([texts[i] for i in cjk])
         if other:
@@ -64,16 +67,19 @@ class RoutedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.query_views(text)[0].vector
 
-    def query_views(self, text: str) -> list[QueryView]:
+    def query_views(
+        self, text: str, skip: AbstractSet[str] = frozenset()
+    ) -> list[QueryView]:
         """MiniLM for a non-CJK query (it scores the English chunks) plus USE (the
         CJK chunks, across languages); USE alone for a CJK query, as MiniLM cannot
         read it. English chunks carry no USE half, so a CJK question reaches them
         through its English translation (query_translation.py) and the full-text
         index."""
         views = []
-        if not is_cjk_text(text):
+        if not is_cjk_text(text) and self.english.name not in skip:
             views.append(self._view(self.english, text, slice(self._split, None)))
-        views.append(self._view(self.multilingual, text, slice(0, self._split)))
+        if self.multilingual.name not in skip:
+            views.append(self._view(self.multilingual, text, slice(0, self._split)))
         return views
 
     def _view(self, model: Embedder, text: str, half: slice) -> QueryView:
