@@ -105,7 +105,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.routed_embedding import is_cjk_text
+    from assistant.core.search_text import is_cjk_text
     from assistant.core.services import load_generator, search_question
 
     library = _open_library(settings)
@@ -282,7 +282,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
     if args.reranker is not None:
         settings = settings.model_copy(update={"reranker_model": args.reranker})
-    from assistant.core.routed_embedding import is_cjk_text
+    from assistant.core.search_text import is_cjk_text
     from assistant.core.services import load_generator, search_question
 
     questions = load_questions(Path(args.questions))

@@ -11,7 +11,8 @@ from fakes import FakeEmbedder, FakeGenerator
 from assistant.config import Settings
 from assistant.core.embedding import query_views
 from assistant.core.query_translation import english_query
-from assistant.core.routed_embedding import RoutedEmbedder, is_cjk_text
+from assistant.core.routed_embedding import RoutedEmbedder
+from assistant.core.search_text import is_cjk_text
 from assistant.core.services import Library, search_question
 
 

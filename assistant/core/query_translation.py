@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from assistant.core.cancel import CancelToken
 from assistant.core.llm import Generator
-from assistant.core.routed_embedding import is_cjk_text
+from assistant.core.search_text import is_cjk_text
 
 TRANSLATE_SYSTEM = (
     "Translate the user's question into English. Keep commands, options and names "

@@ -15,7 +15,6 @@ for no measured gain (bench/retrieval_directions.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 
@@ -23,18 +22,7 @@ import numpy as np
 
 from assistant.core.embedding import Embedder, QueryView, similarity_floor
 from assistant.core.models import ROUTED_EMBEDDER
-
-_CJK = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
-)
-CJK_SHARE = 0.1
-"""A text is read by USE when at least this share of its non-blank characters is
-CJK: a Chinese manual's lines full of commands still count as Chinese."""
-
-
-def is_cjk_text(text: str) -> bool:
-    letters = sum(1 for ch in text if not ch.isspace())
-    return letters > 0 and len(_CJK.findall(text)) >= CJK_SHARE * letters
+from assistant.core.search_text import is_cjk_text
 
 
 class RoutedEmbedder:

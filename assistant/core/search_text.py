@@ -38,3 +38,17 @@ def to_search_text(text: str) -> str:
     if not has_cjk(text):
         return text
     return _CJK_RUN.sub(lambda m: f" {_segment(m.group(0))} ", text)
+
+
+_CJK_CHAR = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+CJK_SHARE = 0.1
+"""A text counts as CJK (and is read by USE) when at least this share of its non-blank
+characters is CJK: a Chinese manual's lines full of commands still count as Chinese."""
+
+
+def is_cjk_text(text: str) -> bool:
+    """Mostly Chinese, Japanese or Korean (``has_cjk``: any at all)."""
+    letters = sum(1 for ch in text if not ch.isspace())
+    return letters > 0 and len(_CJK_CHAR.findall(text)) >= CJK_SHARE * letters
