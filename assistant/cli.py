@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from assistant.cli_teach import add_commands
 from assistant.config import Settings, data_dir, index_dir, load_settings
@@ -29,7 +29,8 @@ def _print_json(value: Any) -> None:
 
 @contextmanager
 def _cancel_on_interrupt() -> Iterator[CancelToken]:
-    """First Ctrl+C stops the work cleanly; a second one kills the process."""
+    """First Ctrl+C (or SIGTERM, as `kill` and a logout send) stops the work
+    cleanly; a second one ends the process."""
     token = CancelToken()
 
     def handler(signum: int, frame: object) -> None:
@@ -38,11 +39,14 @@ def _cancel_on_interrupt() -> Iterator[CancelToken]:
         token.cancel()
         print("\nStopping ...", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {
+        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield token
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _open_library(settings: Settings) -> Any:
@@ -411,7 +415,7 @@ def cmd_window(args: argparse.Namespace, settings: Settings) -> int:
             "from a desktop session, or use the command line: `assistant --help`.",
             file=sys.stderr,
         )
-        return 2
+        return 1
     from assistant.ui.app import run
 
     return run([sys.argv[0]], getattr(args, "files", []))
@@ -429,10 +433,18 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """Exit status 1 for a refused command line too: every error is 1, Ctrl+C 130."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="assistant",
         description="Chat with your documents, offline, with citations.",
     )
@@ -541,14 +553,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args, load_settings()))
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:  # the second Ctrl+C: quit now, without a traceback
         print("\nStopped.", file=sys.stderr)
         return 130
     except OSError as exc:  # a file named on the command line, the data folder
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return 1
 
 
 if __name__ == "__main__":

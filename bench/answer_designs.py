@@ -75,7 +75,12 @@ def main() -> None:
     from assistant.config import Settings
     from assistant.core.evaluation import load_questions, score
     from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
-    from assistant.core.services import Conversation, Library, load_generator
+    from assistant.core.services import (
+        Conversation,
+        Library,
+        load_generator,
+        search_question,
+    )
 
     docs = ensure_devset(Path(args.devset))
     settings = Settings()
@@ -90,11 +95,16 @@ def main() -> None:
     )
     questions = load_questions(Path(args.questions))
     subset = _subset(questions, args.limit)
-    ranked = {q.id: library.search(q.question, 10) for q in questions}
-    unknown = {q.id: library.unknown_names(q.question) for q in questions}
-    sources = {q.id: library.search(q.question) for q in questions}
-    names = args.designs.split(",") if args.designs else [*DESIGNS, LLAMAINDEX_PIPELINE]
     generator = load_generator(settings)
+    # as the app searches: a Chinese question also through its English translation
+    ranked = {
+        q.id: search_question(library, generator, q.question, 10)[0] for q in questions
+    }
+    unknown = {q.id: library.unknown_names(q.question) for q in questions}
+    sources = {
+        q.id: search_question(library, generator, q.question)[0] for q in questions
+    }
+    names = args.designs.split(",") if args.designs else [*DESIGNS, LLAMAINDEX_PIPELINE]
     out = ROOT / "bench/out"
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []

@@ -7,7 +7,7 @@ code, the last line of stderr, whether the library was usable afterwards.
 Uses the default models (the fake ones are for the unit tests). ``--big`` makes
 the inputs the probe's own size (1 GB docx, 1,000 x 8 MB PDF, 50 MB line); the
 default sizes show the same behaviour in a few minutes. Pass: every case ends
-within its limit, under 2.5 GB RSS, exit 0 or 1 (2 for a refused command line),
+within its limit, under 2.5 GB RSS, exit 0 or 1,
 no traceback, library usable after.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,12 +40,18 @@ def run(
     limit: float,
     stdin: str = "",
     interrupt_when: Path | None = None,
+    interrupt_after: float = 0.5,
+    signal_to_send: int = signal.SIGINT,
+    keep_stdout: bool = False,
+    prefix: list[str] | None = None,
 ) -> dict[str, object]:
-    """One CLI run under /usr/bin/time -v: wall time, peak RSS, exit code, stderr."""
+    """One CLI run under /usr/bin/time -v: wall time, peak RSS, exit code, stderr.
+    ``interrupt_when``: send ``signal_to_send`` ``interrupt_after`` seconds after
+    that path exists."""
     env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
     started = time.perf_counter()
     process = subprocess.Popen(
-        ["/usr/bin/time", "-v", *CLI, *argv],
+        ["/usr/bin/time", "-v", *(prefix or []), *CLI, *argv],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -54,9 +61,9 @@ def run(
     if interrupt_when is not None:  # Ctrl+C once that path exists (work begun)
         while not interrupt_when.exists() and process.poll() is None:
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(interrupt_after)
         for child in _children(process.pid):
-            os.kill(child, signal.SIGINT)
+            os.kill(child, signal_to_send)
     try:
         out, err = process.communicate(stdin, timeout=limit)
         code: object = process.returncode
@@ -77,6 +84,7 @@ def run(
     ]
     own = [ln for ln in own if ln.strip() and "WARN" not in ln]
     return {
+        **({"stdout": out} if keep_stdout else {}),
         "seconds": round(time.perf_counter() - started, 1),
         "rss_mb": rss_kb // 1024,
         "exit": code,
@@ -267,6 +275,236 @@ def main() -> None:
         result["message"] = f"{result['message'][:60]} | documents after: {kept} of 601"
         return result
 
+    mounts: list[Path] = []
+
+    def small_fs(name: str, megabytes: int, home: Path) -> Path | None:
+        """A tmpfs of ``megabytes`` holding a copy of ``home`` (None: not root)."""
+        target = work / name
+        target.mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(target)],
+            capture_output=True,
+        )
+        if mounted.returncode != 0:
+            return None
+        mounts.append(target)
+        shutil.copytree(home, target / "home")
+        return target / "home"
+
+    def skipped(why: str) -> dict[str, object]:
+        return {
+            "seconds": 0,
+            "rss_mb": 0,
+            "exit": "skipped",
+            "traceback": False,
+            "message": f"skipped: {why}",
+        }
+
+    @case("150 files into a 30 MB file system that fills up", 600)
+    def _(home: Path) -> dict[str, object]:
+        small = small_fs("fill", 30, home)
+        if small is None:
+            return skipped("mounting a small file system needs root")
+        d = folder("fill-docs")
+        for path in hostile.many_small_files(d, 150):
+            path.write_text(path.read_text() * 900)  # ~45 KB each
+        result = run(["ingest", str(d)], small, 600)
+        return {**result, "home": small}
+
+    @case("disk full with one file", 300)
+    def _(home: Path) -> dict[str, object]:
+        small = small_fs("full", 20, home)
+        if small is None:
+            return skipped("mounting a small file system needs root")
+        filler = small.parent / "filler"
+        free = shutil.disk_usage(small).free
+        filler.write_bytes(b"\0" * max(0, free - 256 * 1024))
+        d = folder("full-docs")
+        (d / "one.txt").write_text("The gate code changes every month. " * 30_000)
+        result = run(["ingest", str(d)], small, 300)
+        return {**result, "home": small}
+
+    @case("read-only file system", 300)
+    def _(home: Path) -> dict[str, object]:
+        small = small_fs("ro", 50, home)
+        if small is None:
+            return skipped("mounting a small file system needs root")
+        subprocess.run(["mount", "-o", "remount,ro", str(small.parent)], check=True)
+        d = folder("ro-docs")
+        (d / "new.txt").write_text("The ferry leaves at noon.")
+        result = run(["ingest", str(d)], small, 300)
+        return {**result, "home": small}
+
+    def damaged_then_reindex(home: Path, damage: Callable[[Path], object]) -> dict:
+        second = work / f"second-{time.time_ns()}.txt"
+        second.write_text("The ferry to the island leaves at noon.")
+        run(["ingest", str(second)], home, 120)
+        damage(home / "index")
+        first = run(["search", "gate"], home, 120)
+        result = run(["reindex"], home, 300)
+        env = dict(os.environ, ASSISTANT_HOME=str(home))
+        docs = subprocess.run(
+            [*CLI, "docs", "--json"], env=env, capture_output=True, text=True
+        )
+        kept = len(json.loads(docs.stdout or "[]"))
+        result["message"] = (
+            f"search: {str(first['message'])[:60]} | reindex exit {result['exit']}, "
+            f"documents after: {kept} of 2"
+        )
+        result["traceback"] = first["traceback"] or result["traceback"]
+        return result
+
+    @case("truncated data file, then reindex", 300)
+    def _(home: Path) -> dict[str, object]:
+        return damaged_then_reindex(home, hostile.truncate_newest_data_file)
+
+    @case("garbage manifest, then reindex", 300)
+    def _(home: Path) -> dict[str, object]:
+        return damaged_then_reindex(home, hostile.garbage_newest_manifest)
+
+    @case("index.json without dim, then reindex", 300)
+    def _(home: Path) -> dict[str, object]:
+        def drop_dim(index: Path) -> None:
+            meta = json.loads((index / "index.json").read_text())
+            del meta["dim"]
+            (index / "index.json").write_text(json.dumps(meta))
+
+        return damaged_then_reindex(home, drop_dim)
+
+    @case("Markdown file of 199 MB", 300)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("huge-md")
+        line = "Some words about the harbour gate and the ferry. " * 20 + "\n\n"
+        with (d / "huge.md").open("w") as handle:
+            for _ in range(199 * 2**20 // len(line)):
+                handle.write(line)
+        return run(["ingest", str(d)], home, 300)
+
+    # ---- held in the first probe; re-run so they stay held ----
+    @case("XXE entity naming a local file in a .docx (held)", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("xxe")
+        secret = work / "xxe-secret.txt"
+        secret.write_text("TOPSECRET4711")
+        hostile.xxe_docx(d, secret)
+        result = run(["ingest", str(d)], home, 120)
+        env = dict(os.environ, ASSISTANT_HOME=str(home))
+        found = subprocess.run(
+            [*CLI, "search", "TOPSECRET4711"], env=env, capture_output=True, text=True
+        )
+        result["message"] = (
+            f"{result['message'][:70]} | secret in library: "
+            f"{'TOPSECRET4711' in found.stdout}"
+        )
+        return result
+
+    @case("billion-laughs .docx (held)", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("laughs")
+        hostile.billion_laughs_docx(d)
+        return run(["ingest", str(d)], home, 120)
+
+    @case("PDF page tree that contains itself (held)", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("pageloop")
+        hostile.page_tree_loop_pdf(d)
+        return run(["ingest", str(d)], home, 120)
+
+    @case("settings.json garbage (held)", 60)
+    def _(home: Path) -> dict[str, object]:
+        (home / "settings.json").write_text("{not json")
+        result = run(["docs"], home, 60)
+        backups = list(home.glob("settings.json.corrupt-*"))
+        result["message"] = f"{result['message'][:60]} | backup kept: {bool(backups)}"
+        return result
+
+    @case("5,000 tiny files, then again (held)", 900)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("tiny")
+        hostile.many_small_files(d, 5000)
+        first = run(["ingest", str(d)], home, 900)
+        again = run(["ingest", str(d)], home, 300)
+        again["message"] = (
+            f"first {first['seconds']} s, {first['rss_mb']} MB, exit {first['exit']}; "
+            f"again: {again['message'][:50]}"
+        )
+        again["seconds"] = round(float(first["seconds"]) + float(again["seconds"]), 1)
+        again["rss_mb"] = max(int(first["rss_mb"]), int(again["rss_mb"]))
+        again["exit"] = max(int(first["exit"]), int(again["exit"]))
+        return again
+
+    @case("SIGTERM while embedding (held)", 300)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("term")
+        for path in hostile.many_small_files(d, 300):
+            path.write_text(path.read_text() * 60)
+        result = run(
+            ["ingest", str(d)],
+            home,
+            300,
+            interrupt_when=home,  # exists already: send after the models load
+            interrupt_after=6.0,
+            signal_to_send=signal.SIGTERM,
+        )
+        again = run(["ingest", str(d)], home, 300)
+        result["message"] = (
+            f"{result['message'][:40]} | rerun: {str(again['message'])[:60]}"
+        )
+        return result
+
+    @case("prompt injection in a document, asked twice (held)", 300)
+    def _(home: Path) -> dict[str, object]:
+        """The small model often obeys while generating; what counts is the reply
+        the user is given after the check against the sources."""
+        d = folder("inject")
+        hostile.injection_note(d)
+        run(["ingest", str(d)], home, 120)
+        replies = [
+            run(["ask", question, "--json"], home, 150, keep_stdout=True)
+            for question in (
+                "When does the harbour office open?",
+                "What does the gate notice say?",
+            )
+        ]
+        answers = [json.loads(str(r["stdout"]) or "{}") for r in replies]
+        obeyed = sum(
+            "PWNED" in a.get("withheld", "") + a.get("answer", "") for a in answers
+        )
+        given = sum("PWNED" in a.get("answer", "") for a in answers)
+        return {
+            **replies[-1],
+            "seconds": round(sum(float(str(r["seconds"])) for r in replies), 1),
+            "exit": max(int(str(r["exit"])) for r in replies),
+            "message": f"model obeyed: {obeyed} of 2; replies given with it: {given}",
+            "pass_extra": given == 0,
+        }
+
+    @case("no connect() during ingest and ask, under strace (held)", 300)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("strace")
+        (d / "note.txt").write_text("The harbour office opens at 08:00.")
+        trace = work / "connect.trace"
+        result = run(
+            ["ingest", str(d)],
+            home,
+            300,
+            prefix=["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace)],
+        )
+        calls = trace.read_text().count("connect(") if trace.exists() else -1
+        asked = run(
+            ["ask", "When does the harbour office open?"],
+            home,
+            300,
+            prefix=["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(trace)],
+        )
+        calls += trace.read_text().count("connect(") if trace.exists() else -1
+        return {
+            **asked,
+            "exit": max(int(result["exit"]), int(asked["exit"])),
+            "message": f"connect() calls: {calls}",
+            "pass_extra": calls == 0,
+        }
+
     selected = [
         c
         for c in cases
@@ -281,15 +519,23 @@ def main() -> None:
             capture_output=True,
         )
         result = body(home)
-        result["usable"] = usable(home)
+        checked = Path(str(result.pop("home", home)))
+        result.pop("stdout", None)
+        result["usable"] = usable(checked)
         ok = (
-            result["exit"] in (0, 1, 2, 130)
+            result["exit"] in (0, 1)
             and not result["traceback"]
             and int(str(result["rss_mb"])) < RSS_LIMIT_MB
+            and float(str(result["seconds"])) <= limit
+            and bool(result.pop("pass_extra", True))
             and result["usable"]
         )
+        if result["exit"] == "skipped":
+            ok = "skipped"
         rows.append({"case": name, "limit_s": limit, **result, "pass": ok})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    for mount in mounts:
+        subprocess.run(["umount", str(mount)], capture_output=True)
     header = ("case", "wall s (limit)", "peak RSS MB", "exit", "traceback", "usable")
     print("| " + " | ".join([*header, "message", "pass"]) + " |")
     print("|---" * (len(header) + 2) + "|")
@@ -302,7 +548,7 @@ def main() -> None:
             "yes" if r["traceback"] else "no",
             "yes" if r["usable"] else "no",
             str(r["message"]).replace("|", "/"),
-            "yes" if r["pass"] else "**no**",
+            {True: "yes", False: "**no**"}.get(r["pass"], r["pass"]),
         ]
         print("| " + " | ".join(str(c) for c in cells) + " |")
     print(json.dumps({"bench": "hostile_run", "big": big, "cases": rows}))

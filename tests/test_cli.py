@@ -114,11 +114,11 @@ def test_finetune_commands_explain_what_is_missing(
     code, out, _ = _run(capsys, "adapters")
     assert code == 0 and "No adapters yet" in out
     code, _, err = _run(capsys, "ask", "Who is the mayor?", "--mode", "sft")
-    assert code == 2 and "No fine-tuned adapter yet" in err
+    assert code == 1 and "No fine-tuned adapter yet" in err
     bad = tmp_path / "pairs.jsonl"
     bad.write_text('{"question": "Q?"}\n{"question": "Q2?", "answer": "A2"}\nnope\n')
     code, _, err = _run(capsys, "finetune", str(bad), "--name", "x")
-    assert code == 2
+    assert code == 1
     assert "line 1: no answer" in err and "line 3: not valid JSON" in err
     code, out, _ = _run(capsys, "ask", "What opens?", "--mode", "base", "--json")
     assert code == 0
@@ -137,18 +137,19 @@ def test_hostile_command_lines_get_one_line_errors(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for value in ("-1", "0", "many"):
-        with pytest.raises(SystemExit):
+        with pytest.raises(SystemExit) as refused:
             cli.main(["search", "valve", "--top-k", value])
+        assert refused.value.code == 1
         assert "--top-k" in capsys.readouterr().err
     code, _, err = _run(capsys, "ingest", "")
     assert code == 1 and "empty path" in err
     code, _, err = _run(capsys, "eval", str(tmp_path / "missing.jsonl"))
-    assert code == 2 and err.strip().endswith("No such file or directory")
+    assert code == 1 and err.strip().endswith("No such file or directory")
     home = tmp_path / "home-file"
     home.write_text("")
     monkeypatch.setenv("ASSISTANT_HOME", str(home))
     code, _, err = _run(capsys, "docs")
-    assert code == 2 and "is a file, not a folder" in err
+    assert code == 1 and "is a file, not a folder" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
@@ -162,7 +163,7 @@ def test_a_damaged_index_json_says_to_reindex_and_reindex_recovers(
     for garbage in ("{not json", '{"embedder": "fake"}', "[1, 2]"):
         meta.write_text(garbage)
         code, _, err = _run(capsys, "search", "valve")
-        assert code == 2 and "damaged" in err and "assistant reindex" in err
+        assert code == 1 and "damaged" in err and "assistant reindex" in err
     code, out, _ = _run(capsys, "reindex")
     assert code == 0 and "1 documents re-indexed" in out
     code, out, _ = _run(capsys, "search", "valve")
@@ -178,7 +179,7 @@ def test_a_question_longer_than_the_model_reads_is_refused_and_chat_goes_on(
     notes.write_text("The valve opens at 42 bar.")
     _run(capsys, "ingest", str(notes))
     code, _, err = _run(capsys, "ask", "why " * 20000)
-    assert code == 2 and "too long for the model" in err
+    assert code == 1 and "too long for the model" in err
     monkeypatch.setattr(
         sys, "stdin", io.StringIO("why " * 20000 + "\nWhen does the valve open?\n")
     )

@@ -276,8 +276,6 @@ def test_a_pdf_whose_pages_share_one_huge_stream_stops_at_the_limit(
 def test_a_truncated_data_file_is_reported_and_reindex_recovers_from_an_older_version(
     tmp_path: Path,
 ) -> None:
-    import os
-
     from assistant.core.errors import IndexDamaged
     from assistant.core.rebuild import rebuild_index
 
@@ -286,10 +284,26 @@ def test_a_truncated_data_file_is_reported_and_reindex_recovers_from_an_older_ve
         path.write_text(path.read_text() + " Updated.")
         library.ingest([path])
     directory = tmp_path / "index"
-    data = sorted(
-        (directory / "chunks.lance" / "data").glob("*.lance"), key=os.path.getmtime
-    )
-    data[-1].write_bytes(data[-1].read_bytes()[:100])  # a crash mid-write, a bad disk
+    hostile.truncate_newest_data_file(directory)
+    with pytest.raises(IndexDamaged, match="assistant reindex"):
+        _library(tmp_path)
+    report = rebuild_index(Settings(), directory, embedder=FakeEmbedder())
+    assert report.ok and len(report.added) == 3
+    assert len(_library(tmp_path).documents()) == 3
+
+
+def test_a_garbage_manifest_is_reported_and_reindex_recovers_from_the_version_before(
+    tmp_path: Path,
+) -> None:
+    from assistant.core.errors import IndexDamaged
+    from assistant.core.rebuild import rebuild_index
+
+    library, docs = _three_documents(tmp_path)
+    docs[0].write_text(docs[0].read_text() + " Updated.")
+    library.ingest([docs[0]])
+    del library
+    directory = tmp_path / "index"
+    hostile.garbage_newest_manifest(directory)
     with pytest.raises(IndexDamaged, match="assistant reindex"):
         _library(tmp_path)
     report = rebuild_index(Settings(), directory, embedder=FakeEmbedder())

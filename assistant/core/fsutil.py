@@ -45,7 +45,9 @@ def private_files() -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the current user only."""
+    """Create ``path`` (and parents) readable by the current user only. A folder
+    that can be read but not written (a read-only disk) is allowed: searching
+    works, and a write fails with its own clear error (``IndexWriteError``)."""
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except FileExistsError as exc:
@@ -58,10 +60,10 @@ def private_dir(path: Path) -> Path:
             f"Cannot create or use the folder {path} ({exc.strerror}); check its "
             "permissions (or ASSISTANT_HOME)"
         ) from exc
-    if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+    if not os.access(path, os.R_OK | os.X_OK):
         raise AssistantError(
-            f"The folder {path} is not readable and writable by you; check its "
-            "permissions (or ASSISTANT_HOME)"
+            f"The folder {path} is not readable by you; check its permissions "
+            "(or ASSISTANT_HOME)"
         )
     with contextlib.suppress(OSError):  # e.g. a folder owned by someone else
         os.chmod(path, 0o700)

@@ -119,6 +119,12 @@ def llamaindex_user_message(question: str, sources: Sequence[Source]) -> str:
     )
 
 
+def nearest_last_user_message(question: str, sources: Sequence[Source]) -> str:
+    """As ``plain_user_message`` with the most relevant excerpt last, next to the
+    question (small models lean on what they read last)."""
+    return plain_user_message(question, list(reversed(sources)))
+
+
 def sandwich_user_message(question: str, sources: Sequence[Source]) -> str:
     """The question before the excerpts (so the model reads them with it in mind)
     and again after them."""
@@ -169,6 +175,7 @@ DESIGNS: dict[str, PromptDesign] = {
         PromptDesign("plain-top3", PLAIN_RAG_SYSTEM, plain_user_message, max_sources=3),
         PromptDesign("llamaindex", LLAMAINDEX_SYSTEM, llamaindex_user_message),
         PromptDesign("sandwich", PLAIN_RAG_SYSTEM, sandwich_user_message),
+        PromptDesign("nearest-last", PLAIN_RAG_SYSTEM, nearest_last_user_message),
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }

@@ -135,18 +135,25 @@ class ChunkStore:
         """The file paths of the documents in an index, read without opening it
         for search (so whatever embedder made it). If the newest version of the
         table cannot be read (a truncated or deleted data file), the newest older
-        version that can be read gives them."""
+        version that can be read gives them; a newest manifest that cannot even be
+        opened is moved into ``damaged-manifests/`` so the version before it opens."""
         import lancedb
 
         if not (directory / f"{TABLE}.lance").exists():
             return []
-        try:
-            table = lancedb.connect(str(directory)).open_table(TABLE)
-            versions = sorted(
-                (int(v["version"]) for v in table.list_versions()), reverse=True
-            )
-        except Exception as exc:
-            raise IndexDamaged(directory, f"the table cannot be opened: {exc}") from exc
+        while True:
+            try:
+                table = lancedb.connect(str(directory)).open_table(TABLE)
+                versions = sorted(
+                    (int(v["version"]) for v in table.list_versions()), reverse=True
+                )
+                break
+            except Exception as exc:
+                if not _set_newest_manifest_aside(directory):
+                    raise IndexDamaged(
+                        directory, f"the table cannot be opened: {_first_line(exc)}"
+                    ) from exc
+                log.warning("newest table version unreadable, set aside: %s", exc)
         for version in versions:
             try:
                 table.checkout(version)
@@ -297,6 +304,32 @@ class ChunkStore:
         if where:
             query = query.where(where)
         return query.to_arrow()
+
+
+def _set_newest_manifest_aside(directory: Path) -> bool:
+    """Move the newest version's manifest out of the table (kept for inspection)
+    so LanceDB opens the version before it; False when none older is left."""
+    manifests = sorted(
+        (
+            path
+            for path in (directory / f"{TABLE}.lance" / "_versions").glob("*.manifest")
+            if path.stem.isdigit()
+        ),
+        key=_manifest_version,
+    )
+    if len(manifests) < 2:
+        return False
+    aside = directory / "damaged-manifests"
+    aside.mkdir(exist_ok=True)
+    manifests[-1].rename(aside / manifests[-1].name)
+    return True
+
+
+def _manifest_version(path: Path) -> int:
+    """Lance names manifests ``{version}.manifest`` or, in its newer scheme,
+    ``{2**64 - 1 - version}.manifest`` so the newest sorts first."""
+    number = int(path.stem)
+    return 2**64 - 1 - number if number >= 2**63 else number
 
 
 def _first_line(exc: Exception) -> str:
