@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         library_worker.sig_progress.connect(self._on_progress)
         library_worker.sig_ingest_finished.connect(self._on_ingest_finished)
         library_worker.sig_failed.connect(self._on_library_failed)
+        library_worker.sig_damaged.connect(self._on_library_damaged)
         library_worker.sig_document_text.connect(self._on_document_text)
 
         self.sig_load_model.connect(chat_worker.load)
@@ -350,6 +351,18 @@ class MainWindow(QMainWindow):
     def _on_library_failed(self, message: str) -> None:
         self.model_label.setText("Library unavailable")
         QMessageBox.warning(self, "Library", message)
+
+    def _on_library_damaged(self, message: str) -> None:
+        self.model_label.setText("Library damaged")
+        answer = QMessageBox.question(
+            self,
+            "Library damaged",
+            f"{message}\n\nRe-index the library now?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.rebuild_library()
 
     def _on_remove(self, path: str) -> None:
         row = self.documents.row_for(path)

@@ -272,3 +272,49 @@ def test_reindex_library_rebuilds_beside_the_old_index_and_reloads(
     qtbot.waitUntil(lambda: "1 document" in win.count_label.text())
     assert win.chat_worker._library.embedder.dim == 48  # the new index is in use
     assert not (tmp_path / "index.rebuild").exists()
+
+
+def test_a_damaged_index_is_offered_a_reindex_that_repairs_it(
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_generator: SlowGenerator,
+) -> None:
+    import hostile
+    from fakes import FakeEmbedder
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant.config import Settings, index_dir
+    from assistant.core import services
+
+    settings = Settings(chunk_tokens=40, chunk_overlap=8, min_similarity=0.0)
+    directory = index_dir()  # where the window's re-index rebuilds
+    library = services.Library(settings, FakeEmbedder(), directory=directory)
+    for name in ("a", "b"):
+        note = tmp_path / f"{name}.md"
+        note.write_text(f"# {name}\n\nThe {name} filter is changed every spring.")
+        library.ingest([note])
+    del library
+    hostile.garbage_newest_manifest(directory)
+    monkeypatch.setattr(services, "load_embedder", lambda s, *_: FakeEmbedder())
+    monkeypatch.setattr(
+        services.Library,
+        "open",
+        classmethod(
+            lambda cls, s, directory=None: cls(s, FakeEmbedder(), directory=index_dir())
+        ),
+    )
+    offered: list[str] = []
+
+    def accept(parent, title, text, *args):  # type: ignore[no-untyped-def]
+        offered.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", accept)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "2 documents" in win.count_label.text(), timeout=20000)
+    assert len(offered) == 1
+    assert "damaged" in offered[0] and "Re-index" in offered[0]
+    win.shutdown()

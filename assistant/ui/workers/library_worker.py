@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, index_dir
 from assistant.core.cancel import CancelToken
+from assistant.core.errors import IndexDamaged
 from assistant.core.ingest import parse_file
 from assistant.core.rebuild import rebuild_index
 from assistant.core.services import Library
@@ -22,6 +23,7 @@ class LibraryWorker(QObject):
     sig_progress(object): IngestProgress while ingesting.
     sig_ingest_finished(object): IngestReport.
     sig_failed(str): a readable error.
+    sig_damaged(str): the index on disk cannot be read (why); re-indexing repairs it.
     sig_document_text(object, str): a Source and the full text of its (unpaged) file.
     """
 
@@ -30,6 +32,7 @@ class LibraryWorker(QObject):
     sig_progress = Signal(object)
     sig_ingest_finished = Signal(object)
     sig_failed = Signal(str)
+    sig_damaged = Signal(str)
     sig_document_text = Signal(object, str)
 
     def __init__(self, settings: Settings) -> None:
@@ -42,6 +45,9 @@ class LibraryWorker(QObject):
     def load(self) -> None:
         try:
             self._library = Library.open(self._settings)
+        except IndexDamaged as exc:
+            self.sig_damaged.emit(str(exc))
+            return
         except Exception as exc:  # shown to the user, never swallowed
             self.sig_failed.emit(_message(exc))
             return
