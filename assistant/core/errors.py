@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -68,13 +69,20 @@ class IndexWriteError(AssistantError):
         )
 
 
+def _without_source_location(text: str) -> str:
+    """LanceDB's messages end with the Rust file and line that raised them
+    (", /root/.cargo/registry/.../utils.rs:172:20"): noise to a user."""
+    return re.sub(r",?\s*/\S+\.rs:\d+:\d+", "", text).strip()
+
+
 class IndexDamaged(AssistantError):
     """The library index on disk cannot be read as it is."""
 
     def __init__(self, directory: Path | str, what: str) -> None:
         self.directory = Path(directory)
+        self.what = _without_source_location(what)
         super().__init__(
-            f"The library index in {self.directory} is damaged ({what}). Re-index "
+            f"The library index in {self.directory} is damaged ({self.what}). Re-index "
             "it from your files (File \u203a Re-index library, or `assistant "
             "reindex`; the files are not touched), or move that folder away to "
             "start an empty library."

@@ -352,12 +352,15 @@ class MainWindow(QMainWindow):
         self.model_label.setText("Library unavailable")
         QMessageBox.warning(self, "Library", message)
 
-    def _on_library_damaged(self, message: str) -> None:
+    def _on_library_damaged(self, folder: str, what: str) -> None:
         self.model_label.setText("Library damaged")
         answer = QMessageBox.question(
             self,
             "Library damaged",
-            f"{message}\n\nRe-index the library now?",
+            f"The library index in {folder} cannot be read ({what}).\n\n"
+            "Re-index it now from your files? Your files are not touched, and the "
+            "documents of the newest readable version are indexed again. (Later: "
+            "File › Re-index library.)",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )

@@ -316,5 +316,5 @@ def test_a_damaged_index_is_offered_a_reindex_that_repairs_it(
     win.show()
     qtbot.waitUntil(lambda: "2 documents" in win.count_label.text(), timeout=20000)
     assert len(offered) == 1
-    assert "damaged" in offered[0] and "Re-index" in offered[0]
+    assert "cannot be read (" in offered[0] and "Re-index it now" in offered[0]
     win.shutdown()

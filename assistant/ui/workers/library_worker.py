@@ -23,7 +23,8 @@ class LibraryWorker(QObject):
     sig_progress(object): IngestProgress while ingesting.
     sig_ingest_finished(object): IngestReport.
     sig_failed(str): a readable error.
-    sig_damaged(str): the index on disk cannot be read (why); re-indexing repairs it.
+    sig_damaged(str, str): the index on disk cannot be read (its folder, why);
+        re-indexing repairs it.
     sig_document_text(object, str): a Source and the full text of its (unpaged) file.
     """
 
@@ -32,7 +33,7 @@ class LibraryWorker(QObject):
     sig_progress = Signal(object)
     sig_ingest_finished = Signal(object)
     sig_failed = Signal(str)
-    sig_damaged = Signal(str)
+    sig_damaged = Signal(str, str)
     sig_document_text = Signal(object, str)
 
     def __init__(self, settings: Settings) -> None:
@@ -46,7 +47,7 @@ class LibraryWorker(QObject):
         try:
             self._library = Library.open(self._settings)
         except IndexDamaged as exc:
-            self.sig_damaged.emit(str(exc))
+            self.sig_damaged.emit(str(exc.directory), exc.what)
             return
         except Exception as exc:  # shown to the user, never swallowed
             self.sig_failed.emit(_message(exc))
