@@ -309,3 +309,25 @@ def test_a_garbage_manifest_is_reported_and_reindex_recovers_from_the_version_be
     report = rebuild_index(Settings(), directory, embedder=FakeEmbedder())
     assert report.ok and len(report.added) == 3
     assert len(_library(tmp_path).documents()) == 3
+
+
+def test_entity_tricks_and_page_tree_loops_stay_refused(tmp_path: Path) -> None:
+    """Held in the first probe; kept so: no external entity is read, nested
+    entities are not expanded, a page tree that contains itself ends."""
+    from assistant.core.errors import IngestError
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET4711")
+    for make in (
+        lambda: hostile.xxe_docx(tmp_path, secret),
+        lambda: hostile.billion_laughs_docx(tmp_path),
+        lambda: hostile.page_tree_loop_pdf(tmp_path),
+    ):
+        path = make()
+        try:
+            parsed = _within(HANG, lambda p=path: parse_file(p, 50 * 2**20))
+        except IngestError as exc:
+            assert path.name in str(exc)
+        else:
+            text = "".join(page.text for page in parsed.pages)
+            assert "TOPSECRET" not in text and len(text) < 10_000
