@@ -177,3 +177,41 @@ def test_list_numbering_is_not_a_claim() -> None:
 
     answer = "Steps:\n1. Check the canopy [1].\n2. Move the controls [1]."
     assert unsupported_numbers(answer, ["Check the canopy. Move the controls."]) == []
+
+
+def test_a_widened_passage_is_its_page_span_with_the_neighbouring_chunks(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.passage_widening import join_spans, widen_top
+    from assistant.core.prompt import DESIGNS
+
+    sentences = [f"Step {i} of the valve procedure is number {i}." for i in range(12)]
+    text = " ".join(sentences)
+    (docs / "steps.txt").write_text(text)
+    library.ingest([docs])
+    sources = library.search("Step 6 of the valve procedure", 3)
+    chunks = library.store.page_chunks(sources[0].doc_id, sources[0].page)
+    assert len(chunks) >= 3  # 40-token chunks
+    wide = widen_top(library.store, sources, 1)
+    top = wide[0]
+    assert text[top.start : top.end] == top.text  # still an exact span of the page
+    assert top.start < sources[0].start or top.end > sources[0].end
+    assert sources[0].text in top.text
+    assert [s.n for s in wide] == list(range(1, len(wide) + 1))
+    # a later source inside the widened one is dropped
+    assert not any(s.start >= top.start and s.end <= top.end for s in wide[1:])
+    assert join_spans(
+        [{"start": 0, "end": 5, "text": "abcde"}, {"start": 7, "end": 9, "text": "hi"}]
+    ) == (0, 9, "abcde  hi")
+    assert join_spans(
+        [
+            {"start": 0, "end": 5, "text": "abcde"},
+            {"start": 3, "end": 7, "text": "defg"},
+        ]
+    ) == (0, 7, "abcdefg")
+    # the design that widens sends the wider text to the model
+    generator.queue("Step 6 is number 6.")
+    Conversation(library, generator, DESIGNS["widened-top1"]).ask(
+        "Step 6 of the valve procedure", sources=sources
+    )
+    assert top.text in generator.prompts[0][-1]["content"]

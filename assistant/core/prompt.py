@@ -162,6 +162,9 @@ class PromptDesign:
     temperature: float | None = 0.0
     """None: the user's setting; 0 decodes greedily."""
     max_sources: int | None = None
+    widen: int = 0
+    """How many of the best passages get the chunk before and after them joined on
+    (passage_widening.py)."""
 
 
 DESIGNS: dict[str, PromptDesign] = {
@@ -176,6 +179,14 @@ DESIGNS: dict[str, PromptDesign] = {
         PromptDesign("llamaindex", LLAMAINDEX_SYSTEM, llamaindex_user_message),
         PromptDesign("sandwich", PLAIN_RAG_SYSTEM, sandwich_user_message),
         PromptDesign("nearest-last", PLAIN_RAG_SYSTEM, nearest_last_user_message),
+        PromptDesign("widened-top1", PLAIN_RAG_SYSTEM, plain_user_message, widen=1),
+        PromptDesign(
+            "widened-top2-of-3",
+            PLAIN_RAG_SYSTEM,
+            plain_user_message,
+            max_sources=3,
+            widen=2,
+        ),
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }

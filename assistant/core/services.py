@@ -35,6 +35,7 @@ from assistant.core.models import (
     resolve_embedder,
 )
 from assistant.core.named_terms import missing_names
+from assistant.core.passage_widening import widen_top
 from assistant.core.prompt import (
     DEFAULT_DESIGN,
     DESIGNS,
@@ -326,6 +327,8 @@ class Conversation:
                 mode=mode,
                 declined=True,
             )
+        if use_retrieval and self.design.widen:
+            sources = widen_top(self.library.store, sources, self.design.widen)
         messages, included = build_messages(
             question,
             sources,

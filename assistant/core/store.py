@@ -191,6 +191,15 @@ class ChunkStore:
     def document(self, doc_id: str) -> DocumentInfo | None:
         return next((d for d in self.documents() if d.doc_id == doc_id), None)
 
+    def page_chunks(self, doc_id: str, page: int | None) -> list[dict[str, Any]]:
+        """The chunks of one page (of the whole document when it has no pages),
+        in reading order: their ``start``, ``end`` and ``text``."""
+        where = f"doc_id = '{_safe(doc_id)}' AND " + (
+            "page IS NULL" if page is None else f"page = {int(page)}"
+        )
+        rows = self._scan(["start", "end", "text"], where=where).to_pylist()
+        return sorted(rows, key=lambda row: (row["start"], row["end"]))
+
     def vectors_by_text_hash(self, doc_id: str) -> dict[str, np.ndarray]:
         """Vectors already stored for a document, to reuse for unchanged chunks."""
         rows = self._scan(["text_hash", "vector"], where=f"doc_id = '{_safe(doc_id)}'")
