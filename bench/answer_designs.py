@@ -73,6 +73,7 @@ def main() -> None:
 
     os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
     from assistant.config import Settings
+    from assistant.core.embedding import multilingual_embed
     from assistant.core.evaluation import load_questions, score
     from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
     from assistant.core.services import (
@@ -144,7 +145,7 @@ def main() -> None:
             stored,
             {q.id: q for q in questions},
             subset_ids,
-            library.embedder.embed,
+            multilingual_embed(library.embedder),  # as the app checks answers
             unknown,
         )
     for row in rows:
