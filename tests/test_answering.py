@@ -215,3 +215,26 @@ def test_a_widened_passage_is_its_page_span_with_the_neighbouring_chunks(
         "Step 6 of the valve procedure", sources=sources
     )
     assert top.text in generator.prompts[0][-1]["content"]
+
+
+def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.key_sentences import key_sentences
+    from assistant.core.prompt import DESIGNS
+
+    (docs / "pump.txt").write_text(
+        "The harbour has three piers. The pump is serviced every spring by the "
+        "crew. Visitors park behind the office."
+    )
+    library.ingest([docs])
+    sources = library.search("When is the pump serviced?", 2)
+    lines = key_sentences(library.embedder, "When is the pump serviced?", sources, 1)
+    assert lines == ["The pump is serviced every spring by the crew."]
+    generator.queue("Every spring.")
+    Conversation(library, generator, DESIGNS["key-lines"]).ask(
+        "When is the pump serviced?", sources=sources
+    )
+    prompt = generator.prompts[0][-1]["content"]
+    key_part = prompt.split("closest to the question:")[1]
+    assert key_part.index("pump is serviced") < key_part.index("Question:")

@@ -125,6 +125,20 @@ def nearest_last_user_message(question: str, sources: Sequence[Source]) -> str:
     return plain_user_message(question, list(reversed(sources)))
 
 
+def key_lines_user_message(
+    question: str, sources: Sequence[Source], lines: Sequence[str]
+) -> str:
+    """As ``plain_user_message``, with the passages' sentences closest to the
+    question (key_sentences.py) repeated just before it."""
+    body = EXCERPT_SEPARATOR.join(_quoted(s.text) for s in sources)
+    key = "\n".join(f"- {_quoted(line)}" for line in lines)
+    hint = f"\n{PLAIN_RAG_SYSTEM_ZH_HINT}" if has_cjk(question) else ""
+    return (
+        f"Excerpts:\n\n{body}\n\nThe lines of the excerpts closest to the question:"
+        f"\n{key}\n\nQuestion: {question.strip()}{hint}"
+    )
+
+
 def sandwich_user_message(question: str, sources: Sequence[Source]) -> str:
     """The question before the excerpts (so the model reads them with it in mind)
     and again after them."""
@@ -163,6 +177,9 @@ class PromptDesign:
     """None: the user's setting; 0 decodes greedily."""
     max_sources: int | None = None
     widen: int = 0
+    key_sentences: int = 0
+    """How many of the passages' sentences closest to the question are repeated
+    before it (``key_lines_user_message``; the Conversation fills them in)."""
     """How many of the best passages get the chunk before and after them joined on
     (passage_widening.py)."""
 
@@ -180,6 +197,9 @@ DESIGNS: dict[str, PromptDesign] = {
         PromptDesign("sandwich", PLAIN_RAG_SYSTEM, sandwich_user_message),
         PromptDesign("nearest-last", PLAIN_RAG_SYSTEM, nearest_last_user_message),
         PromptDesign("widened-top1", PLAIN_RAG_SYSTEM, plain_user_message, widen=1),
+        PromptDesign(
+            "key-lines", PLAIN_RAG_SYSTEM, plain_user_message, key_sentences=3
+        ),
         PromptDesign(
             "widened-top2-of-3",
             PLAIN_RAG_SYSTEM,

@@ -3,6 +3,7 @@ Conversation with the local model about them."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,6 +24,7 @@ from assistant.core.ingest_pipeline import (
     doc_id_for,
     run_ingest,
 )
+from assistant.core.key_sentences import key_sentences
 from assistant.core.llm import Generator, LlamaGenerator
 from assistant.core.models import (
     BUILTIN_EMBEDDERS,
@@ -42,6 +44,7 @@ from assistant.core.prompt import (
     PromptDesign,
     Turn,
     build_messages,
+    key_lines_user_message,
 )
 from assistant.core.query_translation import english_query
 from assistant.core.retrieval import (
@@ -327,8 +330,17 @@ class Conversation:
                 mode=mode,
                 declined=True,
             )
-        if use_retrieval and self.design.widen:
-            sources = widen_top(self.library.store, sources, self.design.widen)
+        design = self.design
+        if use_retrieval and design.widen:
+            sources = widen_top(self.library.store, sources, design.widen)
+        if use_retrieval and design.key_sentences:
+            lines = key_sentences(
+                self.library.embedder, question, sources, design.key_sentences
+            )
+            design = dataclasses.replace(
+                design,
+                user_message=lambda q, s: key_lines_user_message(q, s, lines),
+            )
         messages, included = build_messages(
             question,
             sources,
@@ -337,7 +349,7 @@ class Conversation:
             self.generator.context_length,
             settings.max_answer_tokens,
             grounded=use_retrieval,
-            design=self.design,
+            design=design,
         )
         temperature = self.design.temperature if use_retrieval else None
         pieces: list[str] = []
