@@ -6,6 +6,7 @@ thread only updates models and widgets.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,10 @@ from assistant.config import Settings, data_dir, generator_settings, save_settin
 from assistant.core.cancel import CancelToken
 from assistant.core.conversations import ConversationRecord, ConversationStore, Message
 from assistant.core.ingest import discover
-from assistant.core.prompt import Turn
 from assistant.core.services import Library
 from assistant.core.types import (
     ANSWER_MODES,
     MODES_WITHOUT_ADAPTER,
-    Answer,
     DocumentInfo,
     IngestProgress,
     IngestReport,
@@ -55,6 +54,7 @@ from assistant.ui.panes.sources_pane import SourcesPane
 from assistant.ui.panes.viewer_pane import PassageViewer
 from assistant.ui.settings_dialog import SettingsDialog
 from assistant.ui.teach_controller import TeachController
+from assistant.ui.workers.ask_request import AskRequest, AskResult
 from assistant.ui.workers.chat_worker import ChatWorker
 from assistant.ui.workers.library_worker import LibraryWorker
 
@@ -63,8 +63,8 @@ class MainWindow(QMainWindow):
     """Signals (queued to the workers):
     sig_load_library(), sig_ingest(list), sig_reindex(list), sig_rebuild(),
     sig_remove(str),
-    sig_read_document(object), sig_load_model(), sig_ask(str, str, object),
-    sig_compare(str, list, object), sig_set_history(list), sig_settings(object).
+    sig_read_document(object), sig_load_model(), sig_ask(object: AskRequest),
+    sig_compare(str, list, object), sig_settings(object).
     Public signals for tests: sig_answer_shown(object), sig_documents_shown().
     """
 
@@ -75,9 +75,8 @@ class MainWindow(QMainWindow):
     sig_remove = Signal(str)
     sig_read_document = Signal(object)
     sig_load_model = Signal()
-    sig_ask = Signal(str, str, object)
+    sig_ask = Signal(object)
     sig_compare = Signal(str, list, object)
-    sig_set_history = Signal(list)
     sig_settings = Signal(object)
     sig_answer_shown = Signal(object)
     sig_documents_shown = Signal()
@@ -100,7 +99,12 @@ class MainWindow(QMainWindow):
         self.sources = SourcesModel()
         self.conversation_store = ConversationStore(data_dir() / "conversations")
         self.conversation = ConversationRecord()
-        self._pending_question = ""
+        self._request_ids = itertools.count(1)
+        self._asking: AskRequest | None = None
+        """The request whose answer streams into the messages on screen."""
+        self._in_flight: dict[int, tuple[ConversationRecord, list[Message]]] = {}
+        """Per unanswered request: its conversation and its messages so far (with
+        the question), so the answer is filed there even after a switch."""
         self._indexing = False
 
         self.library_pane = LibraryPane(self.documents)
@@ -226,12 +230,11 @@ class MainWindow(QMainWindow):
         self.sig_load_model.connect(chat_worker.load)
         self.sig_ask.connect(chat_worker.ask)
         self.sig_compare.connect(chat_worker.compare)
-        self.sig_set_history.connect(chat_worker.set_history)
         self.sig_settings.connect(chat_worker.set_settings)
         chat_worker.sig_model_ready.connect(self._on_model_ready)
-        chat_worker.sig_tokens.connect(self.messages.extend_last)
-        chat_worker.sig_history.connect(self._on_history)
+        chat_worker.sig_tokens.connect(self._on_tokens)
         chat_worker.sig_answer_finished.connect(self._on_answer_finished)
+        chat_worker.sig_ask_failed.connect(self._on_ask_failed)
         chat_worker.sig_failed.connect(self._on_chat_failed)
 
         self.library_thread.start()
@@ -459,34 +462,69 @@ class MainWindow(QMainWindow):
         if not ok:
             self.chat_pane.input.setPlainText(question)
             return
-        self.chat_worker.cancel_token = CancelToken()
-        self._pending_question = question
         if not self.conversation.messages:
             self.conversation.title = question[:60]
+        request = AskRequest(
+            next(self._request_ids),
+            self.conversation.id,
+            question,
+            mode,
+            adapter,
+            tuple(self.conversation.turns),
+        )
+        self._asking = request
+        self._in_flight[request.id] = (
+            self.conversation,
+            [*self.messages.messages(), Message("user", question)],
+        )
         self.messages.append(Message("user", question))
         self.messages.append(Message("assistant", ""))
         self.chat_pane.set_busy(True)
-        self.sig_ask.emit(question, mode, adapter)
+        self.sig_ask.emit(request)
 
     def stop_answer(self) -> None:
+        """Esc / Stop: the streaming answer, or the compare run."""
+        if self._asking is not None:
+            self._asking.cancel.cancel()
         self.chat_worker.cancel_token.cancel()
 
     def _on_model_ready(self, name: str) -> None:
         self.loading_bar.hide()
         self.model_label.setText(f"Model: {name}")
 
-    def _on_history(self, turns: list[Turn]) -> None:
-        self.conversation.turns = list(turns)
+    def _on_tokens(self, request_id: int, text: str) -> None:
+        if self._asking is not None and self._asking.id == request_id:
+            self.messages.extend_last(text)
 
-    def _on_answer_finished(self, answer: Answer) -> None:
-        message = Message.from_answer(answer)
+    def _on_answer_finished(self, result: AskResult) -> None:
+        """File the answer under the conversation that asked (saved even if another
+        one is on screen now); dropped if that conversation was deleted."""
+        filed = self._in_flight.pop(result.request.id, None)
+        if filed is None:
+            return
+        record, messages = filed
+        message = Message.from_answer(result.answer)
+        record.messages = [*messages, message]
+        record.turns = list(result.history)
+        self.conversation_store.save(record)
+        if self._asking is None or self._asking.id != result.request.id:
+            self._refresh_conversation_list()
+            return
+        self._asking = None
         self.messages.replace_last(message)
         self.chat_pane.set_busy(False)
-        self.sources.set_sources(answer.sources, answer.cited, self._pending_question)
-        self.conversation.messages = self.messages.messages()
-        self.conversation_store.save(self.conversation)
+        self.sources.set_sources(
+            result.answer.sources, result.answer.cited, result.request.question
+        )
         self._refresh_conversation_list()
-        self.sig_answer_shown.emit(answer)
+        self.sig_answer_shown.emit(result.answer)
+
+    def _on_ask_failed(self, request_id: int, message: str) -> None:
+        self._in_flight.pop(request_id, None)
+        if self._asking is None or self._asking.id != request_id:
+            return
+        self._asking = None
+        self._on_chat_failed(message)
 
     def _on_chat_failed(self, message: str) -> None:
         self.chat_pane.set_busy(False)
@@ -541,7 +579,11 @@ class MainWindow(QMainWindow):
         self.chat_pane.set_conversations(items, self.conversation.id)
 
     def _switch_to(self, record: ConversationRecord) -> None:
+        """Show another conversation; an answer still streaming stops and is filed
+        under the conversation that asked (see ``_on_answer_finished``)."""
         self.stop_answer()
+        self._asking = None
+        self.chat_pane.set_busy(False)
         self.conversation = record
         self.messages.set_messages(record.messages)
         last = next(
@@ -550,7 +592,6 @@ class MainWindow(QMainWindow):
         self.sources.set_sources(
             last.sources if last else [], last.cited if last else [], ""
         )
-        self.sig_set_history.emit(list(record.turns))
         self._refresh_conversation_list()
 
     def new_conversation(self) -> None:
@@ -580,7 +621,11 @@ class MainWindow(QMainWindow):
             f"Delete \u201c{self.conversation.title}\u201d?",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.conversation_store.delete(self.conversation.id)
+            deleted = self.conversation.id
+            for request_id, (record, _) in list(self._in_flight.items()):
+                if record.id == deleted:  # its answer must not bring it back
+                    del self._in_flight[request_id]
+            self.conversation_store.delete(deleted)
             self.new_conversation()
 
     def export_conversation(self) -> None:
@@ -670,7 +715,7 @@ class MainWindow(QMainWindow):
         """Cancel running work and stop both threads (the index stays consistent:
         documents are committed whole or not at all)."""
         self.library_worker.cancel_token.cancel()
-        self.chat_worker.cancel_token.cancel()
+        self.stop_answer()
         self.teach.shutdown()
         for thread in (self.library_thread, self.chat_thread):
             thread.quit()

@@ -69,7 +69,7 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
     fake_generator.queue("The pump runs at 300 rpm [1].")
     fake_generator.delay = 0.02
     streamed: list[str] = []
-    win.chat_worker.sig_tokens.connect(streamed.append)
+    win.chat_worker.sig_tokens.connect(lambda _id, text: streamed.append(text))
     with qtbot.waitSignal(win.sig_answer_shown, timeout=20000) as blocker:
         win.chat_pane.input.setPlainText("How fast does the pump run?")
         win.chat_pane.submit()
@@ -318,3 +318,72 @@ def test_a_damaged_index_is_offered_a_reindex_that_repairs_it(
     assert len(offered) == 1
     assert "cannot be read (" in offered[0] and "Re-index it now" in offered[0]
     win.shutdown()
+
+
+def _start_a_slow_answer(qtbot: QtBot, window: MainWindow, fake: SlowGenerator) -> str:
+    window.chat_pane.set_mode("base")
+    fake.queue("Hello there. " + " ".join(f"word{i}" for i in range(200)))
+    fake.delay = 0.05
+    with qtbot.waitSignal(window.chat_worker.sig_tokens, timeout=10000):
+        window.ask("First question?")
+    return window.conversation.id
+
+
+@pytest.mark.parametrize("how", ["new", "open-other"])
+def test_switching_conversation_mid_answer_files_the_answer_where_it_was_asked(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, how: str
+) -> None:
+    other = None
+    if how == "open-other":
+        fake_generator.queue("Other answer.")
+        window.chat_pane.set_mode("base")
+        with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+            window.ask("Other question?")
+        other = window.conversation.id
+        window.new_conversation()
+    first = _start_a_slow_answer(qtbot, window, fake_generator)
+    with qtbot.waitSignal(window.chat_worker.sig_answer_finished, timeout=10000):
+        if other is None:
+            window.new_conversation()
+        else:
+            window.open_conversation(other)
+    qtbot.wait(100)  # let any late token batch arrive
+    shown = window.messages.messages()
+    assert all("Hello there" not in m.text for m in shown)
+    assert all(m.text != "First question?" for m in shown)
+    assert window.chat_pane.send_button.isEnabled()
+    saved = {r.id: r for r in window.conversation_store.list()}
+    assert [m.text for m in saved[first].messages][0] == "First question?"
+    assert saved[first].messages[1].text.startswith("Hello there")  # kept, stopped
+    assert saved[first].turns and saved[first].turns[0].question == "First question?"
+    if other is not None:
+        assert [m.text for m in saved[other].messages] == [
+            "Other question?",
+            "Other answer.",
+        ]
+        assert all(t.question != "First question?" for t in saved[other].turns)
+    # the conversation on screen continues its own history, not the stopped one
+    fake_generator.queue("Fresh.")
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+        window.ask("Next?")
+    history = fake_generator.prompts[-1]
+    assert all("First question?" not in m["content"] for m in history)
+
+
+def test_deleting_a_conversation_mid_answer_does_not_bring_it_back(
+    qtbot: QtBot,
+    window: MainWindow,
+    fake_generator: SlowGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
+    )
+    first = _start_a_slow_answer(qtbot, window, fake_generator)
+    with qtbot.waitSignal(window.chat_worker.sig_answer_finished, timeout=10000):
+        window.delete_conversation()
+    qtbot.wait(100)
+    assert first not in {r.id for r in window.conversation_store.list()}
+    assert window.messages.rowCount() == 0

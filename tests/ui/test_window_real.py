@@ -30,7 +30,7 @@ def test_real_models_answer_with_a_cited_pdf_page(qtbot: QtBot, tmp_path: Path) 
         win.add_paths([str(pdf), str(rules)])
     qtbot.waitUntil(lambda: {r.state for r in win.documents.rows()} == {"ready"})
     batches: list[str] = []
-    win.chat_worker.sig_tokens.connect(batches.append)
+    win.chat_worker.sig_tokens.connect(lambda _id, text: batches.append(text))
     with qtbot.waitSignal(win.sig_answer_shown, timeout=180000) as blocker:
         win.ask("How often must the altimeter be recalibrated?")
     answer = blocker.args[0]

@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from assistant.config import Settings, generator_settings
 from assistant.core.cancel import CancelToken
 from assistant.core.llm import LlamaGenerator
-from assistant.core.prompt import Turn
 from assistant.core.services import Conversation, Library, load_generator
+from assistant.ui.workers.ask_request import AskRequest, AskResult
 from assistant.ui.workers.library_worker import _message
 
 TOKEN_BATCH_SECONDS = 0.04
@@ -20,20 +20,20 @@ TOKEN_BATCH_SECONDS = 0.04
 class ChatWorker(QObject):
     """Signals:
     sig_model_ready(str): model name, after loading.
-    sig_tokens(str): a batch of streamed answer text (every ~40 ms).
-    sig_answer_finished(object): the Answer.
-    sig_failed(str): a readable error.
-    sig_history(list): the conversation's turns after an answer (to save).
+    sig_tokens(int, str): request id, a batch of streamed answer text (~40 ms).
+    sig_answer_finished(object): the AskResult (request, answer, turns after it).
+    sig_ask_failed(int, str): request id, a readable error.
+    sig_failed(str): a readable error (loading the model, a compare run).
     sig_compare_started(str): a compare run starts answering in this mode.
     sig_compare_answer(object): one mode's Answer in a compare run.
     sig_compare_finished(): all modes answered (or stopped).
     """
 
     sig_model_ready = Signal(str)
-    sig_tokens = Signal(str)
+    sig_tokens = Signal(int, str)
     sig_answer_finished = Signal(object)
+    sig_ask_failed = Signal(int, str)
     sig_failed = Signal(str)
-    sig_history = Signal(list)
     sig_compare_started = Signal(str)
     sig_compare_answer = Signal(object)
     sig_compare_finished = Signal()
@@ -43,8 +43,8 @@ class ChatWorker(QObject):
         self._settings = settings
         self._generator: LlamaGenerator | None = None
         self._library: Library | None = None
-        self._turns: list[Turn] = []
         self.cancel_token = CancelToken()
+        """The compare run's (an ask carries its own in its request)."""
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
@@ -68,24 +68,24 @@ class ChatWorker(QObject):
     def set_library(self, library: Library) -> None:
         self._library = library
 
-    @Slot(list)
-    def set_history(self, turns: list[Turn]) -> None:
-        """Switch conversation: the next question continues these turns."""
-        self._turns = list(turns)
-
-    def _conversation(self) -> Conversation | None:
+    def _missing_models(self) -> str:
         if self._generator is None or self._library is None:
-            self.sig_failed.emit("The models are still loading; try again in a moment.")
-            return None
+            return "The models are still loading; try again in a moment."
+        return ""
+
+    def _conversation(self) -> Conversation:
+        assert self._generator is not None and self._library is not None
         self._library.settings = self._settings
         return Conversation(self._library, self._generator)
 
-    @Slot(str, str, object)
-    def ask(self, question: str, mode: str, adapter: Path | None) -> None:
-        conversation = self._conversation()
-        if conversation is None:
+    @Slot(object)
+    def ask(self, request: AskRequest) -> None:
+        missing = self._missing_models()
+        if missing:
+            self.sig_ask_failed.emit(request.id, missing)
             return
-        conversation.history = list(self._turns)
+        conversation = self._conversation()
+        conversation.history = list(request.history)
         buffer: list[str] = []
         last = time.monotonic()
 
@@ -94,34 +94,36 @@ class ChatWorker(QObject):
             buffer.append(token)
             now = time.monotonic()
             if now - last >= TOKEN_BATCH_SECONDS:
-                self.sig_tokens.emit("".join(buffer))
+                self.sig_tokens.emit(request.id, "".join(buffer))
                 buffer.clear()
                 last = now
 
         try:
             answer = conversation.ask(
-                question,
+                request.question,
                 on_token=on_token,
-                cancel=self.cancel_token,
-                mode=mode,
-                adapter=adapter,
+                cancel=request.cancel,
+                mode=request.mode,
+                adapter=request.adapter,
             )
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_ask_failed.emit(request.id, _message(exc))
             return
-        self._turns = list(conversation.history)
         if buffer:
-            self.sig_tokens.emit("".join(buffer))
-        self.sig_history.emit(self._turns)
-        self.sig_answer_finished.emit(answer)
+            self.sig_tokens.emit(request.id, "".join(buffer))
+        self.sig_answer_finished.emit(
+            AskResult(request, answer, tuple(conversation.history))
+        )
 
     @Slot(str, list, object)
     def compare(self, question: str, modes: list[str], adapter: Path | None) -> None:
         """The same question in each mode, each without conversation history."""
-        conversation = self._conversation()
-        if conversation is None:
+        missing = self._missing_models()
+        if missing:
+            self.sig_failed.emit(missing)
             self.sig_compare_finished.emit()
             return
+        conversation = self._conversation()
         try:
             for mode in modes:
                 if self.cancel_token.cancelled:
