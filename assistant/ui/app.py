@@ -22,7 +22,12 @@ def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
     """Open the window; ``files`` are added to the library once it is up."""
     from assistant.core.fsutil import private_files
     from assistant.ui.main_window import MainWindow
+    from assistant.ui.preflight import check_desktop_libraries
 
+    problem = check_desktop_libraries()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     private_files()
 
     app = QApplication.instance() or QApplication(
