@@ -7,6 +7,8 @@ thread only updates models and widgets.
 from __future__ import annotations
 
 import itertools
+import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,21 @@ from assistant.ui.workers.ask_request import AskRequest, AskResult
 from assistant.ui.workers.chat_worker import ChatWorker
 from assistant.ui.workers.library_worker import LibraryWorker
 
+log = logging.getLogger(__name__)
+
+SHUTDOWN_WAIT_MS = 10_000
+"""How long closing waits for a worker to finish its current step."""
+
+
+def export_file_name(title: str, limit: int = 40) -> str:
+    """A file name from a conversation title: cut at a word, no path characters."""
+    clean = re.sub(r'[\\/:*?"<>|\s]+', " ", title).strip() or "conversation"
+    if len(clean) > limit:
+        clean = (
+            clean[:limit].rsplit(" ", 1)[0] if " " in clean[:limit] else clean[:limit]
+        )
+    return f"{clean}.md"
+
 
 class MainWindow(QMainWindow):
     """Signals (queued to the workers):
@@ -106,6 +123,8 @@ class MainWindow(QMainWindow):
         """Per unanswered request: its conversation and its messages so far (with
         the question), so the answer is filed there even after a switch."""
         self._indexing = False
+        self.stuck_threads: list[str] = []
+        """Worker threads that did not stop when the window closed (reported)."""
 
         self.library_pane = LibraryPane(self.documents)
         self.chat_pane = ChatPane(self.messages)
@@ -241,6 +260,8 @@ class MainWindow(QMainWindow):
         self.chat_thread.start()
         self.sig_load_library.emit()
         self.sig_load_model.emit()
+        # typing right away asks a question (not filters the library list)
+        self.chat_pane.input.setFocus()
 
     def _connect_panes(self) -> None:
         pane = self.library_pane
@@ -375,6 +396,16 @@ class MainWindow(QMainWindow):
         if row is not None and row.state == "failed":
             self.documents.drop_failed(path)
             return
+        answer = QMessageBox.question(
+            self,
+            "Remove document",
+            f"Remove \u201c{Path(path).name}\u201d from the library?\n\nThe file "
+            "itself is not touched; adding it again indexes it again.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if self.viewer.shows(path):
+            self.viewer.show_message(f"{Path(path).name} was removed from the library.")
         self.sig_remove.emit(path)
 
     def _on_retry(self, path: str) -> None:
@@ -635,7 +666,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(
             self,
             "Export conversation",
-            f"{self.conversation.title[:40]}.md",
+            export_file_name(self.conversation.title),
             "Markdown (*.md)",
         )
         if path:
@@ -719,4 +750,11 @@ class MainWindow(QMainWindow):
         self.teach.shutdown()
         for thread in (self.library_thread, self.chat_thread):
             thread.quit()
-            thread.wait()
+            if not thread.wait(SHUTDOWN_WAIT_MS):
+                # a worker stuck in native code: report it; the process exit ends it
+                log.error(
+                    "the %s thread did not stop within %d s; quitting without it",
+                    thread.objectName() or "worker",
+                    SHUTDOWN_WAIT_MS // 1000,
+                )
+                self.stuck_threads.append(thread.objectName())

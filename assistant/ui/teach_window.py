@@ -127,6 +127,8 @@ class TeachWindow(QWidget):
         layout.addWidget(intro)
         layout.addWidget(splitter, 1)
         QShortcut(QKeySequence("Ctrl+N"), self, self.add_pair)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
+        QShortcut(QKeySequence.StandardKey.Close, self, self.close)  # Ctrl+W
         QShortcut(QKeySequence.StandardKey.Delete, self.table, self.delete_pairs)
         QShortcut(QKeySequence("Ctrl+I"), self, self.import_pairs)
         self._load_draft()

@@ -387,3 +387,70 @@ def test_deleting_a_conversation_mid_answer_does_not_bring_it_back(
     qtbot.wait(100)
     assert first not in {r.id for r in window.conversation_store.list()}
     assert window.messages.rowCount() == 0
+
+
+def test_small_desktop_manners(
+    qtbot: QtBot,
+    window: MainWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Focus starts in the question box; removing asks first and clears the
+    viewer; export names are cut at a word; the Teach window closes with Esc."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from assistant.ui.main_window import export_file_name
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.chat_pane.input)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe filter is changed in May.")
+    _add_and_wait(qtbot, window, [str(notes)])
+    window.open_source(window.library_worker._library.search("filter", 1)[0])
+    qtbot.waitUntil(lambda: window.viewer.shows(str(notes)))
+    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
+    window._on_remove(str(notes))
+    assert _states(window) == {"notes.md": "ready"}  # No: kept
+    with qtbot.waitSignal(window.sig_documents_shown, timeout=10000):
+        window._on_remove(str(notes))
+    assert not window.viewer.shows(str(notes))
+    qtbot.waitUntil(lambda: _states(window) == {})
+    assert export_file_name("How often must the altimeter be recalibrated?") == (
+        "How often must the altimeter be.md"
+    )
+    assert export_file_name("a/b: c?") == "a b c.md"
+    teach = window.teach.open()
+    qtbot.waitUntil(teach.isActiveWindow)
+    qtbot.keyClick(teach, Qt.Key.Key_Escape)
+    assert not teach.isVisible()
+
+
+def test_closing_with_a_stuck_worker_reports_instead_of_hanging(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from PySide6.QtCore import QObject, Slot
+
+    from assistant.ui import main_window
+
+    class Stuck(QObject):
+        @Slot()
+        def hang(self) -> None:  # as a native call stuck inside a model would
+            release.wait(30)
+
+    monkeypatch.setattr(main_window, "SHUTDOWN_WAIT_MS", 300)
+    release = threading.Event()
+    blocked = window.chat_thread
+    stuck = Stuck()
+    stuck.moveToThread(blocked)
+    window.sig_load_model.connect(stuck.hang)
+    window.sig_load_model.emit()
+    started = time.monotonic()
+    window.shutdown()
+    assert time.monotonic() - started < 5
+    assert window.stuck_threads == ["chat-worker"]
+    release.set()
+    blocked.wait(5000)

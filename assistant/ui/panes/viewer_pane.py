@@ -215,6 +215,13 @@ class PassageViewer(QWidget):
         self.text_view.setTextCursor(end_cursor)
         self.text_view.ensureCursorVisible()
 
+    def shows(self, path: str) -> bool:
+        """Whether a passage of the file ``path`` is on display."""
+        passage = getattr(self, "_passage", None)
+        return self.stack.currentWidget() is not self.placeholder and (
+            self._pdf_path == path or (passage is not None and passage.path == path)
+        )
+
     def show_message(self, text: str) -> None:
         self._set_nav(False)
         self.placeholder.setText(text)
