@@ -279,9 +279,12 @@ class Conversation:
         mode: str = "rag",
         adapter: Path | None = None,
         sources: list[Source] | None = None,
+        on_sources: Callable[[list[Source]], None] | None = None,
     ) -> Answer:
         """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``.
-        ``sources``: answer from these passages instead of searching (benchmarks)."""
+        ``sources``: answer from these passages instead of searching (benchmarks).
+        ``on_sources``: called with the passages the model will read, before it
+        starts (so a window can show them during the wait for the first token)."""
         if mode not in ANSWER_MODES:
             raise AssistantError(
                 f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)})."
@@ -351,6 +354,8 @@ class Conversation:
             grounded=use_retrieval,
             design=design,
         )
+        if on_sources is not None and use_retrieval:
+            on_sources(included)
         temperature = self.design.temperature if use_retrieval else None
         pieces: list[str] = []
         first_token_at: float | None = None

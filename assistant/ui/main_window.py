@@ -45,6 +45,7 @@ from assistant.core.types import (
     IngestReport,
     Source,
     mode_uses_adapter,
+    mode_uses_retrieval,
 )
 from assistant.ui.compare_dialog import CompareDialog
 from assistant.ui.models.chat_model import ChatMessagesModel
@@ -251,6 +252,7 @@ class MainWindow(QMainWindow):
         self.sig_compare.connect(chat_worker.compare)
         self.sig_settings.connect(chat_worker.set_settings)
         chat_worker.sig_model_ready.connect(self._on_model_ready)
+        chat_worker.sig_sources.connect(self._on_sources)
         chat_worker.sig_tokens.connect(self._on_tokens)
         chat_worker.sig_answer_finished.connect(self._on_answer_finished)
         chat_worker.sig_ask_failed.connect(self._on_ask_failed)
@@ -511,6 +513,8 @@ class MainWindow(QMainWindow):
         self.messages.append(Message("user", question))
         self.messages.append(Message("assistant", ""))
         self.chat_pane.set_busy(True)
+        if mode_uses_retrieval(mode):
+            self.statusBar().showMessage("Searching the library\u2026")
         self.sig_ask.emit(request)
 
     def stop_answer(self) -> None:
@@ -523,8 +527,26 @@ class MainWindow(QMainWindow):
         self.loading_bar.hide()
         self.model_label.setText(f"Model: {name}")
 
+    def _clear_ask_status(self) -> None:
+        if self.statusBar().currentMessage().startswith(("Reading", "Searching")):
+            self.statusBar().clearMessage()
+
+    def _is_current(self, request_id: int) -> bool:
+        return self._asking is not None and self._asking.id == request_id
+
+    def _on_sources(self, request_id: int, sources: list[Source]) -> None:
+        """Retrieval is done: show the passages while the model reads them."""
+        if not self._is_current(request_id) or self._asking is None:
+            return
+        self.sources.set_sources(sources, [], self._asking.question)
+        count = len(sources)
+        self.statusBar().showMessage(
+            f"Reading {count} passage{'s' if count != 1 else ''}\u2026"
+        )
+
     def _on_tokens(self, request_id: int, text: str) -> None:
-        if self._asking is not None and self._asking.id == request_id:
+        if self._is_current(request_id):
+            self._clear_ask_status()
             self.messages.extend_last(text)
 
     def _on_answer_finished(self, result: AskResult) -> None:
@@ -542,6 +564,7 @@ class MainWindow(QMainWindow):
             self._refresh_conversation_list()
             return
         self._asking = None
+        self._clear_ask_status()
         self.messages.replace_last(message)
         self.chat_pane.set_busy(False)
         self.sources.set_sources(
@@ -555,6 +578,7 @@ class MainWindow(QMainWindow):
         if self._asking is None or self._asking.id != request_id:
             return
         self._asking = None
+        self._clear_ask_status()
         self._on_chat_failed(message)
 
     def _on_chat_failed(self, message: str) -> None:
@@ -614,6 +638,7 @@ class MainWindow(QMainWindow):
         under the conversation that asked (see ``_on_answer_finished``)."""
         self.stop_answer()
         self._asking = None
+        self._clear_ask_status()
         self.chat_pane.set_busy(False)
         self.conversation = record
         self.messages.set_messages(record.messages)

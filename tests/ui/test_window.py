@@ -69,12 +69,21 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
     fake_generator.queue("The pump runs at 300 rpm [1].")
     fake_generator.delay = 0.02
     streamed: list[str] = []
-    win.chat_worker.sig_tokens.connect(lambda _id, text: streamed.append(text))
+    shown_before_first_token: list[int] = []
+
+    def on_tokens(_id: int, text: str) -> None:
+        if not streamed:
+            shown_before_first_token.append(win.sources.rowCount())
+        streamed.append(text)
+
+    win.chat_worker.sig_tokens.connect(on_tokens)
     with qtbot.waitSignal(win.sig_answer_shown, timeout=20000) as blocker:
         win.chat_pane.input.setPlainText("How fast does the pump run?")
         win.chat_pane.submit()
     answer = blocker.args[0]
     assert len(streamed) >= 2, "tokens should arrive in several batches"
+    assert shown_before_first_token[0] >= 1, "sources show before the answer starts"
+    assert not win.statusBar().currentMessage().startswith("Reading")
     assert answer.cited == [1]
     assert win.sources.rowCount() >= 1
     top = win.sources.source(1)

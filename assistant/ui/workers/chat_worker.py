@@ -20,6 +20,7 @@ TOKEN_BATCH_SECONDS = 0.04
 class ChatWorker(QObject):
     """Signals:
     sig_model_ready(str): model name, after loading.
+    sig_sources(int, list): request id, the passages the model is about to read.
     sig_tokens(int, str): request id, a batch of streamed answer text (~40 ms).
     sig_answer_finished(object): the AskResult (request, answer, turns after it).
     sig_ask_failed(int, str): request id, a readable error.
@@ -30,6 +31,7 @@ class ChatWorker(QObject):
     """
 
     sig_model_ready = Signal(str)
+    sig_sources = Signal(int, list)
     sig_tokens = Signal(int, str)
     sig_answer_finished = Signal(object)
     sig_ask_failed = Signal(int, str)
@@ -105,6 +107,7 @@ class ChatWorker(QObject):
                 cancel=request.cancel,
                 mode=request.mode,
                 adapter=request.adapter,
+                on_sources=lambda found: self.sig_sources.emit(request.id, found),
             )
         except Exception as exc:
             self.sig_ask_failed.emit(request.id, _message(exc))
