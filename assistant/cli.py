@@ -52,7 +52,15 @@ def _cancel_on_interrupt() -> Iterator[CancelToken]:
 def _open_library(settings: Settings) -> Any:
     from assistant.core.services import Library
 
-    return Library.open(settings)
+    library = Library.open(settings)
+    if library.awaiting_embedder:
+        print(
+            f"note: the library is indexed with {library.embedder.name}; run "
+            f"`assistant reindex` to use {library.awaiting_embedder} (the settings' "
+            "choice)",
+            file=sys.stderr,
+        )
+    return library
 
 
 def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None:

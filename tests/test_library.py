@@ -195,3 +195,36 @@ def test_missing_rerank_model_is_reported(tmp_path: Path) -> None:
 
     with pytest.raises(ModelNotFound, match="judge.gguf"):
         load_reranker(str(tmp_path / "judge.gguf"))
+
+
+def test_a_library_indexed_with_another_builtin_embedder_opens_with_it_until_reindexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choosing another embedder in the settings never locks the library: it is
+    searched with the embedder it was made with, and says what re-indexing gives."""
+    from assistant.core import services
+    from assistant.core.models import ROUTED_EMBEDDER, USE_EMBEDDER
+    from assistant.core.rebuild import rebuild_index
+
+    made = {
+        USE_EMBEDDER: lambda: FakeEmbedder(dim=48, name=USE_EMBEDDER),
+        ROUTED_EMBEDDER: lambda: FakeEmbedder(dim=64, name=ROUTED_EMBEDDER),
+    }
+    monkeypatch.setattr(
+        services, "_embedder_named", lambda name: made[name or ROUTED_EMBEDDER]()
+    )
+    directory = tmp_path / "index"
+    old = services.Library(Settings(), made[USE_EMBEDDER](), directory=directory)
+    note = tmp_path / "note.txt"
+    note.write_text("The harbour gate closes at nine.")
+    assert old.ingest([note]).ok
+    del old
+    chosen = Settings(embedding_model=ROUTED_EMBEDDER)
+    library = services.Library.open(chosen, directory)
+    assert library.embedder.name == USE_EMBEDDER
+    assert library.awaiting_embedder == ROUTED_EMBEDDER
+    assert library.search("When does the gate close?")
+    report = rebuild_index(chosen, directory)
+    assert report.ok and len(report.added) == 1
+    again = services.Library.open(chosen, directory)
+    assert again.embedder.name == ROUTED_EMBEDDER and not again.awaiting_embedder

@@ -68,15 +68,24 @@ from assistant.core.types import (
 TokenCallback = Callable[[str], None]
 
 
-def load_embedder(settings: Settings, index_embedder: str | None = None) -> Embedder:
-    """The configured embedder; when none was chosen (the setting is empty or left
-    at its default), the built-in one the index was made with, so a library built
-    before the default changed keeps working until it is re-indexed."""
+def _embedder_setting(settings: Settings, index_embedder: str | None) -> str:
     setting = settings.embedding_model
     chosen = bool(setting) and "embedding_model" in settings.model_fields_set
     if not chosen and index_embedder in BUILTIN_EMBEDDERS:
         setting = index_embedder or ""
-    return _embedder_named(setting)
+    return setting
+
+
+def load_embedder(settings: Settings, index_embedder: str | None = None) -> Embedder:
+    """The configured embedder; when none was chosen (the setting is empty or left
+    at its default), the built-in one the index was made with, so a library built
+    before the default changed keeps working until it is re-indexed."""
+    return _embedder_named(_embedder_setting(settings, index_embedder))
+
+
+def embedder_name(settings: Settings, index_embedder: str | None = None) -> str:
+    """The name ``load_embedder`` would load, without loading it."""
+    return resolve_embedder(_embedder_setting(settings, index_embedder))[1]
 
 
 def _embedder_named(setting: str) -> Embedder:
@@ -129,18 +138,27 @@ class Library:
         if reranker is None and settings.reranker_model:
             reranker = load_reranker(settings.reranker_model, settings.threads)
         self.retriever = Retriever(self.store, embedder, reranker)
+        self.awaiting_embedder = ""
+        """The embedder the settings chose, when the index was made with another
+        built-in one and still searches with it until re-indexed."""
 
     @classmethod
     def open(cls, settings: Settings, directory: Path | None = None) -> Library:
+        """The library on disk, searched with the embedder its index was made
+        with when the settings have since chosen another built-in one (noted in
+        ``awaiting_embedder`` until a re-index), so a changed setting never
+        locks the user out of their library."""
         directory = directory or index_dir()
         from assistant.core.rebuild import recover
 
         recover(directory)  # a re-index a crash interrupted mid-swap
-        return cls(
-            settings,
-            load_embedder(settings, ChunkStore.indexed_embedder(directory)),
-            directory=directory,
-        )
+        indexed = ChunkStore.indexed_embedder(directory)
+        wanted = embedder_name(settings, indexed)
+        if indexed in BUILTIN_EMBEDDERS and wanted != indexed:
+            library = cls(settings, _embedder_named(indexed or ""), directory=directory)
+            library.awaiting_embedder = wanted
+            return library
+        return cls(settings, load_embedder(settings, indexed), directory=directory)
 
     def ingest(
         self,

@@ -323,17 +323,22 @@ class MainWindow(QMainWindow):
         self.library_pane.progress_label.setText("Stopping after the current batch…")
 
     def _on_library_ready(self, library: Library) -> None:
-        if library.embedder.name == self.settings.embedding_model or (
+        if library.awaiting_embedder:  # the settings chose another embedder
+            self.statusBar().showMessage(
+                f"Still searching with {library.embedder.name}: File \u203a Re-index "
+                f"library to use {library.awaiting_embedder}",
+                60000,
+            )
+        elif library.embedder.name == self.settings.embedding_model or (
             "embedding_model" in self.settings.model_fields_set
         ):
             self.statusBar().showMessage("Library loaded", 3000)
-            return
-        # built before the default embedder changed: still works, searches worse
-        self.statusBar().showMessage(
-            f"Indexed with an earlier embedder ({library.embedder.name}): "
-            "File \u203a Re-index library for better search",
-            30000,
-        )
+        else:  # built before the default embedder changed: works, searches worse
+            self.statusBar().showMessage(
+                f"Indexed with an earlier embedder ({library.embedder.name}): "
+                "File \u203a Re-index library for better search",
+                30000,
+            )
 
     def _on_documents(self, documents: list[DocumentInfo]) -> None:
         self.documents.set_documents(documents)
@@ -717,14 +722,17 @@ class MainWindow(QMainWindow):
         self.sig_settings.emit(settings)
         if model_changed:
             self.teach.on_settings_changed()
-        if embedder_changed:
-            QMessageBox.information(
+        if embedder_changed and self.documents.rowCount():
+            answer = QMessageBox.question(
                 self,
                 "Embedding model changed",
                 "The new embedding model is used once the library is re-indexed "
-                "with it: File \u203a Re-index library (or `assistant reindex`). "
-                "The current index stays in use until the new one is complete.",
+                "with it. Re-index now? The current index stays in use until the "
+                "new one is complete, and Stop keeps it. (Later: File \u203a "
+                "Re-index library.)",
             )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.rebuild_library()
 
     def _ui_state(self) -> QSettings:
         return QSettings(str(data_dir() / "window.ini"), QSettings.Format.IniFormat)

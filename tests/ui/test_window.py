@@ -463,3 +463,40 @@ def test_closing_with_a_stuck_worker_reports_instead_of_hanging(
     assert window.stuck_threads == ["chat-worker"]
     release.set()
     blocked.wait(5000)
+
+
+def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant.core import services
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe filter is changed every spring.")
+    _add_and_wait(qtbot, window, [str(notes)])
+    monkeypatch.setattr(services, "load_embedder", lambda s, *_: FakeEmbedder(dim=48))
+    monkeypatch.setattr(
+        services.Library,
+        "open",
+        classmethod(
+            lambda cls, s, directory=None: cls(
+                s, FakeEmbedder(dim=48), directory=tmp_path / "index"
+            )
+        ),
+    )
+    asked: list[str] = []
+
+    def yes(parent, title, text, *args):  # type: ignore[no-untyped-def]
+        asked.append(title)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    with qtbot.waitSignal(window.library_worker.sig_ready, timeout=20000):
+        window.apply_settings(
+            window.settings.model_copy(update={"embedding_model": "another"})
+        )
+    assert asked == ["Embedding model changed"]
+    qtbot.waitUntil(lambda: "1 document" in window.count_label.text())
+    assert window.chat_worker._library.embedder.dim == 48
