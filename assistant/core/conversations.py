@@ -24,6 +24,8 @@ class Message:
     unsupported: list[str] = field(default_factory=list)
     mode: str = "rag"
     claims: list[Claim] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Of the answer: first_token_ms, tokens_per_s (shown under it)."""
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -36,6 +38,11 @@ class Message:
             list(answer.unsupported),
             answer.mode,
             list(answer.claims),
+            {
+                k: round(v, 2)
+                for k, v in answer.timings.items()
+                if k in ("first_token_ms", "tokens_per_s")
+            },
         )
 
     def claim(self, index: int) -> Claim | None:
@@ -66,6 +73,7 @@ class ConversationRecord:
                 list(m.get("unsupported", [])),
                 str(m.get("mode", "rag")),
                 [Claim.from_json(c) for c in m.get("claims", [])],
+                {k: float(v) for k, v in m.get("timings", {}).items()},
             )
             for m in data.get("messages", [])
         ]

@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
         pane.sig_open.connect(self._open_document)
         chat = self.chat_pane
         chat.sig_ask.connect(self.ask)
+        chat.sig_regenerate.connect(self.regenerate)
         chat.sig_stop.connect(self.stop_answer)
         chat.sig_citation.connect(self._on_citation)
         chat.sig_new.connect(self.new_conversation)
@@ -521,6 +522,20 @@ class MainWindow(QMainWindow):
         if mode_uses_retrieval(mode):
             self.statusBar().showMessage("Searching the library\u2026")
         self.sig_ask.emit(request)
+
+    def regenerate(self, message_index: int) -> None:
+        """Answer the last question again, replacing its answer (older answers
+        stay: later turns were built on them)."""
+        messages = self.messages.messages()
+        last = len(messages) - 1
+        if self._asking is not None or message_index != last or last < 1:
+            self.statusBar().showMessage("Only the last answer can be redone.", 4000)
+            return
+        question = messages[last - 1].text
+        self.messages.set_messages(messages[:-2])
+        self.conversation.messages = messages[:-2]
+        self.conversation.turns = self.conversation.turns[:-1]
+        self.ask(question)
 
     def stop_answer(self) -> None:
         """Esc / Stop: the streaming answer, or the compare run."""

@@ -500,3 +500,27 @@ def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
     assert asked == ["Embedding model changed"]
     qtbot.waitUntil(lambda: "1 document" in window.count_label.text())
     assert window.chat_worker._library.embedder.dim == 48
+
+
+def test_copy_and_regenerate_the_last_answer(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
+) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    window.chat_pane.set_mode("base")
+    fake_generator.queue("First reply.", "Second reply.")
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+        window.ask("Hi?")
+    shown = window.chat_pane.transcript.toPlainText()
+    assert "Copy" in shown and "Regenerate" in shown and "tokens/s" in shown
+    window.chat_pane.transcript.anchorClicked.emit(QUrl("copy:1"))
+    assert QGuiApplication.clipboard().text() == "First reply."
+    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+        window.chat_pane.transcript.anchorClicked.emit(QUrl("regen:1"))
+    texts = [m.text for m in window.messages.messages()]
+    assert texts == ["Hi?", "Second reply."]
+    saved = window.conversation_store.list()[0]
+    assert [m.text for m in saved.messages] == texts and len(saved.turns) == 1
+    assert saved.messages[1].timings.get("tokens_per_s", 0) > 0
+    # the model saw the question once, without the replaced answer
+    assert [m["role"] for m in fake_generator.prompts[-1]] == ["system", "user"]

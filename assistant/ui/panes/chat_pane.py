@@ -6,7 +6,7 @@ import html
 import re
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QCursor, QKeyEvent, QTextCursor
+from PySide6.QtGui import QCursor, QGuiApplication, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -115,7 +115,21 @@ def message_markdown(index: int, message: Message) -> str:
             "Check before relying on it.*"
         )
     mode = "" if message.mode == "rag" else f" \u00b7 *{MODE_LABELS[message.mode]}*"
+    if text:
+        suffix += "\n\n" + _answer_footer(index, message)
     return f"**Assistant**{mode}\n\n{text or '…'}{suffix}"
+
+
+def _answer_footer(index: int, message: Message) -> str:
+    """Copy / Regenerate links, and how fast the answer came."""
+    parts = [f"[Copy](copy:{index})", f"[Regenerate](regen:{index})"]
+    first = message.timings.get("first_token_ms")
+    speed = message.timings.get("tokens_per_s")
+    if first:
+        parts.append(f"first words after {first / 1000:.1f} s")
+    if speed:
+        parts.append(f"{speed:.0f} tokens/s")
+    return " \u00b7 ".join(parts)
 
 
 class QuestionEdit(QPlainTextEdit):
@@ -140,6 +154,7 @@ class ChatPane(QWidget):
     sig_new(), sig_rename(), sig_delete(), sig_export(): conversation actions.
     sig_conversation_selected(str): id chosen in the list.
     sig_compare(str): answer this question in every mode side by side.
+    sig_regenerate(int): answer again the question of this (last) answer.
     """
 
     sig_ask = Signal(str)
@@ -151,6 +166,7 @@ class ChatPane(QWidget):
     sig_export = Signal()
     sig_conversation_selected = Signal(str)
     sig_compare = Signal(str)
+    sig_regenerate = Signal(int)
 
     def __init__(self, model: ChatMessagesModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -289,6 +305,13 @@ class ChatPane(QWidget):
         if url.scheme() == "cite":
             message, number, claim = (url.path().split(":") + ["-1"])[:3]
             self.sig_citation.emit(int(message), int(number), int(claim))
+        elif url.scheme() == "copy" and url.path().isdigit():
+            messages = self.model.messages()
+            index = int(url.path())
+            if 0 <= index < len(messages):
+                QGuiApplication.clipboard().setText(messages[index].text)
+        elif url.scheme() == "regen" and url.path().isdigit():
+            self.sig_regenerate.emit(int(url.path()))
 
     def _on_link_hovered(self, url: QUrl) -> None:
         tip = self.link_tooltip(url)
