@@ -355,9 +355,8 @@ def _print_summary(summary: dict[str, dict[str, float]]) -> None:
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
-    from importlib import metadata
-
     from assistant.core.models import resolve_chat_model, resolve_embedder
+    from assistant.core.versions import package_versions
 
     info: dict[str, Any] = {"data_dir": str(data_dir()), "index_dir": str(index_dir())}
     try:
@@ -380,20 +379,7 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     except AssistantError as exc:
         info["documents"] = f"unavailable: {exc}"
     info["python"] = sys.version.split()[0]
-    info["packages"] = {}
-    for package in (
-        "assistant",
-        "llama-cpp-python",
-        "sentence-transformers",
-        "lancedb",
-        "pypdf",
-        "torch",
-        "PySide6",
-    ):
-        try:
-            info["packages"][package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            info["packages"][package] = None
+    info["packages"] = package_versions()
     if args.json:
         _print_json(info)
     else:

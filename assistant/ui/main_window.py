@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         """Per unanswered request: its conversation and its messages so far (with
         the question), so the answer is filed there even after a switch."""
         self._indexing = False
+        self._embedder_name = ""
         self.stuck_threads: list[str] = []
         """Worker threads that did not stop when the window closed (reported)."""
 
@@ -218,6 +219,7 @@ class MainWindow(QMainWindow):
             self.chat_pane.submit_compare,
         )
         self._action("&Model", "&Teach the model…", "Ctrl+T", self.teach_open)
+        self._action("&Help", "&About Assistant", "F1", self.show_about)
 
     def _start_workers(
         self, library_worker: LibraryWorker, chat_worker: ChatWorker
@@ -324,6 +326,7 @@ class MainWindow(QMainWindow):
         self.library_pane.progress_label.setText("Stopping after the current batch…")
 
     def _on_library_ready(self, library: Library) -> None:
+        self._embedder_name = library.embedder.name
         if library.awaiting_embedder:  # the settings chose another embedder
             self.statusBar().showMessage(
                 f"Still searching with {library.embedder.name}: File \u203a Re-index "
@@ -522,6 +525,27 @@ class MainWindow(QMainWindow):
         if mode_uses_retrieval(mode):
             self.statusBar().showMessage("Searching the library\u2026")
         self.sig_ask.emit(request)
+
+    def show_about(self) -> None:
+        from assistant.core.versions import package_versions
+
+        versions = "".join(
+            f"<tr><td>{name}</td><td>{version or 'not installed'}</td></tr>"
+            for name, version in package_versions().items()
+        )
+        library = (
+            f"Embedding model: {self._embedder_name}"
+            if self._embedder_name
+            else "Library: loading"
+        )
+        QMessageBox.about(
+            self,
+            "About Assistant",
+            "<p><b>Assistant</b>: chat with your documents, offline, with "
+            "citations.</p>"
+            f"<p>Data folder: {data_dir()}<br>Chat model: {self.settings.chat_model}"
+            f"<br>{library}</p><table>{versions}</table>",
+        )
 
     def regenerate(self, message_index: int) -> None:
         """Answer the last question again, replacing its answer (older answers

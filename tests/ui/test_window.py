@@ -524,3 +524,19 @@ def test_copy_and_regenerate_the_last_answer(
     assert saved.messages[1].timings.get("tokens_per_s", 0) > 0
     # the model saw the question once, without the replaced answer
     assert [m["role"] for m in fake_generator.prompts[-1]] == ["system", "user"]
+
+
+def test_about_names_the_versions_and_the_data_folder(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant.config import data_dir
+
+    shown: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "about", lambda parent, title, text: shown.append(text)
+    )
+    window.show_about()
+    assert str(data_dir()) in shown[0] and "llama-cpp-python" in shown[0]
+    assert "Embedding model: fake" in shown[0]
