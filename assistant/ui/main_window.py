@@ -790,12 +790,17 @@ class MainWindow(QMainWindow):
             value = state.value(key)
             if value:
                 splitter.restoreState(value)
+        try:
+            self.viewer.zoom = float(str(state.value("viewer_zoom", 1.0)))
+        except (TypeError, ValueError):  # a hand-edited window.ini
+            self.viewer.zoom = 1.0
 
     def _save_layout(self) -> None:
         state = self._ui_state()
         state.setValue("geometry", self.saveGeometry())
         state.setValue("splitter", self.splitter.saveState())
         state.setValue("right", self.right_splitter.saveState())
+        state.setValue("viewer_zoom", self.viewer.zoom)
         state.sync()
 
     # ---- drag and drop, close ----------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from docgen import FILLER, make_pdf
 from fakes import SlowGenerator
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from pytestqt.qtbot import QtBot
 
 from assistant.ui.main_window import MainWindow
@@ -540,3 +540,38 @@ def test_about_names_the_versions_and_the_data_folder(
     window.show_about()
     assert str(data_dir()) in shown[0] and "llama-cpp-python" in shown[0]
     assert "Embedding model: fake" in shown[0]
+
+
+def test_the_pdf_page_zooms_and_the_zoom_is_remembered(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    pdf = make_pdf(tmp_path / "pump.pdf", ["The pump runs at 300 rpm. " + FILLER])
+    _add_and_wait(qtbot, window, [str(pdf)])
+    window.open_source(window.library_worker._library.search("pump", 1)[0])
+    fit = window.viewer.scale
+    window.viewer.zoom_in_button.click()
+    assert window.viewer.scale > fit * 1.2
+    wheel = QWheelEvent(
+        QPointF(10, 10),
+        QPointF(10, 10),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.ControlModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(window.viewer.page_scroll.viewport(), wheel)
+    zoomed = window.viewer.zoom
+    assert zoomed > 1.5
+    window.close()  # saves the layout
+    again = MainWindow(window.settings)
+    qtbot.addWidget(again)
+    assert again.viewer.zoom == pytest.approx(zoomed)
+    again.viewer.fit_button.click()
+    assert again.viewer.zoom == 1.0
+    again.shutdown()

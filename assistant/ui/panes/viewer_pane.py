@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QImage,
+    QKeySequence,
     QPainter,
     QPixmap,
     QPolygonF,
     QResizeEvent,
+    QShortcut,
     QTextCharFormat,
     QTextCursor,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -34,7 +37,10 @@ from assistant.core.types import Source
 from assistant.ui.widgets import tool_button
 
 HIGHLIGHT = QColor(255, 214, 0, 110)
-MIN_SCALE, MAX_SCALE = 0.6, 3.0  # pixels per PDF point
+MIN_SCALE, MAX_SCALE = 0.6, 4.0  # pixels per PDF point
+ZOOM_STEP = 1.25
+MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
+"""Zoom is relative to fit-to-width (1.0)."""
 
 
 def locate(needle: str, haystack: str) -> tuple[int, int] | None:
@@ -61,22 +67,49 @@ class PassageViewer(QWidget):
         self._pdf: object | None = None
         self._pdf_path = ""
         self._page = 0
+        self.scale = 1.0
+        """Pixels per PDF point of the page on display."""
         self.title = QLabel("<b>Passage</b>")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.prev_button = tool_button("\u25c0", "Previous page")
         self.next_button = tool_button("\u25b6", "Next page")
         self.prev_button.clicked.connect(lambda: self._show_page(self._page - 1))
         self.next_button.clicked.connect(lambda: self._show_page(self._page + 1))
+        self.zoom = 1.0
+        self.zoom_out_button = tool_button("\u2212", "Zoom out (Ctrl+\u2212)")
+        self.zoom_in_button = tool_button("+", "Zoom in (Ctrl++, Ctrl+wheel)")
+        self.fit_button = tool_button("\u2194", "Fit the page width (Ctrl+0)")
+        self.zoom_out_button.clicked.connect(lambda: self.zoom_by(1 / ZOOM_STEP))
+        self.zoom_in_button.clicked.connect(lambda: self.zoom_by(ZOOM_STEP))
+        self.fit_button.clicked.connect(lambda: self.set_zoom(1.0))
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
-        header.addWidget(self.prev_button)
-        header.addWidget(self.next_button)
+        for button in (
+            self.zoom_out_button,
+            self.zoom_in_button,
+            self.fit_button,
+            self.prev_button,
+            self.next_button,
+        ):
+            header.addWidget(button)
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, step in (
+            (QKeySequence.StandardKey.ZoomIn, ZOOM_STEP),
+            (QKeySequence.StandardKey.ZoomOut, 1 / ZOOM_STEP),
+            (QKeySequence("Ctrl+0"), 0.0),
+        ):
+            shortcut = QShortcut(keys, self)
+            shortcut.setContext(context)
+            shortcut.activated.connect(
+                lambda step=step: self.set_zoom(self.zoom * step if step else 1.0)
+            )
 
         self.page_label = QLabel()
         self.page_label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.page_scroll = QScrollArea()
         self.page_scroll.setWidget(self.page_label)
         self.page_scroll.setWidgetResizable(True)
+        self.page_scroll.viewport().installEventFilter(self)
         self.text_view = QTextBrowser()
         self.placeholder = QLabel(
             "Click a source or a citation marker to see the passage in its document."
@@ -105,9 +138,36 @@ class PassageViewer(QWidget):
     def _on_refit(self) -> None:
         self._show_page(self._page)
 
+    def zoom_by(self, factor: float) -> None:
+        self.set_zoom(self.zoom * factor)
+
+    def set_zoom(self, zoom: float) -> None:
+        """Zoom relative to fit-to-width (1.0); the window remembers it."""
+        self.zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        if self.stack.currentWidget() is self.page_scroll:
+            self._show_page(self._page)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Ctrl+wheel over the page zooms."""
+        if (
+            event.type() == QEvent.Type.Wheel
+            and isinstance(event, QWheelEvent)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            step = ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP
+            self.set_zoom(self.zoom * step)
+            return True
+        return super().eventFilter(watched, event)
+
     def _set_nav(self, enabled: bool) -> None:
-        self.prev_button.setVisible(enabled)
-        self.next_button.setVisible(enabled)
+        for button in (
+            self.prev_button,
+            self.next_button,
+            self.zoom_in_button,
+            self.zoom_out_button,
+            self.fit_button,
+        ):
+            button.setVisible(enabled)
 
     # ---- PDF ---------------------------------------------------------------------
     def show_pdf_passage(self, source: Source) -> bool:
@@ -133,9 +193,11 @@ class PassageViewer(QWidget):
         page = max(0, min(page, document.pageCount() - 1))
         self._page = page
         size = document.pagePointSize(page)
-        # fit the page to the pane's width
+        # fit the page to the pane's width, times the zoom
         available = self.page_scroll.viewport().width() - 16
-        scale = max(MIN_SCALE, min(MAX_SCALE, available / max(size.width(), 1.0)))
+        fit = available / max(size.width(), 1.0)
+        scale = max(MIN_SCALE, min(MAX_SCALE, fit * self.zoom))
+        self.scale = scale
         ratio = self.devicePixelRatioF()  # render sharp on scaled (HiDPI) screens
         scale *= ratio
         image = document.render(
