@@ -44,3 +44,40 @@ def window(
         pass
     yield win
     win.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _thread_safe_wait_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-qt's waitSignal quits its event loop from the emitting thread; a
+    worker signal emitted just before that loop starts is lost and the timeout
+    timer stopped, so the test hangs (pytest-qt issue #199; seen here in the Teach
+    cancel test). Waiting by polling in the test's own thread has no such gap."""
+    import time
+
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+    from pytestqt import wait_signal
+    from pytestqt.exceptions import TimeoutError as SignalTimeout
+
+    def wait(self) -> None:  # type: ignore[no-untyped-def]
+        __tracebackhide__ = True
+        if self.signal_triggered or self.timeout == 0:
+            return
+        if self.timeout is None and not self._signals:
+            raise ValueError("No signals or timeout specified.")
+        deadline = (
+            None if self.timeout is None else time.monotonic() + self.timeout / 1000
+        )
+        app = QCoreApplication.instance()
+        while not self.signal_triggered:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.002)
+        if not self.signal_triggered:
+            self._cleanup()
+            if self.raising:
+                raise SignalTimeout(self._timeout_message)
+        # deliver what the worker queued before the signal (as exec() would)
+        app.processEvents()
+
+    monkeypatch.setattr(wait_signal._AbstractSignalBlocker, "wait", wait)

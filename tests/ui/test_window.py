@@ -499,7 +499,8 @@ def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
         )
     assert asked == ["Embedding model changed"]
     qtbot.waitUntil(lambda: "1 document" in window.count_label.text())
-    assert window.chat_worker._library.embedder.dim == 48
+    # the chat thread gets the new library through its own queue
+    qtbot.waitUntil(lambda: window.chat_worker._library.embedder.dim == 48)
 
 
 def test_copy_and_regenerate_the_last_answer(
