@@ -141,15 +141,21 @@ def _docx_with_body_xml(path: Path, document_xml: str) -> Path:
 _W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
 
 
+def _doctype_docx(path: Path, entities: str, text: str) -> Path:
+    """A .docx whose document XML declares ``entities`` and has one run ``text``."""
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE d [{entities}]>'
+        f"<w:document {_W}><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+        "</w:body></w:document>"
+    )
+    return _docx_with_body_xml(path, xml)
+
+
 def xxe_docx(folder: Path, secret: Path) -> Path:
     """A .docx whose text is an external entity naming a local file: a parser that
     resolves it would put the file's contents into the library."""
-    xml = (
-        f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>'
-        f"<w:document {_W}><w:body><w:p><w:r><w:t>before &x; after</w:t></w:r></w:p>"
-        "</w:body></w:document>"
-    )
-    return _docx_with_body_xml(folder / "xxe.docx", xml)
+    entity = f'<!ENTITY x SYSTEM "file://{secret}">'
+    return _doctype_docx(folder / "xxe.docx", entity, "before &x; after")
 
 
 def billion_laughs_docx(folder: Path) -> Path:
@@ -157,12 +163,7 @@ def billion_laughs_docx(folder: Path) -> Path:
     entities = '<!ENTITY l0 "lol">' + "".join(
         f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
     )
-    xml = (
-        f'<?xml version="1.0"?><!DOCTYPE d [{entities}]>'
-        f"<w:document {_W}><w:body><w:p><w:r><w:t>&l9;</w:t></w:r></w:p>"
-        "</w:body></w:document>"
-    )
-    return _docx_with_body_xml(folder / "laughs.docx", xml)
+    return _doctype_docx(folder / "laughs.docx", entities, "&l9;")
 
 
 def page_tree_loop_pdf(folder: Path) -> Path:

@@ -251,25 +251,31 @@ def test_asking_while_indexing_works(
     )
 
 
+def _configure_embedder(
+    monkeypatch: pytest.MonkeyPatch, embedder: object, directory: Path
+) -> None:
+    """From now on, the embedder the settings name (for a rebuild and a reload)."""
+    from assistant.core import services
+
+    monkeypatch.setattr(services, "load_embedder", lambda s, *_: embedder)
+    monkeypatch.setattr(
+        services.Library,
+        "open",
+        classmethod(
+            lambda cls, s, directory=directory: cls(s, embedder, directory=directory)
+        ),
+    )
+
+
 def test_reindex_library_rebuilds_beside_the_old_index_and_reloads(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fakes import FakeEmbedder
 
-    from assistant.core import services
 
     win = window
     # the embedder "configured" from now on: what the rebuild and the reload use
-    monkeypatch.setattr(services, "load_embedder", lambda s, *_: FakeEmbedder(dim=48))
-    monkeypatch.setattr(
-        services.Library,
-        "open",
-        classmethod(
-            lambda cls, s, directory=None: cls(
-                s, FakeEmbedder(dim=48), directory=tmp_path / "index"
-            )
-        ),
-    )
+    _configure_embedder(monkeypatch, FakeEmbedder(dim=48), tmp_path / "index")
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe filter is changed every spring.")
     gone = tmp_path / "gone.md"
@@ -471,21 +477,11 @@ def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
     from fakes import FakeEmbedder
     from PySide6.QtWidgets import QMessageBox
 
-    from assistant.core import services
 
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe filter is changed every spring.")
     _add_and_wait(qtbot, window, [str(notes)])
-    monkeypatch.setattr(services, "load_embedder", lambda s, *_: FakeEmbedder(dim=48))
-    monkeypatch.setattr(
-        services.Library,
-        "open",
-        classmethod(
-            lambda cls, s, directory=None: cls(
-                s, FakeEmbedder(dim=48), directory=tmp_path / "index"
-            )
-        ),
-    )
+    _configure_embedder(monkeypatch, FakeEmbedder(dim=48), tmp_path / "index")
     asked: list[str] = []
 
     def yes(parent, title, text, *args):  # type: ignore[no-untyped-def]
