@@ -201,6 +201,13 @@ DESIGNS: dict[str, PromptDesign] = {
             "key-lines", PLAIN_RAG_SYSTEM, plain_user_message, key_sentences=3
         ),
         PromptDesign(
+            "widened-key-lines",
+            PLAIN_RAG_SYSTEM,
+            plain_user_message,
+            widen=1,
+            key_sentences=3,
+        ),
+        PromptDesign(
             "widened-top2-of-3",
             PLAIN_RAG_SYSTEM,
             plain_user_message,
