@@ -217,7 +217,7 @@ DESIGNS: dict[str, PromptDesign] = {
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }
-DEFAULT_DESIGN = "plain"
+DEFAULT_DESIGN = "widened-key-lines"
 
 
 def build_messages(
