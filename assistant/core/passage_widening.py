@@ -37,8 +37,9 @@ def widen(store: ChunkStore, source: Source, before: int = 1, after: int = 1) ->
 
 def join_spans(chunks: Sequence[dict[str, Any]]) -> tuple[int, int, str]:
     """Chunks (exact spans of one text, in order, maybe overlapping) as one span.
-    A gap between two chunks (trimmed whitespace) becomes as many spaces, so
-    offsets into the joined text stay offsets into the page."""
+    A gap between two chunks is whitespace the chunker trimmed, nearly always a
+    paragraph or heading break: it becomes as many newlines, so offsets into the
+    joined text stay offsets into the page (the viewer matches whitespace loosely)."""
     start = chunks[0]["start"]
     text = chunks[0]["text"]
     end = chunks[0]["end"]
@@ -46,7 +47,7 @@ def join_spans(chunks: Sequence[dict[str, Any]]) -> tuple[int, int, str]:
         if chunk["end"] <= end:
             continue
         if chunk["start"] >= end:
-            text += " " * (chunk["start"] - end) + chunk["text"]
+            text += "\n" * (chunk["start"] - end) + chunk["text"]
         else:
             text += chunk["text"][end - chunk["start"] :]
         end = chunk["end"]

@@ -272,7 +272,6 @@ def test_reindex_library_rebuilds_beside_the_old_index_and_reloads(
 ) -> None:
     from fakes import FakeEmbedder
 
-
     win = window
     # the embedder "configured" from now on: what the rebuild and the reload use
     _configure_embedder(monkeypatch, FakeEmbedder(dim=48), tmp_path / "index")
@@ -476,7 +475,6 @@ def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
 ) -> None:
     from fakes import FakeEmbedder
     from PySide6.QtWidgets import QMessageBox
-
 
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe filter is changed every spring.")

@@ -260,15 +260,15 @@ class PassageViewer(QWidget):
         self.title.setText(f"<b>{Path(source.path).name}</b>")
         self.text_view.setPlainText(full_text)
         cursor = QTextCursor(self.text_view.document())
-        start = (
-            source.start
-            if full_text[source.start : source.end] == source.text
-            else (full_text.find(source.text))
-        )
-        if start < 0:
-            return
+        if full_text[source.start : source.end] == source.text:
+            start, length = source.start, len(source.text)
+        else:  # the file changed, or a widened passage's joins differ in whitespace
+            found = locate(source.text, full_text)
+            if found is None:
+                return
+            start, length = found
         cursor.setPosition(start)
-        cursor.setPosition(start + len(source.text), QTextCursor.MoveMode.KeepAnchor)
+        cursor.setPosition(start + length, QTextCursor.MoveMode.KeepAnchor)
         fmt = QTextCharFormat()
         fmt.setBackground(QColor(255, 214, 0, 150))
         cursor.mergeCharFormat(fmt)
