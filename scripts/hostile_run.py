@@ -100,6 +100,13 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in found.stdout.split()]
 
 
+def shows(home: Path, argv: list[str], needle: str) -> bool:
+    """Whether a CLI command on this library prints ``needle``."""
+    env = dict(os.environ, ASSISTANT_HOME=str(home))
+    done = subprocess.run([*CLI, *argv], env=env, capture_output=True, text=True)
+    return needle in done.stdout
+
+
 def usable(home: Path) -> bool:
     """The library still answers `docs` and `search` without an error."""
     env = dict(os.environ, ASSISTANT_HOME=str(home))
@@ -158,9 +165,7 @@ def main() -> None:
         hostile.outside_link(d, secret)
         (d / "ok.txt").write_text("Fine text about the gate.")
         result = run(["ingest", str(d)], home, 120)
-        env = dict(os.environ, ASSISTANT_HOME=str(home))
-        docs = subprocess.run([*CLI, "docs"], env=env, capture_output=True, text=True)
-        result["message"] = f"secret ingested: {'secret.md' in docs.stdout}"
+        result["message"] = f"secret ingested: {shows(home, ['docs'], 'secret.md')}"
         return result
 
     @case("Markdown heading + 1M blanks", 180)
@@ -388,14 +393,8 @@ def main() -> None:
         secret.write_text("TOPSECRET4711")
         hostile.xxe_docx(d, secret)
         result = run(["ingest", str(d)], home, 120)
-        env = dict(os.environ, ASSISTANT_HOME=str(home))
-        found = subprocess.run(
-            [*CLI, "search", "TOPSECRET4711"], env=env, capture_output=True, text=True
-        )
-        result["message"] = (
-            f"{result['message'][:70]} | secret in library: "
-            f"{'TOPSECRET4711' in found.stdout}"
-        )
+        leaked = shows(home, ["search", "TOPSECRET4711"], "TOPSECRET4711")
+        result["message"] = f"{result['message'][:70]} | secret in library: {leaked}"
         return result
 
     @case("billion-laughs .docx (held)", 120)
