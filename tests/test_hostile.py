@@ -273,9 +273,15 @@ def test_a_pdf_whose_pages_share_one_huge_stream_stops_at_the_limit(
         )
 
 
-def test_a_truncated_data_file_is_reported_and_reindex_recovers_from_an_older_version(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "damage", [hostile.truncate_newest_data_file, hostile.garbage_newest_manifest]
+)
+def test_a_damaged_table_is_reported_and_reindex_recovers_from_an_older_version(
+    tmp_path: Path, damage: Callable[[Path], Path]
 ) -> None:
+    """A truncated data file (a crash mid-write, a bad disk) or a garbage newest
+    manifest: opening says to re-index, and reindex rebuilds from the newest
+    version that can be read."""
     from assistant.core.errors import IndexDamaged
     from assistant.core.rebuild import rebuild_index
 
@@ -283,27 +289,9 @@ def test_a_truncated_data_file_is_reported_and_reindex_recovers_from_an_older_ve
     for path in docs:  # one version per document
         path.write_text(path.read_text() + " Updated.")
         library.ingest([path])
-    directory = tmp_path / "index"
-    hostile.truncate_newest_data_file(directory)
-    with pytest.raises(IndexDamaged, match="assistant reindex"):
-        _library(tmp_path)
-    report = rebuild_index(Settings(), directory, embedder=FakeEmbedder())
-    assert report.ok and len(report.added) == 3
-    assert len(_library(tmp_path).documents()) == 3
-
-
-def test_a_garbage_manifest_is_reported_and_reindex_recovers_from_the_version_before(
-    tmp_path: Path,
-) -> None:
-    from assistant.core.errors import IndexDamaged
-    from assistant.core.rebuild import rebuild_index
-
-    library, docs = _three_documents(tmp_path)
-    docs[0].write_text(docs[0].read_text() + " Updated.")
-    library.ingest([docs[0]])
     del library
     directory = tmp_path / "index"
-    hostile.garbage_newest_manifest(directory)
+    damage(directory)
     with pytest.raises(IndexDamaged, match="assistant reindex"):
         _library(tmp_path)
     report = rebuild_index(Settings(), directory, embedder=FakeEmbedder())
