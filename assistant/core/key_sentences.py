@@ -33,12 +33,12 @@ def key_sentences(
         return []
     english = getattr(embedder, "english", None)
     scores = np.zeros(len(sentences), dtype=np.float32)
-    same_space = [
-        i
-        for i, s in enumerate(sentences)
-        if english is not None and not is_cjk_text(question) and not is_cjk_text(s)
-    ]
-    other = [i for i in range(len(sentences)) if i not in set(same_space)]
+    english_question = english is not None and not is_cjk_text(question)
+    same_space: list[int] = []
+    other: list[int] = []
+    for i, sentence in enumerate(sentences):
+        english_pair = english_question and not is_cjk_text(sentence)
+        (same_space if english_pair else other).append(i)
     if same_space and english is not None:
         vectors = english.embed([sentences[i] for i in same_space])
         scores[same_space] = vectors @ english.embed_query(question)
