@@ -133,6 +133,7 @@ def main() -> None:
                 - answer.timings["grounding_ms"]
             ) / 1000
             result["tokens"] = answer.timings["tokens"]
+            result["self_check"] = answer.self_check
             stored.append(result)
             print(f"\r{name}: {i}/{len(asked)}", end="", file=sys.stderr)
         print(file=sys.stderr)
@@ -225,6 +226,11 @@ def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: i
             checked = check_answer(
                 q.question, row["raw"], sources, embed, decline_unsupported=decline
             )
+            odds = row.get("self_check")
+            if decline and not checked.declined and odds is not None and odds < 0:
+                checked = CheckedAnswer(
+                    decline_text(q.question), declined=True, withheld=checked.text
+                )
             if decline and unknown[q.id]:  # the app asks no model then
                 checked = CheckedAnswer(
                     decline_text(q.question, unknown[q.id]), declined=True

@@ -69,9 +69,16 @@ class FakeGenerator:
         """Questions the search asked to translate (kept apart from ``prompts``)."""
         self.translations: dict[str, str] = {}
         """Replies to those requests; a question not listed gets none."""
+        self.judgements: list[float] = []
+        """Replies to ``yes_odds`` in turn; when empty, a confident yes."""
+        self.judged: list[list[dict[str, str]]] = []
 
     def use_adapter(self, path: Path | None) -> None:
         self.adapter = path
+
+    def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        self.judged.append(list(messages))
+        return self.judgements.pop(0) if self.judgements else 5.0
 
     def queue(self, *answers: str) -> None:
         self.answers.extend(answers)

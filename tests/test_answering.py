@@ -239,3 +239,60 @@ def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
     prompt = generator.prompts[0][-1]["content"]
     key_part = prompt.split("closest to the question:")[1]
     assert key_part.index("pump is serviced") < key_part.index("Question:")
+
+
+def test_a_cap_on_the_question_message_leaves_out_excerpts_but_never_the_best() -> None:
+    from assistant.core.prompt import DESIGNS
+
+    design = DESIGNS["widened-key-lines-checked-900"]
+    sources = [_source(n, "word " * 300) for n in range(1, 5)]
+
+    def count(text: str) -> int:
+        return len(text.split())
+
+    _, kept = build_messages("Q?", sources, [], count, 4096, 256, design=design)
+    assert [s.n for s in kept] == [1, 2]  # 2 x 300 words fit in 900, 3 do not
+    _, kept = build_messages(
+        "Q?", [_source(1, "word " * 1200)], [], count, 4096, 256, design=design
+    )
+    assert [s.n for s in kept] == [1]
+
+
+def test_self_check_no_turns_the_reply_into_a_decline_and_yes_keeps_it(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.answer_check import DECLINE_EN
+    from assistant.core.prompt import DESIGNS, SELF_CHECK_QUESTION
+
+    (docs / "pump.txt").write_text("The pump is serviced every spring by the crew.")
+    library.ingest([docs])
+    conversation = Conversation(library, generator, DESIGNS["widened-key-lines"])
+    generator.queue("The pump is serviced every spring.")
+    assert conversation.ask("When is the pump serviced?").self_check is None
+    assert generator.judged == []  # only designs with the check ask it
+
+    conversation = Conversation(
+        library, generator, DESIGNS["widened-key-lines-checked"]
+    )
+    generator.queue("The pump is serviced every spring.", "The pump is serviced.")
+    generator.judgements = [1.2, -0.4]
+    kept = conversation.ask("When is the pump serviced?")
+    assert kept.self_check == 1.2 and not kept.declined
+    assert kept.text.startswith("The pump is serviced every spring.")
+    check = generator.judged[0]
+    assert check[-2] == {"role": "assistant", "content": kept.raw}
+    assert check[-1] == {"role": "user", "content": SELF_CHECK_QUESTION}
+    assert check[:-2] == generator.prompts[-2]  # the answer's prompt, KV-cached
+    conversation.reset()
+    declined = conversation.ask("Who services the pump in winter?")
+    assert declined.declined and declined.text == DECLINE_EN
+    assert declined.withheld.startswith("The pump is serviced")
+    assert declined.self_check == -0.4
+
+    unchecked = Conversation(
+        library, generator, DESIGNS["widened-key-lines-checked"], False
+    )
+    generator.queue("The pump is serviced.")
+    generator.judgements = [-2.0]
+    answer = unchecked.ask("Who services the pump in winter?")
+    assert not answer.declined and answer.self_check == -2.0  # benchmarks decide

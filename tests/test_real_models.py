@@ -262,7 +262,7 @@ def test_formerly_degenerate_prompt_now_gets_a_worded_answer(
     tmp_path: Path, real_embedder: Embedder, real_generator: LlamaGenerator
 ) -> None:
     """The first answer design (numbered sources with file/page headers, "cite by
-    number") made the default model reply to this question with a bare ``[2]``.
+    number") made the default model reply to this question with a bare ``[1]``.
     The guard and grounding make that impossible, whatever the prompt."""
     from assistant.core.cancel import CancelToken
     from assistant.core.prompt import DESIGNS, SYSTEM_PROMPT, cited_user_message
@@ -288,7 +288,7 @@ def test_formerly_degenerate_prompt_now_gets_a_worded_answer(
         )
         for i, t in enumerate(texts)
     ]
-    question = "Which source says when the valve opens?"
+    question = "Which source says how often to clean the filter?"
     messages = [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": cited_user_message(question, sources)},
@@ -309,8 +309,8 @@ def test_formerly_degenerate_prompt_now_gets_a_worded_answer(
             question, sources=sources
         )
         assert re.match(r"[^\W\d_]", answer.text), (design, answer.text)
-        assert "42 bar" in answer.text and not answer.declined, (design, answer.text)
-        assert 2 in answer.cited, (design, answer.text)
+        assert "40 hours" in answer.text and not answer.declined, (design, answer.text)
+        assert 1 in answer.cited, (design, answer.text)
 
 
 def test_answer_is_worded_grounded_and_unanswerable_is_declined(

@@ -12,9 +12,16 @@ from typing import Any, Protocol
 
 from assistant.core.answer_guard import AnswerGuard, TokenClasses
 from assistant.core.cancel import CancelToken
-from assistant.core.chat_template import chat_tokens
+from assistant.core.chat_template import ChatTemplate, chat_tokens
 from assistant.core.errors import AssistantError, ModelNotFound
 from assistant.core.hardware import physical_cores
+from assistant.core.yes_no import (
+    NO_WORDS,
+    YES_WORDS,
+    first_tokens,
+    last_logits,
+    log_odds,
+)
 
 
 class Generator(Protocol):
@@ -34,6 +41,11 @@ class Generator(Protocol):
 
     def use_adapter(self, path: Path | None) -> None:
         """Apply a GGUF LoRA adapter to later answers (None: the base model)."""
+        ...
+
+    def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """How much more likely the next reply starts with "yes" than "no"
+        (log-odds), read from the logits without generating."""
         ...
 
 
@@ -67,6 +79,7 @@ class LlamaGenerator:
             n_threads=threads,
             n_threads_batch=threads,
             n_batch=512,
+            flash_attn=True,  # prompt evaluation ~10 % faster on CPU (bench)
             seed=seed,
             verbose=False,
         )
@@ -75,6 +88,8 @@ class LlamaGenerator:
         self.architecture = str(self._llm.metadata.get("general.architecture", ""))
         self._adapters: dict[Path, Any] = {}
         self._token_classes: TokenClasses | None = None
+        self._template: ChatTemplate | None = None
+        self._yes_no: tuple[list[int], list[int]] | None = None
         self.guard_answers = True
         """Forbid replies that start with a marker or blank (answer_guard.py)."""
         self.adapter: Path | None = None
@@ -157,6 +172,30 @@ class LlamaGenerator:
                     yield delta
         finally:
             stream.close()
+
+    def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """Reuses the KV cache of the prompt and reply just generated: only the
+        tokens after the common prefix are evaluated (a follow-up question about
+        the last answer costs tens of tokens, not the whole prompt)."""
+        if self._template is None:
+            self._template = ChatTemplate(self._llm, self.name)
+            self._yes_no = (
+                first_tokens(self._llm, YES_WORDS),
+                first_tokens(self._llm, NO_WORDS),
+            )
+        assert self._yes_no is not None
+        ids = chat_tokens(self._llm, self._template.render(messages, True))
+        if len(ids) > self.context_length:
+            raise AssistantError("The self-check does not fit the model's context.")
+        cached = self._llm._input_ids[: self._llm.n_tokens].tolist()
+        common = 0
+        for old, new in zip(cached, ids[:-1], strict=False):
+            if old != new:
+                break
+            common += 1
+        self._llm.n_tokens = common  # eval() drops the KV cache after this
+        self._llm.eval(ids[common:])
+        return log_odds(last_logits(self._llm), *self._yes_no)
 
     def close(self) -> None:
         self._llm.close()

@@ -10,11 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from assistant.core.chat_template import ChatTemplate, chat_tokens
 from assistant.core.errors import ModelNotFound
 from assistant.core.hardware import physical_cores
+from assistant.core.yes_no import (
+    NO_WORDS,
+    YES_WORDS,
+    first_tokens,
+    last_logits,
+    log_odds,
+)
 
 _SYSTEM = "You judge search results. Reply with one word: yes or no."
 _QUESTION = (
@@ -51,15 +56,12 @@ class LlamaReranker:
             verbose=False,
         )
         self._template = ChatTemplate(self._llm, path.name)
-        self._yes = self._first_tokens(("yes", "Yes", " yes", " Yes"))
-        self._no = self._first_tokens(("no", "No", " no", " No"))
+        self._yes = first_tokens(self._llm, YES_WORDS)
+        self._no = first_tokens(self._llm, NO_WORDS)
         self._lock = threading.Lock()
 
     def _encode(self, text: str) -> list[int]:
         return chat_tokens(self._llm, text)
-
-    def _first_tokens(self, words: Sequence[str]) -> list[int]:
-        return sorted({self._encode(word)[0] for word in words})
 
     def _prompt_parts(self, query: str) -> tuple[list[int], list[int]]:
         user = _QUESTION.format(query=query, passage=_PLACEHOLDER)
@@ -75,23 +77,13 @@ class LlamaReranker:
             head, tail = self._prompt_parts(query)
             self._llm.reset()
             self._llm.eval(head)
-            n_vocab = int(self._llm.n_vocab())
             scores = []
             for passage in passages:
                 self._llm.n_tokens = len(head)  # eval() drops the KV cache after this
                 ids = self._encode(passage)[: self.max_passage_tokens]
                 self._llm.eval(ids + tail)
-                logits = np.ctypeslib.as_array(
-                    self._llm._ctx.get_logits(), shape=(n_vocab,)
-                ).astype(np.float64)
-                yes, no = logits[self._yes], logits[self._no]
-                scores.append(_logsumexp(yes) - _logsumexp(no))
+                scores.append(log_odds(last_logits(self._llm), self._yes, self._no))
             return scores
 
     def close(self) -> None:
         self._llm.close()
-
-
-def _logsumexp(values: np.ndarray) -> float:
-    top = float(values.max())
-    return top + float(np.log(np.exp(values - top).sum()))

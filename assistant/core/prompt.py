@@ -119,12 +119,6 @@ def llamaindex_user_message(question: str, sources: Sequence[Source]) -> str:
     )
 
 
-def nearest_last_user_message(question: str, sources: Sequence[Source]) -> str:
-    """As ``plain_user_message`` with the most relevant excerpt last, next to the
-    question (small models lean on what they read last)."""
-    return plain_user_message(question, list(reversed(sources)))
-
-
 def key_lines_user_message(
     question: str, sources: Sequence[Source], lines: Sequence[str]
 ) -> str:
@@ -148,6 +142,11 @@ def sandwich_user_message(question: str, sources: Sequence[Source]) -> str:
         f"Answer this question from the excerpts: {question.strip()}"
     )
 
+
+SELF_CHECK_QUESTION = (
+    "Does the text of the excerpts directly answer my question with what you "
+    "wrote? Reply with one word: yes or no."
+)
 
 EXAMPLE_TURN = (
     {
@@ -177,11 +176,19 @@ class PromptDesign:
     """None: the user's setting; 0 decodes greedily."""
     max_sources: int | None = None
     widen: int = 0
+    """How many of the best passages get the chunk before and after them joined on
+    (passage_widening.py)."""
     key_sentences: int = 0
     """How many of the passages' sentences closest to the question are repeated
     before it (``key_lines_user_message``; the Conversation fills them in)."""
-    """How many of the best passages get the chunk before and after them joined on
-    (passage_widening.py)."""
+    max_user_tokens: int | None = None
+    """A cap on the question message (excerpts, key lines, question): the least
+    relevant excerpts are left out above it. Prompt evaluation is most of the
+    time to the first token on a CPU."""
+    self_check: bool = False
+    """After answering, ask the model whether the excerpts answer the question
+    with what it wrote (``SELF_CHECK_QUESTION``, read from the KV cache); a "no"
+    more likely than a "yes" turns the reply into an honest decline."""
 
 
 DESIGNS: dict[str, PromptDesign] = {
@@ -195,7 +202,6 @@ DESIGNS: dict[str, PromptDesign] = {
         PromptDesign("plain-top3", PLAIN_RAG_SYSTEM, plain_user_message, max_sources=3),
         PromptDesign("llamaindex", LLAMAINDEX_SYSTEM, llamaindex_user_message),
         PromptDesign("sandwich", PLAIN_RAG_SYSTEM, sandwich_user_message),
-        PromptDesign("nearest-last", PLAIN_RAG_SYSTEM, nearest_last_user_message),
         PromptDesign("widened-top1", PLAIN_RAG_SYSTEM, plain_user_message, widen=1),
         PromptDesign(
             "key-lines", PLAIN_RAG_SYSTEM, plain_user_message, key_sentences=3
@@ -208,16 +214,26 @@ DESIGNS: dict[str, PromptDesign] = {
             key_sentences=3,
         ),
         PromptDesign(
-            "widened-top2-of-3",
+            "widened-key-lines-checked",
             PLAIN_RAG_SYSTEM,
             plain_user_message,
-            max_sources=3,
-            widen=2,
+            widen=1,
+            key_sentences=3,
+            self_check=True,
+        ),
+        PromptDesign(
+            "widened-key-lines-checked-900",
+            PLAIN_RAG_SYSTEM,
+            plain_user_message,
+            widen=1,
+            key_sentences=3,
+            max_user_tokens=900,
+            self_check=True,
         ),
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }
-DEFAULT_DESIGN = "widened-key-lines"
+DEFAULT_DESIGN = "widened-key-lines-checked"
 
 
 def build_messages(
@@ -249,6 +265,9 @@ def build_messages(
     budget = context_length - answer_tokens - cost(system_prompt)
     budget -= sum(cost(m["content"]) for m in example)
     kept = list(sources[: design.max_sources]) if grounded else []
+    cap = design.max_user_tokens if grounded else None
+    while len(kept) > 1 and cap is not None and cost(user_text(kept)) > cap:
+        kept.pop()  # the cap never leaves out the best excerpt; the context may
     while kept and cost(user_text(kept)) > budget:
         kept.pop()
     budget -= cost(user_text(kept))

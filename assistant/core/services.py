@@ -41,6 +41,7 @@ from assistant.core.passage_widening import widen_top
 from assistant.core.prompt import (
     DEFAULT_DESIGN,
     DESIGNS,
+    SELF_CHECK_QUESTION,
     PromptDesign,
     Turn,
     build_messages,
@@ -288,6 +289,25 @@ class Conversation:
                 "text as a document and ask about it."
             )
 
+    def _self_check(
+        self,
+        design: PromptDesign,
+        messages: list[dict[str, str]],
+        raw: str,
+        checked: CheckedAnswer,
+        cancel: CancelToken,
+    ) -> float | None:
+        """The model's own judgement of whether the excerpts answer the question
+        with its reply (``PromptDesign.self_check``); None when not asked."""
+        if not design.self_check or checked.declined or cancel.cancelled:
+            return None
+        check = [
+            *messages,
+            {"role": "assistant", "content": raw},
+            {"role": "user", "content": SELF_CHECK_QUESTION},
+        ]
+        return self.generator.yes_odds(check)
+
     def ask(
         self,
         question: str,
@@ -398,7 +418,13 @@ class Conversation:
                 multilingual_embed(self.library.embedder),
                 decline_unsupported=self.decline_unsupported and not cancel.cancelled,
             )
+            self_check = self._self_check(design, messages, raw, checked, cancel)
+            if self.decline_unsupported and self_check is not None and self_check < 0:
+                checked = CheckedAnswer(
+                    decline_text(question), declined=True, withheld=checked.text
+                )
         else:
+            self_check = None
             checked = CheckedAnswer(link_citations(raw, 0)[0].strip())
         grounded_at = time.perf_counter()
         self.history.append(Turn(messages[-1]["content"], raw, question))
@@ -428,4 +454,5 @@ class Conversation:
             declined=checked.declined,
             withheld=checked.withheld,
             raw=raw,
+            self_check=self_check,
         )

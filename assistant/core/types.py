@@ -242,6 +242,9 @@ class Answer:
     """The model's own reply when it was replaced by a decline (no claim supported)."""
     raw: str = ""
     """The reply exactly as generated (before markers and checks)."""
+    self_check: float | None = None
+    """The model's log-odds that the excerpts answer the question with this
+    reply (None: not asked; below 0 the reply is declined)."""
 
     @property
     def cited_sources(self) -> list[Source]:
@@ -260,6 +263,9 @@ class Answer:
             "claims": [c.to_json() for c in self.claims],
             "declined": self.declined,
             "withheld": self.withheld,
+            "self_check": (
+                None if self.self_check is None else round(self.self_check, 2)
+            ),
         }
 
 
