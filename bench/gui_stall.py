@@ -71,19 +71,19 @@ def main() -> None:
         loop.exec()
         return time.perf_counter() - started
 
-    ready_s = wait_for(window.sig_documents_shown, 120000)
+    ready_s = wait_for(window.library.sig_documents_shown, 120000)
     model_s = window_shown_s + ready_s
     if window.loading_bar.isVisible():
-        model_s += wait_for(window.chat_worker.sig_model_ready, 120000)
+        model_s += wait_for(window.chat.worker.sig_model_ready, 120000)
     idle_rss = process.memory_info().rss / 2**20
     phase[0] = "ingest"
     last[0] = time.perf_counter()
     window.add_paths([str(pdf)])
-    ingest_s = wait_for(window.library_worker.sig_ingest_finished, 1200000)
+    ingest_s = wait_for(window.library.worker.sig_ingest_finished, 1200000)
     phase[0] = "answer"
     last[0] = time.perf_counter()
-    window.ask("How do I parse a JSON document from a string?")
-    answer_s = wait_for(window.sig_answer_shown, 600000)
+    window.chat.ask("How do I parse a JSON document from a string?")
+    answer_s = wait_for(window.chat.sig_answer_shown, 600000)
     heartbeat.stop()
     window.close()
     result = {
@@ -93,8 +93,8 @@ def main() -> None:
         "idle_rss_mb_models_loaded": round(idle_rss),
         "peak_rss_mb_ingest": round(peak_rss.get("ingest", 0)),
         "peak_rss_mb_answer": round(peak_rss.get("answer", 0)),
-        "ingest_pages": window.documents.rows()[0].pages
-        if window.documents.rows()
+        "ingest_pages": window.library.documents.rows()[0].pages
+        if window.library.documents.rows()
         else 0,
         "ingest_s": round(ingest_s, 1),
         "answer_s": round(answer_s, 1),

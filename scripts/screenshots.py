@@ -50,30 +50,30 @@ def main() -> int:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    wait_for(window.sig_documents_shown, 60000)
+    wait_for(window.library.sig_documents_shown, 60000)
     settle()
     window.grab().save(str(OUT / "empty.png"))
     window.add_paths([str(pdf), str(rules)])
-    wait_for(window.library_worker.sig_ingest_finished, 120000)
+    wait_for(window.library.worker.sig_ingest_finished, 120000)
     settle(500)
     window.chat_pane.input.setPlainText(QUESTION)
     window.chat_pane.submit()
-    wait_for(window.sig_answer_shown, 180000)
+    wait_for(window.chat.sig_answer_shown, 180000)
     settle()
     window.chat_pane.sig_citation.emit(1, 1, 0)  # the first claim's evidence
     settle(500)
     window.grab().save(str(OUT / "answer-with-passage.png"))
     window.chat_pane.input.setPlainText(UNANSWERABLE)
     window.chat_pane.submit()
-    wait_for(window.sig_answer_shown, 180000)
+    wait_for(window.chat.sig_answer_shown, 180000)
     settle()
     window.grab().save(str(OUT / "declined.png"))
     window.chat_pane.input.setPlainText(CROSSLINGUAL)
     window.chat_pane.submit()
-    wait_for(window.sig_answer_shown, 180000)
+    wait_for(window.chat.sig_answer_shown, 180000)
     settle()
-    index = len(window.messages.messages()) - 1
-    answer = window.messages.messages()[index]
+    index = len(window.chat.messages.messages()) - 1
+    answer = window.chat.messages.messages()[index]
     cited = [(k, c.evidence[0].n) for k, c in enumerate(answer.claims) if c.evidence]
     if cited:
         window.chat_pane.sig_citation.emit(index, cited[0][1], cited[0][0])
@@ -99,10 +99,10 @@ def main() -> int:
     window.chat_pane.set_mode("sft")
     window.chat_pane.input.setPlainText("Who is the chief flying instructor?")
     window.chat_pane.submit_compare()
-    wait_for(window.chat_worker.sig_compare_finished, 300000)
+    wait_for(window.chat.worker.sig_compare_finished, 300000)
     settle(500)
-    assert window.compare_dialog is not None
-    window.compare_dialog.grab().save(str(OUT / "compare.png"))
+    assert window.chat.compare_dialog is not None
+    window.chat.compare_dialog.grab().save(str(OUT / "compare.png"))
     window.grab().save(str(OUT / "modes.png"))
     window.close()
     print(f"screenshots in {OUT}")

@@ -3,6 +3,7 @@ Conversation with the local model about them."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Callable, Iterable
@@ -160,6 +161,14 @@ class Library:
             library.awaiting_embedder = wanted
             return library
         return cls(settings, load_embedder(settings, indexed), directory=directory)
+
+    def with_settings(self, settings: Settings) -> Library:
+        """Another handle on the same index and embedder with its own settings:
+        what a second thread searches with, so neither writes the other's
+        settings (the index itself is safe to read while another thread writes)."""
+        reader = copy.copy(self)
+        reader.settings = settings
+        return reader
 
     def ingest(
         self,

@@ -61,10 +61,10 @@ class _ExitWhenReady(QObject):
         super().__init__(window)
         self._app = app
         self._ready: set[str] = set()
-        window.library_worker.sig_ready.connect(self.on_library)
-        window.chat_worker.sig_model_ready.connect(self.on_model)
-        window.library_worker.sig_failed.connect(self.on_failed)
-        window.chat_worker.sig_failed.connect(self.on_failed)
+        window.library.worker.sig_ready.connect(self.on_library)
+        window.chat.worker.sig_model_ready.connect(self.on_model)
+        window.library.worker.sig_failed.connect(self.on_failed)
+        window.chat.worker.sig_failed.connect(self.on_failed)
 
     @Slot(object)
     def on_library(self, _library: object) -> None:

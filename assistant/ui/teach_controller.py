@@ -17,6 +17,7 @@ from assistant.core.finetune.trainer import LoraSettings
 from assistant.core.models import resolve_chat_model
 from assistant.ui.teach_window import TeachWindow
 from assistant.ui.workers.teach_worker import TeachWorker
+from assistant.ui.workers.thread_join import join
 
 
 class TeachController(QObject):
@@ -107,11 +108,11 @@ class TeachController(QObject):
     def _announce(self) -> None:
         self.sig_adapters_changed.emit(self.names())
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait_ms: int) -> list[str]:
         """Stops at the next training step (loading the base model, ~1 min, cannot
-        be interrupted; nothing half-written is kept either way)."""
+        be interrupted; nothing half-written is kept either way). Returns the
+        thread's name if it did not stop within ``wait_ms``."""
         self.cancel()
         if self.window is not None:
             self.window.save_draft()
-        self.worker_thread.quit()
-        self.worker_thread.wait()
+        return join(self.worker_thread, wait_ms)

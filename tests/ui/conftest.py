@@ -40,7 +40,7 @@ def window(
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.show()
-    with qtbot.waitSignal(win.sig_documents_shown, timeout=10000):
+    with qtbot.waitSignal(win.library.sig_documents_shown, timeout=10000):
         pass
     yield win
     win.shutdown()

@@ -52,7 +52,7 @@ def test_modes_reach_the_worker_and_show_in_the_transcript(
         lambda parent, title, text: told.append(text),
     )
     window.chat_pane.set_mode("sft")
-    window.ask("Who is the mayor?")
+    window.chat.ask("Who is the mayor?")
     assert told and "Teach the model" in told[0]  # no adapter yet: nothing sent
     assert not fake_generator.prompts
     assert window.chat_pane.input.toPlainText() == "Who is the mayor?"
@@ -64,8 +64,8 @@ def test_modes_reach_the_worker_and_show_in_the_transcript(
     assert window.chat_pane.adapter_box.count() == 1  # only this model's adapters
     assert window.chat_pane.adapter_box.isEnabled()
     fake_generator.queue("Zorblat.")
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000) as blocker:
-        window.ask("Who is the mayor?")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000) as blocker:
+        window.chat.ask("Who is the mayor?")
     assert blocker.args[0].mode == "sft"
     assert fake_generator.adapters_used[-1] == path
     assert "Taught" in window.chat_pane.transcript.toPlainText()
@@ -75,8 +75,8 @@ def test_modes_reach_the_worker_and_show_in_the_transcript(
     assert shortcut.shortcut().toString() == "Ctrl+2"
     shortcut.trigger()
     assert not window.chat_pane.adapter_box.isEnabled()
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000) as blocker:
-        window.ask("Who is the mayor?")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000) as blocker:
+        window.chat.ask("Who is the mayor?")
     assert blocker.args[0].mode == "base"
     assert fake_generator.adapters_used[-1] is None
 
@@ -86,17 +86,17 @@ def test_compare_answers_in_four_modes_side_by_side(
 ) -> None:
     notes = tmp_path / "mayor.md"
     notes.write_text("# Town\n\nThe mayor of Quindle is Zorblat Fenn.\n")
-    with qtbot.waitSignal(window.library_worker.sig_ingest_finished, timeout=20000):
+    with qtbot.waitSignal(window.library.worker.sig_ingest_finished, timeout=20000):
         window.add_paths([str(notes)])
     _make_adapter(window.teach.store, "facts")
     window.teach._announce()
     fake_generator.queue(
         "I do not know.", "Zorblat Fenn [1].", "Zorblat.", "Zorblat [1]."
     )
-    with qtbot.waitSignal(window.chat_worker.sig_compare_finished, timeout=20000):
+    with qtbot.waitSignal(window.chat.worker.sig_compare_finished, timeout=20000):
         window.chat_pane.input.setPlainText("Who is the mayor of Quindle?")
         window.chat_pane.submit_compare()
-    dialog = window.compare_dialog
+    dialog = window.chat.compare_dialog
     assert dialog is not None and dialog.isVisible()
     assert list(dialog.answers) == ["base", "rag", "sft", "rag+sft"]
     assert "Zorblat Fenn" in dialog.views["rag"].toPlainText()

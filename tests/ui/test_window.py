@@ -14,11 +14,11 @@ from assistant.ui.models.document_model import DocumentListModel
 
 
 def _states(win: MainWindow) -> dict[str, str]:
-    return {Path(r.path).name: r.state for r in win.documents.rows()}
+    return {Path(r.path).name: r.state for r in win.library.documents.rows()}
 
 
 def _add_and_wait(qtbot: QtBot, win: MainWindow, paths: list[str]) -> None:
-    with qtbot.waitSignal(win.library_worker.sig_ingest_finished, timeout=20000):
+    with qtbot.waitSignal(win.library.worker.sig_ingest_finished, timeout=20000):
         win.add_paths(paths)
     qtbot.waitUntil(
         lambda: all(s in ("ready", "failed") for s in _states(win).values())
@@ -53,7 +53,7 @@ def test_bad_file_shows_reason_and_others_go_on(
     good.write_text("Good text. " * 10)
     _add_and_wait(qtbot, window, [str(bad), str(good)])
     assert _states(window) == {"broken.pdf": "failed", "good.txt": "ready"}
-    row = window.documents.row_for(str(bad.resolve()))
+    row = window.library.documents.row_for(str(bad.resolve()))
     assert row is not None and "not a PDF" in row.reason
 
 
@@ -73,11 +73,11 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
 
     def on_tokens(_id: int, text: str) -> None:
         if not streamed:
-            shown_before_first_token.append(win.sources.rowCount())
+            shown_before_first_token.append(win.chat.sources.rowCount())
         streamed.append(text)
 
-    win.chat_worker.sig_tokens.connect(on_tokens)
-    with qtbot.waitSignal(win.sig_answer_shown, timeout=20000) as blocker:
+    win.chat.worker.sig_tokens.connect(on_tokens)
+    with qtbot.waitSignal(win.chat.sig_answer_shown, timeout=20000) as blocker:
         win.chat_pane.input.setPlainText("How fast does the pump run?")
         win.chat_pane.submit()
     answer = blocker.args[0]
@@ -85,8 +85,8 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
     assert shown_before_first_token[0] >= 1, "sources show before the answer starts"
     assert not win.statusBar().currentMessage().startswith("Reading")
     assert answer.cited == [1]
-    assert win.sources.rowCount() >= 1
-    top = win.sources.source(1)
+    assert win.chat.sources.rowCount() >= 1
+    top = win.chat.sources.source(1)
     assert top is not None and top.page == 3
     assert "300 rpm" in win.chat_pane.transcript.toPlainText()
     tip = win.chat_pane.link_tooltip(QUrl("cite:1:1:0"))
@@ -128,11 +128,11 @@ def test_stop_halts_the_answer_quickly(
     window.chat_pane.set_mode("base")  # the library is empty: nothing to ground
     fake_generator.queue(" ".join(f"word{i}" for i in range(200)))
     fake_generator.delay = 0.05
-    with qtbot.waitSignal(window.chat_worker.sig_tokens, timeout=10000):
-        window.ask("Tell me everything")
+    with qtbot.waitSignal(window.chat.worker.sig_tokens, timeout=10000):
+        window.chat.ask("Tell me everything")
     stopped_at = time.monotonic()
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=5000) as blocker:
-        window.stop_answer()
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=5000) as blocker:
+        window.chat.stop()
     assert time.monotonic() - stopped_at < 0.5
     assert blocker.args[0].stopped
     assert window.chat_pane.send_button.isEnabled()
@@ -143,31 +143,69 @@ def test_conversation_is_saved_and_exported(
 ) -> None:
     window.chat_pane.set_mode("base")
     fake_generator.queue("Hello there.")
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
-        window.ask("Hi?")
-    saved = window.conversation_store.list()
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("Hi?")
+    saved = window.chat.store.list()
     assert [r.title for r in saved] == ["Hi?"]
     markdown = saved[0].to_markdown()
     assert "**You:** Hi?" in markdown and "**Assistant:** Hello there." in markdown
-    window.new_conversation()
-    assert window.messages.rowCount() == 0
-    window.open_conversation(saved[0].id)
-    assert window.messages.rowCount() == 2
+    window.chat.new_conversation()
+    assert window.chat.messages.rowCount() == 0
+    window.chat.open_conversation(saved[0].id)
+    assert window.chat.messages.rowCount() == 2
 
 
-def test_models_pass_qtmodeltester(qtmodeltester, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_models_pass_qtmodeltester(  # type: ignore[no-untyped-def]
+    qtmodeltester, qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
     model = DocumentListModel()
     model.mark("/x/a.pdf", "queued")
     model.mark("/x/b.pdf", "failed", "broken")
     qtmodeltester.check(model)
-    qtmodeltester.check(window.messages)
-    qtmodeltester.check(window.sources)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Pump\n\nThe pump runs at 300 rpm.\n\n# Filter\n\nChange it.")
+    _add_and_wait(qtbot, window, [str(notes)])
+    window.chat_pane.set_mode("rag")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("How fast does the pump run?")
+    assert window.library.documents.rowCount() == 1
+    assert window.chat.messages.rowCount() == 2 and window.chat.sources.rowCount() >= 1
+    for filled in (window.library.documents, window.chat.messages, window.chat.sources):
+        qtmodeltester.check(filled)
+
+
+def test_a_settings_change_mid_ingest_reaches_both_workers(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"n{i}.md").write_text(f"# Note {i}\n\n" + "Filler words here. " * 60)
+    with qtbot.waitSignal(window.library.worker.sig_ingest_finished, timeout=30000):
+        window.add_paths([str(folder)])
+        window.apply_settings(
+            window.settings.model_copy(update={"top_k": 1, "chunk_tokens": 32})
+        )
+    qtbot.waitUntil(lambda: window.library.documents.rowCount() == 12)
+    # the chat thread searches with the new settings (one passage per answer) ...
+    window.chat_pane.set_mode("rag")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000) as shown:
+        window.chat.ask("What do the notes say?")
+    assert len(shown.args[0].sources) == 1
+    # ... the library thread chunks the next file with them (32 tokens, not 40)
+    late = tmp_path / "late.md"
+    late.write_text((folder / "n0.md").read_text())
+    _add_and_wait(qtbot, window, [str(late)])
+    chunks = {Path(r.path).name: r.chunks for r in window.library.documents.rows()}
+    assert chunks["late.md"] > chunks["n0.md"] > 1
+    # and neither thread writes the other's Library object
+    assert window.chat.worker._library is not window.library.worker._library
 
 
 def test_threads_stop_on_close(qtbot: QtBot, window: MainWindow) -> None:
     window.close()
-    assert not window.library_thread.isRunning()
-    assert not window.chat_thread.isRunning()
+    assert not window.library.worker_thread.isRunning()
+    assert not window.chat.worker_thread.isRunning()
 
 
 def test_text_sources_open_with_the_passage_highlighted(
@@ -179,13 +217,13 @@ def test_text_sources_open_with_the_passage_highlighted(
     )
     _add_and_wait(qtbot, window, [str(notes)])
     fake_generator.queue("In May [1].")
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
-        window.ask("When is the filter changed?")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("When is the filter changed?")
     window.chat_pane.sig_citation.emit(1, 1, 0)
     view = window.viewer.text_view
     # the text arrives from the worker thread through a queued connection
     qtbot.waitUntil(lambda: window.viewer.stack.currentWidget() is view, timeout=10000)
-    source = window.sources.source(1)
+    source = window.chat.sources.source(1)
     assert source is not None
     assert view.toPlainText()[source.start : source.end] == source.text
     assert view.textCursor().position() == source.start
@@ -202,10 +240,10 @@ def test_enter_sends_and_shift_enter_adds_a_line(
     qtbot.keyClicks(edit, "second")
     assert edit.toPlainText() == "first line\nsecond"
     fake_generator.queue("Fine.")
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
         qtbot.keyClick(edit, Qt.Key.Key_Return)
     assert edit.toPlainText() == ""
-    assert window.messages.messages()[0].text == "first line\nsecond"
+    assert window.chat.messages.messages()[0].text == "first line\nsecond"
 
 
 def test_dropping_files_adds_them(
@@ -225,7 +263,7 @@ def test_dropping_files_adds_them(
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    with qtbot.waitSignal(window.library_worker.sig_ingest_finished, timeout=10000):
+    with qtbot.waitSignal(window.library.worker.sig_ingest_finished, timeout=10000):
         window.dropEvent(event)
     qtbot.waitUntil(lambda: _states(window).get("dropped.txt") == "ready")
 
@@ -242,8 +280,8 @@ def test_asking_while_indexing_works(
     fake_generator.queue("Answer while indexing.")
     window.chat_pane.set_mode("base")  # the model is not blocked by indexing
     window.add_paths([str(folder)])
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=20000) as blocker:
-        window.ask("topic 3?")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=20000) as blocker:
+        window.chat.ask("topic 3?")
     assert blocker.args[0].text == "Answer while indexing."
     qtbot.waitUntil(
         lambda: sum(1 for s in _states(window).values() if s == "ready") == 40,
@@ -281,10 +319,10 @@ def test_reindex_library_rebuilds_beside_the_old_index_and_reloads(
     gone.write_text("# Gone\n\nThis file will be deleted.")
     _add_and_wait(qtbot, win, [str(notes), str(gone)])
     gone.unlink()
-    with qtbot.waitSignal(win.library_worker.sig_ready, timeout=20000):
-        win.rebuild_library()
+    with qtbot.waitSignal(win.library.worker.sig_ready, timeout=20000):
+        win.library.rebuild()
     qtbot.waitUntil(lambda: "1 document" in win.count_label.text())
-    assert win.chat_worker._library.embedder.dim == 48  # the new index is in use
+    assert win.chat.worker._library.embedder.dim == 48  # the new index is in use
     assert not (tmp_path / "index.rebuild").exists()
 
 
@@ -338,9 +376,9 @@ def _start_a_slow_answer(qtbot: QtBot, window: MainWindow, fake: SlowGenerator) 
     window.chat_pane.set_mode("base")
     fake.queue("Hello there. " + " ".join(f"word{i}" for i in range(200)))
     fake.delay = 0.05
-    with qtbot.waitSignal(window.chat_worker.sig_tokens, timeout=10000):
-        window.ask("First question?")
-    return window.conversation.id
+    with qtbot.waitSignal(window.chat.worker.sig_tokens, timeout=10000):
+        window.chat.ask("First question?")
+    return window.chat.conversation.id
 
 
 @pytest.mark.parametrize("how", ["new", "open-other"])
@@ -351,22 +389,22 @@ def test_switching_conversation_mid_answer_files_the_answer_where_it_was_asked(
     if how == "open-other":
         fake_generator.queue("Other answer.")
         window.chat_pane.set_mode("base")
-        with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
-            window.ask("Other question?")
-        other = window.conversation.id
-        window.new_conversation()
+        with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+            window.chat.ask("Other question?")
+        other = window.chat.conversation.id
+        window.chat.new_conversation()
     first = _start_a_slow_answer(qtbot, window, fake_generator)
-    with qtbot.waitSignal(window.chat_worker.sig_answer_finished, timeout=10000):
+    with qtbot.waitSignal(window.chat.worker.sig_answer_finished, timeout=10000):
         if other is None:
-            window.new_conversation()
+            window.chat.new_conversation()
         else:
-            window.open_conversation(other)
+            window.chat.open_conversation(other)
     qtbot.wait(100)  # let any late token batch arrive
-    shown = window.messages.messages()
+    shown = window.chat.messages.messages()
     assert all("Hello there" not in m.text for m in shown)
     assert all(m.text != "First question?" for m in shown)
     assert window.chat_pane.send_button.isEnabled()
-    saved = {r.id: r for r in window.conversation_store.list()}
+    saved = {r.id: r for r in window.chat.store.list()}
     assert [m.text for m in saved[first].messages][0] == "First question?"
     assert saved[first].messages[1].text.startswith("Hello there")  # kept, stopped
     assert saved[first].turns and saved[first].turns[0].question == "First question?"
@@ -378,8 +416,8 @@ def test_switching_conversation_mid_answer_files_the_answer_where_it_was_asked(
         assert all(t.question != "First question?" for t in saved[other].turns)
     # the conversation on screen continues its own history, not the stopped one
     fake_generator.queue("Fresh.")
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
-        window.ask("Next?")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("Next?")
     history = fake_generator.prompts[-1]
     assert all("First question?" not in m["content"] for m in history)
 
@@ -396,11 +434,11 @@ def test_deleting_a_conversation_mid_answer_does_not_bring_it_back(
         QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
     )
     first = _start_a_slow_answer(qtbot, window, fake_generator)
-    with qtbot.waitSignal(window.chat_worker.sig_answer_finished, timeout=10000):
-        window.delete_conversation()
+    with qtbot.waitSignal(window.chat.worker.sig_answer_finished, timeout=10000):
+        window.chat.delete_conversation()
     qtbot.wait(100)
-    assert first not in {r.id for r in window.conversation_store.list()}
-    assert window.messages.rowCount() == 0
+    assert first not in {r.id for r in window.chat.store.list()}
+    assert window.chat.messages.rowCount() == 0
 
 
 def test_small_desktop_manners(
@@ -414,21 +452,21 @@ def test_small_desktop_manners(
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from assistant.ui.main_window import export_file_name
+    from assistant.ui.chat_controller import export_file_name
 
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.chat_pane.input)
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe filter is changed in May.")
     _add_and_wait(qtbot, window, [str(notes)])
-    window.open_source(window.library_worker._library.search("filter", 1)[0])
+    window.library.show_source(window.library.worker._library.search("filter", 1)[0])
     qtbot.waitUntil(lambda: window.viewer.shows(str(notes)))
     answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
-    window._on_remove(str(notes))
+    window.library.remove(str(notes))
     assert _states(window) == {"notes.md": "ready"}  # No: kept
-    with qtbot.waitSignal(window.sig_documents_shown, timeout=10000):
-        window._on_remove(str(notes))
+    with qtbot.waitSignal(window.library.sig_documents_shown, timeout=10000):
+        window.library.remove(str(notes))
     assert not window.viewer.shows(str(notes))
     qtbot.waitUntil(lambda: _states(window) == {})
     assert export_file_name("How often must the altimeter be recalibrated?") == (
@@ -457,11 +495,11 @@ def test_closing_with_a_stuck_worker_reports_instead_of_hanging(
 
     monkeypatch.setattr(main_window, "SHUTDOWN_WAIT_MS", 300)
     release = threading.Event()
-    blocked = window.chat_thread
+    blocked = window.chat.worker_thread
     stuck = Stuck()
     stuck.moveToThread(blocked)
-    window.sig_load_model.connect(stuck.hang)
-    window.sig_load_model.emit()
+    window.chat.sig_load.connect(stuck.hang)
+    window.chat.sig_load.emit()
     started = time.monotonic()
     window.shutdown()
     assert time.monotonic() - started < 5
@@ -487,14 +525,14 @@ def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
         return QMessageBox.StandardButton.Yes
 
     monkeypatch.setattr(QMessageBox, "question", yes)
-    with qtbot.waitSignal(window.library_worker.sig_ready, timeout=20000):
+    with qtbot.waitSignal(window.library.worker.sig_ready, timeout=20000):
         window.apply_settings(
             window.settings.model_copy(update={"embedding_model": "another"})
         )
     assert asked == ["Embedding model changed"]
     qtbot.waitUntil(lambda: "1 document" in window.count_label.text())
     # the chat thread gets the new library through its own queue
-    qtbot.waitUntil(lambda: window.chat_worker._library.embedder.dim == 48)
+    qtbot.waitUntil(lambda: window.chat.worker._library.embedder.dim == 48)
 
 
 def test_copy_and_regenerate_the_last_answer(
@@ -504,17 +542,17 @@ def test_copy_and_regenerate_the_last_answer(
 
     window.chat_pane.set_mode("base")
     fake_generator.queue("First reply.", "Second reply.")
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
-        window.ask("Hi?")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("Hi?")
     shown = window.chat_pane.transcript.toPlainText()
     assert "Copy" in shown and "Regenerate" in shown and "tokens/s" in shown
     window.chat_pane.transcript.anchorClicked.emit(QUrl("copy:1"))
     assert QGuiApplication.clipboard().text() == "First reply."
-    with qtbot.waitSignal(window.sig_answer_shown, timeout=10000):
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
         window.chat_pane.transcript.anchorClicked.emit(QUrl("regen:1"))
-    texts = [m.text for m in window.messages.messages()]
+    texts = [m.text for m in window.chat.messages.messages()]
     assert texts == ["Hi?", "Second reply."]
-    saved = window.conversation_store.list()[0]
+    saved = window.chat.store.list()[0]
     assert [m.text for m in saved.messages] == texts and len(saved.turns) == 1
     assert saved.messages[1].timings.get("tokens_per_s", 0) > 0
     # the model saw the question once, without the replaced answer
@@ -546,7 +584,7 @@ def test_the_pdf_page_zooms_and_the_zoom_is_remembered(
 
     pdf = make_pdf(tmp_path / "pump.pdf", ["The pump runs at 300 rpm. " + FILLER])
     _add_and_wait(qtbot, window, [str(pdf)])
-    window.open_source(window.library_worker._library.search("pump", 1)[0])
+    window.library.show_source(window.library.worker._library.search("pump", 1)[0])
     fit = window.viewer.scale
     window.viewer.zoom_in_button.click()
     assert window.viewer.scale > fit * 1.2

@@ -26,17 +26,18 @@ def test_real_models_answer_with_a_cited_pdf_page(qtbot: QtBot, tmp_path: Path) 
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: not win.loading_bar.isVisible(), timeout=120000)
-    with qtbot.waitSignal(win.library_worker.sig_ingest_finished, timeout=120000):
+    with qtbot.waitSignal(win.library.worker.sig_ingest_finished, timeout=120000):
         win.add_paths([str(pdf), str(rules)])
-    qtbot.waitUntil(lambda: {r.state for r in win.documents.rows()} == {"ready"})
+    rows = win.library.documents.rows
+    qtbot.waitUntil(lambda: {r.state for r in rows()} == {"ready"})
     batches: list[str] = []
-    win.chat_worker.sig_tokens.connect(lambda _id, text: batches.append(text))
-    with qtbot.waitSignal(win.sig_answer_shown, timeout=180000) as blocker:
-        win.ask("How often must the altimeter be recalibrated?")
+    win.chat.worker.sig_tokens.connect(lambda _id, text: batches.append(text))
+    with qtbot.waitSignal(win.chat.sig_answer_shown, timeout=180000) as blocker:
+        win.chat.ask("How often must the altimeter be recalibrated?")
     answer = blocker.args[0]
     assert len(batches) >= 2
     assert "37" in answer.text
-    top = win.sources.source(1)
+    top = win.chat.sources.source(1)
     assert (
         top is not None and Path(top.path).name == "heron-manual.pdf" and top.page == 3
     )
@@ -44,4 +45,5 @@ def test_real_models_answer_with_a_cited_pdf_page(qtbot: QtBot, tmp_path: Path) 
     assert "page 3 of 6" in win.viewer.title.text()
     assert win.viewer.highlight_rects
     win.close()
-    assert not win.chat_thread.isRunning() and not win.library_thread.isRunning()
+    assert not win.chat.worker_thread.isRunning()
+    assert not win.library.worker_thread.isRunning()

@@ -33,3 +33,14 @@ class AskResult:
     answer: Answer
     history: tuple[Turn, ...]
     """The conversation's turns after this answer (to save with it)."""
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """One question answered in each of ``modes``, each without history."""
+
+    id: int
+    question: str
+    modes: tuple[str, ...]
+    adapter: Path | None
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)

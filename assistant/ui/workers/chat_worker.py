@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, generator_settings
-from assistant.core.cancel import CancelToken
 from assistant.core.llm import LlamaGenerator
 from assistant.core.services import Conversation, Library, load_generator
-from assistant.ui.workers.ask_request import AskRequest, AskResult
+from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareRequest
 from assistant.ui.workers.library_worker import _message
 
 TOKEN_BATCH_SECONDS = 0.04
@@ -24,10 +22,11 @@ class ChatWorker(QObject):
     sig_tokens(int, str): request id, a batch of streamed answer text (~40 ms).
     sig_answer_finished(object): the AskResult (request, answer, turns after it).
     sig_ask_failed(int, str): request id, a readable error.
-    sig_failed(str): a readable error (loading the model, a compare run).
-    sig_compare_started(str): a compare run starts answering in this mode.
-    sig_compare_answer(object): one mode's Answer in a compare run.
-    sig_compare_finished(): all modes answered (or stopped).
+    sig_failed(str): a readable error (loading the model).
+    sig_compare_started(int, str): a compare run (its id) starts this mode.
+    sig_compare_answer(int, object): one mode's Answer in that run.
+    sig_compare_failed(int, str): the run stopped on an error (readable).
+    sig_compare_finished(int): all modes answered (or stopped).
     """
 
     sig_model_ready = Signal(str)
@@ -36,22 +35,24 @@ class ChatWorker(QObject):
     sig_answer_finished = Signal(object)
     sig_ask_failed = Signal(int, str)
     sig_failed = Signal(str)
-    sig_compare_started = Signal(str)
-    sig_compare_answer = Signal(object)
-    sig_compare_finished = Signal()
+    sig_compare_started = Signal(int, str)
+    sig_compare_answer = Signal(int, object)
+    sig_compare_failed = Signal(int, str)
+    sig_compare_finished = Signal(int)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self._settings = settings
         self._generator: LlamaGenerator | None = None
         self._library: Library | None = None
-        self.cancel_token = CancelToken()
-        """The compare run's (an ask carries its own in its request)."""
+        """A reader of the library thread's Library (``Library.with_settings``)."""
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
         reload = generator_settings(settings) != generator_settings(self._settings)
         self._settings = settings
+        if self._library is not None:
+            self._library = self._library.with_settings(settings)
         if reload and self._generator is not None:
             self._generator.close()
             self._generator = None
@@ -68,7 +69,7 @@ class ChatWorker(QObject):
 
     @Slot(object)
     def set_library(self, library: Library) -> None:
-        self._library = library
+        self._library = library.with_settings(self._settings)
 
     def _missing_models(self) -> str:
         if self._generator is None or self._library is None:
@@ -77,7 +78,6 @@ class ChatWorker(QObject):
 
     def _conversation(self) -> Conversation:
         assert self._generator is not None and self._library is not None
-        self._library.settings = self._settings
         return Conversation(self._library, self._generator)
 
     @Slot(object)
@@ -118,29 +118,32 @@ class ChatWorker(QObject):
             AskResult(request, answer, tuple(conversation.history))
         )
 
-    @Slot(str, list, object)
-    def compare(self, question: str, modes: list[str], adapter: Path | None) -> None:
+    @Slot(object)
+    def compare(self, request: CompareRequest) -> None:
         """The same question in each mode, each without conversation history."""
         missing = self._missing_models()
         if missing:
-            self.sig_failed.emit(missing)
-            self.sig_compare_finished.emit()
+            self.sig_compare_failed.emit(request.id, missing)
+            self.sig_compare_finished.emit(request.id)
             return
         conversation = self._conversation()
         try:
-            for mode in modes:
-                if self.cancel_token.cancelled:
+            for mode in request.modes:
+                if request.cancel.cancelled:
                     break
-                self.sig_compare_started.emit(mode)
+                self.sig_compare_started.emit(request.id, mode)
                 conversation.reset()
                 answer = conversation.ask(
-                    question, cancel=self.cancel_token, mode=mode, adapter=adapter
+                    request.question,
+                    cancel=request.cancel,
+                    mode=mode,
+                    adapter=request.adapter,
                 )
-                self.sig_compare_answer.emit(answer)
+                self.sig_compare_answer.emit(request.id, answer)
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_compare_failed.emit(request.id, _message(exc))
         finally:
-            self.sig_compare_finished.emit()
+            self.sig_compare_finished.emit(request.id)
 
     @Slot()
     def shutdown(self) -> None:

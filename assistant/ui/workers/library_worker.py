@@ -1,4 +1,8 @@
-"""Owns the Library (embedder + index) on its own thread: load, ingest, remove."""
+"""Owns the Library (embedder + index) on its own thread: load, ingest, remove.
+
+The chat thread never gets this thread's ``Library``: ``sig_ready`` carries a
+reader (``Library.with_settings``) that shares the index and embedder but has
+settings of its own."""
 
 from __future__ import annotations
 
@@ -8,18 +12,20 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, index_dir
-from assistant.core.cancel import CancelToken
 from assistant.core.errors import IndexDamaged
-from assistant.core.ingest import parse_file
+from assistant.core.ingest import discover, parse_file
 from assistant.core.rebuild import rebuild_index
 from assistant.core.services import Library
-from assistant.core.types import IngestProgress, Source
+from assistant.core.types import IngestProgress, IngestReport, Source
+from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
 
 
 class LibraryWorker(QObject):
     """Signals:
-    sig_ready(object): the loaded Library (shared read-only with the chat worker).
+    sig_ready(object): a reader of the loaded Library, for the chat worker.
     sig_documents(list): current DocumentInfo list.
+    sig_queued(int, list, list): job id, the files an IngestJob found (paths), and
+        the FileFailures of paths it cannot read (before indexing starts).
     sig_progress(object): IngestProgress while ingesting.
     sig_ingest_finished(object): IngestReport.
     sig_failed(str): a readable error.
@@ -30,6 +36,7 @@ class LibraryWorker(QObject):
 
     sig_ready = Signal(object)
     sig_documents = Signal(list)
+    sig_queued = Signal(int, list, list)
     sig_progress = Signal(object)
     sig_ingest_finished = Signal(object)
     sig_failed = Signal(str)
@@ -40,7 +47,6 @@ class LibraryWorker(QObject):
         super().__init__()
         self._settings = settings
         self._library: Library | None = None
-        self.cancel_token = CancelToken()
 
     @Slot()
     def load(self) -> None:
@@ -52,7 +58,7 @@ class LibraryWorker(QObject):
         except Exception as exc:  # shown to the user, never swallowed
             self.sig_failed.emit(_message(exc))
             return
-        self.sig_ready.emit(self._library)
+        self.sig_ready.emit(self._library.with_settings(self._settings))
         self.refresh()
 
     @Slot()
@@ -63,50 +69,53 @@ class LibraryWorker(QObject):
             except Exception as exc:
                 self.sig_failed.emit(_message(exc))
 
-    @Slot(list)
-    def ingest(self, paths: list[str]) -> None:
-        self._run_ingest(paths, force=False)
-
-    @Slot(list)
-    def reindex(self, paths: list[str]) -> None:
-        self._run_ingest(paths, force=True)
+    @Slot(object)
+    def ingest(self, job: IngestJob) -> None:
+        """Find the files (folders are walked here, never on the GUI thread), say
+        which were found, then index them with the job's own cancel token."""
+        files, failures = discover(job.paths)
+        self.sig_queued.emit(job.id, [str(f) for f in files], failures)
+        if not files:
+            self.sig_ingest_finished.emit(IngestReport(failed=failures))
+            return
+        if self._library is None:
+            self.sig_failed.emit("The library is still loading; try again in a moment.")
+            self.sig_ingest_finished.emit(IngestReport(cancelled=True))
+            return
+        try:
+            report = self._library.ingest(
+                files, progress=self._on_progress, cancel=job.cancel, force=job.force
+            )
+        except Exception as exc:
+            self.sig_failed.emit(_message(exc))
+            report = IngestReport(cancelled=True)
+        report.failed[:0] = failures
+        self.sig_ingest_finished.emit(report)
+        self.refresh()
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
         self._settings = settings
+        if self._library is not None:
+            self._library.settings = settings  # this thread's own object
 
-    @Slot()
-    def rebuild(self) -> None:
+    @Slot(object)
+    def rebuild(self, job: RebuildJob) -> None:
         """Re-index the whole library with the configured embedder, beside the old
         index (which stays searchable until the new one is complete), then load
         the new one (sig_ready again)."""
-        self.cancel_token = CancelToken()
         directory = self._library.store.directory if self._library else index_dir()
         try:
             report = rebuild_index(
-                self._settings, directory, self._on_progress, self.cancel_token
+                self._settings, directory, self._on_progress, job.cancel
             )
         except Exception as exc:
             self.sig_failed.emit(_message(exc))
+            self.sig_ingest_finished.emit(IngestReport(cancelled=True))
             return
         self.sig_ingest_finished.emit(report)
         if not report.cancelled:  # stopped: the old index is still the one open
             self.load()
-
-    def _run_ingest(self, paths: list[str], force: bool) -> None:
-        if self._library is None:
-            self.sig_failed.emit("The library is still loading; try again in a moment.")
-            return
-        self.cancel_token = CancelToken()
-        try:
-            report = self._library.ingest(
-                paths, progress=self._on_progress, cancel=self.cancel_token, force=force
-            )
-        except Exception as exc:
-            self.sig_failed.emit(_message(exc))
-            return
-        self.sig_ingest_finished.emit(report)
-        self.refresh()
 
     def _on_progress(self, progress: IngestProgress) -> None:
         copy = IngestProgress(**progress.__dict__)

@@ -1,0 +1,256 @@
+"""The library feature: owns the library worker and its thread, the document list
+model and the running indexing job; shows passages in the viewer.
+
+State it owns and nobody else writes: ``documents`` (the list on screen), the
+running job (and so what Stop cancels), the name of the embedder in use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from assistant.config import Settings
+from assistant.core.services import Library
+from assistant.core.types import (
+    DocumentInfo,
+    FileFailure,
+    IngestProgress,
+    IngestReport,
+    Source,
+)
+from assistant.ui.models.document_model import DocumentListModel
+from assistant.ui.panes.library_pane import LibraryPane
+from assistant.ui.panes.viewer_pane import PassageViewer
+from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
+from assistant.ui.workers.library_worker import LibraryWorker
+from assistant.ui.workers.thread_join import join
+
+
+class LibraryController(QObject):
+    """Signals:
+    to the worker (queued): sig_load(), sig_ingest(object: IngestJob),
+        sig_rebuild(object: RebuildJob), sig_remove(str), sig_read_document(object),
+        sig_settings(object).
+    out: sig_status(str, int): a status-bar message and how long it shows (ms);
+        sig_state(str): "Library unavailable" / "Library damaged";
+        sig_count(str): "N documents · M chunks";
+        sig_documents_shown(): the list on screen was refreshed (tests);
+        sig_reader(object): a reader of the loaded Library for the chat side.
+    """
+
+    sig_load = Signal()
+    sig_ingest = Signal(object)
+    sig_rebuild = Signal(object)
+    sig_remove = Signal(str)
+    sig_read_document = Signal(object)
+    sig_settings = Signal(object)
+    sig_status = Signal(str, int)
+    sig_state = Signal(str)
+    sig_count = Signal(str)
+    sig_documents_shown = Signal()
+    sig_reader = Signal(object)
+
+    def __init__(
+        self,
+        parent: QWidget,
+        settings: Settings,
+        pane: LibraryPane,
+        viewer: PassageViewer,
+        worker: LibraryWorker | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._settings = settings
+        self.pane = pane
+        self.viewer = viewer
+        self.documents: DocumentListModel = pane.model
+        self.embedder_name = ""
+        self._job_ids = itertools.count(1)
+        self._job: IngestJob | RebuildJob | None = None
+        self.worker = worker or LibraryWorker(settings)
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("library-worker")
+        self.worker.moveToThread(self.worker_thread)
+        self._connect()
+        self.worker_thread.start()
+        self.sig_load.emit()
+
+    def _connect(self) -> None:
+        worker = self.worker
+        self.sig_load.connect(worker.load)
+        self.sig_ingest.connect(worker.ingest)
+        self.sig_rebuild.connect(worker.rebuild)
+        self.sig_settings.connect(worker.set_settings)
+        self.sig_remove.connect(worker.remove)
+        self.sig_read_document.connect(worker.read_document)
+        worker.sig_ready.connect(self._on_ready)
+        worker.sig_documents.connect(self._on_documents)
+        worker.sig_queued.connect(self._on_queued)
+        worker.sig_progress.connect(self._on_progress)
+        worker.sig_ingest_finished.connect(self._on_finished)
+        worker.sig_failed.connect(self._on_failed)
+        worker.sig_damaged.connect(self._on_damaged)
+        worker.sig_document_text.connect(self.viewer.show_text_passage)
+        pane = self.pane
+        pane.sig_remove.connect(self.remove)
+        pane.sig_reindex.connect(lambda path: self.add([path], force=True))
+        pane.sig_retry.connect(self.retry)
+        pane.sig_cancel.connect(self.cancel)
+        pane.sig_open.connect(self.open_document)
+
+    # ---- jobs --------------------------------------------------------------------
+    def add(self, paths: list[str], force: bool = False) -> None:
+        """Index files and folders (walked on the worker thread)."""
+        job = IngestJob(next(self._job_ids), tuple(paths), force)
+        self._job = job
+        self.sig_ingest.emit(job)
+
+    def rebuild(self) -> None:
+        """Re-index every document with the configured embedding model (after a
+        change of model, or to repair a damaged index); the old index stays in use
+        until the new one is complete, and Stop keeps it."""
+        job = RebuildJob(next(self._job_ids))
+        self._job = job
+        self.pane.stop_button.setEnabled(True)
+        self.sig_status.emit("Re-indexing the library…", 0)
+        self.sig_rebuild.emit(job)
+
+    def cancel(self) -> None:
+        """Stop: the running job ends after its current batch (whole documents
+        stay committed)."""
+        if self._job is not None:
+            self._job.cancel.cancel()
+        self.pane.stop_button.setEnabled(False)
+        self.pane.progress_label.setText("Stopping after the current batch…")
+
+    def set_settings(self, settings: Settings) -> None:
+        self._settings = settings
+        self.sig_settings.emit(settings)
+
+    def remove(self, path: str) -> None:
+        row = self.documents.row_for(path)
+        if row is not None and row.state == "failed":
+            self.documents.drop_failed(path)
+            return
+        answer = QMessageBox.question(
+            self._parent,
+            "Remove document",
+            f"Remove \u201c{Path(path).name}\u201d from the library?\n\nThe file "
+            "itself is not touched; adding it again indexes it again.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        if self.viewer.shows(path):
+            self.viewer.show_message(f"{Path(path).name} was removed from the library.")
+        self.sig_remove.emit(path)
+
+    def retry(self, path: str) -> None:
+        self.documents.drop_failed(path)
+        self.add([path])
+
+    # ---- the passage viewer ------------------------------------------------------
+    def show_source(self, source: Source) -> None:
+        """A PDF passage on its rendered page; other files re-read on the worker."""
+        if source.path.lower().endswith(".pdf") and source.page:
+            if not self.viewer.show_pdf_passage(source):
+                self.viewer.show_message(
+                    f"Cannot open {Path(source.path).name}: the "
+                    "file was moved or deleted."
+                )
+        else:
+            self.sig_read_document.emit(source)
+
+    def open_document(self, path: str) -> None:
+        self.show_source(Source(0, path, Path(path).stem, 1, "1", 0, 0, 0.0, ""))
+
+    # ---- from the worker ---------------------------------------------------------
+    def _on_ready(self, reader: Library) -> None:
+        self.embedder_name = reader.embedder.name
+        self.sig_reader.emit(reader)
+        if reader.awaiting_embedder:  # the settings chose another embedder
+            self.sig_status.emit(
+                f"Still searching with {reader.embedder.name}: File \u203a Re-index "
+                f"library to use {reader.awaiting_embedder}",
+                60000,
+            )
+        elif reader.embedder.name == self._settings.embedding_model or (
+            "embedding_model" in self._settings.model_fields_set
+        ):
+            self.sig_status.emit("Library loaded", 3000)
+        else:  # built before the default embedder changed: works, searches worse
+            self.sig_status.emit(
+                f"Indexed with an earlier embedder ({reader.embedder.name}): "
+                "File \u203a Re-index library for better search",
+                30000,
+            )
+
+    def _on_documents(self, documents: list[DocumentInfo]) -> None:
+        self.documents.set_documents(documents)
+        chunks = sum(d.chunks for d in documents)
+        count = len(documents)
+        noun = "document" if count == 1 else "documents"
+        self.sig_count.emit(f"{count} {noun} · {chunks} chunks")
+        self.sig_documents_shown.emit()
+
+    def _on_queued(
+        self, job_id: int, files: list[str], failures: list[FileFailure]
+    ) -> None:
+        for failure in failures:
+            self.documents.mark(failure.path, "failed", failure.reason)
+        force = isinstance(self._job, IngestJob) and self._job.force
+        for file in files:
+            row = self.documents.row_for(file)
+            if row is None or row.state != "ready" or force:
+                self.documents.mark(file, "queued")
+
+    def _on_progress(self, progress: IngestProgress) -> None:
+        self.pane.show_progress(progress)
+        if progress.current:
+            percent = int(100 * progress.chunks_done / max(progress.chunks_total, 1))
+            for row in self.documents.rows():
+                if row.name == progress.current and row.state in ("queued", "indexing"):
+                    self.documents.mark(row.path, "indexing", percent=percent)
+
+    def _on_finished(self, report: IngestReport) -> None:
+        self.pane.hide_progress()
+        for failure in report.failed:
+            self.documents.mark(failure.path, "failed", failure.reason)
+        for row in self.documents.rows():
+            if row.state in ("queued", "indexing") and report.cancelled:
+                self.documents.mark(row.path, "failed", "stopped before it was indexed")
+        summary = (
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed"
+        )
+        verb = "Indexing stopped: " if report.cancelled else "Indexing finished: "
+        self.sig_status.emit(verb + summary, 10000)
+
+    def _on_failed(self, message: str) -> None:
+        self.sig_state.emit("Library unavailable")
+        QMessageBox.warning(self._parent, "Library", message)
+
+    def _on_damaged(self, folder: str, what: str) -> None:
+        self.sig_state.emit("Library damaged")
+        answer = QMessageBox.question(
+            self._parent,
+            "Library damaged",
+            f"The library index in {folder} cannot be read ({what}).\n\n"
+            "Re-index it now from your files? Your files are not touched, and the "
+            "documents of the newest readable version are indexed again. (Later: "
+            "File › Re-index library.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.rebuild()
+
+    def shutdown(self, wait_ms: int) -> list[str]:
+        """Cancel the running job and stop the thread; the names of threads that
+        did not stop in time (the index stays consistent either way)."""
+        if self._job is not None:
+            self._job.cancel.cancel()
+        return join(self.worker_thread, wait_ms)

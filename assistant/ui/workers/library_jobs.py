@@ -1,0 +1,27 @@
+"""Work for the library thread, as values: each job carries its own id and cancel
+token, so Stop cancels exactly the job it was pressed for (no token swapped on a
+worker from another thread) and the results name the job they belong to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assistant.core.cancel import CancelToken
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """Add files and folders (``force``: index them again even if unchanged)."""
+
+    id: int
+    paths: tuple[str, ...]
+    force: bool = False
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+
+
+@dataclass(frozen=True)
+class RebuildJob:
+    """Re-index every document with the configured embedder, beside the old index."""
+
+    id: int
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)
