@@ -235,8 +235,8 @@ class ChatController(QObject):
             return
         self._asking = None
         self.sig_status.emit("", 0)
-        self.messages.replace_last(message)
         self.pane.set_busy(False)
+        self.messages.replace_last(message)
         self.sources.set_sources(
             result.answer.sources, result.answer.cited, result.request.question
         )

@@ -138,6 +138,32 @@ def test_stop_halts_the_answer_quickly(
     assert window.chat_pane.send_button.isEnabled()
 
 
+def test_token_batches_are_appended_not_the_transcript_rendered_again(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
+) -> None:
+    pane = window.chat_pane
+    renders: list[int] = []
+    render = pane.transcript.setMarkdown
+    pane.transcript.setMarkdown = lambda text: (  # type: ignore[method-assign]
+        renders.append(len(text)),
+        render(text),
+    )
+    batches: list[str] = []
+    window.chat.worker.sig_tokens.connect(lambda _id, text: batches.append(text))
+    window.chat_pane.set_mode("base")
+    fake_generator.queue(" ".join(f"word{i}" for i in range(60)))
+    fake_generator.delay = 0.01
+    renders.clear()
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("Count, please")
+    assert len(batches) >= 5
+    # asked (question, empty answer), first batch, final answer: not one per batch
+    assert len(renders) <= 4, (len(renders), len(batches))
+    shown = pane.transcript.toPlainText()
+    assert "word0 word1" in shown and "word59" in shown and "Copy" in shown
+    assert shown.count("word59") == 1
+
+
 def test_conversation_is_saved_and_exported(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
 ) -> None:

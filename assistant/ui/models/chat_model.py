@@ -14,6 +14,9 @@ Index = QModelIndex | QPersistentModelIndex
 class ChatMessagesModel(QAbstractListModel):
     RoleRole = Qt.ItemDataRole.UserRole + 1
     MessageRole = Qt.ItemDataRole.UserRole + 2
+    StreamRole = Qt.ItemDataRole.UserRole + 3
+    """In ``dataChanged`` roles: only text was appended to the last message (a
+    view can append the new text instead of rendering everything again)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,7 +56,7 @@ class ChatMessagesModel(QAbstractListModel):
             return
         self._messages[-1].text += text
         last = self.index(len(self._messages) - 1)
-        self.dataChanged.emit(last, last)
+        self.dataChanged.emit(last, last, [self.StreamRole])
 
     def replace_last(self, message: Message) -> None:
         if not self._messages:

@@ -97,9 +97,14 @@ def annotated_answer(index: int, message: Message) -> str:
     return "".join(out)
 
 
-def message_markdown(index: int, message: Message) -> str:
+def message_markdown(index: int, message: Message, streaming: bool = False) -> str:
+    """``streaming``: the answer so far, without links or notes (more text is
+    appended to it as it arrives)."""
     if message.role == "user":
         return f"**You**\n\n{message.text}"
+    mode = "" if message.mode == "rag" else f" \u00b7 *{MODE_LABELS[message.mode]}*"
+    if streaming:
+        return f"**Assistant**{mode}\n\n{message.text or '…'}"
     text = annotated_answer(index, message)
     suffix = "\n\n*(stopped)*" if message.stopped else ""
     unsupported = sum(1 for c in message.claims if not c.supported)
@@ -114,7 +119,6 @@ def message_markdown(index: int, message: Message) -> str:
             f"\n\n\u26a0 *Not found in any source: {figures}. "
             "Check before relying on it.*"
         )
-    mode = "" if message.mode == "rag" else f" \u00b7 *{MODE_LABELS[message.mode]}*"
     if text:
         suffix += "\n\n" + _answer_footer(index, message)
     return f"**Assistant**{mode}\n\n{text or '…'}{suffix}"
@@ -240,13 +244,19 @@ class ChatPane(QWidget):
         layout.addWidget(self.transcript, 1)
         layout.addLayout(row)
         layout.addLayout(options)
-        for signal in (model.modelReset, model.rowsInserted, model.dataChanged):
+        self._streamed = 0
+        """Characters of the last message on screen, while it streams."""
+        self._busy = False
+        for signal in (model.modelReset, model.rowsInserted):
             signal.connect(self.refresh_view)
+        model.dataChanged.connect(self._on_data_changed)
         self.refresh_view()
 
         self.set_adapters([])
 
     def set_busy(self, busy: bool) -> None:
+        """Busy: an answer is on its way into the last message (streaming)."""
+        self._busy = busy
         self.send_button.setEnabled(not busy)
         self.compare_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
@@ -288,14 +298,39 @@ class ChatPane(QWidget):
             self.input.clear()
             self.sig_ask.emit(question)
 
+    def _on_data_changed(self, _top: object, _bottom: object, roles: list[int]) -> None:
+        if list(roles) == [ChatMessagesModel.StreamRole] and self._streamed:
+            self._append_streamed()
+        else:
+            self.refresh_view()
+
+    def _append_streamed(self) -> None:
+        """A token batch: appended as plain text at the end of the transcript (the
+        whole conversation is rendered once more when the answer is complete)."""
+        text = self.model.messages()[-1].text
+        bar = self.transcript.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        cursor = QTextCursor(self.transcript.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text[self._streamed :])
+        self._streamed = len(text)
+        if at_bottom:
+            bar.setValue(bar.maximum())
+
     def refresh_view(self) -> None:
         messages = self.model.messages()
+        last = messages[-1] if messages else None
+        streaming = self._busy and last is not None and last.role == "assistant"
+        self._streamed = len(last.text) if streaming and last is not None else 0
         if not messages:
             self.transcript.setMarkdown(WELCOME)
             return
         bar = self.transcript.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 4
-        parts = [message_markdown(i, m) for i, m in enumerate(messages)]
+        parts = [
+            message_markdown(i, m, streaming and i == len(messages) - 1)
+            for i, m in enumerate(messages)
+        ]
         self.transcript.setMarkdown("\n\n---\n\n".join(parts))
         if at_bottom:
             self.transcript.moveCursor(QTextCursor.MoveOperation.End)
