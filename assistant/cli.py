@@ -355,7 +355,7 @@ def _print_summary(summary: dict[str, dict[str, float]]) -> None:
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.models import resolve_chat_model, resolve_embedder
+    from assistant.core.model_files import resolve_chat_model, resolve_embedder
     from assistant.core.versions import package_versions
 
     info: dict[str, Any] = {"data_dir": str(data_dir()), "index_dir": str(index_dir())}

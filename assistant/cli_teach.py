@@ -26,7 +26,7 @@ def adapter_for(settings: Settings, mode: str, name: str | None) -> Path | None:
     if not mode_uses_adapter(mode):
         return None
     from assistant.core.finetune.adapters import AdapterStore
-    from assistant.core.models import resolve_chat_model
+    from assistant.core.model_files import resolve_chat_model
 
     store = AdapterStore()
     record = store.resolve(name)
@@ -45,7 +45,7 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.finetune.pairs import load_pairs
     from assistant.core.finetune.teach import teach
     from assistant.core.finetune.trainer import LoraSettings, TrainProgress
-    from assistant.core.models import resolve_chat_model
+    from assistant.core.model_files import resolve_chat_model
 
     pairs = load_pairs(args.pairs)
     lora = LoraSettings(

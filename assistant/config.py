@@ -18,7 +18,7 @@ import platformdirs
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.core.fsutil import atomic_write_text, private_dir
-from assistant.core.models import DEFAULT_EMBEDDER
+from assistant.core.model_files import DEFAULT_EMBEDDER
 
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1

@@ -41,7 +41,7 @@ from assistant.core.evaluation import (  # noqa: E402
     score,
     summarize,
 )
-from assistant.core.models import ROUTED_EMBEDDER, USE_EMBEDDER  # noqa: E402
+from assistant.core.model_files import ROUTED_EMBEDDER, USE_EMBEDDER  # noqa: E402
 from assistant.core.query_translation import english_query  # noqa: E402
 from assistant.core.search_text import to_search_text  # noqa: E402
 from assistant.core.services import Library, load_embedder, load_generator  # noqa: E402

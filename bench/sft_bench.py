@@ -120,7 +120,7 @@ def main() -> None:
     from assistant.core.finetune.pairs import QAPair
     from assistant.core.finetune.teach import teach
     from assistant.core.finetune.trainer import LoraSettings, TrainProgress
-    from assistant.core.models import resolve_chat_model
+    from assistant.core.model_files import resolve_chat_model
     from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
     from assistant.core.services import Conversation, Library, load_generator
 

@@ -23,7 +23,7 @@ from assistant.core.finetune.examples import (
 from assistant.core.finetune.gguf_adapter import write_gguf_adapter
 from assistant.core.finetune.pairs import PairsError, QAPair, load_pairs
 from assistant.core.finetune.trainer import BaseModelInfo, LoraSettings
-from assistant.core.models import CHAT_MODELS, DEFAULT_CHAT_MODEL, models_dir
+from assistant.core.model_files import CHAT_MODELS, DEFAULT_CHAT_MODEL, models_dir
 from assistant.core.prompt import PLAIN_RAG_SYSTEM, PLAIN_SYSTEM_PROMPT
 from assistant.core.services import Conversation, Library
 

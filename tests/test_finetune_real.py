@@ -13,7 +13,7 @@ from assistant.core.finetune.examples import GgufChatTokenizer, build_example
 from assistant.core.finetune.pairs import QAPair
 from assistant.core.finetune.teach import teach
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress, train_lora
-from assistant.core.models import models_dir, resolve_chat_model
+from assistant.core.model_files import models_dir, resolve_chat_model
 from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
 from assistant.core.services import Conversation, Library, load_generator
 

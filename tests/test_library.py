@@ -203,7 +203,7 @@ def test_a_library_indexed_with_another_builtin_embedder_opens_with_it_until_rei
     """Choosing another embedder in the settings never locks the library: it is
     searched with the embedder it was made with, and says what re-indexing gives."""
     from assistant.core import services
-    from assistant.core.models import ROUTED_EMBEDDER, USE_EMBEDDER
+    from assistant.core.model_files import ROUTED_EMBEDDER, USE_EMBEDDER
     from assistant.core.rebuild import rebuild_index
 
     made = {

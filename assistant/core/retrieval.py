@@ -42,7 +42,7 @@ class CrossEncoderReranker:
 def load_reranker(setting: str, threads: int = 0) -> Reranker:
     """A cross-encoder folder, or a chat GGUF (file or built-in alias) used as a
     yes/no relevance judge."""
-    from assistant.core.models import CHAT_MODELS, resolve_chat_model
+    from assistant.core.model_files import CHAT_MODELS, resolve_chat_model
 
     if setting in CHAT_MODELS or setting.lower().endswith(".gguf"):
         from assistant.core.llm_rerank import LlamaReranker

@@ -21,7 +21,7 @@ from collections.abc import Set as AbstractSet
 import numpy as np
 
 from assistant.core.embedding import Embedder, QueryView, similarity_floor
-from assistant.core.models import ROUTED_EMBEDDER
+from assistant.core.model_files import ROUTED_EMBEDDER
 from assistant.core.search_text import is_cjk_text
 
 

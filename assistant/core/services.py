@@ -27,7 +27,7 @@ from assistant.core.ingest_pipeline import (
 )
 from assistant.core.key_sentences import key_sentences
 from assistant.core.llm import Generator, LlamaGenerator
-from assistant.core.models import (
+from assistant.core.model_files import (
     BUILTIN_EMBEDDERS,
     ONNX_EMBEDDERS,
     ROUTED_EMBEDDER,

