@@ -122,6 +122,14 @@ class ConversationStore:
                 continue  # a damaged file (even `[1, 2]`) is skipped, not fatal
         return sorted(records, key=lambda r: r.created, reverse=True)
 
+    def load(self, conversation_id: str) -> ConversationRecord | None:
+        """One conversation; None if it is gone or damaged."""
+        try:
+            data = json.loads(self._path(conversation_id).read_text())
+            return ConversationRecord.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
     def save(self, record: ConversationRecord) -> None:
         atomic_write_text(
             self._path(record.id),

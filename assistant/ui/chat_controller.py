@@ -85,6 +85,9 @@ class ChatController(QObject):
         self.sources = sources
         self._adapter_path = adapter_path
         self.store = ConversationStore(data_dir() / "conversations")
+        self._listed = {r.id: (r.created, r.title) for r in self.store.list()}
+        """The saved conversations (id: created, title), read once at start and
+        kept up to date here (no file is read again after each answer)."""
         self.conversation = ConversationRecord()
         self._ids = itertools.count(1)
         self._asking: AskRequest | None = None
@@ -229,7 +232,7 @@ class ChatController(QObject):
         message = Message.from_answer(result.answer)
         record.messages = [*messages, message]
         record.turns = list(result.history)
-        self.store.save(record)
+        self._save(record)
         if not self._is_current(result.request.id):
             self.refresh_conversations()
             return
@@ -325,10 +328,14 @@ class ChatController(QObject):
             self.pane.set_busy(self._asking is not None)
 
     # ---- conversations -----------------------------------------------------------
+    def _save(self, record: ConversationRecord) -> None:
+        self.store.save(record)
+        self._listed[record.id] = (record.created, record.title)
+
     def refresh_conversations(self) -> None:
-        records = self.store.list()
-        items = [(r.id, r.title) for r in records]
-        if self.conversation.id not in {r.id for r in records}:
+        newest = sorted(self._listed.items(), key=lambda item: -item[1][0])
+        items = [(id_, title) for id_, (_, title) in newest]
+        if self.conversation.id not in self._listed:
             items.insert(0, (self.conversation.id, self.conversation.title))
         self.pane.set_conversations(items, self.conversation.id)
 
@@ -353,7 +360,7 @@ class ChatController(QObject):
         self._switch_to(ConversationRecord())
 
     def open_conversation(self, conversation_id: str) -> None:
-        record = next((r for r in self.store.list() if r.id == conversation_id), None)
+        record = self.store.load(conversation_id)
         if record is not None:
             self._switch_to(record)
 
@@ -364,7 +371,7 @@ class ChatController(QObject):
         if ok and title.strip():
             self.conversation.title = title.strip()
             if self.conversation.messages:
-                self.store.save(self.conversation)
+                self._save(self.conversation)
             self.refresh_conversations()
 
     def delete_conversation(self) -> None:
@@ -379,6 +386,7 @@ class ChatController(QObject):
                 if record.id == deleted:  # its answer must not bring it back
                     del self._in_flight[request_id]
             self.store.delete(deleted)
+            self._listed.pop(deleted, None)
             self.new_conversation()
 
     def export_conversation(self) -> None:

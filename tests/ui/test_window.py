@@ -253,6 +253,15 @@ def test_text_sources_open_with_the_passage_highlighted(
     assert source is not None
     assert view.toPlainText()[source.start : source.end] == source.text
     assert view.textCursor().position() == source.start
+    # the Sources list: one painted row per passage; clicking one opens it
+    pane = window.sources_pane
+    assert pane.view.isVisibleTo(window) and not pane.empty.isVisibleTo(window)
+    first = pane.view.model().index(0, 0)
+    assert pane.view.visualRect(first).height() > 30  # wrapped rich text, not a line
+    window.viewer.show_message("")
+    pane.view.clicked.emit(first)
+    qtbot.waitUntil(lambda: window.viewer.stack.currentWidget() is view, timeout=10000)
+    assert "notes.md" in window.viewer.title.text()
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(

@@ -5,8 +5,18 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Signal
+from PySide6.QtGui import QPainter, QTextDocument
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from assistant.core.types import Source, shorten
 from assistant.ui.models.sources_model import SourcesModel
@@ -33,6 +43,7 @@ _STOP = {
     "can",
     "into",
 }
+Index = QModelIndex | QPersistentModelIndex
 HIGHLIGHT = "background-color: #ffe066; color: #000000;"
 
 
@@ -53,6 +64,60 @@ def highlight_words(text: str, query: str) -> str:
     )
 
 
+def source_html(source: Source, cited: bool, query: str) -> str:
+    """One passage as the list shows it: where, score, cited badge, heading, text."""
+    badge = " <b style='color:#2e7d32'>\u2713 cited</b>" if cited else ""
+    heading = f"<br><i>{html.escape(source.heading)}</i>" if source.heading else ""
+    return (
+        f"<b style='color:#1a5fb4'>[{source.n}] {html.escape(source.location())}</b>"
+        f" <span style='color:gray'>score {source.score:.2f}</span>{badge}{heading}"
+        f"<br>{highlight_words(shorten(source.text, 420), query)}"
+    )
+
+
+class SourceDelegate(QStyledItemDelegate):
+    """Paints a passage as rich text, wrapped to the view's width."""
+
+    MARGIN = 6
+
+    def _document(self, index: Index, width: int) -> QTextDocument:
+        model = index.model()
+        assert isinstance(model, SourcesModel)
+        source = index.data(SourcesModel.SourceRole)
+        document = QTextDocument()
+        document.setDocumentMargin(self.MARGIN)
+        document.setHtml(
+            source_html(source, bool(index.data(SourcesModel.CitedRole)), model.query)
+        )
+        document.setTextWidth(max(width, 80))
+        return document
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: Index,
+    ) -> None:
+        style = option.widget.style() if option.widget else QApplication.style()
+        base = QStyleOptionViewItem(option)
+        self.initStyleOption(base, index)
+        base.text = ""
+        item = QStyle.ControlElement.CE_ItemViewItem
+        style.drawControl(item, base, painter, option.widget)
+        document = self._document(index, option.rect.width())
+        painter.save()
+        painter.translate(option.rect.topLeft())
+        document.drawContents(painter)
+        painter.restore()
+
+    def sizeHint(  # noqa: N802 (Qt API)
+        self, option: QStyleOptionViewItem, index: Index
+    ) -> QSize:
+        width = option.rect.width() or (option.widget.width() if option.widget else 300)
+        size = self._document(index, width).size()
+        return QSize(int(size.width()), int(size.height()) + 2)
+
+
 class SourcesPane(QWidget):
     """Signals:
     sig_open_source(object): the Source clicked.
@@ -63,44 +128,38 @@ class SourcesPane(QWidget):
     def __init__(self, model: SourcesModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.browser = QTextBrowser()
-        self.browser.setOpenLinks(False)
-        self.browser.anchorClicked.connect(self._on_anchor)
+        self.view = QListView()
+        self.view.setModel(model)
+        self.view.setItemDelegate(SourceDelegate(self.view))
+        self.view.setWordWrap(True)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.view.setToolTip("Click a passage to open it in its document")
+        self.view.clicked.connect(self._on_clicked)
+        self.view.activated.connect(self._on_clicked)  # Enter on a selected one
+        self.empty = QLabel(
+            "The passages behind an answer appear here. Click one to open it in "
+            "its document."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: gray;")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Sources</b>"))
-        layout.addWidget(self.browser)
-        model.modelReset.connect(self.refresh_view)
-        self.refresh_view()
+        layout.addWidget(self.empty)
+        layout.addWidget(self.view, 1)
+        model.modelReset.connect(self._on_reset)
+        self._on_reset()
 
-    def refresh_view(self) -> None:
-        sources = self.model.sources()
-        if not sources:
-            self.browser.setHtml(
-                "<p style='color:gray'>The passages behind an answer appear here. "
-                "Click one to open it in its document.</p>"
-            )
-            return
-        blocks = []
-        for source in sources:
-            cited = self.model.is_cited(source.n)
-            badge = " <b style='color:#2e7d32'>\u2713 cited</b>" if cited else ""
-            heading = (
-                f"<br><i>{html.escape(source.heading)}</i>" if source.heading else ""
-            )
-            blocks.append(
-                f"<p><a href='source:{source.n}'><b>[{source.n}] "
-                f"{html.escape(source.location())}</b></a>"
-                f" <span style='color:gray'>score {source.score:.2f}</span>{badge}"
-                f"{heading}<br>"
-                f"{highlight_words(shorten(source.text, 420), self.model.query)}</p>"
-            )
-        self.browser.setHtml("<hr>".join(blocks))
+    def _on_reset(self) -> None:
+        empty = self.model.rowCount() == 0
+        self.empty.setVisible(empty)
+        self.view.setVisible(not empty)
+        self.view.scrollToTop()
 
-    def _on_anchor(self, url: QUrl) -> None:
-        if url.scheme() == "source":
-            source = self.model.source(int(url.path()))
-            if source is not None:
-                self.sig_open_source.emit(source)
+    def _on_clicked(self, index: QModelIndex) -> None:
+        source = index.data(SourcesModel.SourceRole)
+        if source is not None:
+            self.sig_open_source.emit(source)
 
     def open_number(self, n: int) -> Source | None:
         source: Source | None = self.model.source(n)
