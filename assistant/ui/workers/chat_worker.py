@@ -10,7 +10,7 @@ from assistant.config import Settings, generator_settings
 from assistant.core.llm import LlamaGenerator
 from assistant.core.services import Conversation, Library, load_generator
 from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareRequest
-from assistant.ui.workers.library_worker import _message
+from assistant.ui.workers.readable_error import readable_error
 
 TOKEN_BATCH_SECONDS = 0.04
 
@@ -63,7 +63,7 @@ class ChatWorker(QObject):
         try:
             self._generator = load_generator(self._settings)
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
             return
         self.sig_model_ready.emit(self._generator.name)
 
@@ -110,7 +110,7 @@ class ChatWorker(QObject):
                 on_sources=lambda found: self.sig_sources.emit(request.id, found),
             )
         except Exception as exc:
-            self.sig_ask_failed.emit(request.id, _message(exc))
+            self.sig_ask_failed.emit(request.id, readable_error(exc))
             return
         if buffer:
             self.sig_tokens.emit(request.id, "".join(buffer))
@@ -141,7 +141,7 @@ class ChatWorker(QObject):
                 )
                 self.sig_compare_answer.emit(request.id, answer)
         except Exception as exc:
-            self.sig_compare_failed.emit(request.id, _message(exc))
+            self.sig_compare_failed.emit(request.id, readable_error(exc))
         finally:
             self.sig_compare_finished.emit(request.id)
 

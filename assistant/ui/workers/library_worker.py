@@ -6,7 +6,6 @@ settings of its own."""
 
 from __future__ import annotations
 
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -18,6 +17,7 @@ from assistant.core.rebuild import rebuild_index
 from assistant.core.services import Library
 from assistant.core.types import IngestProgress, IngestReport, Source
 from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
+from assistant.ui.workers.readable_error import readable_error
 
 
 class LibraryWorker(QObject):
@@ -56,7 +56,7 @@ class LibraryWorker(QObject):
             self.sig_damaged.emit(str(exc.directory), exc.what)
             return
         except Exception as exc:  # shown to the user, never swallowed
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
             return
         self.sig_ready.emit(self._library.with_settings(self._settings))
         self.refresh()
@@ -67,7 +67,7 @@ class LibraryWorker(QObject):
             try:
                 self.sig_documents.emit(self._library.documents())
             except Exception as exc:
-                self.sig_failed.emit(_message(exc))
+                self.sig_failed.emit(readable_error(exc))
 
     @Slot(object)
     def ingest(self, job: IngestJob) -> None:
@@ -87,7 +87,7 @@ class LibraryWorker(QObject):
                 files, progress=self._on_progress, cancel=job.cancel, force=job.force
             )
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
             report = IngestReport(cancelled=True)
         report.failed[:0] = failures
         self.sig_ingest_finished.emit(report)
@@ -110,7 +110,7 @@ class LibraryWorker(QObject):
                 self._settings, directory, self._on_progress, job.cancel
             )
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
             self.sig_ingest_finished.emit(IngestReport(cancelled=True))
             return
         self.sig_ingest_finished.emit(report)
@@ -128,7 +128,7 @@ class LibraryWorker(QObject):
         try:
             self._library.remove(path)
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
         self.refresh()
 
     @Slot(object)
@@ -137,15 +137,6 @@ class LibraryWorker(QObject):
         try:
             document = parse_file(Path(source.path), max_bytes=2**40)
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
             return
         self.sig_document_text.emit(source, document.pages[0].text)
-
-
-def _message(exc: BaseException) -> str:
-    from assistant.core.errors import AssistantError
-
-    if isinstance(exc, AssistantError):
-        return str(exc)
-    tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    return f"Unexpected error: {tail}"

@@ -10,7 +10,7 @@ from assistant.core.cancel import CancelToken
 from assistant.core.errors import Cancelled
 from assistant.core.finetune.teach import teach
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress
-from assistant.ui.workers.library_worker import _message
+from assistant.ui.workers.readable_error import readable_error
 
 
 class TeachWorker(QObject):
@@ -50,6 +50,6 @@ class TeachWorker(QObject):
             self.sig_cancelled.emit()
             return
         except Exception as exc:
-            self.sig_failed.emit(_message(exc))
+            self.sig_failed.emit(readable_error(exc))
             return
         self.sig_finished.emit(record)
