@@ -211,7 +211,9 @@ def test_a_library_indexed_with_another_builtin_embedder_opens_with_it_until_rei
         ROUTED_EMBEDDER: lambda: FakeEmbedder(dim=64, name=ROUTED_EMBEDDER),
     }
     monkeypatch.setattr(
-        services, "_embedder_named", lambda name: made[name or ROUTED_EMBEDDER]()
+        services,
+        "_embedder_named",
+        lambda name, threads=0: made[name or ROUTED_EMBEDDER](),
     )
     directory = tmp_path / "index"
     old = services.Library(Settings(), made[USE_EMBEDDER](), directory=directory)

@@ -120,7 +120,11 @@ class SentenceTransformerEmbedder(TokenCounting):
     """
 
     def __init__(
-        self, path: Path | str, name: str | None = None, batch_size: int = 32
+        self,
+        path: Path | str,
+        name: str | None = None,
+        batch_size: int = 32,
+        threads: int = 0,
     ) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -136,7 +140,7 @@ class SentenceTransformerEmbedder(TokenCounting):
             )
         import torch
 
-        torch.set_num_threads(physical_cores())
+        torch.set_num_threads(threads or physical_cores())  # the settings' threads
         self.path = folder
         self.name = name or folder.name
         self.batch_size = batch_size

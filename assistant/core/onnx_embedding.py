@@ -71,7 +71,12 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
 
 class OnnxEmbedder(TokenCounting):
     def __init__(
-        self, model_dir: Path, onnx_file: Path, name: str, batch_size: int = 32
+        self,
+        model_dir: Path,
+        onnx_file: Path,
+        name: str,
+        batch_size: int = 32,
+        threads: int = 0,
     ) -> None:
         import json
 
@@ -79,7 +84,7 @@ class OnnxEmbedder(TokenCounting):
         from transformers import AutoTokenizer
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = physical_cores()
+        options.intra_op_num_threads = threads or physical_cores()
         self._session: Any = ort.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )

