@@ -47,6 +47,12 @@ def export_file_name(title: str, limit: int = 40) -> str:
     return f"{clean}.md"
 
 
+def _listing(record: ConversationRecord) -> tuple[float, str, str]:
+    """(created, title, everything searchable in lower case)."""
+    text = "\n".join([record.title, *(m.text for m in record.messages)])
+    return record.created, record.title, text.casefold()
+
+
 class ChatController(QObject):
     """Signals:
     to the worker (queued): sig_load(), sig_ask(object: AskRequest),
@@ -85,9 +91,10 @@ class ChatController(QObject):
         self.sources = sources
         self._adapter_path = adapter_path
         self.store = ConversationStore(data_dir() / "conversations")
-        self._listed = {r.id: (r.created, r.title) for r in self.store.list()}
-        """The saved conversations (id: created, title), read once at start and
-        kept up to date here (no file is read again after each answer)."""
+        self._listed = {r.id: _listing(r) for r in self.store.list()}
+        """The saved conversations (id: created, title, searchable text), read once
+        at start and kept up to date here (no file is read again after an answer)."""
+        self._search = ""
         self.conversation = ConversationRecord()
         self._ids = itertools.count(1)
         self._asking: AskRequest | None = None
@@ -134,6 +141,7 @@ class ChatController(QObject):
         pane.sig_export.connect(self.export_conversation)
         pane.sig_conversation_selected.connect(self.open_conversation)
         pane.sig_compare.connect(self.compare)
+        pane.sig_search.connect(self.search_conversations)
 
     def set_settings(self, settings: Settings, reload_model: bool) -> None:
         if reload_model:
@@ -330,11 +338,21 @@ class ChatController(QObject):
     # ---- conversations -----------------------------------------------------------
     def _save(self, record: ConversationRecord) -> None:
         self.store.save(record)
-        self._listed[record.id] = (record.created, record.title)
+        self._listed[record.id] = _listing(record)
+
+    def search_conversations(self, text: str) -> None:
+        self._search = text.strip().casefold()
+        self.refresh_conversations()
 
     def refresh_conversations(self) -> None:
+        """The list: newest first, only those containing the search text (the one
+        on screen is always listed)."""
         newest = sorted(self._listed.items(), key=lambda item: -item[1][0])
-        items = [(id_, title) for id_, (_, title) in newest]
+        items = [
+            (id_, title)
+            for id_, (_, title, text) in newest
+            if self._search in text or id_ == self.conversation.id
+        ]
         if self.conversation.id not in self._listed:
             items.insert(0, (self.conversation.id, self.conversation.title))
         self.pane.set_conversations(items, self.conversation.id)

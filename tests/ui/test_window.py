@@ -181,6 +181,33 @@ def test_conversation_is_saved_and_exported(
     assert window.chat.messages.rowCount() == 2
 
 
+def test_conversations_are_searched_by_title_question_and_answer(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
+) -> None:
+    window.chat_pane.set_mode("base")
+    for question, answer in (
+        ("Pump speed?", "It runs at 300 rpm."),
+        ("Filter?", "Change the cartridge yearly."),
+    ):
+        window.chat.new_conversation()
+        fake_generator.queue(answer)
+        with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+            window.chat.ask(question)
+    window.chat.new_conversation()
+    combo = window.chat_pane.conversations
+
+    def listed() -> list[str]:
+        return [combo.itemText(i) for i in range(combo.count())]
+
+    assert {"Pump speed?", "Filter?"} <= set(listed())
+    window.chat_pane.search_edit.setText("CARTRIDGE")  # in an answer, any case
+    assert listed() == ["New conversation", "Filter?"]
+    window.chat_pane.search_edit.setText("pump")  # in a title
+    assert listed() == ["New conversation", "Pump speed?"]
+    window.chat_pane.search_edit.clear()
+    assert len(listed()) == 3
+
+
 def test_models_pass_qtmodeltester(  # type: ignore[no-untyped-def]
     qtmodeltester, qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:

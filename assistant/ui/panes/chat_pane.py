@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QTextBrowser,
@@ -157,6 +158,7 @@ class ChatPane(QWidget):
         (-1: none) of a clicked citation.
     sig_new(), sig_rename(), sig_delete(), sig_export(): conversation actions.
     sig_conversation_selected(str): id chosen in the list.
+    sig_search(str): show only conversations containing this text ("" for all).
     sig_compare(str): answer this question in every mode side by side.
     sig_regenerate(int): answer again the question of this (last) answer.
     """
@@ -169,6 +171,7 @@ class ChatPane(QWidget):
     sig_delete = Signal()
     sig_export = Signal()
     sig_conversation_selected = Signal(str)
+    sig_search = Signal(str)
     sig_compare = Signal(str)
     sig_regenerate = Signal(int)
 
@@ -182,9 +185,17 @@ class ChatPane(QWidget):
                 self.conversations.itemData(i)
             )
         )
+        self.search_edit = QLineEdit(placeholderText="Search conversations")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setToolTip(
+            "Show only conversations whose title, questions or answers contain this"
+        )
+        self.search_edit.setMaximumWidth(200)
+        self.search_edit.textChanged.connect(self.sig_search.emit)
         header = QHBoxLayout()
         header.addWidget(QLabel("<b>Chat</b>"))
         header.addWidget(self.conversations, 1)
+        header.addWidget(self.search_edit)
         for text, tip, signal in (
             ("New", "New conversation (Ctrl+N)", self.sig_new),
             ("Rename", "Rename this conversation", self.sig_rename),
