@@ -10,24 +10,23 @@ from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from assistant.config import Settings
-from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
 from assistant.core.finetune.trainer import LoraSettings
 from assistant.core.model_files import resolve_chat_model
 from assistant.ui.teach_window import TeachWindow
-from assistant.ui.workers.teach_worker import TeachWorker
+from assistant.ui.workers.teach_worker import TeachWorker, TrainJob
 from assistant.ui.workers.thread_join import join
 
 
 class TeachController(QObject):
     """Signals:
-    sig_train(object, list, str, object): to the worker (model, pairs, name, settings).
+    sig_train(object): a TrainJob, to the worker.
     sig_adapters_changed(list): adapter names, newest first.
     sig_trained(object): an AdapterRecord (for tests and the status bar).
     """
 
-    sig_train = Signal(object, list, str, object)
+    sig_train = Signal(object)
     sig_adapters_changed = Signal(list)
     sig_trained = Signal(object)
 
@@ -42,6 +41,7 @@ class TeachController(QObject):
         self._settings = settings
         self.store = store or AdapterStore()
         self.window: TeachWindow | None = None
+        self._job: TrainJob | None = None
         self.worker = TeachWorker()
         self.worker_thread = QThread(self)
         self.worker_thread.setObjectName("teach-worker")
@@ -90,16 +90,18 @@ class TeachController(QObject):
             if self.window is not None:
                 self.window.set_training(False)
             return
-        self.worker.cancel_token = CancelToken()
-        self.sig_train.emit(
+        job = TrainJob(
             model,
             pairs,
             name,
             settings.model_copy(update={"threads": self._settings().threads}),
         )
+        self._job = job
+        self.sig_train.emit(job)
 
     def cancel(self) -> None:
-        self.worker.cancel_token.cancel()
+        if self._job is not None:
+            self._job.cancel.cancel()
 
     def _on_finished(self, record: AdapterRecord) -> None:
         self._announce()

@@ -7,7 +7,6 @@ float32. The trained adapter is later applied by llama.cpp to the quantised mode
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import random
@@ -23,7 +22,7 @@ from pydantic import BaseModel, Field
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.examples import Example, pad_batch
-from assistant.core.hardware import physical_cores
+from assistant.core.hardware import physical_cores, release_memory
 
 log = logging.getLogger(__name__)
 
@@ -155,78 +154,86 @@ def train_lora(
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
 
-    started = time.perf_counter()
-    report(TrainProgress("loading"))
-    base, info = load_base_model(model_path)
-    cancel.raise_if_cancelled()
-    loaded = time.perf_counter()
+    base: Any = None
+    model: Any = None
+    optimizer: Any = None
+    try:
+        started = time.perf_counter()
+        report(TrainProgress("loading"))
+        base, info = load_base_model(model_path)
+        cancel.raise_if_cancelled()
+        loaded = time.perf_counter()
 
-    config = LoraConfig(
-        r=settings.rank,
-        lora_alpha=settings.alpha,  # type: ignore[arg-type]  # float works
-        lora_dropout=settings.dropout,
-        target_modules=settings.target_modules,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
-    model: Any = get_peft_model(base, config)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=0.0)
-    total = settings.total_steps(len(examples))
-    warmup = max(1, total // 10)
+        config = LoraConfig(
+            r=settings.rank,
+            lora_alpha=settings.alpha,  # type: ignore[arg-type]  # float works
+            lora_dropout=settings.dropout,
+            target_modules=settings.target_modules,
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(base, config)
+        model.train()
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            params, lr=settings.learning_rate, weight_decay=0.0
+        )
+        total = settings.total_steps(len(examples))
+        warmup = max(1, total // 10)
 
-    def lr_factor(step: int) -> float:  # linear warm-up, then linear decay to 10 %
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.1, 1 - 0.9 * (step - warmup) / max(1, total - warmup))
+        def lr_factor(step: int) -> float:  # linear warm-up, then linear decay to 10 %
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.1, 1 - 0.9 * (step - warmup) / max(1, total - warmup))
 
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    result = TrainResult({}, info, load_s=loaded - started)
-    step = 0
-    for epoch in range(1, settings.epochs + 1):
-        for batch in batches(examples, settings.batch_size, rng):
-            cancel.raise_if_cancelled()
-            ids, labels, mask = pad_batch(batch, pad_id)
-            out = model(
-                input_ids=torch.tensor(ids),
-                attention_mask=torch.tensor(mask),
-                labels=torch.tensor(labels),
-            )
-            out.loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            loss = float(out.loss.detach())
-            result.losses.append((step, loss))
-            elapsed = time.perf_counter() - loaded
-            report(
-                TrainProgress(
-                    "training",
-                    step,
-                    total,
-                    epoch,
-                    loss,
-                    elapsed,
-                    elapsed / step * (total - step),
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+        result = TrainResult({}, info, load_s=loaded - started)
+        step = 0
+        for epoch in range(1, settings.epochs + 1):
+            for batch in batches(examples, settings.batch_size, rng):
+                cancel.raise_if_cancelled()
+                ids, labels, mask = pad_batch(batch, pad_id)
+                out = model(
+                    input_ids=torch.tensor(ids),
+                    attention_mask=torch.tensor(mask),
+                    labels=torch.tensor(labels),
                 )
-            )
-        if epoch_end is not None:
-            model.eval()
-            with torch.no_grad():
-                epoch_end(model, epoch)
-            model.train()
-    result.steps = step
-    result.train_s = time.perf_counter() - loaded
-    with warnings.catch_warnings():  # "no config file beside the GGUF": expected
-        warnings.simplefilter("ignore", UserWarning)
-        state = get_peft_model_state_dict(model)
-    result.lora_state = {
-        name: tensor.detach().to(torch.float32).clone()
-        for name, tensor in state.items()
-    }
-    del model, base, optimizer
-    gc.collect()
+                out.loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                loss = float(out.loss.detach())
+                result.losses.append((step, loss))
+                elapsed = time.perf_counter() - loaded
+                report(
+                    TrainProgress(
+                        "training",
+                        step,
+                        total,
+                        epoch,
+                        loss,
+                        elapsed,
+                        elapsed / step * (total - step),
+                    )
+                )
+            if epoch_end is not None:
+                model.eval()
+                with torch.no_grad():
+                    epoch_end(model, epoch)
+                model.train()
+        result.steps = step
+        result.train_s = time.perf_counter() - loaded
+        with warnings.catch_warnings():  # "no config file beside the GGUF": expected
+            warnings.simplefilter("ignore", UserWarning)
+            state = get_peft_model_state_dict(model)
+        result.lora_state = {
+            name: tensor.detach().to(torch.float32).clone()
+            for name, tensor in state.items()
+        }
+    finally:
+        # a cancel leaves these frames in a traceback: drop the weights here
+        base = model = optimizer = None
+        release_memory()
     return result

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -11,6 +13,17 @@ from assistant.core.errors import Cancelled
 from assistant.core.finetune.teach import teach
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress
 from assistant.ui.workers.readable_error import readable_error
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run, with its own cancel token (Cancel stops exactly it)."""
+
+    model_path: Path
+    pairs: list[Any]
+    name: str
+    settings: LoraSettings
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)
 
 
 class TeachWorker(QObject):
@@ -26,25 +39,19 @@ class TeachWorker(QObject):
     sig_cancelled = Signal()
     sig_failed = Signal(str)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.cancel_token = CancelToken()
-
-    @Slot(object, list, str, object)
-    def train(
-        self, model_path: Path, pairs: list, name: str, settings: LoraSettings
-    ) -> None:
+    @Slot(object)
+    def train(self, job: TrainJob) -> None:
         def on_progress(progress: TrainProgress) -> None:
             self.sig_progress.emit(progress)
 
         try:
             record = teach(
-                model_path,
-                pairs,
-                name,
-                settings,
+                job.model_path,
+                job.pairs,
+                job.name,
+                job.settings,
                 progress=on_progress,
-                cancel=self.cancel_token,
+                cancel=job.cancel,
             )
         except Cancelled:
             self.sig_cancelled.emit()
