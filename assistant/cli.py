@@ -523,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "ingest", "ask", "chat", "search", "docs", "remove", "reindex", "eval", "info",
-    "finetune", "adapters", "compare",
+    "teach", "finetune", "adapters", "compare",
 }  # fmt: skip
 
 

@@ -104,7 +104,7 @@ def cmd_adapters(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([json.loads(r.model_dump_json()) for r in records]))
         return 0
     if not records:
-        print("No adapters yet: `assistant finetune PAIRS --name NAME` makes one.")
+        print("No adapters yet: `assistant teach PAIRS --name NAME` makes one.")
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
         loss = r.losses[-1][1] if r.losses else float("nan")
@@ -147,7 +147,11 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("finetune", help="teach the model question/answer pairs (LoRA)")
+    p = sub.add_parser(
+        "teach",
+        aliases=["finetune"],
+        help="teach the model question/answer pairs (LoRA fine-tuning)",
+    )
     p.add_argument("pairs", help="JSONL or CSV with question/answer pairs")
     p.add_argument("--name", required=True, help="name of the new adapter")
     p.add_argument("--epochs", type=int, default=10)

@@ -342,7 +342,7 @@ class Conversation:
         if mode_uses_adapter(mode) and adapter is None:
             raise AssistantError(
                 f"The '{mode}' mode needs a fine-tuned adapter; teach the model first "
-                "(Teach view, or `assistant finetune`)."
+                "(Teach view, or `assistant teach`)."
             )
         self._check_length(question)
         use_retrieval = mode_uses_retrieval(mode)

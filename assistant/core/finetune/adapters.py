@@ -104,7 +104,7 @@ class AdapterStore:
         if latest is None:
             raise AssistantError(
                 "No fine-tuned adapter yet: teach the model first "
-                "(`assistant finetune PAIRS --name NAME`, or the Teach view)."
+                "(`assistant teach PAIRS --name NAME`, or the Teach view)."
             )
         return latest
 
