@@ -44,7 +44,7 @@ from assistant.ui.panes.sources_pane import SourcesPane
 from assistant.ui.panes.viewer_pane import PassageViewer
 from assistant.ui.settings_dialog import SettingsDialog
 from assistant.ui.teach_controller import TeachController
-from assistant.ui.window_layout import restore_layout, save_layout
+from assistant.ui.window_layout import restore_layout, save_layout, step_text_size
 from assistant.ui.workers.chat_worker import ChatWorker
 from assistant.ui.workers.library_worker import LibraryWorker
 
@@ -163,10 +163,15 @@ class MainWindow(QMainWindow):
                 ("&Chat", SEPARATOR),
                 *modes,
                 ("&Chat", "&Compare modes", "Ctrl+Shift+Return", pane.submit_compare),
+                ("&View", "&Larger text", "Ctrl+Shift+=", partial(self._text, 1)),
+                ("&View", "&Smaller text", "Ctrl+Shift+-", partial(self._text, -1)),
                 ("&Model", "&Teach the model…", "Ctrl+T", self.teach.open),
                 ("&Help", "&About Assistant", "F1", self.show_about),
             ],
         )
+
+    def _text(self, steps: int) -> None:
+        self._show_status(f"Text size {step_text_size(steps)} pt", 2000)
 
     def _show_status(self, text: str, timeout_ms: int) -> None:
         """A message for the status bar; "" clears a question's progress note."""

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMainWindow, QSplitter
+from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
 
 from assistant.config import data_dir
 from assistant.ui.panes.viewer_pane import PassageViewer
 
 DEFAULT_SIZE = (1280, 800)
+TEXT_SIZES = (8, 9, 10, 11, 12, 14, 16, 18, 20)
+"""Point sizes View › Larger/Smaller text steps through."""
 
 
 def _state() -> QSettings:
@@ -33,6 +35,9 @@ def restore_layout(
         viewer.zoom = float(str(state.value("viewer_zoom", 1.0)))
     except (TypeError, ValueError):  # a hand-edited window.ini
         viewer.zoom = 1.0
+    points = str(state.value("text_points", ""))
+    if points.isdigit() and int(points) in TEXT_SIZES:
+        set_text_points(int(points))
 
 
 def save_layout(
@@ -43,4 +48,28 @@ def save_layout(
     for key, splitter in splitters.items():
         state.setValue(key, splitter.saveState())
     state.setValue("viewer_zoom", viewer.zoom)
+    state.setValue("text_points", text_points())
     state.sync()
+
+
+def text_points() -> int:
+    return QApplication.font().pointSize()
+
+
+def set_text_points(points: int) -> None:
+    """The whole window's text size (every widget follows the application font)."""
+    font = QApplication.font()
+    font.setPointSize(points)
+    QApplication.setFont(font)
+
+
+def step_text_size(steps: int) -> int:
+    """One size larger (+1) or smaller (-1) than now; the new size."""
+    now = text_points()
+    larger = [p for p in TEXT_SIZES if p > now]
+    smaller = [p for p in TEXT_SIZES if p < now]
+    if steps > 0 and larger:
+        set_text_points(larger[0])
+    elif steps < 0 and smaller:
+        set_text_points(smaller[-1])
+    return text_points()

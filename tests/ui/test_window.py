@@ -670,3 +670,27 @@ def test_the_pdf_page_zooms_and_the_zoom_is_remembered(
     again.viewer.fit_button.click()
     assert again.viewer.zoom == 1.0
     again.shutdown()
+
+
+def test_text_size_steps_and_is_remembered(qtbot: QtBot, window: MainWindow) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    original = QApplication.font()
+    try:
+        larger = next(a for a in window.actions() if a.text() == "&Larger text")
+        before = QApplication.font().pointSize()
+        larger.trigger()
+        larger.trigger()
+        bigger = QApplication.font().pointSize()
+        assert bigger > before
+        qtbot.waitUntil(
+            lambda: window.chat_pane.transcript.font().pointSize() == bigger
+        )
+        window.close()  # saves the layout
+        QApplication.setFont(original)
+        again = MainWindow(window.settings)
+        qtbot.addWidget(again)
+        assert QApplication.font().pointSize() == bigger
+        again.shutdown()
+    finally:
+        QApplication.setFont(original)
