@@ -44,7 +44,13 @@ from assistant.ui.panes.sources_pane import SourcesPane
 from assistant.ui.panes.viewer_pane import PassageViewer
 from assistant.ui.settings_dialog import SettingsDialog
 from assistant.ui.teach_controller import TeachController
-from assistant.ui.window_layout import restore_layout, save_layout, step_text_size
+from assistant.ui.theme import is_dark
+from assistant.ui.window_layout import (
+    choose_theme,
+    restore_layout,
+    save_layout,
+    step_text_size,
+)
 from assistant.ui.workers.chat_worker import ChatWorker
 from assistant.ui.workers.library_worker import LibraryWorker
 
@@ -102,6 +108,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._build_menus()
         restore_layout(self, self._splitters(), self.viewer)
+        self.dark_action.setChecked(is_dark())
+        self.dark_action.toggled.connect(choose_theme)
         self.chat_pane.input.setFocus()  # typing asks a question, not filters
 
     def _connect(self) -> None:
@@ -143,7 +151,7 @@ class MainWindow(QMainWindow):
             ("&Chat", f"Answer with: {label}", f"Ctrl+{n}", partial(pane.set_mode, m))
             for n, (m, label) in enumerate(MODE_LABELS.items(), start=1)
         ]
-        build_menus(
+        menus = build_menus(
             self,
             [
                 ("&File", "Add &files…", "Ctrl+O", library.choose_files),
@@ -169,6 +177,8 @@ class MainWindow(QMainWindow):
                 ("&Help", "&About Assistant", "F1", self.show_about),
             ],
         )
+        self.dark_action = menus["&View"].addAction("&Dark theme")
+        self.dark_action.setCheckable(True)
 
     def _text(self, steps: int) -> None:
         self._show_status(f"Text size {step_text_size(steps)} pt", 2000)

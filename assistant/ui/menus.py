@@ -13,7 +13,8 @@ MenuEntry = tuple[str, str, str, Callable[[], object]] | tuple[str, None]
 """(menu, text, shortcut, slot), or (menu, SEPARATOR)."""
 
 
-def build_menus(window: QMainWindow, entries: Sequence[MenuEntry]) -> None:
+def build_menus(window: QMainWindow, entries: Sequence[MenuEntry]) -> dict[str, QMenu]:
+    """The menus by name."""
     menus: dict[str, QMenu] = {}
     for entry in entries:
         name = entry[0]
@@ -28,3 +29,4 @@ def build_menus(window: QMainWindow, entries: Sequence[MenuEntry]) -> None:
         action.triggered.connect(lambda _=False, s=slot: s())
         menu.addAction(action)
         window.addAction(action)
+    return menus

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
 
 from assistant.config import data_dir
 from assistant.ui.panes.viewer_pane import PassageViewer
+from assistant.ui.theme import apply_theme, system_is_dark
 
 DEFAULT_SIZE = (1280, 800)
 TEXT_SIZES = (8, 9, 10, 11, 12, 14, 16, 18, 20)
@@ -35,6 +36,9 @@ def restore_layout(
         viewer.zoom = float(str(state.value("viewer_zoom", 1.0)))
     except (TypeError, ValueError):  # a hand-edited window.ini
         viewer.zoom = 1.0
+    chosen = str(state.value("dark_theme", ""))
+    if chosen == "true" or (chosen == "" and system_is_dark()):
+        apply_theme(True)
     points = str(state.value("text_points", ""))
     if points.isdigit() and int(points) in TEXT_SIZES:
         set_text_points(int(points))
@@ -49,6 +53,14 @@ def save_layout(
         state.setValue(key, splitter.saveState())
     state.setValue("viewer_zoom", viewer.zoom)
     state.setValue("text_points", text_points())
+    state.sync()
+
+
+def choose_theme(dark: bool) -> None:
+    """View › Dark theme: applied now and remembered (overrides the system's)."""
+    apply_theme(dark)
+    state = _state()
+    state.setValue("dark_theme", "true" if dark else "false")
     state.sync()
 
 

@@ -694,3 +694,26 @@ def test_text_size_steps_and_is_remembered(qtbot: QtBot, window: MainWindow) -> 
         again.shutdown()
     finally:
         QApplication.setFont(original)
+
+
+def test_dark_theme_is_chosen_and_remembered(qtbot: QtBot, window: MainWindow) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.theme import is_dark
+
+    palette, style = QApplication.palette(), QApplication.style().name()
+    try:
+        assert not is_dark()  # the offscreen platform reports no dark desktop
+        window.dark_action.setChecked(True)
+        assert is_dark()
+        window.close()  # the choice was saved when made
+        QApplication.setPalette(palette)
+        again = MainWindow(window.settings)
+        qtbot.addWidget(again)
+        assert is_dark() and again.dark_action.isChecked()
+        again.dark_action.setChecked(False)
+        assert not is_dark()
+        again.shutdown()
+    finally:
+        QApplication.setPalette(palette)
+        QApplication.setStyle(style)

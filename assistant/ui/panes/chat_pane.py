@@ -49,7 +49,7 @@ MODE_TIPS = {
 }
 
 
-UNSUPPORTED_STYLE = "background-color:#ffe0b2"
+UNSUPPORTED_STYLE = "background-color:#ffe0b2; color:#000000"
 UNSUPPORTED_TIP = (
     "No passage among the sources supports this sentence: the model may have "
     "made it up. Check it before relying on it."

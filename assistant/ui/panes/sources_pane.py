@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from assistant.core.types import Source, shorten
 from assistant.ui.models.sources_model import SourcesModel
+from assistant.ui.theme import is_dark
 
 _WORD = re.compile(r"[\u3400-\u9fff]{2,}|[^\W_]{3,}")
 _STOP = {
@@ -66,10 +67,12 @@ def highlight_words(text: str, query: str) -> str:
 
 def source_html(source: Source, cited: bool, query: str) -> str:
     """One passage as the list shows it: where, score, cited badge, heading, text."""
-    badge = " <b style='color:#2e7d32'>\u2713 cited</b>" if cited else ""
+    dark = is_dark()
+    green, blue = ("#81c784", "#78aeed") if dark else ("#2e7d32", "#1a5fb4")
+    badge = f" <b style='color:{green}'>\u2713 cited</b>" if cited else ""
     heading = f"<br><i>{html.escape(source.heading)}</i>" if source.heading else ""
     return (
-        f"<b style='color:#1a5fb4'>[{source.n}] {html.escape(source.location())}</b>"
+        f"<b style='color:{blue}'>[{source.n}] {html.escape(source.location())}</b>"
         f" <span style='color:gray'>score {source.score:.2f}</span>{badge}{heading}"
         f"<br>{highlight_words(shorten(source.text, 420), query)}"
     )
