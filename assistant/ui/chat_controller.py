@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from assistant.config import Settings, data_dir
@@ -34,7 +34,7 @@ from assistant.ui.models.sources_model import SourcesModel
 from assistant.ui.panes.chat_pane import ChatPane
 from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareRequest
 from assistant.ui.workers.chat_worker import ChatWorker
-from assistant.ui.workers.thread_join import join
+from assistant.ui.workers.worker_thread import Wiring, join, start_worker
 
 
 def export_file_name(title: str, limit: int = 40) -> str:
@@ -105,43 +105,41 @@ class ChatController(QObject):
         self._comparing: CompareRequest | None = None
         self.compare_dialog: CompareDialog | None = None
         self.worker = worker or ChatWorker(settings or Settings())
-        self.worker_thread = QThread(self)
-        self.worker_thread.setObjectName("chat-worker")
-        self.worker.moveToThread(self.worker_thread)
-        self._connect()
-        self.worker_thread.start()
+        wiring = self._wiring()
+        self.worker_thread = start_worker(self, self.worker, "chat-worker", wiring)
         self.sig_load.emit()
         self.refresh_conversations()
 
-    def _connect(self) -> None:
-        worker = self.worker
-        self.sig_load.connect(worker.load)
-        self.sig_ask.connect(worker.ask)
-        self.sig_compare.connect(worker.compare)
-        self.sig_settings.connect(worker.set_settings)
-        self.sig_library.connect(worker.set_library)
-        worker.sig_model_ready.connect(lambda name: self.sig_model.emit(name, False))
-        worker.sig_sources.connect(self._on_sources)
-        worker.sig_tokens.connect(self._on_tokens)
-        worker.sig_answer_finished.connect(self._on_answer)
-        worker.sig_ask_failed.connect(self._on_ask_failed)
-        worker.sig_failed.connect(self._on_failed)
-        worker.sig_compare_started.connect(self._on_compare_started)
-        worker.sig_compare_answer.connect(self._on_compare_answer)
-        worker.sig_compare_failed.connect(self._on_compare_failed)
-        worker.sig_compare_finished.connect(self._on_compare_finished)
-        pane = self.pane
-        pane.sig_ask.connect(self.ask)
-        pane.sig_regenerate.connect(self.regenerate)
-        pane.sig_stop.connect(self.stop)
-        pane.sig_citation.connect(self.open_citation)
-        pane.sig_new.connect(self.new_conversation)
-        pane.sig_rename.connect(self.rename_conversation)
-        pane.sig_delete.connect(self.delete_conversation)
-        pane.sig_export.connect(self.export_conversation)
-        pane.sig_conversation_selected.connect(self.open_conversation)
-        pane.sig_compare.connect(self.compare)
-        pane.sig_search.connect(self.search_conversations)
+    def _wiring(self) -> Wiring:
+        worker, pane = self.worker, self.pane
+        return [
+            (self.sig_load, worker.load),
+            (self.sig_ask, worker.ask),
+            (self.sig_compare, worker.compare),
+            (self.sig_settings, worker.set_settings),
+            (self.sig_library, worker.set_library),
+            (worker.sig_model_ready, lambda name: self.sig_model.emit(name, False)),
+            (worker.sig_sources, self._on_sources),
+            (worker.sig_tokens, self._on_tokens),
+            (worker.sig_answer_finished, self._on_answer),
+            (worker.sig_ask_failed, self._on_ask_failed),
+            (worker.sig_failed, self._on_failed),
+            (worker.sig_compare_started, self._on_compare_started),
+            (worker.sig_compare_answer, self._on_compare_answer),
+            (worker.sig_compare_failed, self._on_compare_failed),
+            (worker.sig_compare_finished, self._on_compare_finished),
+            (pane.sig_ask, self.ask),
+            (pane.sig_regenerate, self.regenerate),
+            (pane.sig_stop, self.stop),
+            (pane.sig_citation, self.open_citation),
+            (pane.sig_new, self.new_conversation),
+            (pane.sig_rename, self.rename_conversation),
+            (pane.sig_delete, self.delete_conversation),
+            (pane.sig_export, self.export_conversation),
+            (pane.sig_conversation_selected, self.open_conversation),
+            (pane.sig_compare, self.compare),
+            (pane.sig_search, self.search_conversations),
+        ]
 
     def set_settings(self, settings: Settings, reload_model: bool) -> None:
         if reload_model:

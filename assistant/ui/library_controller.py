@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from assistant.config import Settings
@@ -27,7 +27,7 @@ from assistant.ui.panes.library_pane import LibraryPane
 from assistant.ui.panes.viewer_pane import PassageViewer
 from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
 from assistant.ui.workers.library_worker import LibraryWorker
-from assistant.ui.workers.thread_join import join
+from assistant.ui.workers.worker_thread import Wiring, join, start_worker
 
 
 class LibraryController(QObject):
@@ -72,35 +72,34 @@ class LibraryController(QObject):
         self._job_ids = itertools.count(1)
         self._job: IngestJob | RebuildJob | None = None
         self.worker = worker or LibraryWorker(settings)
-        self.worker_thread = QThread(self)
-        self.worker_thread.setObjectName("library-worker")
-        self.worker.moveToThread(self.worker_thread)
-        self._connect()
-        self.worker_thread.start()
+        self.worker_thread = start_worker(
+            self, self.worker, "library-worker", self._wiring()
+        )
         self.sig_load.emit()
 
-    def _connect(self) -> None:
-        worker = self.worker
-        self.sig_load.connect(worker.load)
-        self.sig_ingest.connect(worker.ingest)
-        self.sig_rebuild.connect(worker.rebuild)
-        self.sig_settings.connect(worker.set_settings)
-        self.sig_remove.connect(worker.remove)
-        self.sig_read_document.connect(worker.read_document)
-        worker.sig_ready.connect(self._on_ready)
-        worker.sig_documents.connect(self._on_documents)
-        worker.sig_queued.connect(self._on_queued)
-        worker.sig_progress.connect(self._on_progress)
-        worker.sig_ingest_finished.connect(self._on_finished)
-        worker.sig_failed.connect(self._on_failed)
-        worker.sig_damaged.connect(self._on_damaged)
-        worker.sig_document_text.connect(self.viewer.show_text_passage)
-        pane = self.pane
-        pane.sig_remove.connect(self.remove)
-        pane.sig_reindex.connect(lambda path: self.add([path], force=True))
-        pane.sig_retry.connect(self.retry)
-        pane.sig_cancel.connect(self.cancel)
-        pane.sig_open.connect(self.open_document)
+    def _wiring(self) -> Wiring:
+        worker, pane = self.worker, self.pane
+        return [
+            (self.sig_load, worker.load),
+            (self.sig_ingest, worker.ingest),
+            (self.sig_rebuild, worker.rebuild),
+            (self.sig_settings, worker.set_settings),
+            (self.sig_remove, worker.remove),
+            (self.sig_read_document, worker.read_document),
+            (worker.sig_ready, self._on_ready),
+            (worker.sig_documents, self._on_documents),
+            (worker.sig_queued, self._on_queued),
+            (worker.sig_progress, self._on_progress),
+            (worker.sig_ingest_finished, self._on_finished),
+            (worker.sig_failed, self._on_failed),
+            (worker.sig_damaged, self._on_damaged),
+            (worker.sig_document_text, self.viewer.show_text_passage),
+            (pane.sig_remove, self.remove),
+            (pane.sig_reindex, lambda path: self.add([path], force=True)),
+            (pane.sig_retry, self.retry),
+            (pane.sig_cancel, self.cancel),
+            (pane.sig_open, self.open_document),
+        ]
 
     # ---- jobs --------------------------------------------------------------------
     def add(self, paths: list[str], force: bool = False) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from assistant.config import Settings
@@ -16,7 +16,7 @@ from assistant.core.finetune.trainer import LoraSettings
 from assistant.core.model_files import resolve_chat_model
 from assistant.ui.teach_window import TeachWindow
 from assistant.ui.workers.teach_worker import TeachWorker, TrainJob
-from assistant.ui.workers.thread_join import join
+from assistant.ui.workers.worker_thread import join, start_worker
 
 
 class TeachController(QObject):
@@ -43,12 +43,15 @@ class TeachController(QObject):
         self.window: TeachWindow | None = None
         self._job: TrainJob | None = None
         self.worker = TeachWorker()
-        self.worker_thread = QThread(self)
-        self.worker_thread.setObjectName("teach-worker")
-        self.worker.moveToThread(self.worker_thread)
-        self.sig_train.connect(self.worker.train)
-        self.worker.sig_finished.connect(self._on_finished)
-        self.worker_thread.start()
+        self.worker_thread = start_worker(
+            self,
+            self.worker,
+            "teach-worker",
+            [
+                (self.sig_train, self.worker.train),
+                (self.worker.sig_finished, self._on_finished),
+            ],
+        )
 
     def names(self) -> list[str]:
         """Adapters trained on the current chat model (others cannot be applied)."""
