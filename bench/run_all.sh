@@ -31,4 +31,4 @@ ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl \
 echo "== eval with answers, mode=hybrid"
 ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl
 echo "== answer designs on the dev set (../shared/devset), LlamaIndex defaults beside"
-$PY bench/answer_designs.py --limit 10
+$PY bench/answer_designs.py --devset /tmp/devset --limit 8
