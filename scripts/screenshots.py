@@ -79,6 +79,10 @@ def main() -> int:
         window.chat_pane.sig_citation.emit(index, cited[0][1], cited[0][0])
     settle(500)
     window.grab().save(str(OUT / "crosslingual.png"))
+    window.dark_action.setChecked(True)  # the same window in the dark theme
+    settle(500)
+    window.grab().save(str(OUT / "dark.png"))
+    window.dark_action.setChecked(False)
     if "--answers-only" in sys.argv:
         window.close()
         return 0

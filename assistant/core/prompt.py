@@ -233,7 +233,7 @@ DESIGNS: dict[str, PromptDesign] = {
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }
-DEFAULT_DESIGN = "widened-key-lines-checked"
+DEFAULT_DESIGN = "widened-key-lines-checked-900"
 
 
 def build_messages(
