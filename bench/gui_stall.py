@@ -33,8 +33,10 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from assistant.config import Settings
+    from assistant.ui.app import share_the_interpreter
     from assistant.ui.main_window import MainWindow
 
+    share_the_interpreter()  # as the app does at start
     app = QApplication(sys.argv)
     launch = time.perf_counter()
     window = MainWindow(Settings())

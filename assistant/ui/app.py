@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from assistant.ui.main_window import MainWindow  # noqa: F401 (annotations)
 
 
+def share_the_interpreter() -> None:
+    """Workers run Python too (parsing, chunking); a shorter GIL switch interval
+    lets the event loop get the interpreter back sooner (default 5 ms)."""
+    sys.setswitchinterval(0.001)
+
+
 def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
     """Open the window; ``files`` are added to the library once it is up."""
     from assistant.core.fsutil import private_files
@@ -29,9 +35,7 @@ def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
     private_files()
-    # Workers run Python too (parsing, chunking); a shorter GIL switch interval
-    # lets the event loop get the interpreter back sooner (default 5 ms).
-    sys.setswitchinterval(0.001)
+    share_the_interpreter()
 
     app = QApplication.instance() or QApplication(
         argv if argv is not None else sys.argv
