@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QCursor, QGuiApplication, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -327,6 +327,12 @@ class ChatPane(QWidget):
         self._streamed = len(text)
         if at_bottom:
             bar.setValue(bar.maximum())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        """Links take their colour when rendered: render again for a new theme."""
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_busy"):
+            self.refresh_view()
+        super().changeEvent(event)
 
     def refresh_view(self) -> None:
         messages = self.model.messages()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QTextDocument
 from PySide6.QtWidgets import (
     QApplication,
@@ -146,9 +146,10 @@ class SourcesPane(QWidget):
         )
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color: gray;")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Sources</b>"))
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 1)  # the title stays at the top either way
         layout.addWidget(self.view, 1)
         model.modelReset.connect(self._on_reset)
         self._on_reset()
