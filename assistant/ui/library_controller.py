@@ -1,8 +1,8 @@
 """The library feature: owns the library worker and its thread, the document list
-model and the running indexing job; shows passages in the viewer.
+model and the indexing jobs; shows passages in the viewer.
 
 State it owns and nobody else writes: ``documents`` (the list on screen), the
-running job (and so what Stop cancels), the name of the embedder in use.
+indexing jobs sent (what Stop cancels), the name of the embedder in use.
 """
 
 from __future__ import annotations
@@ -70,7 +70,11 @@ class LibraryController(QObject):
         self.documents: DocumentListModel = pane.model
         self.embedder_name = ""
         self._job_ids = itertools.count(1)
-        self._job: IngestJob | RebuildJob | None = None
+        self._jobs: list[IngestJob | RebuildJob] = []
+        """Jobs sent since the last Stop: Stop cancels the running one and those
+        queued behind it (a finished job's token is cancelled harmlessly)."""
+        self._queued: dict[int, IngestJob] = {}
+        """Ingest jobs whose files the worker has not listed yet (by id)."""
         self.worker = worker or LibraryWorker(settings)
         self.worker_thread = start_worker(
             self, self.worker, "library-worker", self._wiring()
@@ -105,7 +109,8 @@ class LibraryController(QObject):
     def add(self, paths: list[str], force: bool = False) -> None:
         """Index files and folders (walked on the worker thread)."""
         job = IngestJob(next(self._job_ids), tuple(paths), force)
-        self._job = job
+        self._jobs.append(job)
+        self._queued[job.id] = job
         self.sig_ingest.emit(job)
 
     def rebuild(self) -> None:
@@ -113,7 +118,7 @@ class LibraryController(QObject):
         change of model, or to repair a damaged index); the old index stays in use
         until the new one is complete, and Stop keeps it."""
         job = RebuildJob(next(self._job_ids))
-        self._job = job
+        self._jobs.append(job)
         self.pane.stop_button.setEnabled(True)
         self.sig_status.emit("Re-indexing the library…", 0)
         self.sig_rebuild.emit(job)
@@ -121,10 +126,14 @@ class LibraryController(QObject):
     def cancel(self) -> None:
         """Stop: the running job ends after its current batch (whole documents
         stay committed)."""
-        if self._job is not None:
-            self._job.cancel.cancel()
+        self._cancel_jobs()
         self.pane.stop_button.setEnabled(False)
         self.pane.progress_label.setText("Stopping after the current batch…")
+
+    def _cancel_jobs(self) -> None:
+        for job in self._jobs:
+            job.cancel.cancel()
+        self._jobs.clear()
 
     def set_settings(self, settings: Settings) -> None:
         self._settings = settings
@@ -200,7 +209,8 @@ class LibraryController(QObject):
     ) -> None:
         for failure in failures:
             self.documents.mark(failure.path, "failed", failure.reason)
-        force = isinstance(self._job, IngestJob) and self._job.force
+        job = self._queued.pop(job_id, None)
+        force = job is not None and job.force
         for file in files:
             row = self.documents.row_for(file)
             if row is None or row.state != "ready" or force:
@@ -250,6 +260,5 @@ class LibraryController(QObject):
     def shutdown(self, wait_ms: int) -> list[str]:
         """Cancel the running job and stop the thread; the names of threads that
         did not stop in time (the index stays consistent either way)."""
-        if self._job is not None:
-            self._job.cancel.cancel()
+        self._cancel_jobs()
         return join(self.worker_thread, wait_ms)
