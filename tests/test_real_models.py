@@ -381,3 +381,29 @@ def test_chinese_question_is_answered_from_an_english_manual(
     assert answer.timings["translate_ms"] > 0
     assert answer.sources and "commentschars" in answer.sources[0].text
     assert "commentschars" in answer.text
+
+
+def test_answering_with_the_default_models_does_not_import_torch(
+    tmp_path: Path,
+) -> None:
+    """torch (~0.3 GB resident) is for fine-tuning and torch embedders only: the
+    default embedders tokenize with `tokenizers` and run on onnxruntime / numpy."""
+    import subprocess
+    import sys
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Pump\n\nThe pump runs at 300 rpm. 泵每分钟转三百转。\n")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from assistant.config import Settings\n"
+        "from assistant.core.embedding import multilingual_embed\n"
+        "from assistant.core.services import Library\n"
+        f"library = Library.open(Settings(), Path({str(tmp_path / 'index')!r}))\n"
+        f"library.ingest([{str(notes)!r}])\n"
+        "assert library.search('How fast is the pump?', 2)\n"
+        "multilingual_embed(library.embedder)(['泵'])\n"
+        "loaded = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.core.errors import ModelNotFound
+from assistant.core.fast_tokenizer import load_tokenizer, special_tokens
 from assistant.core.hardware import physical_cores
 
 
@@ -88,28 +89,23 @@ class TokenCounting:
     """
 
     def __init__(self, folder: Path) -> None:
-        from transformers import AutoTokenizer
-
-        self._count_tokenizer: Any = AutoTokenizer.from_pretrained(str(folder))
-        self._count_tokenizer.model_max_length = 10**9  # counting only: no warning
+        self._count_tokenizer: Any = load_tokenizer(folder)
 
     @property
     def special_tokens(self) -> int:
-        return int(self._count_tokenizer.num_special_tokens_to_add())
+        return special_tokens(self._count_tokenizer)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        ids = self._count_tokenizer(
-            list(texts), add_special_tokens=False, return_attention_mask=False
-        )["input_ids"]
-        return [len(x) for x in ids]
+        encoded = self._count_tokenizer.encode_batch(
+            list(texts), add_special_tokens=False
+        )
+        return [len(e.ids) for e in encoded]
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
-        encoded = self._count_tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True
-        )
-        return [(int(a), int(b)) for a, b in encoded["offset_mapping"]]
+        encoded = self._count_tokenizer.encode(text, add_special_tokens=False)
+        return [(int(a), int(b)) for a, b in encoded.offsets]
 
 
 class SentenceTransformerEmbedder(TokenCounting):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.embedding import TokenCounting
+from assistant.core.fast_tokenizer import enable_batches, load_tokenizer
 from assistant.core.hardware import physical_cores
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -81,17 +82,17 @@ class OnnxEmbedder(TokenCounting):
         import json
 
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or physical_cores()
         self._session: Any = ort.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
         super().__init__(model_dir)
         config = json.loads((model_dir / "sentence_bert_config.json").read_text())
         self._max_length = int(config.get("max_seq_length", 256))
+        self._tokenizer: Any = load_tokenizer(model_dir)
+        enable_batches(self._tokenizer, self._max_length)
         self.max_tokens = self._max_length - self.special_tokens
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
         self.name = name
@@ -108,16 +109,17 @@ class OnnxEmbedder(TokenCounting):
         with self._lock:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                encoded = self._tokenizer(
-                    [texts[i] for i in batch],
-                    padding=True,
-                    truncation=True,
-                    max_length=self._max_length,
-                    return_tensors="np",
-                )
-                feeds = {
-                    k: encoded[k].astype(np.int64) for k in INPUTS if k in self._inputs
+                rows = self._tokenizer.encode_batch([texts[i] for i in batch])
+                encoded = {
+                    "input_ids": np.array([r.ids for r in rows], dtype=np.int64),
+                    "attention_mask": np.array(
+                        [r.attention_mask for r in rows], dtype=np.int64
+                    ),
+                    "token_type_ids": np.array(
+                        [r.type_ids for r in rows], dtype=np.int64
+                    ),
                 }
+                feeds = {k: encoded[k] for k in INPUTS if k in self._inputs}
                 hidden = self._session.run(None, feeds)[0]
                 mask = encoded["attention_mask"][..., None].astype(np.float32)
                 pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
