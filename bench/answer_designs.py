@@ -206,7 +206,12 @@ def _subset(questions, limit):  # type: ignore[no-untyped-def]
 def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: ignore[no-untyped-def]
     """Check each stored reply with and without the decline rule and summarise;
     the default design (which answers every question) also on the subset."""
-    from assistant.core.answer_check import CheckedAnswer, check_answer, decline_text
+    from assistant.core.answer_check import (
+        CheckedAnswer,
+        check_answer,
+        decline_text,
+        fails_self_check,
+    )
     from assistant.core.evaluation import score
     from assistant.core.prompt import DEFAULT_DESIGN
     from assistant.core.types import Answer, Source
@@ -227,7 +232,7 @@ def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: i
                 q.question, row["raw"], sources, embed, decline_unsupported=decline
             )
             odds = row.get("self_check")
-            if decline and not checked.declined and odds is not None and odds < 0:
+            if decline and not checked.declined and fails_self_check(odds):
                 checked = CheckedAnswer(
                     decline_text(q.question), declined=True, withheld=checked.text
                 )

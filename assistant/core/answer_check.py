@@ -42,6 +42,12 @@ def decline_text(question: str, unknown: Sequence[str] = ()) -> str:
     )
 
 
+def fails_self_check(odds: float | None) -> bool:
+    """The model judged that the excerpts do not answer the question with its
+    reply ("no" more likely than "yes"; None: it was not asked)."""
+    return odds is not None and odds < 0.0
+
+
 def says_not_found(text: str) -> bool:
     """The reply says the documents do not answer (a model's own decline)."""
     return bool(_DECLINES.search(text))

@@ -10,7 +10,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from assistant.config import Settings, index_dir
-from assistant.core.answer_check import CheckedAnswer, check_answer, decline_text
+from assistant.core.answer_check import (
+    CheckedAnswer,
+    check_answer,
+    decline_text,
+    fails_self_check,
+)
 from assistant.core.cancel import CancelToken
 from assistant.core.citations import link_citations
 from assistant.core.embedding import (
@@ -431,7 +436,7 @@ class Conversation:
                 decline_unsupported=self.decline_unsupported and not cancel.cancelled,
             )
             self_check = self._self_check(design, messages, raw, checked, cancel)
-            if self.decline_unsupported and self_check is not None and self_check < 0:
+            if self.decline_unsupported and fails_self_check(self_check):
                 checked = CheckedAnswer(
                     decline_text(question), declined=True, withheld=checked.text
                 )
