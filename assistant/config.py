@@ -55,9 +55,20 @@ class Settings(BaseModel):
     )
     chunk_tokens: int = Field(200, ge=32, le=2048)
     chunk_overlap: int = Field(30, ge=0, le=512)
+    sentence_vectors: bool = Field(
+        True,
+        description="Also embed every sentence of a chunk (better recall, ~1.6x "
+        "the ingest time); takes effect for files indexed from now on",
+    )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
     max_file_mb: int = Field(200, ge=1)
-    ann_min_rows: int = Field(20_000, ge=1000)
+    ann_min_rows: int = Field(
+        5_000,
+        ge=1000,
+        description="Rows (chunks and sentences) from which vector search uses an "
+        "approximate index: on the dev set's 18k rows a flat search took 50 ms, "
+        "the index 11 ms with recall@30 0.99",
+    )
 
 
 def generator_settings(settings: Settings) -> tuple[str, int, int]:

@@ -10,6 +10,7 @@ from fakes import FakeEmbedder
 from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import EmbedderMismatch
+from assistant.core.retrieval import RetrievalConfig
 from assistant.core.services import Library
 from assistant.core.types import IngestProgress
 
@@ -230,3 +231,68 @@ def test_a_library_indexed_with_another_builtin_embedder_opens_with_it_until_rei
     assert report.ok and len(report.added) == 1
     again = services.Library.open(chosen, directory)
     assert again.embedder.name == ROUTED_EMBEDDER and not again.awaiting_embedder
+
+
+def test_sentences_get_vectors_of_their_own_and_find_their_chunk(
+    settings: Settings, embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    filler = [
+        f"Paragraph {i} talks about harbours, ships and the weather at sea."
+        for i in range(60)
+    ]
+    # one sentence about the valve, inside a chunk about something else
+    filler[31] = "Turn the blue valve left to drain the tank."
+    _write(docs, "manual.txt", " ".join(filler))
+    settings = settings.model_copy(update={"retrieval_mode": "vector"})
+    library = Library(settings, embedder, directory=tmp_path / "idx")
+    report = library.ingest([docs])
+    chunks = library.store.count_chunks()
+    assert report.sentences_embedded == 60 == library.store.count_sentences()
+    assert sum(d.chunks for d in library.documents()) == chunks < 60
+    question = "Turn the blue valve left to drain the tank."
+    top = library.search(question, top_k=1)[0]
+    assert "blue valve" in top.text
+    # the chunk vector alone dilutes the sentence among its neighbours
+    without = library.retriever.search(
+        question,
+        RetrievalConfig(top_k=1, mode="vector", sentences=False, min_similarity=0.0),
+    )[0]
+    with_sentences = library.retriever.search(
+        question, RetrievalConfig(top_k=1, mode="vector", min_similarity=0.0)
+    )[0]
+    assert with_sentences.similarity > without.similarity + 0.2
+    # unchanged text is not embedded again, sentences included
+    embedded = len(embedder.embedded_texts)
+    filler[5] = "Paragraph 5 speaks about lighthouses, boats and the storms at night."
+    _write(docs, "manual.txt", " ".join(filler))
+    again = library.ingest([docs])
+    assert again.sentences_embedded == 1 and again.chunks_embedded <= 2
+    assert len(embedder.embedded_texts) - embedded == 1 + again.chunks_embedded
+
+
+def test_a_library_from_before_sentence_vectors_opens_and_searches(
+    settings: Settings, embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    import lancedb
+    import pyarrow as pa
+
+    from assistant.core.store import TABLE, chunk_schema
+
+    _write(docs, "a.txt", "The pressure valve opens at 42 bar. " * 8)
+    old = Library(
+        settings.model_copy(update={"sentence_vectors": False}),
+        embedder,
+        directory=tmp_path / "built",
+    )
+    old.ingest([docs])
+    rows = old.store._scan(chunk_schema(embedder.dim).names[:-1])
+    legacy = tmp_path / "legacy"
+    schema = pa.schema([f for f in chunk_schema(embedder.dim) if f.name != "parent"])
+    lancedb.connect(str(legacy)).create_table(TABLE, rows.select(schema.names))
+    library = Library(settings, embedder, directory=legacy)
+    assert library.store.count_chunks() == rows.num_rows
+    assert library.store.count_sentences() == 0
+    assert "42 bar" in library.search("pressure valve", top_k=1)[0].text
+    _write(docs, "b.txt", "A second file about the cooling fan. It spins fast.")
+    assert library.ingest([docs / "b.txt"]).ok
+    assert len(library.documents()) == 2

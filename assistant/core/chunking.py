@@ -67,6 +67,21 @@ def sentence_spans(
     return spans
 
 
+MIN_SENTENCE_CHARS = 12
+"""Shorter sentences ("Note.", "See 2.1.") carry too little to be searched alone."""
+
+
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
+    """The page spans of a chunk's sentences worth a vector of their own: none when
+    the chunk holds only one (its own vector is that sentence's)."""
+    spans = [
+        (chunk.start + a, chunk.start + b)
+        for a, b in sentence_spans(chunk.text)
+        if b - a >= MIN_SENTENCE_CHARS
+    ]
+    return spans if len(spans) > 1 else []
+
+
 def _prefix(title: str, heading: str) -> str:
     title = title[:_MAX_TITLE_CHARS]
     if heading and heading != title:

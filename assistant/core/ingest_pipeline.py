@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.cancel import CancelToken
-from assistant.core.chunking import chunk_document
+from assistant.core.chunking import chunk_document, chunk_sentences
 from assistant.core.embedding import Embedder
 from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
@@ -55,6 +55,8 @@ class IngestOptions:
     chunk_overlap: int = 30
     max_file_bytes: int = 200 * 2**20
     force: bool = False
+    sentence_vectors: bool = True
+    """Embed each sentence of a chunk as well (store.py: sentence rows)."""
 
 
 @dataclass
@@ -135,7 +137,7 @@ def run_ingest(
                 emit(item.path.name)
                 state.chunks_total += len(item.chunks)
                 rows = _embed(
-                    item, store, embedder, report, state, emit, cancel, options.force
+                    item, store, embedder, report, state, emit, cancel, options
                 )
                 if rows is not None:
                     writer.add(item, rows)
@@ -269,6 +271,35 @@ class _BatchWriter:
         self.pending.clear()
 
 
+@dataclass(frozen=True)
+class _Sentence:
+    chunk: int
+    """Index of the chunk it belongs to (the first that holds it)."""
+    start: int
+    end: int
+    text: str
+
+
+def _sentences(chunks: list[Chunk], embedder: Embedder) -> list[_Sentence]:
+    """Each sentence once, though chunk overlap puts some in two chunks; only of
+    chunks whose language the embedder wants sentence vectors for."""
+    wants: Callable[[str], bool] = getattr(
+        embedder, "wants_sentence_vectors", lambda _text: True
+    )
+    seen: set[tuple[int | None, int, int]] = set()
+    out = []
+    for index, chunk in enumerate(chunks):
+        if not wants(chunk.text):
+            continue
+        for start, end in chunk_sentences(chunk):
+            key = (chunk.page, start, end)
+            text = chunk.text[start - chunk.start : end - chunk.start]
+            if key not in seen and wants(text):  # (each text is routed by its own)
+                seen.add(key)
+                out.append(_Sentence(index, start, end, text))
+    return out
+
+
 def _embed(
     item: _Parsed,
     store: ChunkStore,
@@ -277,42 +308,66 @@ def _embed(
     state: IngestProgress,
     emit: Callable[[], None],
     cancel: CancelToken,
-    force: bool = False,
+    options: IngestOptions,
 ) -> list[dict[str, Any]] | None:
     """A document's rows with vectors (reusing those of unchanged text unless
-    ``force``); None if cancelled."""
-    hashes = [sha256_text(c.embed_text) for c in item.chunks]
-    reuse = item.previous and not force
+    ``options.force``); None if cancelled. A batch of chunks is embedded together
+    with its chunks' sentences, so progress and ETA still count chunks."""
+    chunks = item.chunks
+    sentences = _sentences(chunks, embedder) if options.sentence_vectors else []
+    texts = [c.embed_text for c in chunks] + [s.text for s in sentences]
+    owner = list(range(len(chunks))) + [s.chunk for s in sentences]
+    hashes = [sha256_text(t) for t in texts]
+    reuse = item.previous and not options.force
     known = store.vectors_by_text_hash(item.doc_id) if reuse else {}
     vectors: list[np.ndarray | None] = [known.get(h) for h in hashes]
-    todo = [i for i, v in enumerate(vectors) if v is None]
-    report.chunks_reused += len(item.chunks) - len(todo)
-    state.chunks_done += len(item.chunks) - len(todo)
-    for begin in range(0, len(todo), EMBED_BATCH):
+    todo_chunks = [i for i in range(len(chunks)) if vectors[i] is None]
+    report.chunks_reused += len(chunks) - len(todo_chunks)
+    state.chunks_done += len(chunks) - len(todo_chunks)
+    # each batch of chunks is embedded with its sentences; new sentences of chunks
+    # whose vectors were reused come last
+    batches = [
+        todo_chunks[b : b + EMBED_BATCH]
+        for b in range(0, len(todo_chunks), EMBED_BATCH)
+    ]
+    batch_of = {c: n // EMBED_BATCH for n, c in enumerate(todo_chunks)}
+    extra = []
+    for i in range(len(chunks), len(texts)):
+        if vectors[i] is None:
+            if owner[i] in batch_of:
+                batches[batch_of[owner[i]]].append(i)
+            else:
+                extra.append(i)
+    batches += [extra[b : b + EMBED_BATCH] for b in range(0, len(extra), EMBED_BATCH)]
+    for batch in batches:
         if cancel.cancelled:
             return None
-        batch = todo[begin : begin + EMBED_BATCH]
-        embedded = embedder.embed([item.chunks[i].embed_text for i in batch])
+        embedded = embedder.embed([texts[i] for i in batch])
         for i, vector in zip(batch, embedded, strict=True):
             vectors[i] = vector
-        report.chunks_embedded += len(batch)
-        report.tokens_embedded += sum(item.chunks[i].tokens for i in batch)
-        state.chunks_done += len(batch)
+        done = [i for i in batch if i < len(chunks)]
+        report.chunks_embedded += len(done)
+        report.sentences_embedded += len(batch) - len(done)
+        report.tokens_embedded += sum(chunks[i].tokens for i in done)
+        state.chunks_done += len(done)
         emit()
     if cancel.cancelled:
         return None
     now = time.time()
-    return [
+    document = {
+        "doc_id": item.doc_id,
+        "path": str(item.path),
+        "title": item.document.title,
+        "kind": item.document.kind,
+        "content_hash": item.content_hash,
+        "file_size": item.size,
+        "page_count": item.document.page_count,
+        "ingested_at": now,
+    }
+    rows = [
         {
+            **document,
             "chunk_id": f"{item.doc_id}:{chunk.ordinal}",
-            "doc_id": item.doc_id,
-            "path": str(item.path),
-            "title": item.document.title,
-            "kind": item.document.kind,
-            "content_hash": item.content_hash,
-            "file_size": item.size,
-            "page_count": item.document.page_count,
-            "ingested_at": now,
             "ordinal": chunk.ordinal,
             "page": chunk.page,
             "page_label": chunk.page_label,
@@ -324,5 +379,27 @@ def _embed(
             "search_text": to_search_text(chunk.embed_text),
             "vector": vector,
         }
-        for chunk, text_hash, vector in zip(item.chunks, hashes, vectors, strict=True)
+        for chunk, text_hash, vector in zip(
+            chunks, hashes[: len(chunks)], vectors[: len(chunks)], strict=True
+        )
     ]
+    for n, sentence in enumerate(sentences):
+        chunk = chunks[sentence.chunk]
+        rows.append(
+            {
+                **document,
+                "chunk_id": f"{item.doc_id}:{chunk.ordinal}:s{n}",
+                "parent": f"{item.doc_id}:{chunk.ordinal}",
+                "ordinal": chunk.ordinal,
+                "page": chunk.page,
+                "page_label": chunk.page_label,
+                "start": sentence.start,
+                "end": sentence.end,
+                "heading": chunk.heading,
+                "text": sentence.text,
+                "text_hash": hashes[len(chunks) + n],
+                "search_text": None,
+                "vector": vectors[len(chunks) + n],
+            }
+        )
+    return rows

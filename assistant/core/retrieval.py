@@ -1,8 +1,13 @@
 """Hybrid retrieval: vector + BM25 candidates, reciprocal-rank fusion, de-duplication,
-an optional cross-encoder re-rank, and a relevance floor."""
+an optional cross-encoder re-rank, and a relevance floor.
+
+Each query view searches twice: the chunk vectors, and the sentence vectors
+(store.py), whose hits rank their chunks by their best sentence (max-sim). Every
+list counts once in the fusion."""
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +23,7 @@ from assistant.core.store import ChunkStore
 from assistant.core.types import Source
 
 Mode = Literal["hybrid", "vector", "text"]
+SentenceMerge = Literal["lists", "rrf", "max"]
 
 
 class Reranker(Protocol):
@@ -63,6 +69,22 @@ class RetrievalConfig:
     """Vector-only hits below this cosine similarity are dropped (lexical hits stay);
     None: each query view's own floor (the embedder's calibration)."""
     rerank_candidates: int = 12
+    sentences: bool = True
+    """Search the sentence vectors too (where the library has them)."""
+    sentence_depth: int = 4
+    """Sentence hits fetched per chunk wanted (a chunk has several sentences)."""
+    sentence_weight: float = 1.0
+    """Of the sentence list of a view of the question itself..."""
+    translation_sentence_weight: float = 0.5
+    """...and of a view of its translation: a rendering by the chat model, less
+    sure than the user's own words; at 1.0 a Chinese question's English sentence
+    lists outvote its Chinese page (dev set: zh hit@1 0.75 -> 0.55)."""
+    sentence_merge: SentenceMerge = "lists"
+    """"lists": sentence hits are a ranked list of their own in the fusion;
+    "rrf" / "max": merged with the view's chunk list into one (by rank / by cosine).
+    bench/retrieval_directions.py compares them."""
+    sentence_skip: tuple[str, ...] = ()
+    """Models whose sentence vectors are not searched."""
 
 
 @dataclass
@@ -72,6 +94,9 @@ class _Candidate:
     similarity: float = 0.0
     relevant: bool = False
     """Lexical, or similar enough through some view (above that view's floor)."""
+    partial: bool = False
+    """Found only through a sentence: ``row`` is that sentence's place (doc, page,
+    span) until the chunk's own row is read, for the few that are shown."""
 
 
 class Retriever:
@@ -85,6 +110,10 @@ class Retriever:
         # full-text search runs beside query embedding + vector search (LanceDB
         # releases the GIL), so hybrid costs about as much as the slower of the two
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="fts")
+        self._sentences_at: tuple[int, bool] | None = None
+        self._sentences_absent: dict[str, int] = {}
+        """As ``_models_absent``, for the sentence rows of a model."""
+        """(store generation, whether the library has sentence rows then)."""
         self._models_absent: dict[str, int] = {}
         """Query-view model -> store generation at which none of its chunks existed
         (a routed USE view in an all-English library): skipped until a write."""
@@ -119,25 +148,14 @@ class Retriever:
         # a model known to have no chunks here is not even run
         absent = {m for m in self._models_absent if self.lacks_model(m)}
         views = query_views(self.embedder, query, absent)
+        own_views = len(views)
         if len(texts) > 1:  # the translation is there to reach other models' chunks
             own = absent | {view.model for view in views}
             views += query_views(self.embedder, texts[1], own)
         embedded = time.perf_counter()
         candidates: dict[str, _Candidate] = {}
         if config.mode in ("hybrid", "vector"):
-            for view in views:
-                floor = _floor(config, view)
-                hits = self.store.vector_search(view.vector, config.candidates)
-                # a routed view scores the other model's chunks 0: not a ranking
-                hits = [h for h in hits if 1.0 - float(h["_distance"]) > _ORTHOGONAL]
-                if not hits:
-                    self._models_absent[view.model] = self.store.generation
-                for rank, row in enumerate(hits):
-                    cand = candidates.setdefault(row["chunk_id"], _Candidate(row))
-                    cand.fused += config.vector_weight / (config.rrf_k + rank + 1)
-                    similarity = 1.0 - float(row["_distance"])
-                    cand.similarity = max(cand.similarity, similarity)
-                    cand.relevant = cand.relevant or similarity >= floor
+            self._fuse_vector_lists(views, own_views, candidates, config)
         for future in text_hits:
             for rank, row in enumerate(future.result()):
                 if row["chunk_id"] not in candidates:
@@ -149,10 +167,14 @@ class Retriever:
                         ),
                     )
                 cand = candidates[row["chunk_id"]]
+                if cand.partial:
+                    cand.row, cand.partial = row, False
                 cand.fused += config.text_weight / (config.rrf_k + rank + 1)
                 cand.relevant = True
         ranked = sorted(candidates.values(), key=lambda c: c.fused, reverse=True)
         ranked = _collapse_duplicates([c for c in ranked if c.relevant])
+        shown = config.rerank_candidates if self.reranker else config.top_k
+        ranked = self._complete(ranked[: shown + 2]) + ranked[shown + 2 :]
         best = _best_possible(config)
         scores = {id(c): min(1.0, c.fused / best) for c in ranked}
         if self.reranker is not None and ranked:
@@ -171,6 +193,127 @@ class Retriever:
             _to_source(n, cand, scores[id(cand)])
             for n, cand in enumerate(ranked[: config.top_k], start=1)
         ]
+
+    def _fuse_vector_lists(
+        self,
+        views: list[QueryView],
+        own_views: int,
+        candidates: dict[str, _Candidate],
+        config: RetrievalConfig,
+    ) -> None:
+        """Add each view's ranked list(s) of chunks to the fusion: its chunk
+        vectors, and its sentence vectors (their chunks ranked by the best)."""
+        sentences = config.sentences and self._has_sentences()
+        lists: list[tuple[QueryView, float, list[tuple[str, float]]]] = []
+        rows: dict[str, dict[str, Any]] = {}
+        for number, view in enumerate(views):
+            hits = self.store.vector_search(view.vector, config.candidates)
+            # a routed view scores the other model's chunks 0: not a ranking
+            hits = [h for h in hits if 1.0 - float(h["_distance"]) > _ORTHOGONAL]
+            if not hits:
+                self._models_absent[view.model] = self.store.generation
+                continue
+            rows.update((h["chunk_id"], h) for h in hits)
+            chunk_list = [(h["chunk_id"], 1.0 - float(h["_distance"])) for h in hits]
+            weight = (
+                config.sentence_weight
+                if number < own_views
+                else config.translation_sentence_weight
+            )
+            skip = (
+                not sentences
+                or weight <= 0
+                or view.model in config.sentence_skip
+                or self._sentences_absent.get(view.model) == self.store.generation
+            )
+            if skip:
+                lists.append((view, config.vector_weight, chunk_list))
+                continue
+            sentence_list = self._sentence_parents(view, config, rows)
+            if not sentence_list:  # e.g. USE, whose text has no sentence rows
+                self._sentences_absent[view.model] = self.store.generation
+            if config.sentence_merge == "lists":
+                lists.append((view, config.vector_weight, chunk_list))
+                lists.append((view, weight, sentence_list))
+            else:
+                lists.append(
+                    (
+                        view,
+                        config.vector_weight,
+                        _merge(
+                            chunk_list, sentence_list, config.sentence_merge, weight
+                        ),
+                    )
+                )
+        for view, weight, ranked in lists:
+            floor = _floor(config, view)
+            for rank, (chunk_id, similarity) in enumerate(ranked):
+                cand = candidates.get(chunk_id)
+                if cand is None:
+                    cand = candidates[chunk_id] = _Candidate(
+                        rows[chunk_id], partial="text" not in rows[chunk_id]
+                    )
+                cand.fused += weight / (config.rrf_k + rank + 1)
+                cand.similarity = max(cand.similarity, similarity)
+                cand.relevant = cand.relevant or similarity >= floor
+
+    def _complete(self, shown: list[_Candidate]) -> list[_Candidate]:
+        """Read the chunk rows of shown candidates found only through a sentence
+        (one query for all); a chunk removed since the search is left out."""
+        partial = [c for c in shown if c.partial]
+        if not partial:
+            return shown
+        read = {
+            r["chunk_id"]: r
+            for r in self.store.chunks_by_id([c.row["chunk_id"] for c in partial])
+        }
+        for cand in partial:
+            if cand.row["chunk_id"] in read:
+                cand.row, cand.partial = read[cand.row["chunk_id"]], False
+        return [c for c in shown if not c.partial]
+
+    def _has_sentences(self) -> bool:
+        generation = self.store.generation
+        if self._sentences_at is None or self._sentences_at[0] != generation:
+            self._sentences_at = (generation, self.store.count_sentences() > 0)
+        return self._sentences_at[1]
+
+    def _sentence_parents(
+        self, view: QueryView, config: RetrievalConfig, rows: dict[str, Any]
+    ) -> list[tuple[str, float]]:
+        """Chunks ranked by their best sentence through one view, with its cosine;
+        a chunk not yet in ``rows`` is put there as its best sentence's place."""
+        hits = self.store.vector_search(
+            view.vector, config.candidates * config.sentence_depth, sentences=True
+        )
+        best: dict[str, float] = {}
+        for row in hits:
+            similarity = 1.0 - float(row["_distance"])
+            if similarity > _ORTHOGONAL and row["parent"] not in best:
+                best[row["parent"]] = similarity
+                rows.setdefault(row["parent"], {**row, "chunk_id": row["parent"]})
+        return list(best.items())[: config.candidates]
+
+
+def _merge(
+    chunks: list[tuple[str, float]],
+    sentences: list[tuple[str, float]],
+    how: SentenceMerge,
+    weight: float,
+) -> list[tuple[str, float]]:
+    """One view's chunk and sentence rankings as one list (so a view counts once
+    in the fusion, whichever model it is)."""
+    best: dict[str, float] = {}
+    score: dict[str, float] = collections.defaultdict(float)
+    for factor, ranked in ((1.0, chunks), (weight, sentences)):
+        for rank, (chunk_id, similarity) in enumerate(ranked):
+            best[chunk_id] = max(best.get(chunk_id, 0.0), similarity)
+            if how == "max":
+                score[chunk_id] = max(score[chunk_id], similarity)
+            else:
+                score[chunk_id] += factor / (60 + rank + 1)
+    order = sorted(score, key=score.__getitem__, reverse=True)
+    return [(chunk_id, best[chunk_id]) for chunk_id in order]
 
 
 _ORTHOGONAL = 1e-6

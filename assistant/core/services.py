@@ -190,6 +190,7 @@ class Library:
             chunk_overlap=self.settings.chunk_overlap,
             max_file_bytes=self.settings.max_file_mb * 2**20,
             force=force,
+            sentence_vectors=self.settings.sentence_vectors,
         )
         return run_ingest(paths, self.store, self.embedder, options, progress, cancel)
 

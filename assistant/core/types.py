@@ -307,6 +307,7 @@ class IngestReport:
     pages: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    sentences_embedded: int = 0
     tokens_embedded: int = 0
     seconds: float = 0.0
     cancelled: bool = False
@@ -324,6 +325,7 @@ class IngestReport:
             "pages": self.pages,
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,
+            "sentences_embedded": self.sentences_embedded,
             "tokens_embedded": self.tokens_embedded,
             "seconds": round(self.seconds, 2),
             "cancelled": self.cancelled,

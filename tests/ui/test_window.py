@@ -78,7 +78,7 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
 
     win.chat.worker.sig_tokens.connect(on_tokens)
     with qtbot.waitSignal(win.chat.sig_answer_shown, timeout=20000) as blocker:
-        win.chat_pane.input.setPlainText("How fast does the pump run?")
+        win.chat_pane.input.setPlainText("How fast does the pump run during tests?")
         win.chat_pane.submit()
     answer = blocker.args[0]
     assert len(streamed) >= 2, "tokens should arrive in several batches"
