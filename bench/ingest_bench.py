@@ -1,7 +1,8 @@
 """Ingest benchmark on real PDFs (400+ pages): the app versus bare ``encode`` of the
-same chunk texts (the ceiling) and versus LlamaIndex's default pipeline with the
-same embedder, in one run. Also: truncated share, time to first searchable
-document, and retrieval hit@5 by page on questions drawn from the corpus.
+same texts (chunks and sentences: the ceiling), the app without sentence vectors,
+and LlamaIndex's default pipeline with the same embedder, in one run. Also:
+truncated share, time to first searchable document, and retrieval hit@5 by page
+on questions drawn from the corpus.
 
     python bench/ingest_bench.py [CORPUS_DIR] [--no-llamaindex]
 
@@ -100,6 +101,7 @@ def main() -> None:
     from assistant.config import Settings
     from assistant.core.chunking import _prefix
     from assistant.core.services import Library, load_embedder
+    from assistant.core.store import SENTENCE_ROWS
     from assistant.core.types import IngestProgress
 
     settings = Settings(embedding_model=args.embedding_model)
@@ -111,7 +113,16 @@ def main() -> None:
             }
         )
     embedder = load_embedder(settings)
-    library = Library(settings, embedder)
+    home = Path(os.environ["ASSISTANT_HOME"])
+    plain = Library(
+        settings.model_copy(update={"sentence_vectors": False}),
+        embedder,
+        directory=home / "no-sentences",
+    )
+    started = time.perf_counter()
+    plain.ingest(sorted(args.corpus.glob("*.pdf")))
+    plain_s = time.perf_counter() - started
+    library = Library(settings, embedder, directory=home / "index")
     first_searchable: list[float] = []
     started = time.perf_counter()
 
@@ -124,8 +135,11 @@ def main() -> None:
     rows = library.store._scan(["title", "heading", "text"]).to_pylist()
     texts = [_prefix(r["title"], r["heading"]) + r["text"] for r in rows]
     truncated = sum(c > embedder.max_tokens for c in embedder.count_tokens(texts))
+    sentences = library.store._scan(["text"], rows=SENTENCE_ROWS).column("text")
     started = time.perf_counter()
     embedder.embed(texts)
+    chunks_bare_s = time.perf_counter() - started
+    embedder.embed(sentences.to_pylist())
     bare_s = time.perf_counter() - started
     hits_at = {1: 0, 3: 0, 5: 0, 10: 0}
     for q in questions:
@@ -150,8 +164,12 @@ def main() -> None:
         "first_searchable_s": round(first_searchable[0], 1)
         if first_searchable
         else None,
+        "sentences": report.sentences_embedded,
         "bare_encode_s": round(bare_s, 1),
         "app_over_bare": round(app_s / bare_s, 3),
+        "bare_encode_chunks_only_s": round(chunks_bare_s, 1),
+        "app_without_sentences_s": round(plain_s, 1),
+        "without_sentences_over_chunks_bare": round(plain_s / chunks_bare_s, 3),
         "chunk_tokens": settings.chunk_tokens,
         "hit@5": round(hits / len(questions), 3),
         **{f"hit@{k}": round(v / len(questions), 3) for k, v in hits_at.items()},

@@ -1,11 +1,13 @@
 """Retrieval latency (query embedding included) at 1k, 10k and 100k chunks,
-hybrid versus vector-only, for each embedder, in one run. Chunk texts are synthetic
+hybrid versus vector-only, with and without sentence vectors, for each embedder,
+in one run. Each chunk has ``--sentences`` sentence rows (3: the dev set's English
+text has 13.4k for 4.5k chunks). Chunk texts are synthetic
 (random words); their vectors are random unit vectors, so only speed is measured
 here. For the routed embedder the chunks are English: their USE half is zero, as
 ingest leaves it.
 
     python bench/retrieval_bench.py [--sizes 1000,10000,100000] [--queries 40]
-        [--embedders use-minilm-routed-v1,use-multilingual-v3]
+        [--embedders use-minilm-routed-v1,use-multilingual-v3] [--sentences 3]
 
 Prints a table and one JSON line (prefix ``BENCH``).
 """
@@ -29,11 +31,12 @@ def _rows(
     rng: np.random.Generator,
     vocabulary: list[str],
     zero_prefix: int = 0,
+    sentences: int = 0,
 ) -> list[dict[str, object]]:
-    vectors = rng.standard_normal((count, dim)).astype(np.float32)
+    vectors = rng.standard_normal((count * (1 + sentences), dim)).astype(np.float32)
     vectors[:, :zero_prefix] = 0.0
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    rows = []
+    rows: list[dict[str, object]] = []
     for i in range(count):
         n = start + i
         words = " ".join(rng.choice(vocabulary, 60))
@@ -60,6 +63,18 @@ def _rows(
                 "vector": vectors[i],
             }
         )
+        for k in range(sentences):
+            rows.append(
+                {
+                    **rows[-1 - k],
+                    "chunk_id": f"doc{n // 50}:{n}:s{k}",
+                    "parent": f"doc{n // 50}:{n}",
+                    "text": words[:40],
+                    "text_hash": f"{n}s{k}",
+                    "search_text": None,
+                    "vector": vectors[count + i * sentences + k],
+                }
+            )
     return rows
 
 
@@ -70,22 +85,27 @@ def main() -> None:
     parser.add_argument(
         "--embedders", default="use-minilm-routed-v1,use-multilingual-v3"
     )
+    parser.add_argument("--sentences", type=int, default=3)
     args = parser.parse_args()
     table = []
     for name in args.embedders.split(","):
-        table += _measure(name, [int(s) for s in args.sizes.split(",")], args.queries)
+        table += _measure(
+            name, [int(s) for s in args.sizes.split(",")], args.queries, args.sentences
+        )
     header = ("embedder", "chunks", "mode", "ann", "p50 ms", "p95 ms", "index s")
     print(f"{header[0]:>22} " + " ".join(f"{h:>8}" for h in header[1:]))
     for row in table:
         print(
             f"{row['embedder']:>22} "
-            f"{row['chunks']:>8} {row['mode']:>7} {row['ann_index']!s:>5} "
+            f"{row['chunks']:>8} {row['mode']:>11} {row['ann_index']!s:>5} "
             f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['index_update_s']:>8}"
         )
     print("BENCH " + json.dumps({"retrieval": table}))
 
 
-def _measure(name: str, sizes: list[int], queries_n: int) -> list[dict[str, object]]:
+def _measure(
+    name: str, sizes: list[int], queries_n: int, sentences: int
+) -> list[dict[str, object]]:
     from assistant.config import Settings
     from assistant.core.retrieval import RetrievalConfig, Retriever
     from assistant.core.services import load_embedder
@@ -110,15 +130,26 @@ def _measure(name: str, sizes: list[int], queries_n: int) -> list[dict[str, obje
     for size in sizes:
         while loaded < size:
             batch = min(5000, size - loaded)
-            rows = _rows(loaded, batch, embedder.dim, rng, vocabulary, zero_prefix)
+            rows = _rows(
+                loaded, batch, embedder.dim, rng, vocabulary, zero_prefix, sentences
+            )
             store.replace_documents(sorted({str(r["doc_id"]) for r in rows}), rows)
             loaded += batch
         started = time.perf_counter()
         store.maintain()
         index_s = time.perf_counter() - started
         retriever = Retriever(store, embedder)
-        for mode in ("vector", "hybrid"):
-            config = RetrievalConfig(top_k=5, mode=mode, min_similarity=-1.0)
+        for mode, with_sentences in (
+            ("vector", False),
+            ("hybrid", False),
+            ("vector", True),
+            ("hybrid", True),
+        ):
+            if with_sentences and not sentences:
+                continue
+            config = RetrievalConfig(
+                top_k=5, mode=mode, min_similarity=-1.0, sentences=with_sentences
+            )
             retriever.search(queries[0], config)  # warm caches
             times = []
             for query in queries:
@@ -130,8 +161,9 @@ def _measure(name: str, sizes: list[int], queries_n: int) -> list[dict[str, obje
                 {
                     "embedder": name,
                     "chunks": size,
-                    "mode": mode,
-                    "ann_index": size >= store.ann_min_rows,
+                    "mode": mode + ("+sent" if with_sentences else ""),
+                    "rows": store.count_chunks() + store.count_sentences(),
+                    "ann_index": store._has_vector_index(),
                     "p50_ms": round(statistics.median(times), 1),
                     "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
                     "index_update_s": round(index_s, 1),

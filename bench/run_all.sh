@@ -8,12 +8,13 @@ scripts/bootstrap.sh                 # .venv and default models (quick when set 
 $PY -m assistant.core.model_files qwen2.5-coder-0.5b >/dev/null  # compared as a re-ranker
 export QT_QPA_PLATFORM=offscreen PYTHONUNBUFFERED=1
 $PY bench/corpus.py bench/out/corpus
-$PY bench/ingest_bench.py            # app vs bare encode vs LlamaIndex, hit@5
+$PY bench/ingest_bench.py --embedding-model use-minilm-routed-v1  # app vs bare encode vs LlamaIndex
 $PY bench/core_bench.py --questions 6 # answer path vs bare llama-cpp-python
 $PY bench/retrieval_bench.py         # p50/p95 at 1k/10k/100k chunks
 $PY bench/retrieval_quality.py       # hit@1/5, MRR: vector, text, hybrid weights, re-rank
 bash ../shared/devset/get-devset.sh /tmp/devset >/dev/null
 $PY bench/retrieval_directions.py /tmp/devset  # dev set: every retrieval direction tried
+$PY bench/sentence_vectors.py /tmp/devset      # dev set: sentence vectors, each way of using them
 $PY bench/gui_stall.py               # start-up, memory, event-loop stalls
 $PY bench/sft_bench.py               # LoRA on 50 invented facts, four answer modes
 home="$(mktemp -d)"; docs="$(mktemp -d)"

@@ -122,3 +122,37 @@ def test_a_library_without_english_text_stops_translating_until_one_is_added(
     assert library.ingest([docs]).ok
     search_question(library, generator, "图书馆几点开门？")
     assert len(generator.translated) == 2
+
+
+def test_only_english_sentences_get_vectors_of_their_own(tmp_path: Path) -> None:
+    from assistant.core.store import SENTENCE_ROWS
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text(HARBOUR)
+    (docs / "library.txt").write_text(LIBRARY_ZH)
+    english = [
+        "Run the backup tool every night before you leave the office.",
+        "Check the log file for errors the next morning and fix them.",
+        "Keep three copies of every backup on two different disks.",
+        "Test a restore from the oldest copy once a month at least.",
+    ]
+    # an English chunk with one Chinese sentence in it (below the CJK share)
+    (docs / "mixed.txt").write_text(
+        " ".join(english[:2] + ["备份完成后请检查日志。"] + english[2:])
+    )
+    routed = RoutedEmbedder(
+        FakeEmbedder(dim=16, max_tokens=400, name="multi"),
+        FakeEmbedder(dim=8, max_tokens=400, name="english"),
+    )
+    library = Library(Settings(chunk_tokens=300), routed, directory=tmp_path / "ix")
+    assert library.ingest([docs]).ok
+    rows = library.store._scan(["path", "text"], rows=SENTENCE_ROWS).to_pylist()
+    by_file: dict[str, list[str]] = {}
+    for row in rows:
+        by_file.setdefault(Path(row["path"]).name, []).append(row["text"])
+    assert sorted(by_file) == ["harbour.txt", "mixed.txt"]  # not the Chinese file
+    assert len(by_file["harbour.txt"]) == 3
+    assert sorted(by_file["mixed.txt"]) == sorted(english)  # nor the Chinese line
+    top = library.search("When does the harbour gate close?", top_k=1)[0]
+    assert "21:30" in top.text

@@ -82,6 +82,13 @@ def chunk_sentences(chunk: Chunk) -> list[tuple[int, int]]:
     return spans if len(spans) > 1 else []
 
 
+def sentence_context(heading: str) -> str:
+    """What a sentence is embedded with: the innermost heading over it, which
+    often names the thing the sentence only calls "it" or "this command"."""
+    leaf = heading.rsplit(_HEADING_SEP, 1)[-1].strip()[:_MAX_TITLE_CHARS]
+    return f"{leaf}\n" if leaf else ""
+
+
 def _prefix(title: str, heading: str) -> str:
     title = title[:_MAX_TITLE_CHARS]
     if heading and heading != title:

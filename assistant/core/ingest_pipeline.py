@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.cancel import CancelToken
-from assistant.core.chunking import chunk_document, chunk_sentences
+from assistant.core.chunking import chunk_document, chunk_sentences, sentence_context
 from assistant.core.embedding import Embedder
 from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
@@ -57,6 +57,8 @@ class IngestOptions:
     force: bool = False
     sentence_vectors: bool = True
     """Embed each sentence of a chunk as well (store.py: sentence rows)."""
+    sentence_headings: bool = False
+    """Embed each sentence after its innermost heading (chunking.sentence_context)."""
 
 
 @dataclass
@@ -315,7 +317,12 @@ def _embed(
     with its chunks' sentences, so progress and ETA still count chunks."""
     chunks = item.chunks
     sentences = _sentences(chunks, embedder) if options.sentence_vectors else []
-    texts = [c.embed_text for c in chunks] + [s.text for s in sentences]
+    texts = [c.embed_text for c in chunks] + [
+        sentence_context(chunks[s.chunk].heading) + s.text
+        if options.sentence_headings
+        else s.text
+        for s in sentences
+    ]
     owner = list(range(len(chunks))) + [s.chunk for s in sentences]
     hashes = [sha256_text(t) for t in texts]
     reuse = item.previous and not options.force

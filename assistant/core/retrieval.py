@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.core.embedding import Embedder, QueryView, query_views
 from assistant.core.search_text import to_search_text
-from assistant.core.store import ChunkStore
+from assistant.core.store import ChunkStore, RowKind
 from assistant.core.types import Source
 
 Mode = Literal["hybrid", "vector", "text"]
@@ -71,8 +71,9 @@ class RetrievalConfig:
     rerank_candidates: int = 12
     sentences: bool = True
     """Search the sentence vectors too (where the library has them)."""
-    sentence_depth: int = 4
-    """Sentence hits fetched per chunk wanted (a chunk has several sentences)."""
+    sentence_depth: int = 2
+    """Rows a view fetches, per chunk wanted, beyond the chunks (sentence rows and
+    chunk rows come from one search)."""
     sentence_weight: float = 1.0
     """Of the sentence list of a view of the question itself..."""
     translation_sentence_weight: float = 0.5
@@ -110,6 +111,7 @@ class Retriever:
         # full-text search runs beside query embedding + vector search (LanceDB
         # releases the GIL), so hybrid costs about as much as the slower of the two
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="fts")
+        self._vector_pool = ThreadPoolExecutor(2, thread_name_prefix="ann")
         self._sentences_at: tuple[int, bool] | None = None
         self._sentences_absent: dict[str, int] = {}
         """As ``_models_absent``, for the sentence rows of a model."""
@@ -203,55 +205,67 @@ class Retriever:
     ) -> None:
         """Add each view's ranked list(s) of chunks to the fusion: its chunk
         vectors, and its sentence vectors (their chunks ranked by the best)."""
-        sentences = config.sentences and self._has_sentences()
+        has_sentences = self._has_sentences()
+        sentences = config.sentences and has_sentences
         lists: list[tuple[QueryView, float, list[tuple[str, float]]]] = []
         rows: dict[str, dict[str, Any]] = {}
+        # one search per view, all at once (LanceDB releases the GIL, so they
+        # share the cores); where sentence rows exist it returns both kinds
+        searches = []
         for number, view in enumerate(views):
-            hits = self.store.vector_search(view.vector, config.candidates)
-            # a routed view scores the other model's chunks 0: not a ranking
-            hits = [h for h in hits if 1.0 - float(h["_distance"]) > _ORTHOGONAL]
-            if not hits:
-                self._models_absent[view.model] = self.store.generation
-                continue
-            rows.update((h["chunk_id"], h) for h in hits)
-            chunk_list = [(h["chunk_id"], 1.0 - float(h["_distance"])) for h in hits]
             weight = (
                 config.sentence_weight
                 if number < own_views
                 else config.translation_sentence_weight
             )
-            skip = (
+            with_sentences = not (
                 not sentences
                 or weight <= 0
                 or view.model in config.sentence_skip
                 or self._sentences_absent.get(view.model) == self.store.generation
             )
-            if skip:
+            limit = config.candidates * (1 + config.sentence_depth * with_sentences)
+            kind: RowKind = "all" if with_sentences or not has_sentences else "chunks"
+            search = self._vector_pool.submit(
+                self.store.vector_search, view.vector, limit, kind
+            )
+            searches.append((view, weight, with_sentences, search))
+        for view, weight, with_sentences, search in searches:
+            # a routed view scores the other model's rows 0: not a ranking
+            found = [
+                h for h in search.result() if 1.0 - float(h["_distance"]) > _ORTHOGONAL
+            ]
+            hits = [h for h in found if h.get("parent") is None][: config.candidates]
+            if not hits:
+                if self._none_of(view, "chunks"):
+                    self._models_absent[view.model] = self.store.generation
+                continue
+            rows.update((h["chunk_id"], h) for h in hits)
+            chunk_list = [(h["chunk_id"], 1.0 - float(h["_distance"])) for h in hits]
+            if not with_sentences:
                 lists.append((view, config.vector_weight, chunk_list))
                 continue
-            sentence_list = self._sentence_parents(view, config, rows)
-            if not sentence_list:  # e.g. USE, whose text has no sentence rows
+            sentence_hits = [h for h in found if h.get("parent") is not None]
+            sentence_list = _best_sentences(sentence_hits, config, rows)
+            if not sentence_list and self._none_of(view, "sentences"):
+                # e.g. USE, whose text gets no sentence rows
                 self._sentences_absent[view.model] = self.store.generation
             if config.sentence_merge == "lists":
                 lists.append((view, config.vector_weight, chunk_list))
                 lists.append((view, weight, sentence_list))
             else:
-                lists.append(
-                    (
-                        view,
-                        config.vector_weight,
-                        _merge(
-                            chunk_list, sentence_list, config.sentence_merge, weight
-                        ),
-                    )
+                merged = _merge(
+                    chunk_list, sentence_list, config.sentence_merge, weight
                 )
+                lists.append((view, config.vector_weight, merged))
         for view, weight, ranked in lists:
             floor = _floor(config, view)
             for rank, (chunk_id, similarity) in enumerate(ranked):
                 cand = candidates.get(chunk_id)
                 if cand is None:
+                    row = rows[chunk_id]
                     cand = candidates[chunk_id] = _Candidate(
-                        rows[chunk_id], partial="text" not in rows[chunk_id]
+                        row, partial=row.get("parent") is not None
                     )
                 cand.fused += weight / (config.rrf_k + rank + 1)
                 cand.similarity = max(cand.similarity, similarity)
@@ -272,27 +286,32 @@ class Retriever:
                 cand.row, cand.partial = read[cand.row["chunk_id"]], False
         return [c for c in shown if not c.partial]
 
+    def _none_of(self, view: QueryView, rows: RowKind) -> bool:
+        """Whether the library has no row of the view's model (every cosine 0),
+        asked of an exact search: an approximate one can miss a model's few rows
+        in a large library (it once hid all the Chinese text from search)."""
+        hits = self.store.vector_search(view.vector, 1, rows, exact=True)
+        return not any(1.0 - float(h["_distance"]) > _ORTHOGONAL for h in hits)
+
     def _has_sentences(self) -> bool:
         generation = self.store.generation
         if self._sentences_at is None or self._sentences_at[0] != generation:
             self._sentences_at = (generation, self.store.count_sentences() > 0)
         return self._sentences_at[1]
 
-    def _sentence_parents(
-        self, view: QueryView, config: RetrievalConfig, rows: dict[str, Any]
-    ) -> list[tuple[str, float]]:
-        """Chunks ranked by their best sentence through one view, with its cosine;
-        a chunk not yet in ``rows`` is put there as its best sentence's place."""
-        hits = self.store.vector_search(
-            view.vector, config.candidates * config.sentence_depth, sentences=True
-        )
-        best: dict[str, float] = {}
-        for row in hits:
-            similarity = 1.0 - float(row["_distance"])
-            if similarity > _ORTHOGONAL and row["parent"] not in best:
-                best[row["parent"]] = similarity
-                rows.setdefault(row["parent"], {**row, "chunk_id": row["parent"]})
-        return list(best.items())[: config.candidates]
+
+def _best_sentences(
+    hits: list[dict[str, Any]], config: RetrievalConfig, rows: dict[str, Any]
+) -> list[tuple[str, float]]:
+    """Chunks ranked by their best sentence among ``hits``, with its cosine; a
+    chunk not yet in ``rows`` is put there as its best sentence's place."""
+    best: dict[str, float] = {}
+    for row in hits:
+        similarity = 1.0 - float(row["_distance"])
+        if similarity > _ORTHOGONAL and row["parent"] not in best:
+            best[row["parent"]] = similarity
+            rows.setdefault(row["parent"], {**row, "chunk_id": row["parent"]})
+    return list(best.items())[: config.candidates]
 
 
 def _merge(

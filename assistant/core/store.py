@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -61,6 +61,7 @@ HIT_COLUMNS = [
 SENTENCE_HIT_COLUMNS = ["chunk_id", "parent", "doc_id", "page", "start", "end"]
 """Where a sentence is: enough to rank and de-duplicate its chunk, whose own row
 is read only if it is shown."""
+RowKind = Literal["chunks", "sentences", "all"]
 CHUNK_ROWS = "parent IS NULL"
 SENTENCE_ROWS = "parent IS NOT NULL"
 VECTOR_HIT_COLUMNS = [c for c in HIT_COLUMNS if c != "vector"]
@@ -260,19 +261,34 @@ class ChunkStore:
 
     # ---- search ----------------------------------------------------------------
     def vector_search(
-        self, vector: np.ndarray, limit: int, sentences: bool = False
+        self,
+        vector: np.ndarray,
+        limit: int,
+        rows: RowKind = "chunks",
+        exact: bool = False,
     ) -> list[dict[str, Any]]:
-        """The nearest chunk rows, or with ``sentences`` the nearest sentence rows
-        (their ``parent`` is the chunk they belong to)."""
-        columns = SENTENCE_HIT_COLUMNS if sentences else VECTOR_HIT_COLUMNS
+        """The nearest rows of a kind: chunks, sentences (their ``parent`` is the
+        chunk they belong to) or both, in one search (no filter to evaluate: at
+        400k rows a filtered search took 44-50 ms, an unfiltered one 19 ms);
+        ``exact``: without the approximate index."""
+        columns = SENTENCE_HIT_COLUMNS if rows == "sentences" else VECTOR_HIT_COLUMNS
         query = (
             self._table.search(vector.astype(np.float32), vector_column_name="vector")
             .metric("cosine")
-            .where(SENTENCE_ROWS if sentences else CHUNK_ROWS, prefilter=True)
-            .select([*columns, "_distance"])
+            .select(
+                [*columns, "parent", "_distance"]
+                if rows == "all"
+                else [*columns, "_distance"]
+            )
             .limit(limit)
         )
-        if self._has_vector_index():
+        if rows != "all":
+            query = query.where(
+                SENTENCE_ROWS if rows == "sentences" else CHUNK_ROWS, prefilter=True
+            )
+        if exact:
+            query = query.bypass_vector_index()
+        elif self._has_vector_index():
             # refine 1: exact distances for the rows found (similarity floors
             # compare them); a larger factor cost 30-60 % more for recall@30 0.99
             query = query.nprobes(24).refine_factor(1)
@@ -283,7 +299,13 @@ class ChunkStore:
         if not chunk_ids:
             return []
         listed = ", ".join(f"'{_safe(c)}'" for c in chunk_ids)
-        return self._scan(HIT_COLUMNS, where=f"chunk_id IN ({listed})").to_pylist()
+        query = (
+            self._table.search()
+            .where(f"chunk_id IN ({listed})")
+            .select(HIT_COLUMNS)
+            .limit(len(chunk_ids))  # (with the id index: 4 ms at 400k rows, not 56)
+        )
+        return list(query.to_list())
 
     def has_text_index(self) -> bool:
         return self._has_index("search_text")
@@ -333,6 +355,10 @@ class ChunkStore:
                 ),
                 replace=True,
             )
+        if not self._has_index("chunk_id"):
+            from lancedb.index import BTree
+
+            self._table.create_index("chunk_id", config=BTree(), replace=True)
         if rows >= self.ann_min_rows and not self._has_index("vector"):
             partitions = max(1, int(rows**0.5))
             self._table.create_index(

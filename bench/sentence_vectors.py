@@ -1,0 +1,145 @@
+"""Sentence vectors on the dev set, in one run: the default library (chunk and
+sentence vectors) built once from the dev set's documents, then searched with
+each way of using the sentence vectors, and without them, by the app's own
+search. Chinese questions are translated once by the chat model (as the app
+does) and every variant gets the same translations.
+
+    python bench/sentence_vectors.py DEVSET_DIR [--questions FILE]
+
+Prints ingest time with and without sentence vectors, a table of hit@1 / hit@5
+per kind with search p50, and one JSON line (prefix ``BENCH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
+VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("no sentence vectors (chunks + full text)", "with", {"sentences": False}),
+    ("sentence lists, translation's at 0.5 (default)", "with", {}),
+    (
+        "sentence lists, translation's at 1.0",
+        "with",
+        {"translation_sentence_weight": 1.0},
+    ),
+    (
+        "sentence lists, translation's left out",
+        "with",
+        {"translation_sentence_weight": 0.0},
+    ),
+    ("sentence lists at 0.5", "with", {"sentence_weight": 0.5}),
+    ("merged into the chunk list by rank (rrf)", "with", {"sentence_merge": "rrf"}),
+    ("merged into the chunk list by cosine (max)", "with", {"sentence_merge": "max"}),
+    ("sentences embedded after their heading", "with_headings", {}),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("devset", type=Path, help="the folder get-devset.sh filled")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared/devset/questions.jsonl",
+    )
+    args = parser.parse_args()
+    os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-sentences-")
+
+    from assistant.config import Settings
+    from assistant.core.evaluation import load_questions, score, summarize
+    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+    from assistant.core.query_translation import english_query
+    from assistant.core.search_text import has_cjk
+    from assistant.core.services import Library, load_embedder, load_generator
+
+    settings = Settings()
+    embedder = load_embedder(settings)
+    docs = sorted((args.devset / "docs").iterdir())
+    home = Path(os.environ["ASSISTANT_HOME"])
+    ingest: dict[str, float] = {}
+    libraries = {}
+    for label, options in (
+        ("without", {"sentence_vectors": False}),
+        ("with", {}),
+        ("with_headings", {"sentence_headings": True}),
+    ):
+        lib = Library(
+            settings.model_copy(update={"sentence_vectors": label != "without"}),
+            embedder,
+            directory=home / label,
+        )
+        started = time.perf_counter()
+        run_ingest(docs, lib.store, embedder, IngestOptions(**options))  # type: ignore[arg-type]
+        ingest[f"ingest_{label}_sentences_s"] = round(time.perf_counter() - started, 1)
+        libraries[label] = lib
+    library = libraries["with"]
+    counts = {
+        "chunks": library.store.count_chunks(),
+        "sentences": library.store.count_sentences(),
+    }
+    print(
+        f"ingest: {ingest['ingest_without_sentences_s']} s without sentence vectors, "
+        f"{ingest['ingest_with_sentences_s']} s with, "
+        f"{ingest['ingest_with_headings_sentences_s']} s with headings "
+        f"({counts['chunks']} chunks, {counts['sentences']} sentences)"
+    )
+
+    questions = [q for q in load_questions(args.questions) if q.gold]
+    generator = load_generator(settings)
+    translations = {
+        q.id: english_query(generator, q.question, None)
+        for q in questions
+        if has_cjk(q.question)
+    }
+    base = library.retrieval_config(10)
+    rows = []
+    for name, label, change in VARIANTS:
+        library = libraries[label]
+        config = dataclasses.replace(base, **change)
+        results, times = [], []
+        for q in questions:
+            started = time.perf_counter()
+            sources = library.retriever.search(
+                q.question, config, translations.get(q.id)
+            )
+            times.append((time.perf_counter() - started) * 1000)
+            results.append(score(q, sources, None))
+        summary = summarize(results)
+        rows.append(
+            {
+                "variant": name,
+                **{
+                    k: [round(summary[k]["hit@1"], 2), round(summary[k]["hit@5"], 2)]
+                    for k in KINDS
+                    if k in summary
+                },
+                "p50_ms": round(statistics.median(times), 1),
+            }
+        )
+    print("\n| variant | " + " | ".join(f"{k} hit@1 / @5" for k in KINDS) + " | p50 |")
+    print("|---|" + "---|" * len(KINDS) + "---|")
+    for row in rows:
+        cells = " | ".join(
+            f"{row[k][0]:.2f} / {row[k][1]:.2f}" if k in row else "–" for k in KINDS
+        )
+        print(f"| {row['variant']} | {cells} | {row['p50_ms']} ms |")
+    print(
+        "BENCH "
+        + json.dumps(
+            {"bench": "sentence_vectors", **ingest, **counts, "variants": rows},
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
