@@ -110,7 +110,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
             f"{report.pages} pages, {report.chunks_embedded} chunks embedded "
-            f"({report.chunks_reused} reused) in {report.seconds:.1f} s"
+            f"({report.chunks_reused} reused)"
+            + (
+                f" and {report.sentences_embedded} sentences"
+                if report.sentences_embedded
+                else ""
+            )
+            + f" in {report.seconds:.1f} s"
             + (" — stopped by the user" if report.cancelled else "")
         )
     return 0 if report.ok else 1
@@ -373,9 +379,11 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     except AssistantError as exc:
         info["embedder"] = f"unavailable: {exc}"
     try:
-        documents = _open_library(settings).documents()
+        library = _open_library(settings)
+        documents = library.documents()
         info["documents"] = len(documents)
         info["chunks"] = sum(d.chunks for d in documents)
+        info["sentence_vectors"] = library.store.count_sentences()
     except AssistantError as exc:
         info["documents"] = f"unavailable: {exc}"
     info["python"] = sys.version.split()[0]

@@ -57,7 +57,7 @@ class Settings(BaseModel):
     chunk_overlap: int = Field(30, ge=0, le=512)
     sentence_vectors: bool = Field(
         True,
-        description="Also embed every sentence of a chunk (better recall, ~1.6x "
+        description="Also embed every sentence of a chunk (better recall, ~1.7-1.8x "
         "the ingest time); takes effect for files indexed from now on",
     )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")

@@ -1,8 +1,9 @@
 """Sentence vectors on the dev set, in one run: the default library (chunk and
-sentence vectors) built once from the dev set's documents, then searched with
-each way of using the sentence vectors, and without them, by the app's own
-search. Chinese questions are translated once by the chat model (as the app
-does) and every variant gets the same translations.
+sentence vectors) built from the dev set's documents (and again with each sentence
+embedded after its heading, and with sentences embedded by USE), then searched with
+each way of using the sentence vectors, and without them, by the app's own search.
+Chinese questions are translated once by the chat model (as the app does) and every
+variant gets the same translations.
 
     python bench/sentence_vectors.py DEVSET_DIR [--questions FILE]
 
@@ -40,6 +41,7 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("merged into the chunk list by rank (rrf)", "with", {"sentence_merge": "rrf"}),
     ("merged into the chunk list by cosine (max)", "with", {"sentence_merge": "max"}),
     ("sentences embedded after their heading", "with_headings", {}),
+    ("sentences embedded by USE (faster) instead of MiniLM", "by_use", {}),
 ]
 
 
@@ -71,6 +73,7 @@ def main() -> None:
         ("without", {"sentence_vectors": False}),
         ("with", {}),
         ("with_headings", {"sentence_headings": True}),
+        ("by_use", {"sentence_model": "multilingual"}),
     ):
         lib = Library(
             settings.model_copy(update={"sentence_vectors": label != "without"}),
@@ -89,7 +92,8 @@ def main() -> None:
     print(
         f"ingest: {ingest['ingest_without_sentences_s']} s without sentence vectors, "
         f"{ingest['ingest_with_sentences_s']} s with, "
-        f"{ingest['ingest_with_headings_sentences_s']} s with headings "
+        f"{ingest['ingest_with_headings_sentences_s']} s with headings, "
+        f"{ingest['ingest_by_use_sentences_s']} s with sentences by USE "
         f"({counts['chunks']} chunks, {counts['sentences']} sentences)"
     )
 

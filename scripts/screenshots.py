@@ -53,6 +53,13 @@ def main() -> int:
     wait_for(window.library.sig_documents_shown, 60000)
     settle()
     window.grab().save(str(OUT / "empty.png"))
+    from assistant.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), window)
+    dialog.show()
+    settle()
+    dialog.grab().save(str(OUT / "settings.png"))
+    dialog.close()
     window.add_paths([str(pdf), str(rules)])
     wait_for(window.library.worker.sig_ingest_finished, 120000)
     settle(500)

@@ -57,6 +57,9 @@ class IngestOptions:
     force: bool = False
     sentence_vectors: bool = True
     """Embed each sentence of a chunk as well (store.py: sentence rows)."""
+    sentence_model: str = "same"
+    """"same": each sentence by the model that embeds its chunk; "multilingual":
+    by the multilingual model (the routed embedder's USE half), which is faster."""
     sentence_headings: bool = False
     """Embed each sentence after its innermost heading (chunking.sentence_context)."""
 
@@ -302,6 +305,26 @@ def _sentences(chunks: list[Chunk], embedder: Embedder) -> list[_Sentence]:
     return out
 
 
+def _embed_texts(
+    embedder: Embedder,
+    texts: list[str],
+    batch: list[int],
+    chunk_count: int,
+    options: IngestOptions,
+) -> np.ndarray:
+    multilingual = getattr(embedder, "embed_in_multilingual_half", None)
+    if options.sentence_model != "multilingual" or multilingual is None:
+        return embedder.embed([texts[i] for i in batch])
+    out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
+    chunks = [n for n, i in enumerate(batch) if i < chunk_count]
+    sentences = [n for n, i in enumerate(batch) if i >= chunk_count]
+    if chunks:
+        out[chunks] = embedder.embed([texts[batch[n]] for n in chunks])
+    if sentences:
+        out[sentences] = multilingual([texts[batch[n]] for n in sentences])
+    return out
+
+
 def _embed(
     item: _Parsed,
     store: ChunkStore,
@@ -349,7 +372,7 @@ def _embed(
     for batch in batches:
         if cancel.cancelled:
             return None
-        embedded = embedder.embed([texts[i] for i in batch])
+        embedded = _embed_texts(embedder, texts, batch, len(chunks), options)
         for i, vector in zip(batch, embedded, strict=True):
             vectors[i] = vector
         done = [i for i in batch if i < len(chunks)]

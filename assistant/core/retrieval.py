@@ -113,9 +113,9 @@ class Retriever:
         self._text_pool = ThreadPoolExecutor(1, thread_name_prefix="fts")
         self._vector_pool = ThreadPoolExecutor(2, thread_name_prefix="ann")
         self._sentences_at: tuple[int, bool] | None = None
+        """(store generation, whether the library has sentence rows then)."""
         self._sentences_absent: dict[str, int] = {}
         """As ``_models_absent``, for the sentence rows of a model."""
-        """(store generation, whether the library has sentence rows then)."""
         self._models_absent: dict[str, int] = {}
         """Query-view model -> store generation at which none of its chunks existed
         (a routed USE view in an all-English library): skipped until a write."""

@@ -82,6 +82,13 @@ class RoutedEmbedder:
         vector[half] = model.embed_query(text)
         return QueryView(vector, similarity_floor(model), model.name)
 
+    def embed_in_multilingual_half(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of any language by USE, in this layout (the other half zero)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if texts:
+            out[:, : self._split] = self.multilingual.embed(texts)
+        return out
+
     def embed_multilingual(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors in one space for every language (claim grounding compares an
         answer with passages that may be in another language)."""

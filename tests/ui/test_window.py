@@ -716,3 +716,17 @@ def test_dark_theme_is_chosen_and_remembered(qtbot: QtBot, window: MainWindow) -
     finally:
         QApplication.setPalette(palette)
         QApplication.setStyle(style)
+
+
+def test_settings_dialog_turns_sentence_vectors_off_and_on(qtbot: QtBot) -> None:
+    from assistant.config import Settings
+    from assistant.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.sentence_vectors.isChecked()
+    assert "1.8x" in dialog.sentence_vectors.toolTip()
+    dialog.sentence_vectors.setChecked(False)
+    assert dialog.result_settings().sentence_vectors is False
+    dialog.sentence_vectors.setChecked(True)
+    assert dialog.result_settings().sentence_vectors is True
