@@ -177,7 +177,7 @@ class Retriever:
         ranked = _collapse_duplicates([c for c in ranked if c.relevant])
         shown = config.rerank_candidates if self.reranker else config.top_k
         ranked = self._complete(ranked[: shown + 2]) + ranked[shown + 2 :]
-        best = _best_possible(config)
+        best = _best_possible(config, config.sentences and self._has_sentences())
         scores = {id(c): min(1.0, c.fused / best) for c in ranked}
         if self.reranker is not None and ranked:
             head = ranked[: config.rerank_candidates]
@@ -342,12 +342,14 @@ def _floor(config: RetrievalConfig, view: QueryView) -> float:
     return view.floor if config.min_similarity is None else config.min_similarity
 
 
-def _best_possible(config: RetrievalConfig) -> float:
-    """The fused score of a chunk first in one vector list and the text list (shown
-    as 1.0; a chunk found by more lists is capped there)."""
+def _best_possible(config: RetrievalConfig, sentences: bool) -> float:
+    """The fused score of a chunk first in one view's lists (chunk, and sentence
+    where searched) and the text list (shown as 1.0; a chunk found by more lists is
+    capped there)."""
+    vector = config.vector_weight + (config.sentence_weight if sentences else 0.0)
     weight = {
-        "hybrid": config.vector_weight + config.text_weight,
-        "vector": config.vector_weight,
+        "hybrid": vector + config.text_weight,
+        "vector": vector,
         "text": config.text_weight,
     }[config.mode]
     return weight / (config.rrf_k + 1)
