@@ -156,3 +156,26 @@ def test_only_english_sentences_get_vectors_of_their_own(tmp_path: Path) -> None
     assert sorted(by_file["mixed.txt"]) == sorted(english)  # nor the Chinese line
     top = library.search("When does the harbour gate close?", top_k=1)[0]
     assert "21:30" in top.text
+
+
+def test_an_approximate_search_that_misses_a_model_does_not_hide_it(
+    tmp_path: Path,
+) -> None:
+    """Only an exact search may conclude that a model has no rows here (an ANN
+    index once missed the few Chinese rows and hid them until the next write)."""
+    library = _library(tmp_path)
+    store = library.store
+    real_search = store.vector_search
+
+    def approximate_misses(
+        vector: np.ndarray, limit: int, rows: str = "chunks", exact: bool = False
+    ) -> list[dict[str, object]]:
+        hits = real_search(vector, limit, rows, exact)  # type: ignore[arg-type]
+        return hits if exact else [h for h in hits if h["_distance"] >= 1.0 - 1e-6]
+
+    store.vector_search = approximate_misses  # type: ignore[method-assign]
+    library.search("图书馆什么时候开门？")
+    assert not library.retriever.lacks_model("multi")
+    store.vector_search = real_search  # type: ignore[method-assign]
+    found = library.search("图书馆什么时候开门？")
+    assert any(Path(s.path).name == "library.txt" for s in found)
