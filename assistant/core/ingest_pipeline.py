@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 
 from assistant.core.cancel import CancelToken
-from assistant.core.chunking import chunk_document, chunk_sentences, sentence_context
+from assistant.core.chunking import chunk_document, sentence_context
 from assistant.core.embedding import Embedder
 from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
 from assistant.core.ingest import discover, parse_file
 from assistant.core.search_text import to_search_text
+from assistant.core.sentence_rows import embed_texts, sentences_of
 from assistant.core.store import ChunkStore
 from assistant.core.types import (
     Chunk,
@@ -276,55 +277,6 @@ class _BatchWriter:
         self.pending.clear()
 
 
-@dataclass(frozen=True)
-class _Sentence:
-    chunk: int
-    """Index of the chunk it belongs to (the first that holds it)."""
-    start: int
-    end: int
-    text: str
-
-
-def _sentences(chunks: list[Chunk], embedder: Embedder) -> list[_Sentence]:
-    """Each sentence once, though chunk overlap puts some in two chunks; only of
-    chunks whose language the embedder wants sentence vectors for."""
-    wants: Callable[[str], bool] = getattr(
-        embedder, "wants_sentence_vectors", lambda _text: True
-    )
-    seen: set[tuple[int | None, int, int]] = set()
-    out = []
-    for index, chunk in enumerate(chunks):
-        if not wants(chunk.text):
-            continue
-        for start, end in chunk_sentences(chunk):
-            key = (chunk.page, start, end)
-            text = chunk.text[start - chunk.start : end - chunk.start]
-            if key not in seen and wants(text):  # (each text is routed by its own)
-                seen.add(key)
-                out.append(_Sentence(index, start, end, text))
-    return out
-
-
-def _embed_texts(
-    embedder: Embedder,
-    texts: list[str],
-    batch: list[int],
-    chunk_count: int,
-    options: IngestOptions,
-) -> np.ndarray:
-    multilingual = getattr(embedder, "embed_in_multilingual_half", None)
-    if options.sentence_model != "multilingual" or multilingual is None:
-        return embedder.embed([texts[i] for i in batch])
-    out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
-    chunks = [n for n, i in enumerate(batch) if i < chunk_count]
-    sentences = [n for n, i in enumerate(batch) if i >= chunk_count]
-    if chunks:
-        out[chunks] = embedder.embed([texts[batch[n]] for n in chunks])
-    if sentences:
-        out[sentences] = multilingual([texts[batch[n]] for n in sentences])
-    return out
-
-
 def _embed(
     item: _Parsed,
     store: ChunkStore,
@@ -339,7 +291,7 @@ def _embed(
     ``options.force``); None if cancelled. A batch of chunks is embedded together
     with its chunks' sentences, so progress and ETA still count chunks."""
     chunks = item.chunks
-    sentences = _sentences(chunks, embedder) if options.sentence_vectors else []
+    sentences = sentences_of(chunks, embedder) if options.sentence_vectors else []
     texts = [c.embed_text for c in chunks] + [
         sentence_context(chunks[s.chunk].heading) + s.text
         if options.sentence_headings
@@ -372,7 +324,9 @@ def _embed(
     for batch in batches:
         if cancel.cancelled:
             return None
-        embedded = _embed_texts(embedder, texts, batch, len(chunks), options)
+        embedded = embed_texts(
+            embedder, texts, batch, len(chunks), options.sentence_model
+        )
         for i, vector in zip(batch, embedded, strict=True):
             vectors[i] = vector
         done = [i for i in batch if i < len(chunks)]

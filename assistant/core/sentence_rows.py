@@ -1,0 +1,65 @@
+"""Sentence rows: which sentences of a document's chunks get a vector of their own
+(store.py keeps them beside the chunks), and embedding them with the chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.core.chunking import chunk_sentences
+from assistant.core.embedding import Embedder
+from assistant.core.types import Chunk
+
+
+@dataclass(frozen=True)
+class Sentence:
+    chunk: int
+    """Index of the chunk it belongs to (the first that holds it)."""
+    start: int
+    end: int
+    text: str
+
+
+def sentences_of(chunks: list[Chunk], embedder: Embedder) -> list[Sentence]:
+    """Each sentence once, though chunk overlap puts some in two chunks; only of
+    chunks whose language the embedder wants sentence vectors for."""
+    wants: Callable[[str], bool] = getattr(
+        embedder, "wants_sentence_vectors", lambda _text: True
+    )
+    seen: set[tuple[int | None, int, int]] = set()
+    out = []
+    for index, chunk in enumerate(chunks):
+        if not wants(chunk.text):
+            continue
+        for start, end in chunk_sentences(chunk):
+            key = (chunk.page, start, end)
+            text = chunk.text[start - chunk.start : end - chunk.start]
+            if key not in seen and wants(text):  # (each text is routed by its own)
+                seen.add(key)
+                out.append(Sentence(index, start, end, text))
+    return out
+
+
+def embed_texts(
+    embedder: Embedder,
+    texts: list[str],
+    batch: list[int],
+    chunk_count: int,
+    sentence_model: str = "same",
+) -> np.ndarray:
+    """The vectors of ``texts[i]`` for ``i`` in ``batch``; those from
+    ``chunk_count`` on are sentences, embedded by the multilingual model when
+    ``sentence_model`` says so (measured worse, kept for the benchmark)."""
+    multilingual = getattr(embedder, "embed_in_multilingual_half", None)
+    if sentence_model != "multilingual" or multilingual is None:
+        return embedder.embed([texts[i] for i in batch])
+    out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
+    chunks = [n for n, i in enumerate(batch) if i < chunk_count]
+    sentences = [n for n, i in enumerate(batch) if i >= chunk_count]
+    if chunks:
+        out[chunks] = embedder.embed([texts[batch[n]] for n in chunks])
+    if sentences:
+        out[sentences] = multilingual([texts[batch[n]] for n in sentences])
+    return out
