@@ -75,11 +75,7 @@ def main() -> None:
         ("with_headings", {"sentence_headings": True}),
         ("by_use", {"sentence_model": "multilingual"}),
     ):
-        lib = Library(
-            settings.model_copy(update={"sentence_vectors": label != "without"}),
-            embedder,
-            directory=home / label,
-        )
+        lib = Library(settings, embedder, directory=home / label)
         started = time.perf_counter()
         run_ingest(docs, lib.store, embedder, IngestOptions(**options))  # type: ignore[arg-type]
         ingest[f"ingest_{label}_sentences_s"] = round(time.perf_counter() - started, 1)

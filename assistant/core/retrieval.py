@@ -1,9 +1,9 @@
 """Hybrid retrieval: vector + BM25 candidates, reciprocal-rank fusion, de-duplication,
 an optional cross-encoder re-rank, and a relevance floor.
 
-Each query view searches twice: the chunk vectors, and the sentence vectors
-(store.py), whose hits rank their chunks by their best sentence (max-sim). Every
-list counts once in the fusion."""
+Each query view makes one vector search that returns chunk rows and sentence rows
+(store.py); the sentence hits rank their chunks by their best sentence (max-sim)
+and enter the fusion as a list of their own."""
 
 from __future__ import annotations
 
@@ -83,9 +83,7 @@ class RetrievalConfig:
     sentence_merge: SentenceMerge = "lists"
     """"lists": sentence hits are a ranked list of their own in the fusion;
     "rrf" / "max": merged with the view's chunk list into one (by rank / by cosine).
-    bench/retrieval_directions.py compares them."""
-    sentence_skip: tuple[str, ...] = ()
-    """Models whose sentence vectors are not searched."""
+    bench/sentence_vectors.py compares them."""
 
 
 @dataclass
@@ -221,7 +219,6 @@ class Retriever:
             with_sentences = not (
                 not sentences
                 or weight <= 0
-                or view.model in config.sentence_skip
                 or self._sentences_absent.get(view.model) == self.store.generation
             )
             limit = config.candidates * (1 + config.sentence_depth * with_sentences)
@@ -255,7 +252,11 @@ class Retriever:
                 lists.append((view, weight, sentence_list))
             else:
                 merged = _merge(
-                    chunk_list, sentence_list, config.sentence_merge, weight
+                    chunk_list,
+                    sentence_list,
+                    config.sentence_merge,
+                    weight,
+                    config.rrf_k,
                 )
                 lists.append((view, config.vector_weight, merged))
         for view, weight, ranked in lists:
@@ -319,6 +320,7 @@ def _merge(
     sentences: list[tuple[str, float]],
     how: SentenceMerge,
     weight: float,
+    rrf_k: int,
 ) -> list[tuple[str, float]]:
     """One view's chunk and sentence rankings as one list (so a view counts once
     in the fusion, whichever model it is)."""
@@ -330,7 +332,7 @@ def _merge(
             if how == "max":
                 score[chunk_id] = max(score[chunk_id], similarity)
             else:
-                score[chunk_id] += factor / (60 + rank + 1)
+                score[chunk_id] += factor / (rrf_k + rank + 1)
     order = sorted(score, key=score.__getitem__, reverse=True)
     return [(chunk_id, best[chunk_id]) for chunk_id in order]
 
