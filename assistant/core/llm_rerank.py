@@ -13,6 +13,7 @@ from typing import Any
 from assistant.core.chat_template import ChatTemplate, chat_tokens
 from assistant.core.errors import ModelNotFound
 from assistant.core.hardware import physical_cores
+from assistant.core.llm import open_llama
 from assistant.core.yes_no import (
     NO_WORDS,
     YES_WORDS,
@@ -40,20 +41,13 @@ class LlamaReranker:
     def __init__(
         self, model_path: Path | str, threads: int = 0, max_passage_tokens: int = 320
     ) -> None:
-        from llama_cpp import Llama
-
         path = Path(model_path)
         if not path.is_file():
             raise ModelNotFound(f"Re-rank model not found: {path}")
         threads = threads or physical_cores()
         self.max_passage_tokens = max_passage_tokens
-        self._llm: Any = Llama(
-            model_path=str(path),
-            n_ctx=1024,
-            n_batch=512,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
+        self._llm: Any = open_llama(
+            path, n_ctx=1024, n_batch=512, n_threads=threads, n_threads_batch=threads
         )
         self._template = ChatTemplate(self._llm, path.name)
         self._yes = first_tokens(self._llm, YES_WORDS)

@@ -100,6 +100,10 @@ class OnnxEmbedder(TokenCounting):
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self._shrink = ort.RunOptions()
+        self._shrink.add_run_config_entry(
+            "memory.enable_memory_arena_shrinkage", "cpu:0"
+        )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -120,7 +124,10 @@ class OnnxEmbedder(TokenCounting):
                     ),
                 }
                 feeds = {k: encoded[k] for k in INPUTS if k in self._inputs}
-                hidden = self._session.run(None, feeds)[0]
+                last = start + self.batch_size >= len(order)
+                hidden = self._session.run(None, feeds, self._shrink if last else None)[
+                    0
+                ]
                 mask = encoded["attention_mask"][..., None].astype(np.float32)
                 pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
                 pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)

@@ -1,0 +1,359 @@
+"""Memory of the app in each of its states, split into anonymous (heap: what the
+app must budget) and file-backed (the mmapped GGUF and shared libraries: pages the
+kernel can drop and re-read), from ``/proc/PID/smaps_rollup``.
+
+    python bench/memory.py [--pdf BIG.pdf] [--pairs 50] [--only window,index]
+
+Each scenario runs in a fresh child process; the parent samples the child's
+smaps_rollup every 50 ms and attributes each sample to the phase the child last
+announced. Scenarios:
+
+- ``steps``: the answer path built step by step in core (import, library, embedder,
+  chat model, first and second answer); the anonymous memory each step adds is the
+  table of consumers, and the child says whether torch was imported.
+- ``window``: the real window (offscreen) on a sample library: idle with both
+  models loaded, then answering a question.
+- ``index``: ``Library.ingest`` of a big PDF (the CLI's path).
+- ``teach``: teaching N pairs for one epoch, then what is still held once it ended;
+  ``teach-cancel``: the same run cancelled during training.
+
+Prints a table and one ``BENCH {json}`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from report import print_result
+
+HERE = Path(__file__).parent
+QUESTION = "How do I parse a JSON document from a string?"
+
+
+def rollup(pid: int | str = "self") -> dict[str, float]:
+    """Rss, Anonymous and file-backed (Rss - Anonymous) in MB."""
+    values: dict[str, float] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                values[parts[0].rstrip(":")] = int(parts[1]) / 1024
+    rss, anon = values.get("Rss", 0.0), values.get("Anonymous", 0.0)
+    return {"rss": rss, "anon": anon, "file": rss - anon}
+
+
+# --- the child: announces phases and steps on stdout ------------------------------
+
+
+def say(kind: str, name: str, **extra: Any) -> None:
+    print(json.dumps({"kind": kind, "name": name, **rollup(), **extra}), flush=True)
+
+
+def child_steps(args: argparse.Namespace) -> None:
+    say("step", "python")
+    from assistant.config import Settings
+    from assistant.core import services
+    from assistant.core.cancel import CancelToken
+
+    say("step", "import core")
+    settings = Settings()
+    library = services.Library.open(settings)
+    say("step", "open library")
+    library.search(QUESTION)
+    say("step", "embedder + first search")
+    generator = services.load_generator(settings)
+    say("step", f"chat model (n_ctx {settings.context_length})")
+    conversation = services.Conversation(library, generator)
+    say("phase", "answer")
+    conversation.ask(QUESTION, cancel=CancelToken())
+    say("step", "first answer")
+    conversation.ask("And how do I write one back to a file?", cancel=CancelToken())
+    say("step", "second answer", torch="torch" in sys.modules)
+
+
+def child_window(args: argparse.Namespace) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.config import Settings
+    from assistant.ui.app import share_the_interpreter
+    from assistant.ui.main_window import MainWindow
+
+    say("phase", "startup")
+    share_the_interpreter()
+    app = QApplication(sys.argv)
+    window = MainWindow(Settings())
+    window.show()
+    app.processEvents()
+
+    def wait_for(signal: Any, timeout_ms: int) -> None:
+        loop = QEventLoop()
+        signal.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+
+    def settle(seconds: float) -> None:
+        loop = QEventLoop()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+
+    wait_for(window.library.sig_documents_shown, 120000)
+    if window.loading_bar.isVisible():
+        wait_for(window.chat.worker.sig_model_ready, 120000)
+    say("phase", "idle")
+    settle(5)
+    say("step", "idle", torch="torch" in sys.modules)
+    say("phase", "answer")
+    window.chat.ask(QUESTION)
+    wait_for(window.chat.sig_answer_shown, 600000)
+    say("phase", "after answer")
+    settle(5)
+    say("step", "after answer", torch="torch" in sys.modules)
+    window.close()
+
+
+def child_index(args: argparse.Namespace) -> None:
+    from assistant.config import Settings
+    from assistant.core import services
+
+    library = services.Library.open(Settings())
+    say("phase", "index")
+    report = library.ingest([Path(args.pdf)])
+    say("phase", "after index")
+    time.sleep(2)
+    say(
+        "step",
+        "after index",
+        chunks=report.chunks_embedded,
+        pages=report.pages,
+        seconds=report.seconds,
+        failed=len(report.failed),
+    )
+
+
+def child_teach(args: argparse.Namespace, cancel_at: int | None) -> None:
+    from sft_bench import make_facts
+
+    from assistant.config import Settings
+    from assistant.core.cancel import CancelToken
+    from assistant.core.errors import Cancelled
+    from assistant.core.finetune.adapters import AdapterStore
+    from assistant.core.finetune.pairs import QAPair
+    from assistant.core.finetune.teach import teach
+    from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+    from assistant.core.hardware import release_memory
+    from assistant.core.model_files import resolve_chat_model
+
+    pairs = [
+        QAPair(question=f.question, answer=f.answer) for f in make_facts(args.pairs)
+    ]
+    model = resolve_chat_model(Settings().chat_model)
+    say("step", "before teaching")
+    cancel = CancelToken()
+    seconds: list[float] = []
+    last = [time.perf_counter()]
+
+    def progress(p: TrainProgress) -> None:
+        now = time.perf_counter()
+        if p.phase == "training":
+            seconds.append(now - last[0])
+            if cancel_at is not None and p.step >= cancel_at:
+                cancel.cancel()
+        else:
+            say("phase", p.phase)
+        last[0] = now
+
+    say("phase", "loading")
+    with contextlib.suppress(Cancelled):
+        teach(
+            model,
+            pairs,
+            "memory-bench",
+            LoraSettings(epochs=1),
+            AdapterStore(),
+            progress,
+            cancel,
+        )
+    say("phase", "ended")
+    release_memory()
+    time.sleep(2)
+    steps = seconds[1:] or seconds  # the first step's time includes loading's tail
+    say(
+        "step",
+        "after teaching",
+        step_s=sum(steps) / max(1, len(steps)),
+        steps=len(seconds),
+    )
+
+
+# --- the parent: runs children, samples them -------------------------------------
+
+
+@dataclass
+class Run:
+    scenario: str
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+
+def run_child(scenario: str, argv: list[str], env: dict[str, str]) -> Run:
+    run = Run(scenario)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", scenario, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=HERE,
+    )
+    phase = ["start"]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            try:
+                now = rollup(process.pid)
+            except (OSError, ValueError):
+                break
+            peak = run.phases.setdefault(
+                phase[0], {"rss": 0.0, "anon": 0.0, "file": 0.0}
+            )
+            for key in peak:
+                peak[key] = max(peak[key], now[key])
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stderr: list[str] = []
+    reader = threading.Thread(
+        target=lambda: stderr.extend(process.stderr or []), daemon=True
+    )
+    reader.start()
+    for line in process.stdout or []:
+        if not line.startswith("{"):
+            continue
+        event = json.loads(line)
+        if event["kind"] == "phase":
+            phase[0] = event["name"]
+        else:
+            run.steps.append(event)
+    process.wait()
+    done.set()
+    sampler.join()
+    reader.join(timeout=5)
+    if process.returncode:
+        run.error = "".join(stderr[-5:]).strip()
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pdf", default="/usr/share/R/doc/manual/fullrefman.pdf")
+    parser.add_argument(
+        "--sample", default=str(HERE / "out/corpus/python-library-1.pdf")
+    )
+    parser.add_argument("--pairs", type=int, default=50)
+    parser.add_argument("--only", default="steps,window,index,teach,teach-cancel")
+    parser.add_argument("--child", default="")
+    args = parser.parse_args()
+    if args.child:
+        {
+            "steps": child_steps,
+            "window": child_window,
+            "index": child_index,
+            "teach": lambda a: child_teach(a, None),
+            "teach-cancel": lambda a: child_teach(a, 3),
+        }[args.child](args)
+        return
+
+    sample = Path(args.sample)
+    if not sample.exists():
+        sys.exit(f"{sample} missing: run `python bench/corpus.py bench/out/corpus`")
+    home = Path(tempfile.mkdtemp(prefix="assistant-memory-"))
+    env = {**os.environ, "ASSISTANT_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(sample)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    runs: list[Run] = []
+    for scenario in args.only.split(","):
+        child_env = env
+        if scenario == "index":  # its own empty library
+            child_env = {
+                **env,
+                "ASSISTANT_HOME": tempfile.mkdtemp(prefix="assistant-mem-ix-"),
+            }
+        started = time.perf_counter()
+        run = run_child(
+            scenario, ["--pdf", args.pdf, "--pairs", str(args.pairs)], child_env
+        )
+        run.phases["wall_s"] = {"s": round(time.perf_counter() - started, 1)}
+        runs.append(run)
+        print(f"{scenario}: {run.error or 'ok'}", file=sys.stderr, flush=True)
+
+    rows = []
+    for run in runs:
+        for name, peak in run.phases.items():
+            if "rss" in peak:
+                rows.append(
+                    {
+                        "scenario": run.scenario,
+                        "row": f"peak: {name}",
+                        **{k: round(v) for k, v in peak.items()},
+                    }
+                )
+        previous = None
+        for step in run.steps:
+            row = {
+                "scenario": run.scenario,
+                "row": f"at: {step['name']}",
+                "rss": round(step["rss"]),
+                "anon": round(step["anon"]),
+                "file": round(step["file"]),
+            }
+            if previous is not None and run.scenario == "steps":
+                row["anon_added"] = round(step["anon"] - previous["anon"])
+            extra = {
+                k: v
+                for k, v in step.items()
+                if k not in {"kind", "name", "rss", "anon", "file"}
+            }
+            row.update(
+                {
+                    k: round(v, 2) if isinstance(v, float) else v
+                    for k, v in extra.items()
+                }
+            )
+            rows.append(row)
+            previous = step
+        if run.error:
+            rows.append({"scenario": run.scenario, "row": "error: " + run.error[-200:]})
+    columns = ["scenario", "row", "rss", "anon", "file", "anon_added"]
+    print(" | ".join(columns) + " | other")
+    for row in rows:
+        other = {k: v for k, v in row.items() if k not in columns}
+        print(" | ".join(str(row.get(c, "")) for c in columns) + f" | {other or ''}")
+    print_result(
+        {
+            "memory_mb": rows,
+            "wall_s": {r.scenario: r.phases["wall_s"]["s"] for r in runs},
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
