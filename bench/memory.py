@@ -142,7 +142,9 @@ def child_index(args: argparse.Namespace) -> None:
     )
 
 
-def child_teach(args: argparse.Namespace, cancel_at: int | None) -> None:
+def child_teach(
+    args: argparse.Namespace, cancel_at: int | None, checkpointing: bool = False
+) -> None:
     from sft_bench import make_facts
 
     from assistant.config import Settings
@@ -167,6 +169,8 @@ def child_teach(args: argparse.Namespace, cancel_at: int | None) -> None:
     def progress(p: TrainProgress) -> None:
         now = time.perf_counter()
         if p.phase == "training":
+            if not seconds:
+                say("phase", "training")
             seconds.append(now - last[0])
             if cancel_at is not None and p.step >= cancel_at:
                 cancel.cancel()
@@ -179,8 +183,8 @@ def child_teach(args: argparse.Namespace, cancel_at: int | None) -> None:
         teach(
             model,
             pairs,
-            "memory-bench",
-            LoraSettings(epochs=1),
+            f"memory-bench-{args.child}",
+            LoraSettings(epochs=1, checkpointing=checkpointing),
             AdapterStore(),
             progress,
             cancel,
@@ -275,6 +279,7 @@ def main() -> None:
             "index": child_index,
             "teach": lambda a: child_teach(a, None),
             "teach-cancel": lambda a: child_teach(a, 3),
+            "teach-checkpointing": lambda a: child_teach(a, None, True),
         }[args.child](args)
         return
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import resource
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -20,21 +18,16 @@ from assistant.core.finetune.adapters import (
     check_name,
 )
 from assistant.core.finetune.examples import GgufChatTokenizer, build_example
-from assistant.core.finetune.gguf_adapter import write_gguf_adapter
 from assistant.core.finetune.pairs import QAPair, save_pairs
 from assistant.core.finetune.trainer import (
     LoraSettings,
     TrainCallback,
     TrainProgress,
-    train_lora,
 )
+from assistant.core.finetune.training_process import train_and_write, train_in_child
 from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
 
 CHECK_TOKENS = 48
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def check_adapter(
@@ -58,6 +51,34 @@ def check_adapter(
         generator.close()
 
 
+TRAINING_OVERHEAD_MB = 1200
+"""Peak memory of a training run beyond the bfloat16 weights (2 bytes each): LoRA
+weights and their optimiser state, activations of a batch of 4 x 512 tokens,
+torch and transformers themselves (bench/memory.py, the 1.5B default)."""
+
+
+def training_memory_mb(model_path: Path) -> float:
+    from assistant.core.finetune.gguf_weights import gguf_parameter_count
+
+    return gguf_parameter_count(model_path) * 2 / 2**20 + TRAINING_OVERHEAD_MB
+
+
+def check_training_memory(model_path: Path) -> None:
+    """Refuse before loading anything when the machine lacks the memory a run
+    needs: a half-loaded model that pushes the laptop into swap helps no one."""
+    import psutil
+
+    needed = training_memory_mb(model_path)
+    free = psutil.virtual_memory().available / 2**20
+    if free < needed:
+        raise AssistantError(
+            f"Teaching {model_path.stem} needs about {needed / 1024:.1f} GB of free "
+            f"memory and {free / 1024:.1f} GB is free now. Close other programs (a "
+            "web browser frees the most) and try again, or choose a smaller chat "
+            "model in Settings."
+        )
+
+
 def teach(
     model_path: Path,
     pairs: Sequence[QAPair],
@@ -77,6 +98,7 @@ def teach(
     name = check_name(name)
     if not pairs:
         raise AssistantError("There are no training pairs.")
+    check_training_memory(model_path)
     started = time.perf_counter()
     staging = store.staging(name)
     try:
@@ -90,22 +112,18 @@ def teach(
             architecture = tokenizer.architecture
         finally:
             tokenizer.close()
-        result = train_lora(
-            model_path, examples, pad_id, settings, report, cancel, epoch_end
-        )
-        report(TrainProgress("exporting", result.steps, result.steps))
-        adapted = write_gguf_adapter(
-            result.lora_state,
-            architecture,
-            result.model,
-            settings.alpha,
-            staging / ADAPTER_FILE,
-            name,
-        )
-        del result.lora_state
-        gc.collect()
+        job = (model_path, examples, pad_id, settings, architecture)
+        adapter_file = staging / ADAPTER_FILE
+        if epoch_end is None:
+            trained = train_in_child(
+                *job, adapter_file, name, report, cancel or CancelToken()
+            )
+        else:  # a benchmark probing the model as it learns: it must be here
+            trained = train_and_write(
+                *job, adapter_file, name, report, cancel, epoch_end
+            )
         save_pairs(pairs, staging / PAIRS_FILE)
-        report(TrainProgress("verifying", result.steps, result.steps))
+        report(TrainProgress("verifying", trained.steps, trained.steps))
         try:
             answer = check_adapter(
                 model_path, staging / ADAPTER_FILE, pairs[0].question, settings.threads
@@ -122,13 +140,13 @@ def teach(
             settings=settings,
             system_prompt=PLAIN_SYSTEM_PROMPT,
             pairs=len(pairs),
-            steps=result.steps,
-            losses=result.losses,
-            load_s=result.load_s,
-            train_s=result.train_s,
+            steps=trained.steps,
+            losses=trained.losses,
+            load_s=trained.load_s,
+            train_s=trained.train_s,
             total_s=time.perf_counter() - started,
-            peak_rss_mb=peak_rss_mb(),
-            adapted_weights=adapted,
+            peak_rss_mb=trained.peak_rss_mb,
+            adapted_weights=trained.adapted_weights,
             check_question=pairs[0].question,
             check_answer=answer,
         )
