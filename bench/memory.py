@@ -201,6 +201,57 @@ def child_teach(
     )
 
 
+LLM_CONFIGS = [  # n_ctx, n_batch, n_ubatch, repacked weights
+    (4096, 512, 512, True),
+    (4096, 512, 512, False),
+    (2048, 512, 512, False),
+    (4096, 512, 256, False),
+    (4096, 256, 128, False),
+]
+
+
+def child_llm(args: argparse.Namespace) -> None:
+    """The chat model alone under one configuration: heap added by loading and by
+    one answer to an 800-token prompt, its time to first token and tokens/s."""
+    from assistant.core.llm import open_llama
+    from assistant.core.model_files import resolve_chat_model
+
+    n_ctx, n_batch, n_ubatch, repack = LLM_CONFIGS[args.config]
+    before = rollup()
+    started = time.perf_counter()
+    llm = open_llama(
+        resolve_chat_model(""),
+        repack=repack,
+        n_ctx=n_ctx,
+        n_batch=n_batch,
+        n_ubatch=n_ubatch,
+        n_threads=2,
+        n_threads_batch=2,
+        flash_attn=True,
+    )
+    load_s = time.perf_counter() - started
+    loaded = rollup()
+    text = (HERE.parent / "README.md").read_text()[:4000]
+    prompt = llm.tokenize(("Summarise:\n" + text).encode())[:800]
+    started = time.perf_counter()
+    first = 0.0
+    for count, _ in enumerate(llm.generate(prompt, temp=0.0), 1):
+        if count == 1:
+            first = time.perf_counter()
+        if count == 41:
+            break
+    say(
+        "step",
+        f"n_ctx {n_ctx}, n_batch {n_batch}, n_ubatch {n_ubatch}, "
+        f"repack {'on' if repack else 'off'}",
+        load_s=load_s,
+        anon_loaded=loaded["anon"] - before["anon"],
+        anon_answered=rollup()["anon"] - before["anon"],
+        ttft_s=first - started,
+        tokens_per_s=40 / (time.perf_counter() - first),
+    )
+
+
 # --- the parent: runs children, samples them -------------------------------------
 
 
@@ -225,11 +276,19 @@ def run_child(scenario: str, argv: list[str], env: dict[str, str]) -> Run:
     phase = ["start"]
     done = threading.Event()
 
+    import psutil
+
+    tree = psutil.Process(process.pid)
+
     def sample() -> None:
         while not done.is_set():
             try:
                 now = rollup(process.pid)
-            except (OSError, ValueError):
+                for descendant in tree.children(recursive=True):  # training's child
+                    with contextlib.suppress(OSError, ValueError, psutil.Error):
+                        for key, value in rollup(descendant.pid).items():
+                            now[key] += value
+            except (OSError, ValueError, psutil.Error):
                 break
             peak = run.phases.setdefault(
                 phase[0], {"rss": 0.0, "anon": 0.0, "file": 0.0}
@@ -269,8 +328,12 @@ def main() -> None:
         "--sample", default=str(HERE / "out/corpus/python-library-1.pdf")
     )
     parser.add_argument("--pairs", type=int, default=50)
-    parser.add_argument("--only", default="steps,window,index,teach,teach-cancel")
+    parser.add_argument(
+        "--only",
+        default="llm,steps,window,index,teach,teach-checkpointing,teach-cancel",
+    )
     parser.add_argument("--child", default="")
+    parser.add_argument("--config", type=int, default=0)
     args = parser.parse_args()
     if args.child:
         {
@@ -280,6 +343,7 @@ def main() -> None:
             "teach": lambda a: child_teach(a, None),
             "teach-cancel": lambda a: child_teach(a, 3),
             "teach-checkpointing": lambda a: child_teach(a, None, True),
+            "llm": child_llm,
         }[args.child](args)
         return
 
@@ -302,6 +366,12 @@ def main() -> None:
                 **env,
                 "ASSISTANT_HOME": tempfile.mkdtemp(prefix="assistant-mem-ix-"),
             }
+        if scenario == "llm":
+            for number in range(len(LLM_CONFIGS)):
+                run = run_child("llm", ["--config", str(number)], env)
+                run.phases["wall_s"] = {"s": 0.0}
+                runs.append(run)
+            continue
         started = time.perf_counter()
         run = run_child(
             scenario, ["--pdf", args.pdf, "--pairs", str(args.pairs)], child_env

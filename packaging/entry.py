@@ -1,8 +1,13 @@
 """Bundle entry point, shared by both programs of the bundle: ``assistant-cli`` runs
 the command line, ``Assistant`` the window (one analysis, one copy of the runtime)."""
 
+import multiprocessing
 import sys
 from pathlib import Path
+
+# teaching trains in a spawned child: in a frozen bundle that child starts as this
+# program, and freeze_support() runs the child's work instead of the app
+multiprocessing.freeze_support()
 
 if Path(sys.argv[0]).name.startswith("assistant-cli"):
     from assistant.cli import main

@@ -171,5 +171,5 @@ def test_teaching_is_refused_when_the_memory_is_not_there(
         available = 300 * 2**20
 
     monkeypatch.setattr(psutil, "virtual_memory", lambda: Little())
-    with pytest.raises(AssistantError, match=r"needs about 1\.\d GB of free memory"):
+    with pytest.raises(AssistantError, match=r"needs about 0\.\d GB of free memory"):
         check_training_memory(models_dir() / SMALL_MODEL)

@@ -51,16 +51,18 @@ def check_adapter(
         generator.close()
 
 
-TRAINING_OVERHEAD_MB = 1200
-"""Peak memory of a training run beyond the bfloat16 weights (2 bytes each): LoRA
-weights and their optimiser state, activations of a batch of 4 x 512 tokens,
-torch and transformers themselves (bench/memory.py, the 1.5B default)."""
+WEIGHT_FACTOR = 1.8
+RUNTIME_MB = 300
+"""A run's peak is about 1.8x its bfloat16 weights (2 bytes each) plus torch's own
+300 MB: the weights, LoRA weights with their optimiser state, and the activations
+of a batch of 4 pairs (bench/memory.py: 6.4 GB for the 1.5B default's 3.39 GB)."""
 
 
 def training_memory_mb(model_path: Path) -> float:
     from assistant.core.finetune.gguf_weights import gguf_parameter_count
 
-    return gguf_parameter_count(model_path) * 2 / 2**20 + TRAINING_OVERHEAD_MB
+    weights_mb = gguf_parameter_count(model_path) * 2 / 2**20
+    return weights_mb * WEIGHT_FACTOR + RUNTIME_MB
 
 
 def check_training_memory(model_path: Path) -> None:
