@@ -24,7 +24,11 @@ from assistant.core.finetune.trainer import (
     TrainCallback,
     TrainProgress,
 )
-from assistant.core.finetune.training_process import train_and_write, train_in_child
+from assistant.core.finetune.training_process import (
+    TrainingJob,
+    train_and_write,
+    train_in_child,
+)
 from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
 
 CHECK_TOKENS = 48
@@ -114,16 +118,19 @@ def teach(
             architecture = tokenizer.architecture
         finally:
             tokenizer.close()
-        job = (model_path, examples, pad_id, settings, architecture)
-        adapter_file = staging / ADAPTER_FILE
+        job = TrainingJob(
+            model_path,
+            examples,
+            pad_id,
+            settings,
+            architecture,
+            staging / ADAPTER_FILE,
+            name,
+        )
         if epoch_end is None:
-            trained = train_in_child(
-                *job, adapter_file, name, report, cancel or CancelToken()
-            )
+            trained = train_in_child(job, report, cancel or CancelToken())
         else:  # a benchmark probing the model as it learns: it must be here
-            trained = train_and_write(
-                *job, adapter_file, name, report, cancel, epoch_end
-            )
+            trained = train_and_write(job, report, cancel, epoch_end)
         save_pairs(pairs, staging / PAIRS_FILE)
         report(TrainProgress("verifying", trained.steps, trained.steps))
         try:

@@ -42,14 +42,22 @@ class TrainedAdapter:
     peak_rss_mb: float = 0.0
 
 
+@dataclass(frozen=True)
+class TrainingJob:
+    """One run, as a value that crosses to the child process."""
+
+    model_path: Path
+    examples: Sequence[Example]
+    pad_id: int
+    settings: LoraSettings
+    architecture: str
+    """The GGUF architecture name the adapter is written for."""
+    adapter_path: Path
+    name: str
+
+
 def train_and_write(
-    model_path: Path,
-    examples: Sequence[Example],
-    pad_id: int,
-    settings: LoraSettings,
-    architecture: str,
-    adapter_path: Path,
-    name: str,
+    job: TrainingJob,
     progress: TrainCallback,
     cancel: CancelToken | None = None,
     epoch_end: Any = None,
@@ -60,16 +68,22 @@ def train_and_write(
     from assistant.core.hardware import release_memory
 
     result = train_lora(
-        model_path, examples, pad_id, settings, progress, cancel, epoch_end
+        job.model_path,
+        job.examples,
+        job.pad_id,
+        job.settings,
+        progress,
+        cancel,
+        epoch_end,
     )
     progress(TrainProgress("exporting", result.steps, result.steps))
     adapted = write_gguf_adapter(
         result.lora_state,
-        architecture,
+        job.architecture,
         result.model,
-        settings.alpha,
-        adapter_path,
-        name,
+        job.settings.alpha,
+        job.adapter_path,
+        job.name,
     )
     trained = TrainedAdapter(
         adapted,
@@ -86,15 +100,7 @@ def train_and_write(
 
 
 def train_in_child(
-    model_path: Path,
-    examples: Sequence[Example],
-    pad_id: int,
-    settings: LoraSettings,
-    architecture: str,
-    adapter_path: Path,
-    name: str,
-    progress: TrainCallback,
-    cancel: CancelToken,
+    job: TrainingJob, progress: TrainCallback, cancel: CancelToken
 ) -> TrainedAdapter:
     """:func:`train_and_write` in a spawned child; progress arrives as it would
     in-process. Raises :class:`Cancelled` once the child is gone."""
@@ -102,16 +108,7 @@ def train_in_child(
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
         target=_child_main,
-        args=(
-            send,
-            model_path,
-            list(examples),
-            pad_id,
-            settings,
-            architecture,
-            adapter_path,
-            name,
-        ),
+        args=(send, job),
         name="assistant-training",
         daemon=True,
     )
@@ -152,30 +149,12 @@ def _died(code: int | None) -> str:
     return f"The training process stopped unexpectedly (exit code {code})."
 
 
-def _child_main(
-    send: Any,
-    model_path: Path,
-    examples: list[Example],
-    pad_id: int,
-    settings: LoraSettings,
-    architecture: str,
-    adapter_path: Path,
-    name: str,
-) -> None:
+def _child_main(send: Any, job: TrainingJob) -> None:
     def report(p: TrainProgress) -> None:
         send.send(("progress", p))
 
     try:
-        trained = train_and_write(
-            model_path,
-            examples,
-            pad_id,
-            settings,
-            architecture,
-            adapter_path,
-            name,
-            report,
-        )
+        trained = train_and_write(job, report)
     except AssistantError as exc:
         send.send(("error", str(exc)))
     except MemoryError:
