@@ -103,7 +103,11 @@ def train_in_child(
     job: TrainingJob, progress: TrainCallback, cancel: CancelToken
 ) -> TrainedAdapter:
     """:func:`train_and_write` in a spawned child; progress arrives as it would
-    in-process. Raises :class:`Cancelled` once the child is gone."""
+    in-process. Raises :class:`Cancelled` once the child is gone.
+
+    As with any ``spawn`` child, the parent's main script is imported again in the
+    child: a script calling this needs an ``if __name__ == "__main__"`` guard (the
+    app's entry points have one; the frozen bundle calls ``freeze_support``)."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(
