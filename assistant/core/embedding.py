@@ -35,6 +35,14 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
+def release_embedder_memory(embedder: Embedder) -> None:
+    """Give back the working memory a long run of embedding left, where the
+    embedder can (``release_memory``; onnxruntime's arena)."""
+    release = getattr(embedder, "release_memory", None)
+    if callable(release):
+        release()
+
+
 DEFAULT_SIMILARITY_FLOOR = 0.3
 """Cosine below which a vector-only hit counts as unrelated, for MiniLM; embedders
 calibrated otherwise say so with a ``similarity_floor`` attribute."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.core.cancel import CancelToken
 from assistant.core.chunking import chunk_document, sentence_context
-from assistant.core.embedding import Embedder
+from assistant.core.embedding import Embedder, release_embedder_memory
 from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
 from assistant.core.ingest import discover, parse_file
@@ -170,6 +170,7 @@ def run_ingest(
                 if not failed:
                     raise IndexWriteError(store.directory, exc) from exc
                 log.warning("index maintenance after a failed ingest: %s", exc)
+        release_embedder_memory(embedder)
     report.cancelled = cancel_seen
     report.seconds = time.perf_counter() - started
     return report

@@ -136,3 +136,8 @@ class OnnxEmbedder(TokenCounting):
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+    def release_memory(self) -> None:
+        """Hand onnxruntime's arena (the largest batch's working memory, ~400 MB
+        after a document) back to the system."""
+        self.embed(["."])

@@ -20,7 +20,12 @@ from collections.abc import Set as AbstractSet
 
 import numpy as np
 
-from assistant.core.embedding import Embedder, QueryView, similarity_floor
+from assistant.core.embedding import (
+    Embedder,
+    QueryView,
+    release_embedder_memory,
+    similarity_floor,
+)
 from assistant.core.model_files import ROUTED_EMBEDDER
 from assistant.core.search_text import is_cjk_text
 
@@ -51,6 +56,10 @@ class RoutedEmbedder:
         if other:
             out[other, self._split :] = self.english.embed([texts[i] for i in other])
         return out
+
+    def release_memory(self) -> None:
+        release_embedder_memory(self.multilingual)
+        release_embedder_memory(self.english)
 
     def wants_sentence_vectors(self, text: str) -> bool:
         """Only MiniLM's text gets sentence vectors: on the dev set they raised
