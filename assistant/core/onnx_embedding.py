@@ -124,10 +124,12 @@ class OnnxEmbedder(TokenCounting):
                     ),
                 }
                 feeds = {k: encoded[k] for k in INPUTS if k in self._inputs}
-                last = start + self.batch_size >= len(order)
-                hidden = self._session.run(None, feeds, self._shrink if last else None)[
-                    0
-                ]
+                # one-batch calls (questions, answer checks) hand the arena back
+                # at once; ingest's long calls keep it and call release_memory()
+                # when done (shrinking after each call re-grew it every time)
+                shrink = len(order) <= self.batch_size
+                run_options = self._shrink if shrink else None
+                hidden = self._session.run(None, feeds, run_options)[0]
                 mask = encoded["attention_mask"][..., None].astype(np.float32)
                 pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
                 pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
