@@ -86,15 +86,15 @@ def test_file_changed_or_deleted_while_ingesting(
     changing.write_text("Original text. " * 10)
     vanishing = tmp_path / "vanishing.txt"
     vanishing.write_text("Soon gone. " * 10)
-    real_parse = ingest_pipeline.parse_file
+    real_open = ingest_pipeline.open_document
 
-    def parse_then_touch(path: Path, max_bytes: int, *limits):  # type: ignore[no-untyped-def]
-        document = real_parse(path, max_bytes, *limits)
+    def open_then_touch(path: Path, max_bytes: int, *limits):  # type: ignore[no-untyped-def]
+        document = real_open(path, max_bytes, *limits)
         if path.name == "changing.txt":
             path.write_text("Edited while being read. " * 10)
         return document
 
-    monkeypatch.setattr(ingest_pipeline, "parse_file", parse_then_touch)
+    monkeypatch.setattr(ingest_pipeline, "open_document", open_then_touch)
     monkeypatch.setattr(
         ingest_pipeline, "discover", lambda paths: ([changing, vanishing], [])
     )

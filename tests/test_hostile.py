@@ -116,7 +116,7 @@ def test_a_write_error_ends_the_ingest_with_a_message_and_keeps_what_was_there(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(library.store, "replace_documents", disk_full)
+    monkeypatch.setattr(library.store, "write_rows", disk_full)
     with pytest.raises(IndexWriteError, match="disk is full"):
         _within(HANG, lambda: library.ingest([folder]))
     monkeypatch.undo()

@@ -285,9 +285,12 @@ def test_a_library_from_before_sentence_vectors_opens_and_searches(
         directory=tmp_path / "built",
     )
     old.ingest([docs])
-    rows = old.store._scan(chunk_schema(embedder.dim).names[:-1])
+    legacy_fields = [
+        f for f in chunk_schema(embedder.dim) if f.name not in ("parent", "boxes")
+    ]
+    rows = old.store._scan([f.name for f in legacy_fields])
     legacy = tmp_path / "legacy"
-    schema = pa.schema([f for f in chunk_schema(embedder.dim) if f.name != "parent"])
+    schema = pa.schema(legacy_fields)
     lancedb.connect(str(legacy)).create_table(TABLE, rows.select(schema.names))
     library = Library(settings, embedder, directory=legacy)
     assert library.store.count_chunks() == rows.num_rows

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.core.types import Chunk, Heading, ParsedDocument
+from assistant.core.types import Chunk, Heading, Page, ParsedDocument
 
 _BOUNDARY = re.compile(
     # Latin sentence end + space. A match may only start where a run of stops
@@ -149,9 +149,31 @@ def chunk_document(
     overlap_tokens: int = 30,
 ) -> list[Chunk]:
     """Split a parsed document into chunks that each fit the embedder whole."""
-    chunks: list[Chunk] = []
-    stack: list[Heading] = []
-    for page in document.pages:
+    chunker = Chunker(document.title, counter, chunk_tokens, overlap_tokens)
+    return [chunk for page in document.pages for chunk in chunker.page_chunks(page)]
+
+
+class Chunker:
+    """Chunks a document page by page, carrying the heading path and the chunk
+    numbering from one page to the next (a long PDF is chunked as it is read)."""
+
+    def __init__(
+        self,
+        title: str,
+        counter: TokenCounter,
+        chunk_tokens: int = 200,
+        overlap_tokens: int = 30,
+    ) -> None:
+        self.title = title
+        self.counter = counter
+        self.chunk_tokens = chunk_tokens
+        self.overlap_tokens = overlap_tokens
+        self.count = 0
+        self._stack: list[Heading] = []
+
+    def page_chunks(self, page: Page) -> list[Chunk]:
+        counter, stack = self.counter, self._stack
+        chunks: list[Chunk] = []
         text = page.text
         by_offset: dict[int, list[Heading]] = {}
         for heading in page.headings:
@@ -164,16 +186,19 @@ def chunk_document(
             for heading in by_offset.get(seg_start, ()):
                 _update_stack(stack, heading)
             heading_path = _HEADING_SEP.join(h.title for h in stack)
-            prefix = _prefix(document.title, heading_path)
+            prefix = _prefix(self.title, heading_path)
             spans = sentence_spans(text, seg_start, seg_end)
             if not spans:
                 continue
             budget = min(
-                chunk_tokens, counter.max_tokens - counter.count_tokens([prefix])[0] - 4
+                self.chunk_tokens,
+                counter.max_tokens - counter.count_tokens([prefix])[0] - 4,
             )
             budget = max(budget, 16)
             while True:
-                groups = _segment_groups(text, spans, counter, budget, overlap_tokens)
+                groups = _segment_groups(
+                    text, spans, counter, budget, self.overlap_tokens
+                )
                 embed_texts = [prefix + text[g[0].start : g[-1].end] for g in groups]
                 counts = counter.count_tokens(embed_texts)
                 if max(counts) <= counter.max_tokens or budget <= 16:
@@ -187,7 +212,7 @@ def chunk_document(
                     continue
                 chunks.append(
                     Chunk(
-                        ordinal=len(chunks),
+                        ordinal=self.count,
                         page=page.number,
                         page_label=page.label,
                         start=start,
@@ -196,9 +221,13 @@ def chunk_document(
                         text=text[start:end],
                         embed_text=embed_text,
                         tokens=count,
+                        boxes=tuple(
+                            b for b in page.boxes if b.start < end and start < b.end
+                        ),
                     )
                 )
-    return chunks
+                self.count += 1
+        return chunks
 
 
 def _segment_groups(

@@ -1,41 +1,52 @@
 """Ingest: parse on one thread while the caller's thread embeds and writes.
 
-Each document is written in a single store commit after all its chunks are
-embedded, so a cancelled or crashed ingest leaves every document either at its
-old version or its new one.
+A document is written in a single store commit after all its chunks are
+embedded, so a cancelled or crashed ingest leaves it either at its old version or
+its new one. A long one (more than ``PART_CHUNKS`` chunks, read page by page) is
+committed in page batches instead, so its first pages are searchable in seconds
+and a stop or crash keeps what was done: its rows carry a partial hash
+(``types.PARTIAL_HASH``) until the last batch, and the next ingest of the same
+file continues after the committed chunks.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.core.cancel import CancelToken
-from assistant.core.chunking import chunk_document, sentence_context
+from assistant.core.chunking import Chunker, sentence_context
 from assistant.core.embedding import Embedder, release_embedder_memory
 from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
-from assistant.core.ingest import discover, parse_file
+from assistant.core.ingest import (
+    discover,
+    no_text_reason,
+    open_document,
+    read_errors,
+    too_much_text,
+)
 from assistant.core.search_text import to_search_text
 from assistant.core.sentence_rows import embed_texts, sentences_of
 from assistant.core.store import ChunkStore
 from assistant.core.types import (
+    PARTIAL_HASH,
     Chunk,
     DocumentInfo,
     FileFailure,
     IngestProgress,
     IngestReport,
-    ParsedDocument,
     ParseLimits,
 )
 
@@ -43,6 +54,11 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IngestProgress], None]
 EMBED_BATCH = 64
+FIRST_PART_CHUNKS = 32
+"""A long document's first page batch: small, so its first pages are searchable
+within seconds."""
+PART_CHUNKS = 512
+"""Later page batches (a commit each)."""
 
 
 def doc_id_for(path: Path) -> str:
@@ -66,14 +82,45 @@ class IngestOptions:
 
 
 @dataclass
-class _Parsed:
+class _Doc:
+    """A document being ingested, shared by its page batches."""
+
     path: Path
     doc_id: str
     content_hash: str
     size: int
-    document: ParsedDocument
-    chunks: list[Chunk]
+    title: str
+    kind: str
+    page_count: int
     previous: DocumentInfo | None
+    resume: bool
+    """The stored rows are a partly indexed copy of this same file: keep them and
+    continue after them."""
+    ingested_at: float
+    committed: dict[str, str]
+    """Chunk id -> text hash of the rows already stored (when resuming)."""
+    known: dict[str, np.ndarray] | None = None
+    """Stored vectors by text hash, to reuse for unchanged text (read once)."""
+    sentences: int = 0
+    """Sentences numbered so far (sentence row ids run on across batches)."""
+    chunks: int = 0
+
+
+@dataclass
+class _Part:
+    """The chunks of a run of pages of one document (all of it, if short)."""
+
+    doc: _Doc
+    chunks: list[Chunk]
+    pages: int
+    size: int
+    """The share of the file's bytes these pages stand for (progress and ETA)."""
+    first: bool
+    last: bool
+
+    @property
+    def whole(self) -> bool:
+        return self.first and self.last
 
 
 @dataclass
@@ -116,9 +163,12 @@ def run_ingest(
             for path in files:
                 if cancel.cancelled or stop.is_set():
                     break
-                items.put(
-                    _prepare(path, sizes[path], existing, embedder, options, cancel)
-                )
+                for item in _read_parts(
+                    path, sizes[path], existing, embedder, options, cancel
+                ):
+                    items.put(item)
+                    if cancel.cancelled or stop.is_set():
+                        break
         finally:
             items.put(_DONE)
 
@@ -139,15 +189,19 @@ def run_ingest(
                     report.unchanged.append(str(item.path))
                 else:
                     report.failed.append(item.failure)
+                state.files_done += 1
             else:
-                emit(item.path.name)
+                if item.first:
+                    state.pages_total += item.doc.page_count
+                emit(item.doc.path.name)
                 state.chunks_total += len(item.chunks)
                 rows = _embed(
                     item, store, embedder, report, state, emit, cancel, options
                 )
                 if rows is not None:
                     writer.add(item, rows)
-            state.files_done += 1
+                    state.pages_done += item.pages
+                state.files_done += item.last
             state.bytes_done += item.size
             emit()
         writer.flush()
@@ -171,6 +225,7 @@ def run_ingest(
                     raise IndexWriteError(store.directory, exc) from exc
                 log.warning("index maintenance after a failed ingest: %s", exc)
         release_embedder_memory(embedder)
+    report.partial = writer.unfinished()
     report.cancelled = cancel_seen
     report.seconds = time.perf_counter() - started
     return report
@@ -183,14 +238,17 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _prepare(
+def _read_parts(
     path: Path,
     size: int,
     existing: dict[str, DocumentInfo],
     embedder: Embedder,
     options: IngestOptions,
     cancel: CancelToken | None = None,
-) -> _Parsed | _Skipped:
+) -> Iterator[_Part | _Skipped]:
+    """A file's page batches, or why it is skipped. Reading stops after the batch
+    in hand when the consumer stops asking (the generator is closed)."""
+    counted = 0  # bytes handed out with the parts so far
     try:
         doc_id = doc_id_for(path)
         previous = existing.get(doc_id)
@@ -203,23 +261,61 @@ def _prepare(
                 path, "permission denied (the file is not readable)"
             ) from exc
         if previous and previous.content_hash == content_hash and not options.force:
-            return _Skipped(path, size, None)
-        document = parse_file(path, options.max_file_bytes, ParseLimits(cancel=cancel))
-        chunks = chunk_document(
-            document, embedder, options.chunk_tokens, options.chunk_overlap
+            yield _Skipped(path, size, None)
+            return
+        limits = ParseLimits(cancel=cancel)
+        stream = open_document(path, options.max_file_bytes, limits)
+        resume = (
+            previous is not None
+            and previous.content_hash == PARTIAL_HASH + content_hash
+            and not options.force
         )
-        if not chunks:
-            raise IngestError(path, "no text found in the file")
+        doc = _Doc(
+            path,
+            doc_id,
+            content_hash,
+            size,
+            stream.title,
+            stream.kind,
+            stream.page_count,
+            previous,
+            resume,
+            previous.ingested_at if resume and previous else time.time(),
+            {},
+        )
+        chunker = Chunker(
+            stream.title, embedder, options.chunk_tokens, options.chunk_overlap
+        )
+        pending: list[Chunk] = []
+        pages = chars = 0
+        first = True
+        try:
+            with read_errors(path):
+                for page in stream.pages:
+                    chars += len(page.text)
+                    if chars > limits.max_chars:
+                        raise too_much_text(path, chars, limits.max_chars)
+                    pending.extend(chunker.page_chunks(page))
+                    pages += 1
+                    if len(pending) >= (FIRST_PART_CHUNKS if first else PART_CHUNKS):
+                        share = size * pages // max(stream.page_count, 1)
+                        counted += share
+                        yield _Part(doc, pending, pages, share, first, False)
+                        pending, pages, first = [], 0, False
+        finally:
+            stream.close()
+        if chunker.count == 0:
+            raise IngestError(path, no_text_reason(stream.kind))
         if _changed_since(path, content_hash):
             raise IngestError(
                 path, "the file changed while it was being read; add it again"
             )
-        return _Parsed(path, doc_id, content_hash, size, document, chunks, previous)
+        yield _Part(doc, pending, pages, size - counted, first, True)
     except IngestError as exc:
-        return _Skipped(path, size, FileFailure(str(path), exc.reason))
+        yield _Skipped(path, size - counted, FileFailure(str(path), exc.reason))
     except Exception as exc:  # a parser bug must not stop the batch
         reason = f"unexpected error ({type(exc).__name__}: {exc})"
-        return _Skipped(path, size, FileFailure(str(path), reason))
+        yield _Skipped(path, size - counted, FileFailure(str(path), reason))
 
 
 def _changed_since(path: Path, content_hash: str) -> bool:
@@ -232,7 +328,8 @@ def _changed_since(path: Path, content_hash: str) -> bool:
 class _BatchWriter:
     """Commits finished documents together: one LanceDB commit per batch of small
     files instead of one per file (thousands of tiny commits are slow and leave
-    thousands of fragments). Each commit is still all-or-nothing."""
+    thousands of fragments). Each commit is still all-or-nothing. A long
+    document's page batches are committed as soon as they are embedded."""
 
     MAX_ROWS = 1024
     MAX_DOCS = 64
@@ -244,15 +341,18 @@ class _BatchWriter:
         self.store = store
         self.report = report
         self.state = state
-        self.pending: list[tuple[_Parsed, list[dict[str, Any]]]] = []
+        self.pending: list[tuple[_Part, list[dict[str, Any]]]] = []
         self.written = 0
+        """Parts committed (a whole document is one)."""
+        self._open: dict[str, str] = {}  # doc id -> path, of unfinished documents
         self._since = time.monotonic()
 
-    def add(self, item: _Parsed, rows: list[dict[str, Any]]) -> None:
-        self.pending.append((item, rows))
+    def add(self, part: _Part, rows: list[dict[str, Any]]) -> None:
+        self.pending.append((part, rows))
         rows_pending = sum(len(r) for _, r in self.pending)
         if (
-            rows_pending >= self.MAX_ROWS
+            not part.whole
+            or rows_pending >= self.MAX_ROWS
             or len(self.pending) >= self.MAX_DOCS
             or time.monotonic() - self._since >= self.MAX_SECONDS
         ):
@@ -262,24 +362,45 @@ class _BatchWriter:
         self._since = time.monotonic()
         if not self.pending:
             return
-        doc_ids = [item.doc_id for item, _ in self.pending]
+        replace = [
+            part.doc.doc_id
+            for part, _ in self.pending
+            if part.first and not part.doc.resume
+        ]
         try:
-            self.store.replace_documents(
-                doc_ids, [r for _, rows in self.pending for r in rows]
+            self.store.write_rows(
+                [r for _, rows in self.pending for r in rows], replace=replace
             )
+            for part, _ in self.pending:
+                if part.last and not part.whole:
+                    self.store.finish_document(
+                        part.doc.doc_id, part.doc.content_hash, part.doc.chunks
+                    )
         except Exception as exc:
             raise IndexWriteError(self.store.directory, exc) from exc
-        for item, _ in self.pending:
-            target = self.report.updated if item.previous else self.report.added
-            target.append(str(item.path))
-            self.report.pages += item.document.page_count
-            self.state.pages_done += item.document.page_count
-        self.written += len(self.pending)
+        for part, _ in self.pending:
+            doc = part.doc
+            self.written += 1
+            if not part.last:
+                self._open[doc.doc_id] = str(doc.path)
+                continue
+            self._open.pop(doc.doc_id, None)
+            target = self.report.updated if doc.previous else self.report.added
+            target.append(str(doc.path))
+            self.report.pages += doc.page_count
+        if any(not part.whole for part, _ in self.pending) and (
+            not self.store.has_text_index()
+        ):
+            self.store.maintain()  # the first page batch of a new library
         self.pending.clear()
+
+    def unfinished(self) -> list[str]:
+        """Documents of which some page batches were committed, not all."""
+        return sorted(self._open.values())
 
 
 def _embed(
-    item: _Parsed,
+    part: _Part,
     store: ChunkStore,
     embedder: Embedder,
     report: IngestReport,
@@ -288,21 +409,46 @@ def _embed(
     cancel: CancelToken,
     options: IngestOptions,
 ) -> list[dict[str, Any]] | None:
-    """A document's rows with vectors (reusing those of unchanged text unless
-    ``options.force``); None if cancelled. A batch of chunks is embedded together
-    with its chunks' sentences, so progress and ETA still count chunks."""
-    chunks = item.chunks
-    sentences = sentences_of(chunks, embedder) if options.sentence_vectors else []
+    """A page batch's rows with vectors (reusing those of unchanged text unless
+    ``options.force``; leaving out chunks a resumed document has committed);
+    None if cancelled. A batch of chunks is embedded together with its chunks'
+    sentences, so progress and ETA still count chunks."""
+    doc = part.doc
+    if part.first:
+        reuse = doc.previous is not None and not options.force
+        doc.known = store.vectors_by_text_hash(doc.doc_id) if reuse else {}
+        doc.committed = store.committed_chunks(doc.doc_id) if doc.resume else {}
+    known = doc.known or {}
+    first_sentence = doc.sentences
+    all_chunks = part.chunks
+    all_sentences = (
+        sentences_of(all_chunks, embedder) if options.sentence_vectors else []
+    )
+    doc.sentences += len(all_sentences)
+    doc.chunks += len(all_chunks)
+    keep = [
+        i
+        for i, c in enumerate(all_chunks)
+        if doc.committed.get(f"{doc.doc_id}:{c.ordinal}") != sha256_text(c.embed_text)
+    ]
+    skipped = len(all_chunks) - len(keep)
+    report.chunks_reused += skipped
+    state.chunks_done += skipped
+    new_index = {old: new for new, old in enumerate(keep)}
+    chunks = [all_chunks[i] for i in keep]
+    sentences = [
+        (first_sentence + n, replace(s, chunk=new_index[s.chunk]))
+        for n, s in enumerate(all_sentences)
+        if s.chunk in new_index
+    ]
     texts = [c.embed_text for c in chunks] + [
         sentence_context(chunks[s.chunk].heading) + s.text
         if options.sentence_headings
         else s.text
-        for s in sentences
+        for _, s in sentences
     ]
-    owner = list(range(len(chunks))) + [s.chunk for s in sentences]
+    owner = list(range(len(chunks))) + [s.chunk for _, s in sentences]
     hashes = [sha256_text(t) for t in texts]
-    reuse = item.previous and not options.force
-    known = store.vectors_by_text_hash(item.doc_id) if reuse else {}
     vectors: list[np.ndarray | None] = [known.get(h) for h in hashes]
     todo_chunks = [i for i in range(len(chunks)) if vectors[i] is None]
     report.chunks_reused += len(chunks) - len(todo_chunks)
@@ -338,21 +484,22 @@ def _embed(
         emit()
     if cancel.cancelled:
         return None
-    now = time.time()
     document = {
-        "doc_id": item.doc_id,
-        "path": str(item.path),
-        "title": item.document.title,
-        "kind": item.document.kind,
-        "content_hash": item.content_hash,
-        "file_size": item.size,
-        "page_count": item.document.page_count,
-        "ingested_at": now,
+        "doc_id": doc.doc_id,
+        "path": str(doc.path),
+        "title": doc.title,
+        "kind": doc.kind,
+        "content_hash": doc.content_hash
+        if part.whole
+        else PARTIAL_HASH + doc.content_hash,
+        "file_size": doc.size,
+        "page_count": doc.page_count,
+        "ingested_at": doc.ingested_at,
     }
     rows = [
         {
             **document,
-            "chunk_id": f"{item.doc_id}:{chunk.ordinal}",
+            "chunk_id": f"{doc.doc_id}:{chunk.ordinal}",
             "ordinal": chunk.ordinal,
             "page": chunk.page,
             "page_label": chunk.page_label,
@@ -363,18 +510,21 @@ def _embed(
             "text_hash": text_hash,
             "search_text": to_search_text(chunk.embed_text),
             "vector": vector,
+            "boxes": json.dumps([b.to_list() for b in chunk.boxes])
+            if chunk.boxes
+            else None,
         }
         for chunk, text_hash, vector in zip(
             chunks, hashes[: len(chunks)], vectors[: len(chunks)], strict=True
         )
     ]
-    for n, sentence in enumerate(sentences):
+    for k, (n, sentence) in enumerate(sentences):
         chunk = chunks[sentence.chunk]
         rows.append(
             {
                 **document,
-                "chunk_id": f"{item.doc_id}:{chunk.ordinal}:s{n}",
-                "parent": f"{item.doc_id}:{chunk.ordinal}",
+                "chunk_id": f"{doc.doc_id}:{chunk.ordinal}:s{n}",
+                "parent": f"{doc.doc_id}:{chunk.ordinal}",
                 "ordinal": chunk.ordinal,
                 "page": chunk.page,
                 "page_label": chunk.page_label,
@@ -382,9 +532,9 @@ def _embed(
                 "end": sentence.end,
                 "heading": chunk.heading,
                 "text": sentence.text,
-                "text_hash": hashes[len(chunks) + n],
+                "text_hash": hashes[len(chunks) + k],
                 "search_text": None,
-                "vector": vectors[len(chunks) + n],
+                "vector": vectors[len(chunks) + k],
             }
         )
     return rows

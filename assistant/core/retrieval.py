@@ -8,6 +8,7 @@ and enter the fusion as a list of their own."""
 from __future__ import annotations
 
 import collections
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,7 +21,7 @@ import numpy as np
 from assistant.core.embedding import Embedder, QueryView, query_views
 from assistant.core.search_text import to_search_text
 from assistant.core.store import ChunkStore, RowKind
-from assistant.core.types import Source
+from assistant.core.types import Source, TextBox
 
 Mode = Literal["hybrid", "vector", "text"]
 SentenceMerge = Literal["lists", "rrf", "max"]
@@ -393,4 +394,14 @@ def _to_source(n: int, cand: _Candidate, score: float) -> Source:
         heading=row["heading"] or "",
         doc_id=row["doc_id"],
         similarity=cand.similarity,
+        boxes=boxes_from_json(row.get("boxes")),
+    )
+
+
+def boxes_from_json(value: str | None) -> tuple[TextBox, ...]:
+    """The OCR line boxes stored on a chunk row (``store``'s ``boxes`` column)."""
+    if not value:
+        return ()
+    return tuple(
+        TextBox(int(b[0]), int(b[1]), b[2], b[3], b[4], b[5]) for b in json.loads(value)
     )

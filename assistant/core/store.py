@@ -57,6 +57,7 @@ HIT_COLUMNS = [
     "heading",
     "text",
     "vector",
+    "boxes",
 ]
 SENTENCE_HIT_COLUMNS = ["chunk_id", "parent", "doc_id", "page", "start", "end"]
 """Where a sentence is: enough to rank and de-duplicate its chunk, whose own row
@@ -92,6 +93,7 @@ def chunk_schema(dim: int) -> pa.Schema:
             ("search_text", pa.string()),
             ("vector", pa.list_(pa.float32(), dim)),
             ("parent", pa.string()),
+            ("boxes", pa.string()),
         ]
     )
 
@@ -130,10 +132,16 @@ class ChunkStore:
                 self._table.search().select(["chunk_id"]).limit(None).to_arrow()
             except Exception as exc:
                 raise IndexDamaged(self.directory, _first_line(exc)) from exc
-            if "parent" not in self._table.schema.names:
-                # a library from before sentence rows: every row is a chunk
+            missing = [
+                c for c in ("parent", "boxes") if c not in self._table.schema.names
+            ]
+            if missing:
+                # a library from before sentence rows (every row is a chunk) or
+                # before OCR boxes
                 _retry_conflicts(
-                    lambda: self._table.add_columns({"parent": "CAST(NULL AS STRING)"})
+                    lambda: self._table.add_columns(
+                        {c: "CAST(NULL AS STRING)" for c in missing}
+                    )
                 )
         else:
             self._table = self._db.create_table(TABLE, schema=chunk_schema(dim))
@@ -193,8 +201,10 @@ class ChunkStore:
     def documents(self) -> list[DocumentInfo]:
         if self.count_chunks() == 0:
             return []
-        table = self._scan(DOC_COLUMNS)
-        grouped = table.group_by(DOC_COLUMNS).aggregate([("doc_id", "count")])
+        table = self._scan([*DOC_COLUMNS, "page"])
+        grouped = table.group_by(DOC_COLUMNS).aggregate(
+            [("doc_id", "count"), ("page", "max")]
+        )
         docs = [
             DocumentInfo(
                 doc_id=row["doc_id"],
@@ -206,6 +216,7 @@ class ChunkStore:
                 pages=row["page_count"],
                 chunks=row["doc_id_count"],
                 ingested_at=row["ingested_at"],
+                pages_indexed=row["page_max"] or 0,
             )
             for row in grouped.to_pylist()
         ]
@@ -242,16 +253,51 @@ class ChunkStore:
 
     def replace_documents(self, doc_ids: list[str], rows: list[dict[str, Any]]) -> None:
         """Atomically swap the chunks of several documents (one commit)."""
+        self.write_rows(rows, replace=doc_ids)
+
+    def write_rows(self, rows: list[dict[str, Any]], replace: list[str]) -> None:
+        """One commit: insert or update ``rows`` by chunk id, and delete the other
+        rows of the documents in ``replace`` (their new version is all in
+        ``rows``, or starts there: a long document's first page batch)."""
         self.generation += 1
         data = _to_table(rows, chunk_schema(self.meta.dim))
-        listed = ", ".join(f"'{_safe(d)}'" for d in doc_ids)
+        merge = (
+            self._table.merge_insert("chunk_id")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+        )
+        if replace:
+            listed = ", ".join(f"'{_safe(d)}'" for d in replace)
+            merge = merge.when_not_matched_by_source_delete(f"doc_id IN ({listed})")
+        _retry_conflicts(lambda: merge.execute(data))
+
+    def finish_document(self, doc_id: str, content_hash: str, chunks: int) -> None:
+        """Mark a document indexed in page batches as complete: its file's hash on
+        all its rows, in one commit, after dropping any rows numbered past its
+        ``chunks`` (left by a copy chunked with other settings)."""
+        self.generation += 1
+        where = f"doc_id = '{_safe(doc_id)}'"
+        if self._table.count_rows(f"{where} AND ordinal >= {int(chunks)}"):
+            _retry_conflicts(
+                lambda: self._table.delete(f"{where} AND ordinal >= {int(chunks)}")
+            )
         _retry_conflicts(
-            lambda: (
-                self._table.merge_insert("chunk_id")
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .when_not_matched_by_source_delete(f"doc_id IN ({listed})")
-                .execute(data)
+            lambda: self._table.update(
+                where=where, values={"content_hash": content_hash}
+            )
+        )
+
+    def committed_chunks(self, doc_id: str) -> dict[str, str]:
+        """Chunk id -> text hash of a document's chunk rows (a partly indexed
+        document continues after these)."""
+        rows = self._scan(
+            ["chunk_id", "text_hash"], where=f"doc_id = '{_safe(doc_id)}'"
+        )
+        return dict(
+            zip(
+                rows.column("chunk_id").to_pylist(),
+                rows.column("text_hash").to_pylist(),
+                strict=True,
             )
         )
 
@@ -461,8 +507,8 @@ def _to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     ``from_pylist`` holds the GIL long enough to stall the window's event loop.)"""
     arrays = []
     for schema_field in schema:
-        if schema_field.name == "parent":  # only sentence rows have one
-            values = [row.get("parent") for row in rows]
+        if schema_field.name in ("parent", "boxes"):  # only some rows have one
+            values = [row.get(schema_field.name) for row in rows]
         else:
             values = [row[schema_field.name] for row in rows]
         if schema_field.name == "vector":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,22 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class TextBox:
+    """Where ``text[start:end]`` of an OCR'd page stands on the page image, as
+    fractions of its width and height (top-left origin)."""
+
+    start: int
+    end: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def to_list(self) -> list[float]:
+        return [self.start, self.end, self.x0, self.y0, self.x1, self.y1]
+
+
+@dataclass(frozen=True)
 class Page:
     """Text of one page (PDF) or of a whole unpaged document.
 
@@ -52,6 +69,8 @@ class Page:
     text: str
     label: str | None = None
     headings: tuple[Heading, ...] = ()
+    boxes: tuple[TextBox, ...] = ()
+    """Line boxes of a page whose text came from OCR (empty otherwise)."""
 
 
 MAX_TEXT_CHARS = 20_000_000
@@ -89,6 +108,32 @@ class ParsedDocument:
         return sum(len(p.text) for p in self.pages)
 
 
+@dataclass
+class DocumentStream:
+    """A document read page by page: a 2,400-page PDF is chunked, embedded and
+    committed in page batches while the rest is still being read. ``pages`` may
+    raise :class:`IngestError` part-way (a damaged page, the text limit)."""
+
+    path: Path
+    title: str
+    kind: str
+    page_count: int
+    """Pages the document has (0: an unpaged document)."""
+    pages: Iterator[Page]
+
+    def close(self) -> None:
+        """Release the reader (pdfium is held while a PDF is being read)."""
+        close = getattr(self.pages, "close", None)
+        if close is not None:
+            close()
+
+    def read_all(self) -> ParsedDocument:
+        try:
+            return ParsedDocument(self.path, self.title, self.kind, list(self.pages))
+        finally:
+            self.close()
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A span ``text == page.text[start:end]`` with the context used to embed it."""
@@ -103,6 +148,13 @@ class Chunk:
     embed_text: str
     tokens: int = 0
     """Length of ``embed_text`` in the embedder's tokens (counted while chunking)."""
+    boxes: tuple[TextBox, ...] = ()
+    """The OCR line boxes this chunk's span covers (OCR'd pages only)."""
+
+
+PARTIAL_HASH = "partial:"
+"""Prefix of the content hash on the rows of a document being indexed in page
+batches; the last batch's commit sets the file's own hash on all of them."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +168,14 @@ class DocumentInfo:
     pages: int
     chunks: int
     ingested_at: float
+    pages_indexed: int = 0
+    """Pages up to which a partly indexed document is searchable."""
+
+    @property
+    def complete(self) -> bool:
+        """False while a long document is indexed in page batches (or was
+        stopped part-way): the next ingest of it continues from there."""
+        return not self.content_hash.startswith(PARTIAL_HASH)
 
 
 @dataclass
@@ -134,6 +194,8 @@ class Source:
     heading: str = ""
     doc_id: str = ""
     similarity: float = 0.0
+    boxes: tuple[TextBox, ...] = ()
+    """OCR line boxes around the passage, for the viewer (OCR'd pages only)."""
 
     @property
     def file_name(self) -> str:
@@ -274,6 +336,9 @@ class IngestProgress:
     files_done: int = 0
     files_total: int = 0
     pages_done: int = 0
+    pages_total: int = 0
+    """Pages of the documents read so far (a long PDF's count is known when its
+    reading starts)."""
     chunks_done: int = 0
     chunks_total: int = 0
     bytes_done: int = 0
@@ -304,6 +369,9 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[FileFailure] = field(default_factory=list)
+    partial: list[str] = field(default_factory=list)
+    """Long documents stopped part-way: their first pages are searchable and the
+    next ingest of them continues."""
     pages: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
@@ -322,6 +390,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
+            "partial": self.partial,
             "pages": self.pages,
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,

@@ -157,6 +157,7 @@ class LibraryController(QObject):
         self.sig_remove.emit(path)
 
     def retry(self, path: str) -> None:
+        """Add a failed file again, or continue a partly indexed one."""
         self.documents.drop_failed(path)
         self.add([path])
 
@@ -230,6 +231,8 @@ class LibraryController(QObject):
             self.documents.mark(failure.path, "failed", failure.reason)
         for row in self.documents.rows():
             if row.state in ("queued", "indexing") and report.cancelled:
+                if row.path in report.partial:  # its first pages are searchable
+                    continue  # (the documents that follow show it as partial)
                 self.documents.mark(row.path, "failed", "stopped before it was indexed")
         summary = (
             f"{len(report.added)} added, {len(report.updated)} updated, "

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.core.errors import IngestError
 from assistant.core.ingest.docx import parse_docx
 from assistant.core.ingest.html import parse_html
 from assistant.core.ingest.markdown import parse_markdown
-from assistant.core.ingest.pdf import parse_pdf
+from assistant.core.ingest.pdf import open_pdf
 from assistant.core.ingest.textfile import parse_text
 from assistant.core.types import (
     DEFAULT_LIMITS,
+    DocumentStream,
     FileFailure,
     ParsedDocument,
     ParseLimits,
 )
 
+STREAMS: dict[str, Callable[[Path, ParseLimits], DocumentStream]] = {
+    ".pdf": open_pdf,
+}
+"""Kinds read page by page."""
 PARSERS: dict[str, Callable[[Path, ParseLimits], ParsedDocument]] = {
-    ".pdf": parse_pdf,
     ".docx": parse_docx,
     ".md": parse_markdown,
     ".markdown": parse_markdown,
@@ -35,7 +40,7 @@ PARSERS: dict[str, Callable[[Path, ParseLimits], ParsedDocument]] = {
 
 
 def is_supported(path: Path) -> bool:
-    return path.suffix.lower() in PARSERS
+    return path.suffix.lower() in PARSERS or path.suffix.lower() in STREAMS
 
 
 def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]]:
@@ -75,7 +80,7 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]
             failures.append(FileFailure(str(path), reason))
             continue
         if not is_supported(path):
-            kinds = ", ".join(sorted({k.lstrip(".") for k in PARSERS}))
+            kinds = ", ".join(sorted({k.lstrip(".") for k in [*PARSERS, *STREAMS]}))
             failures.append(
                 FileFailure(str(path), f"unsupported file type (supported: {kinds})")
             )
@@ -92,6 +97,22 @@ def parse_file(
     path: Path, max_bytes: int, limits: ParseLimits = DEFAULT_LIMITS
 ) -> ParsedDocument:
     """Parse one file; every failure is an :class:`IngestError` naming the reason."""
+    stream = open_document(path, max_bytes, limits)
+    with read_errors(path):
+        document = stream.read_all()
+    if not any(page.text.strip() for page in document.pages):
+        raise IngestError(path, "no text found in the file")
+    if document.char_count > limits.max_chars:
+        raise too_much_text(path, document.char_count, limits.max_chars)
+    return document
+
+
+def open_document(
+    path: Path, max_bytes: int, limits: ParseLimits = DEFAULT_LIMITS
+) -> DocumentStream:
+    """Open one file for reading page by page (PDFs stream; other kinds are read
+    whole). Failures are :class:`IngestError`; so are those raised while the pages
+    are read through :func:`read_errors`."""
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
@@ -111,11 +132,24 @@ def parse_file(
         )
     if not os.access(path, os.R_OK):
         raise IngestError(path, "permission denied (the file is not readable)")
-    parser = PARSERS.get(path.suffix.lower())
-    if parser is None:
-        raise IngestError(path, "unsupported file type")
-    try:
+    suffix = path.suffix.lower()
+    with read_errors(path):
+        if suffix in STREAMS:
+            return STREAMS[suffix](path, limits)
+        parser = PARSERS.get(suffix)
+        if parser is None:
+            raise IngestError(path, "unsupported file type")
         document = parser(path, limits)
+        return DocumentStream(
+            path, document.title, document.kind, 0, iter(document.pages)
+        )
+
+
+@contextmanager
+def read_errors(path: Path) -> Iterator[None]:
+    """Any failure while reading ``path`` as an :class:`IngestError` with a reason."""
+    try:
+        yield
     except IngestError:
         raise
     except MemoryError as exc:
@@ -126,14 +160,15 @@ def parse_file(
         raise IngestError(
             path, f"could not be read ({type(exc).__name__}: {exc})"
         ) from exc
-    if not any(page.text.strip() for page in document.pages):
-        raise IngestError(path, "no text found in the file")
-    if document.char_count > limits.max_chars:
-        raise _too_much_text(path, document.char_count, limits.max_chars)
-    return document
 
 
-def _too_much_text(path: Path, chars: int, max_chars: int) -> IngestError:
+def no_text_reason(kind: str) -> str:
+    if kind == "pdf":
+        return "no extractable text (a scanned or image-only PDF; run OCR on it first)"
+    return "no text found in the file"
+
+
+def too_much_text(path: Path, chars: int, max_chars: int) -> IngestError:
     return IngestError(
         path,
         f"too large: {chars / 1e6:.0f} million characters of text after "

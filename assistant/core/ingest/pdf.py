@@ -11,6 +11,7 @@ encryption, and any page pdfium returns no text for.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from assistant.core.errors import IngestError
 from assistant.core.types import (
     DEFAULT_LIMITS,
+    DocumentStream,
     Heading,
     Page,
     ParsedDocument,
@@ -106,8 +108,22 @@ def parse_pdf(
     limits: ParseLimits = DEFAULT_LIMITS,
     engine: Engine | None = None,
 ) -> ParsedDocument:
+    document = open_pdf(path, limits, engine).read_all()
+    if not any(p.text.strip() for p in document.pages):
+        raise IngestError(
+            path,
+            "no extractable text (a scanned or image-only PDF; run OCR on it first)",
+        )
+    return document
+
+
+def open_pdf(
+    path: Path,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    engine: Engine | None = None,
+) -> DocumentStream:
+    """The PDF's title and page count at once, its pages as they are read."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     engine = engine or DEFAULT_ENGINE
     with path.open("rb") as handle:
@@ -115,7 +131,7 @@ def parse_pdf(
             raise IngestError(
                 path, "not a PDF file (the content does not start like a PDF)"
             )
-    try:
+    with _damage_reported(path):
         reader = PdfReader(str(path))
         if reader.is_encrypted:
             try:
@@ -133,27 +149,50 @@ def parse_pdf(
         except Exception:
             labels = []
         outline = _outline_by_page(reader)
-        pages = _read_pages(path, reader, labels, outline, engine, limits)
+        page_count = len(reader.pages)
         metadata_title = ""
         try:
             metadata = reader.metadata
             metadata_title = str((metadata.title if metadata else "") or "").strip()
         except Exception:
             metadata_title = ""
+    if not page_count:
+        raise IngestError(path, "the PDF has no pages")
+    pages = _read_pages(path, reader, labels, outline, engine, limits)
+    return DocumentStream(path, metadata_title or path.stem, "pdf", page_count, pages)
+
+
+@contextmanager
+def _damage_reported(path: Path) -> Iterator[None]:
+    from pypdf.errors import PdfReadError
+
+    try:
+        yield
     except IngestError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise IngestError(
             path, f"the PDF is damaged and cannot be read ({exc})"
         ) from exc
-    if not pages:
-        raise IngestError(path, "the PDF has no pages")
-    if not any(p.text.strip() for p in pages):
-        raise IngestError(
-            path,
-            "no extractable text (a scanned or image-only PDF; run OCR on it first)",
-        )
-    return ParsedDocument(path, metadata_title or path.stem, "pdf", pages)
+
+
+def locate_headings(text: str, headings: tuple[Heading, ...]) -> tuple[Heading, ...]:
+    """Outline entries only name their page: place each where its title stands
+    on the page (a line that starts with it, else anywhere; else the top), so a
+    passage gets the heading in force where it starts, not the page's last one."""
+    placed = []
+    for heading in headings:
+        words = heading.title.split()
+        offset = 0
+        if words:
+            pattern = r"\s+".join(re.escape(w) for w in words)
+            found = re.search(r"(?m)^[ \t]*(" + pattern + ")", text) or re.search(
+                pattern, text
+            )
+            if found:
+                offset = found.start(found.lastindex or 0)
+        placed.append(Heading(offset, heading.level, heading.title))
+    return tuple(sorted(placed, key=lambda h: h.offset))
 
 
 def _read_pages(
@@ -163,7 +202,7 @@ def _read_pages(
     outline: dict[int, list[Heading]],
     engine: Engine,
     limits: ParseLimits,
-) -> list[Page]:
+) -> Iterator[Page]:
     """Page texts; stops as soon as the document's text passes the limit (one
     real PDF drew an 8 MB content stream on each of its 1,000 pages: 8 GB)."""
 
@@ -174,9 +213,8 @@ def _read_pages(
             log.warning("%s: page %d unreadable: %s", path.name, index + 1, exc)
             return ""
 
-    pages: list[Page] = []
     total = 0
-    with _pdfium_pages(path) as pdfium_text:
+    with _pdfium_pages(path) as pdfium_text, _damage_reported(path):
         for index in range(len(reader.pages)):
             if limits.cancel is not None and limits.cancel.cancelled:
                 raise IngestError(path, "stopped by the user")
@@ -200,12 +238,10 @@ def _read_pages(
                     "file)",
                 )
             label = labels[index] if index < len(labels) else str(index + 1)
-            pages.append(
-                Page(
-                    index + 1,
-                    clean_page_text(text),
-                    label,
-                    tuple(outline.get(index, ())),
-                )
+            text = clean_page_text(text)
+            yield Page(
+                index + 1,
+                text,
+                label,
+                locate_headings(text, tuple(outline.get(index, ()))),
             )
-    return pages

@@ -25,11 +25,12 @@ Index = QModelIndex | QPersistentModelIndex
 class DocumentRow:
     path: str
     kind: str
-    state: str  # queued | indexing | ready | failed
+    state: str  # queued | indexing | ready | partial | failed
     pages: int = 0
     chunks: int = 0
     reason: str = ""
     percent: int = 0
+    pages_indexed: int = 0
 
     @property
     def name(self) -> str:
@@ -42,6 +43,11 @@ class DocumentRow:
             return f"indexing {self.percent}%"
         if self.state == "queued":
             return "queued"
+        if self.state == "partial":
+            return (
+                f"partly indexed: {self.pages_indexed} of {self.pages} pages "
+                f"searchable · {_plural(self.chunks, 'chunk')} (Resume continues)"
+            )
         pages = f"{_plural(self.pages, 'page')} · " if self.pages else ""
         return f"{pages}{_plural(self.chunks, 'chunk')}"
 
@@ -103,9 +109,21 @@ class DocumentListModel(QAbstractListModel):
     def set_documents(self, documents: list[DocumentInfo]) -> None:
         """Indexed documents replace ready rows; queued/failed rows stay."""
         indexed = {d.path for d in documents}
-        kept = [r for r in self._rows if r.state != "ready" and r.path not in indexed]
+        kept = [
+            r
+            for r in self._rows
+            if r.state not in ("ready", "partial") and r.path not in indexed
+        ]
         rows = [
-            DocumentRow(d.path, d.kind, "ready", d.pages, d.chunks) for d in documents
+            DocumentRow(
+                d.path,
+                d.kind,
+                "ready" if d.complete else "partial",
+                d.pages,
+                d.chunks,
+                pages_indexed=d.pages_indexed,
+            )
+            for d in documents
         ]
         self._reset(sorted(rows + kept, key=lambda r: r.name.lower()))
 

@@ -142,8 +142,14 @@ class LibraryPane(QWidget):
         self.progress.setValue(progress.bytes_done)
         self.progress.setFormat(f"{progress.files_done}/{progress.files_total} files")
         current = f"{progress.current} · " if progress.current else ""
+        pages = (
+            f"page {progress.pages_done:,} of {progress.pages_total:,} · "
+            if progress.pages_total
+            else ""
+        )
         self.progress_label.setText(
-            f"{current}{progress.chunks_done} chunks · {format_eta(progress.eta_s)}"
+            f"{current}{pages}{progress.chunks_done:,} chunks · "
+            f"{format_eta(progress.eta_s)}"
         )
 
     def hide_progress(self) -> None:
@@ -159,6 +165,8 @@ class LibraryPane(QWidget):
         if state == "failed":
             menu.addAction("Retry", lambda: self.sig_retry.emit(path))
         else:
+            if state == "partial":
+                menu.addAction("Resume indexing", lambda: self.sig_retry.emit(path))
             menu.addAction("Open", lambda: self.sig_open.emit(path))
             menu.addAction("Re-index", lambda: self.sig_reindex.emit(path))
         menu.addAction("Remove from library", lambda: self.sig_remove.emit(path))

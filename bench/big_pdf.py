@@ -1,0 +1,175 @@
+"""A 2,400-page PDF through ``Library.ingest`` (the CLI's path), each configuration
+in its own child process: time until the first pages are searchable, until the
+whole document is, peak RSS; and resume after a SIGKILL mid-document (what the
+rerun reused and embedded, and how long it took).
+
+    python bench/big_pdf.py [--pdf /usr/share/R/doc/manual/fullrefman.pdf]
+        [--configs default,no-sentences] [--kill-at 60]
+
+The R reference manual comes with Debian's ``r-doc-pdf``. Prints a table and one
+JSON line (prefix ``BENCH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from report import print_result
+
+R_MANUAL = Path("/usr/share/R/doc/manual/fullrefman.pdf")
+CONFIGS = {
+    "default": {},
+    "no-sentences": {"sentence_vectors": False},
+    "multilingual-sentences": {"sentence_model": "multilingual"},
+}
+
+
+def child(pdf: Path, index: Path, config: str) -> None:
+    """Ingest ``pdf`` into ``index``; print one JSON line of figures per event."""
+    from assistant.config import load_settings
+    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+    from assistant.core.services import Library
+    from assistant.core.types import IngestProgress
+
+    started = time.perf_counter()
+    settings = load_settings()
+    library = Library.open(settings, directory=index)
+    options = IngestOptions(
+        chunk_tokens=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        max_file_bytes=2**40,
+        **CONFIGS[config],  # type: ignore[arg-type]
+    )
+    loaded = time.perf_counter()
+    first: dict[str, float] = {}
+    last_check = [0.0]
+
+    def say(**fields: object) -> None:
+        print(json.dumps(fields), flush=True)
+
+    def progress(state: IngestProgress) -> None:
+        now = time.perf_counter()
+        if first or now - last_check[0] < 0.25:
+            return
+        last_check[0] = now
+        if library.store.count_chunks():
+            hits = library.store.text_search("function", 1)
+            first["s"] = now - loaded
+            say(event="first", seconds=round(now - loaded, 1), hits=len(hits))
+
+    say(event="loaded", seconds=round(loaded - started, 1))
+    report = run_ingest([pdf], library.store, library.embedder, options, progress)
+    done = time.perf_counter()
+    say(
+        event="done",
+        seconds=round(done - loaded, 1),
+        chunks_embedded=report.chunks_embedded,
+        chunks_reused=report.chunks_reused,
+        sentences=report.sentences_embedded,
+        pages=report.pages,
+        peak_rss_mb=round(_peak_rss_mb()),
+        ok=report.ok,
+    )
+
+
+def _peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_child(
+    pdf: Path, index: Path, config: str, kill_at: float | None = None
+) -> dict[str, dict[str, object]]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", str(pdf), str(index), config],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    events: dict[str, dict[str, object]] = {}
+    started = time.monotonic()
+    if kill_at is not None:
+        os.set_blocking(process.stdout.fileno(), False)
+    while True:
+        line = process.stdout.readline()
+        if line:
+            event = json.loads(line)
+            events[str(event["event"])] = event
+            continue
+        if process.poll() is not None:
+            break
+        if kill_at is not None:
+            if time.monotonic() - started >= kill_at:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                events["killed"] = {"seconds": round(time.monotonic() - started, 1)}
+                break
+            time.sleep(0.1)
+    return events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pdf", type=Path, default=R_MANUAL)
+    parser.add_argument("--configs", default="default,no-sentences")
+    parser.add_argument("--kill-at", type=float, default=60.0)
+    parser.add_argument("--child", nargs=3)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), Path(args.child[1]), args.child[2])
+        return
+    if not args.pdf.exists():
+        sys.exit(f"{args.pdf} missing: apt-get install r-doc-pdf, or pass --pdf")
+    os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="assistant-bigpdf-")
+    rows = []
+    for config in args.configs.split(","):
+        index = Path(tempfile.mkdtemp(prefix=f"bigpdf-{config}-"))
+        events = run_child(args.pdf, index, config)
+        done, first = events.get("done", {}), events.get("first", {})
+        rows.append(
+            {
+                "run": config,
+                "first_searchable_s": first.get("seconds"),
+                "fully_indexed_s": done.get("seconds"),
+                "peak_rss_mb": done.get("peak_rss_mb"),
+                "chunks": done.get("chunks_embedded"),
+                "sentences": done.get("sentences"),
+                "pages": done.get("pages"),
+            }
+        )
+    index = Path(tempfile.mkdtemp(prefix="bigpdf-resume-"))
+    killed = run_child(args.pdf, index, "default", kill_at=args.kill_at)
+    resumed = run_child(args.pdf, index, "default")
+    done = resumed.get("done", {})
+    rows.append(
+        {
+            "run": f"default, SIGKILL at {killed.get('killed', {}).get('seconds')} s, "
+            "then rerun",
+            "first_searchable_s": resumed.get("first", {}).get("seconds"),
+            "fully_indexed_s": done.get("seconds"),
+            "peak_rss_mb": done.get("peak_rss_mb"),
+            "chunks": done.get("chunks_embedded"),
+            "sentences": done.get("sentences"),
+            "pages": done.get("pages"),
+            "chunks_reused": done.get("chunks_reused"),
+        }
+    )
+    columns = list(rows[-1])
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(row.get(c, "")) for c in columns))
+    print_result({"pdf": str(args.pdf), "cpus": os.cpu_count(), "runs": rows})
+
+
+if __name__ == "__main__":
+    main()

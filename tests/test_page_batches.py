@@ -1,0 +1,167 @@
+"""Long documents are committed in page batches: searchable while they are read,
+and a stop or a kill keeps what was committed and the next ingest continues."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lancedb
+import pytest
+from docgen import make_pdf
+from fakes import FakeEmbedder
+from ingest_child import SETTINGS
+
+from assistant.core import ingest_pipeline
+from assistant.core.cancel import CancelToken
+from assistant.core.chunking import chunk_document
+from assistant.core.ingest import parse_file
+from assistant.core.services import Library
+from assistant.core.types import IngestProgress
+
+CHILD = Path(__file__).parent / "ingest_child.py"
+PAGES = 60
+
+
+def _manual(folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    pages = [
+        f"Page marker{n:03d}. "
+        + " ".join(
+            f"Topic {n} sentence {k} explains setting s{n}x{k}." for k in range(12)
+        )
+        for n in range(1, PAGES + 1)
+    ]
+    return make_pdf(folder / "manual.pdf", pages)
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest_pipeline, "FIRST_PART_CHUNKS", 4)
+    monkeypatch.setattr(ingest_pipeline, "PART_CHUNKS", 16)
+
+
+def _rows(library: Library) -> list[dict[str, object]]:
+    return library.store._scan(["chunk_id", "ordinal", "content_hash"]).to_pylist()
+
+
+def test_first_pages_are_searchable_while_the_rest_is_read(
+    tmp_path: Path, small_batches: None
+) -> None:
+    pdf = _manual(tmp_path / "docs")
+    library = Library(SETTINGS, FakeEmbedder(), directory=tmp_path / "index")
+    seen: list[tuple[int, bool, int]] = []  # (pages done, first page found, total)
+
+    def progress(state: IngestProgress) -> None:
+        if state.pages_done and not seen or (seen and state.pages_done > seen[-1][0]):
+            hits = library.store.text_search("marker001", 3)
+            seen.append((state.pages_done, bool(hits), state.pages_total))
+
+    report = library.ingest([pdf], progress=progress)
+    assert report.ok and report.added == [str(pdf.resolve())]
+    during = [s for s in seen if s[0] < PAGES]
+    assert during, "no progress before the last page"
+    assert all(found for _, found, _ in during), "page 1 not searchable mid-document"
+    assert all(total == PAGES for *_, total in seen)
+    [doc] = library.documents()
+    assert doc.complete and doc.pages == PAGES and doc.pages_indexed == PAGES
+    rows = _rows(library)
+    assert {r["content_hash"] for r in rows} == {doc.content_hash}
+    expected = chunk_document(parse_file(pdf, 2**30), FakeEmbedder(), 40, 8)
+    assert sorted(r["ordinal"] for r in rows) == list(range(len(expected)))
+
+
+def test_stop_keeps_the_committed_pages_and_the_next_ingest_continues(
+    tmp_path: Path, small_batches: None
+) -> None:
+    pdf = _manual(tmp_path / "docs")
+    embedder = FakeEmbedder()
+    library = Library(SETTINGS, embedder, directory=tmp_path / "index")
+    cancel = CancelToken()
+
+    def progress(state: IngestProgress) -> None:
+        if state.pages_done >= PAGES // 2:
+            cancel.cancel()
+
+    stopped = library.ingest([pdf], progress=progress, cancel=cancel)
+    assert stopped.cancelled and stopped.partial == [str(pdf.resolve())]
+    [doc] = library.documents()
+    assert not doc.complete and 0 < doc.pages_indexed < PAGES
+    committed = doc.chunks
+    for page in (1, doc.pages_indexed):  # the first batch and the last committed
+        assert library.store.text_search(f"marker{page:03d}", 3), page
+    embedder.embedded_texts.clear()
+    resumed = library.ingest([pdf])
+    assert resumed.ok and resumed.updated == [str(pdf.resolve())]
+    expected = chunk_document(parse_file(pdf, 2**30), FakeEmbedder(), 40, 8)
+    assert resumed.chunks_reused == committed
+    assert resumed.chunks_embedded == len(expected) - committed
+    embedded = set(embedder.embedded_texts)
+    assert not embedded & {c.embed_text for c in expected[:committed]}
+    [doc] = library.documents()
+    assert doc.complete and doc.chunks == len(expected)
+    assert sorted(r["ordinal"] for r in _rows(library)) == list(range(len(expected)))
+    assert library.ingest([pdf]).unchanged == [str(pdf.resolve())]
+
+
+def test_a_changed_long_document_replaces_its_old_version(
+    tmp_path: Path, small_batches: None
+) -> None:
+    folder = tmp_path / "docs"
+    pdf = _manual(folder)
+    library = Library(SETTINGS, FakeEmbedder(), directory=tmp_path / "index")
+    assert library.ingest([pdf]).ok
+    make_pdf(pdf, ["Only one page now, about the replacement marker."])
+    report = library.ingest([pdf])
+    assert report.ok and report.updated == [str(pdf.resolve())]
+    [doc] = library.documents()
+    assert doc.complete and doc.pages == 1
+    assert not library.store.text_search("marker001", 3)
+
+
+def _committed_rows(index: Path) -> int:
+    try:
+        return int(lancedb.connect(str(index)).open_table("chunks").count_rows())
+    except Exception:  # not created yet
+        return 0
+
+
+def test_sigkill_mid_document_resumes_without_re_embedding(tmp_path: Path) -> None:
+    """The child commits page batches of the default size while embedding slowly;
+    killed after its first commits, the rerun embeds only what was not committed."""
+    folder, index = tmp_path / "docs", tmp_path / "index"
+    pages = [
+        f"Section {n}. "
+        + " ".join(f"Line {k} of section {n} sets value v{n}x{k}." for k in range(40))
+        for n in range(1, 121)
+    ]
+    pdf = make_pdf(folder.mkdir() or folder / "long.pdf", pages)
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(index), str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "started"
+    deadline = time.monotonic() + 120
+    while _committed_rows(index) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert child.poll() is None, "the child finished before it could be killed"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    embedder = FakeEmbedder()
+    library = Library(SETTINGS, embedder, directory=index)
+    [doc] = library.documents()
+    assert not doc.complete and doc.chunks > 0
+    committed = doc.chunks
+    report = library.ingest([folder])
+    expected = chunk_document(parse_file(pdf, 2**30), FakeEmbedder(), 40, 8)
+    assert report.ok
+    assert report.chunks_reused == committed
+    assert report.chunks_embedded == len(expected) - committed
+    [doc] = library.documents()
+    assert doc.complete and doc.chunks == len(expected)
