@@ -5,6 +5,7 @@ python tests/ingest_child.py INDEX_DIR FOLDER
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,18 @@ class SlowEmbedder(FakeEmbedder):
     def embed(self, texts):  # type: ignore[no-untyped-def]
         time.sleep(0.03)
         return super().embed(texts)
+
+
+def start(index: Path, folder: Path) -> subprocess.Popen[str]:
+    """This script as a child process, once it has opened the library."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, str(index), str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "started"
+    return child
 
 
 def main() -> None:

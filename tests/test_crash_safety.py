@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from fakes import FakeEmbedder
 from ingest_child import SETTINGS
+from ingest_child import start as start_child
 
 from assistant.core.chunking import chunk_document
 from assistant.core.fsutil import sha256_file
@@ -58,13 +57,7 @@ def test_sigkill_during_ingest_never_leaves_half_documents(tmp_path: Path) -> No
     kills = 0
     for run in range(20):
         _write_corpus(folder, version=run)  # half the files change every run
-        child = subprocess.Popen(
-            [sys.executable, str(CHILD), str(index), str(folder)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "started"
+        child = start_child(index, folder)
         time.sleep(rng.uniform(0.05, 1.0))
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)

@@ -4,8 +4,6 @@ and a stop or a kill keeps what was committed and the next ingest continues."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import pytest
 from docgen import make_pdf
 from fakes import FakeEmbedder
 from ingest_child import SETTINGS
+from ingest_child import start as start_child
 
 from assistant.core import ingest_pipeline
 from assistant.core.cancel import CancelToken
@@ -139,13 +138,7 @@ def test_sigkill_mid_document_resumes_without_re_embedding(tmp_path: Path) -> No
         for n in range(1, 121)
     ]
     pdf = make_pdf(folder.mkdir() or folder / "long.pdf", pages)
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(index), str(folder)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "started"
+    child = start_child(index, folder)
     deadline = time.monotonic() + 120
     while _committed_rows(index) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
