@@ -415,7 +415,9 @@ def _embed(
     sentences, so progress and ETA still count chunks."""
     doc = part.doc
     if part.first:
-        reuse = doc.previous is not None and not options.force
+        # a resumed copy's stored rows are this same text: they are skipped by
+        # chunk id, so their vectors need not be read
+        reuse = doc.previous is not None and not options.force and not doc.resume
         doc.known = store.vectors_by_text_hash(doc.doc_id) if reuse else {}
         doc.committed = store.committed_chunks(doc.doc_id) if doc.resume else {}
     known = doc.known or {}

@@ -11,7 +11,7 @@ from assistant.core.errors import IngestError
 from assistant.core.ingest.docx import parse_docx
 from assistant.core.ingest.html import parse_html
 from assistant.core.ingest.markdown import parse_markdown
-from assistant.core.ingest.pdf import open_pdf
+from assistant.core.ingest.pdf import NO_TEXT_LAYER, open_pdf
 from assistant.core.ingest.textfile import parse_text
 from assistant.core.types import (
     DEFAULT_LIMITS,
@@ -101,7 +101,7 @@ def parse_file(
     with read_errors(path):
         document = stream.read_all()
     if not any(page.text.strip() for page in document.pages):
-        raise IngestError(path, "no text found in the file")
+        raise IngestError(path, no_text_reason(document.kind))
     if document.char_count > limits.max_chars:
         raise too_much_text(path, document.char_count, limits.max_chars)
     return document
@@ -163,9 +163,7 @@ def read_errors(path: Path) -> Iterator[None]:
 
 
 def no_text_reason(kind: str) -> str:
-    if kind == "pdf":
-        return "no extractable text (a scanned or image-only PDF; run OCR on it first)"
-    return "no text found in the file"
+    return NO_TEXT_LAYER if kind == "pdf" else "no text found in the file"
 
 
 def too_much_text(path: Path, chars: int, max_chars: int) -> IngestError:

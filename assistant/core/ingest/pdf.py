@@ -36,6 +36,8 @@ DEFAULT_ENGINE: Engine = "pdfium"
 _PDFIUM_LOCK = threading.Lock()
 """pdfium is not thread-safe: one document at a time in this process."""
 
+NO_TEXT_LAYER = "no extractable text (a scanned or image-only PDF; run OCR on it first)"
+
 _LINE_END_HYPHEN = "\x02"
 """pdfium's mark for a word hyphenated across a line break; the word is rejoined."""
 
@@ -110,10 +112,7 @@ def parse_pdf(
 ) -> ParsedDocument:
     document = open_pdf(path, limits, engine).read_all()
     if not any(p.text.strip() for p in document.pages):
-        raise IngestError(
-            path,
-            "no extractable text (a scanned or image-only PDF; run OCR on it first)",
-        )
+        raise IngestError(path, NO_TEXT_LAYER)
     return document
 
 
