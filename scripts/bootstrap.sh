@@ -28,6 +28,9 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
         "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+    # OCR models (PP-OCRv4, Chinese + English) in the wheel; its dependencies
+    # are in pyproject.toml (headless OpenCV instead of opencv-python)
+    "$VENV/bin/python" -m pip install --quiet --no-deps "rapidocr-onnxruntime==1.4.4"
     echo "$want" > "$STAMP"
 fi
 

@@ -1,0 +1,138 @@
+"""Offline OCR for image-only PDF pages and image files.
+
+RapidOCR (``rapidocr-onnxruntime``) carries the PP-OCRv4 detection and
+recognition models (Chinese + English) in its wheel and runs them on
+onnxruntime: nothing is downloaded. Each recognised line keeps its box, so the
+passage viewer can highlight an OCR'd passage on the page image.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import unicodedata
+from typing import Any
+
+import numpy as np
+
+from assistant.core.types import TextBox
+
+log = logging.getLogger(__name__)
+
+MIN_LINE_SCORE = 0.6
+"""Lines recognised with less confidence are dropped (noise, specks, bleed)."""
+MIN_PAGE_CHARS = 8
+"""A page that yields fewer letters than this is treated as blank."""
+MAX_SIDE = 2400
+"""RapidOCR scales larger images down to this before detecting text."""
+
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
+_CJK_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+_LOCK = threading.Lock()
+_ENGINE: Any = None
+
+
+def _engine() -> Any:
+    """The one recogniser of the process (loading it takes ~1 s)."""
+    global _ENGINE
+    if _ENGINE is None:
+        # opencv-python (rapidocr's dependency) points Qt at its own Qt 5 plugins
+        # on import; the window runs on PySide6's Qt 6, so undo that
+        saved = {k: v for k, v in os.environ.items() if k.startswith("QT_")}
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as exc:
+            raise RuntimeError(
+                "OCR is not installed (rapidocr-onnxruntime); "
+                "run scripts/bootstrap.sh to install it"
+            ) from exc
+        finally:
+            for key in [k for k in os.environ if k.startswith("QT_")]:
+                if key not in saved:
+                    del os.environ[key]
+            os.environ.update(saved)
+        _ENGINE = RapidOCR(max_side_len=MAX_SIDE, print_verbose=False)
+    return _ENGINE
+
+
+def recognize(image: np.ndarray) -> tuple[str, tuple[TextBox, ...]]:
+    """The text of an RGB image (H x W x 3, uint8) in reading order, one line per
+    recognised line (a blank line between paragraphs), and each line's box as
+    fractions of the image's width and height. ("", ()) for a blank page."""
+    height, width = image.shape[:2]
+    if height < 8 or width < 8:
+        return "", ()
+    with _LOCK:  # one page at a time: onnxruntime already uses every core
+        result, _ = _engine()(np.ascontiguousarray(image[:, :, ::-1]))
+    lines = []
+    for points, text, score in result or ():
+        text = _normalized(" ".join(str(text).split()))
+        if float(score) < MIN_LINE_SCORE or sum(ch.isalnum() for ch in text) < 1:
+            continue
+        xs = [float(p[0]) for p in points]
+        ys = [float(p[1]) for p in points]
+        lines.append((min(ys), max(ys), min(xs), max(xs), text))
+    if sum(sum(ch.isalnum() for ch in line[4]) for line in lines) < MIN_PAGE_CHARS:
+        return "", ()
+    return _layout(lines, width, height)
+
+
+def _layout(
+    lines: list[tuple[float, float, float, float, str]], width: int, height: int
+) -> tuple[str, tuple[TextBox, ...]]:
+    """Rows of lines that share a baseline, top to bottom; paragraphs where the
+    gap between rows is over a line's height."""
+    lines.sort(key=lambda line: (line[0] + line[1]) / 2)
+    rows: list[list[tuple[float, float, float, float, str]]] = []
+    for line in lines:
+        middle = (line[0] + line[1]) / 2
+        if rows and abs(middle - _middle(rows[-1])) < (line[1] - line[0]) / 2:
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    heights = sorted(line[1] - line[0] for line in lines)
+    line_height = heights[len(heights) // 2]
+    parts: list[str] = []
+    boxes: list[TextBox] = []
+    offset = 0
+    previous_bottom: float | None = None
+    for row in rows:
+        row.sort(key=lambda line: line[2])
+        if previous_bottom is not None:
+            gap = min(line[0] for line in row) - previous_bottom
+            separator = "\n\n" if gap > line_height else "\n"
+            parts.append(separator)
+            offset += len(separator)
+        for n, (top, bottom, left, right, text) in enumerate(row):
+            if n:
+                parts.append(" ")
+                offset += 1
+            parts.append(text)
+            boxes.append(
+                TextBox(
+                    offset,
+                    offset + len(text),
+                    round(left / width, 5),
+                    round(top / height, 5),
+                    round(right / width, 5),
+                    round(bottom / height, 5),
+                )
+            )
+            offset += len(text)
+        previous_bottom = max(line[1] for line in row)
+    return "".join(parts), tuple(boxes)
+
+
+def _middle(row: list[tuple[float, float, float, float, str]]) -> float:
+    return sum((line[0] + line[1]) / 2 for line in row) / len(row)
+
+
+def _normalized(line: str) -> str:
+    """The Chinese recogniser writes full-width punctuation (\uff0c \uff09) in
+    English lines too; a line without CJK letters gets the ASCII forms."""
+    if _CJK.search(line) and not _CJK_LETTER.search(line):
+        return unicodedata.normalize("NFKC", line)
+    return line
