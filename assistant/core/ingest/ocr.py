@@ -8,8 +8,6 @@ passage viewer can highlight an OCR'd passage on the page image.
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 import threading
 import unicodedata
@@ -17,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.core.search_text import has_cjk
 from assistant.core.types import TextBox
-
-log = logging.getLogger(__name__)
 
 MIN_LINE_SCORE = 0.6
 """Lines recognised with less confidence are dropped (noise, specks, bleed)."""
@@ -28,8 +25,8 @@ MIN_PAGE_CHARS = 8
 MAX_SIDE = 2400
 """RapidOCR scales larger images down to this before detecting text."""
 
-_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
-_CJK_LETTER = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_WIDE = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
+"""CJK and full-width punctuation."""
 
 _LOCK = threading.Lock()
 _ENGINE: Any = None
@@ -39,9 +36,6 @@ def _engine() -> Any:
     """The one recogniser of the process (loading it takes ~1 s)."""
     global _ENGINE
     if _ENGINE is None:
-        # opencv-python (rapidocr's dependency) points Qt at its own Qt 5 plugins
-        # on import; the window runs on PySide6's Qt 6, so undo that
-        saved = {k: v for k, v in os.environ.items() if k.startswith("QT_")}
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as exc:
@@ -49,11 +43,6 @@ def _engine() -> Any:
                 "OCR is not installed (rapidocr-onnxruntime); "
                 "run scripts/bootstrap.sh to install it"
             ) from exc
-        finally:
-            for key in [k for k in os.environ if k.startswith("QT_")]:
-                if key not in saved:
-                    del os.environ[key]
-            os.environ.update(saved)
         _ENGINE = RapidOCR(max_side_len=MAX_SIDE, print_verbose=False)
     return _ENGINE
 
@@ -68,14 +57,17 @@ def recognize(image: np.ndarray) -> tuple[str, tuple[TextBox, ...]]:
     with _LOCK:  # one page at a time: onnxruntime already uses every core
         result, _ = _engine()(np.ascontiguousarray(image[:, :, ::-1]))
     lines = []
+    letters = 0
     for points, text, score in result or ():
         text = _normalized(" ".join(str(text).split()))
-        if float(score) < MIN_LINE_SCORE or sum(ch.isalnum() for ch in text) < 1:
+        count = sum(ch.isalnum() for ch in text)
+        if float(score) < MIN_LINE_SCORE or count < 1:
             continue
+        letters += count
         xs = [float(p[0]) for p in points]
         ys = [float(p[1]) for p in points]
         lines.append((min(ys), max(ys), min(xs), max(xs), text))
-    if sum(sum(ch.isalnum() for ch in line[4]) for line in lines) < MIN_PAGE_CHARS:
+    if letters < MIN_PAGE_CHARS:
         return "", ()
     return _layout(lines, width, height)
 
@@ -133,6 +125,6 @@ def _middle(row: list[tuple[float, float, float, float, str]]) -> float:
 def _normalized(line: str) -> str:
     """The Chinese recogniser writes full-width punctuation (\uff0c \uff09) in
     English lines too; a line without CJK letters gets the ASCII forms."""
-    if _CJK.search(line) and not _CJK_LETTER.search(line):
+    if _WIDE.search(line) and not has_cjk(line):
         return unicodedata.normalize("NFKC", line)
     return line
