@@ -2,6 +2,10 @@
 save screenshots to docs/screenshots/. Run under Xvfb or offscreen:
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--answers-only]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py --ocr
+
+``--ocr`` makes only ocr-passage.png: the sample manual printed, scanned (each page
+rendered at 150 dpi, turned 1 degree, with grain) into an image-only PDF.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main() -> int:
     app.setApplicationName("Assistant")
     samples = Path(tempfile.mkdtemp(prefix="samples-"))
     pdf = build(samples / "heron-manual.pdf")
+    if "--ocr" in sys.argv:
+        pdf = scanned_copy(pdf, samples / "heron-manual-scanned.pdf")
     rules = samples / "club-rules.txt"
     rules.write_text((ROOT / "resources" / "samples" / "club-rules.txt").read_text())
     OUT.mkdir(parents=True, exist_ok=True)
@@ -52,6 +58,19 @@ def main() -> int:
 
     wait_for(window.library.sig_documents_shown, 60000)
     settle()
+    if "--ocr" in sys.argv:
+        window.add_paths([str(pdf)])
+        wait_for(window.library.worker.sig_ingest_finished, 300000)
+        settle(500)
+        window.chat_pane.input.setPlainText(QUESTION)
+        window.chat_pane.submit()
+        wait_for(window.chat.sig_answer_shown, 180000)
+        settle()
+        window.chat_pane.sig_citation.emit(1, 1, 0)
+        settle(500)
+        window.grab().save(str(OUT / "ocr-passage.png"))
+        window.close()
+        return 0
     window.grab().save(str(OUT / "empty.png"))
     from assistant.ui.settings_dialog import SettingsDialog
 
@@ -118,6 +137,25 @@ def main() -> int:
     window.close()
     print(f"screenshots in {OUT}")
     return 0
+
+
+def scanned_copy(pdf: Path, out: Path) -> Path:
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    document = pdfium.PdfDocument(str(pdf))
+    scans = []
+    rng = np.random.default_rng(1)
+    for page in document:
+        image = page.render(scale=150 / 72).to_pil().convert("RGB")
+        image = image.rotate(1.0, expand=True, fillcolor=(255, 255, 255))
+        pixels = np.asarray(image).astype(np.int16)
+        pixels += rng.integers(-25, 26, size=pixels.shape, dtype=np.int16)
+        scans.append(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)))
+    document.close()
+    scans[0].save(out, "PDF", resolution=150, save_all=True, append_images=scans[1:])
+    return out
 
 
 if __name__ == "__main__":

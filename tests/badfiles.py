@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,51 @@ def _image_only_pdf(path: Path) -> None:
     pdf.save()
 
 
+def _png_claiming(path: Path, width: int, height: int) -> None:
+    """A tiny PNG whose header declares ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _image_cases(add: Callable[[str, str | None], Path]) -> None:
+    import numpy as np
+    from PIL import Image
+
+    Image.new("RGB", (800, 600), "white").save(add("blank.png", "no text found"))
+    noise = np.random.default_rng(5).integers(0, 256, (500, 700, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(add("noise.png", "no text found"))
+    _png_claiming(add("bomb.png", "megapixel limit"), 100_000, 100_000)
+    blank = [Image.new("L", (16, 16), 255) for _ in range(1001)]
+    blank[0].save(
+        add("frames1001.tiff", "1,001 frames"), save_all=True, append_images=blank[1:]
+    )
+    blank[0].save(
+        add("frames500.tiff", "no text found"),
+        save_all=True,
+        append_images=blank[1:500],
+    )
+    add("broken.png", "not a readable image").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + os.urandom(400)
+    )
+    photo = io.BytesIO()
+    Image.fromarray(noise).save(photo, "JPEG", quality=90)
+    add("truncated.jpg", "damaged").write_bytes(photo.getvalue()[:4000])
+    with add("huge.tiff", "limit").open("wb") as handle:  # sparse: no disk used
+        handle.truncate(300 * 2**20)
+
+
 def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
@@ -57,12 +103,12 @@ def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:
         folder / ".good-source.pdf", [FILLER, "Second page text. " + FILLER]
     )
     data = good.read_bytes()
-    add("truncated.pdf", "damaged|no extractable").write_bytes(data[: len(data) // 3])
+    add("truncated.pdf", "damaged|no text found").write_bytes(data[: len(data) // 3])
     add("garbage.pdf", "damaged|no pages|could not").write_bytes(
         b"%PDF-1.7\n" + os.urandom(2000)
     )
     _encrypted_pdf(add("locked.pdf", "encrypted"), good)
-    _image_only_pdf(add("scanned.pdf", "no extractable text"))
+    _image_only_pdf(add("scanned.pdf", "no text found"))
     add("zero.pdf", "empty").write_bytes(b"")
     add("zero.txt", "empty").write_bytes(b"")
     with add("huge.txt", "limit").open("wb") as handle:  # sparse: no real disk used
@@ -96,5 +142,6 @@ def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:
     if not link.exists():
         link.symlink_to(folder)
     make_docx(add("empty.docx", "no text"), [])
+    _image_cases(add)
     add("missing.pdf", "not found")  # never created
     return cases

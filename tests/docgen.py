@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def make_pdf(path: Path, pages: Sequence[str], title: str = "") -> Path:
@@ -42,3 +43,39 @@ FILLER = (
     "the checklist, record their observations in the log book and report anything "
     "unusual to the duty officer before the end of the shift."
 )
+
+
+def scanned_page(
+    pdf: Path, lines: Sequence[str], angle: float = 1.5, noise: int = 30
+) -> Any:
+    """A page as a scanner sees it: ``lines`` (and an appendix line below them)
+    typeset in a real PDF at ``pdf``, rendered at 150 dpi, turned by ``angle``
+    degrees, with +-``noise`` grain. An RGB uint8 array."""
+    import numpy as np
+    import pypdfium2 as pdfium
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    page = canvas.Canvas(str(pdf), pagesize=A4)
+    page.setFont("Helvetica", 13)
+    for n, line in enumerate(lines):
+        page.drawString(72, 760 - n * 22, line)
+    page.drawString(72, 560, "Appendix: contact the operator on call.")
+    page.save()
+    document = pdfium.PdfDocument(str(pdf))
+    image = document[0].render(scale=150 / 72).to_pil().convert("RGB")
+    document.close()
+    image = image.rotate(angle, expand=True, fillcolor=(255, 255, 255))
+    pixels = np.asarray(image).astype(np.int16)
+    rng = np.random.default_rng(7)
+    pixels += rng.integers(-noise, noise + 1, size=pixels.shape, dtype=np.int16)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def image_pdf(pages: Sequence[Any], path: Path) -> Path:
+    """An image-only PDF, one scan (RGB array) a page, no text layer."""
+    from PIL import Image
+
+    images = [Image.fromarray(p) for p in pages]
+    images[0].save(path, "PDF", resolution=150, save_all=True, append_images=images[1:])
+    return path

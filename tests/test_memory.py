@@ -173,3 +173,23 @@ def test_teaching_is_refused_when_the_memory_is_not_there(
     monkeypatch.setattr(psutil, "virtual_memory", lambda: Little())
     with pytest.raises(AssistantError, match=r"needs about 0\.\d GB of free memory"):
         check_training_memory(models_dir() / SMALL_MODEL)
+
+
+def test_without_native_bfloat16_training_holds_float32_weights(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Emulated bfloat16 is ~20x slower than float32 (hardware.native_bf16): on
+    such a CPU the weights are float32, and the memory check counts 4 bytes each."""
+    from assistant.core import hardware
+    from assistant.core.finetune.teach import RUNTIME_MB, training_memory_mb
+
+    real = hardware.native_bf16
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    assert real() == ("avx512_bf16" in flags or "amx_bf16" in flags)
+    monkeypatch.setattr(hardware, "native_bf16", lambda: True)
+    assert hardware.training_dtype_name() == "bfloat16"
+    half = training_memory_mb(models_dir() / SMALL_MODEL) - RUNTIME_MB
+    monkeypatch.setattr(hardware, "native_bf16", lambda: False)
+    assert hardware.training_dtype_name() == "float32"
+    full = training_memory_mb(models_dir() / SMALL_MODEL) - RUNTIME_MB
+    assert full == pytest.approx(2 * half)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docgen import image_pdf, scanned_page
 
 from assistant.core.ingest import ocr
 
@@ -16,25 +17,7 @@ LINES = [
 
 
 def _scanned_page(tmp_path, angle: float = 1.5, noise: int = 30) -> np.ndarray:
-    import pypdfium2 as pdfium
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    pdf = tmp_path / "page.pdf"
-    page = canvas.Canvas(str(pdf), pagesize=A4)
-    page.setFont("Helvetica", 13)
-    for n, line in enumerate(LINES):
-        page.drawString(72, 760 - n * 22, line)
-    page.drawString(72, 560, "Appendix: contact the operator on call.")
-    page.save()
-    document = pdfium.PdfDocument(str(pdf))
-    image = document[0].render(scale=150 / 72).to_pil().convert("RGB")
-    document.close()
-    image = image.rotate(angle, expand=True, fillcolor=(255, 255, 255))
-    pixels = np.asarray(image).astype(np.int16)
-    rng = np.random.default_rng(7)
-    pixels += rng.integers(-noise, noise + 1, size=pixels.shape, dtype=np.int16)
-    return np.clip(pixels, 0, 255).astype(np.uint8)
+    return scanned_page(tmp_path / "page.pdf", LINES, angle, noise)
 
 
 @pytest.mark.slow
@@ -65,3 +48,53 @@ def test_blank_and_noise_pages_give_no_text():
 def test_full_width_punctuation_in_english_lines_becomes_ascii():
     assert ocr._normalized("c(1,2，3)，nrow = 2）") == "c(1,2,3),nrow = 2)"
     assert ocr._normalized("默认值是 3，不是 4。") == "默认值是 3，不是 4。"
+
+
+@pytest.mark.slow
+def test_scanned_pdf_is_read_by_ocr_and_its_passages_carry_line_boxes(
+    library, tmp_path
+):
+    from assistant.core.ingest import parse_file
+
+    blank = np.full((1754, 1240, 3), 255, dtype=np.uint8)
+    pdf = image_pdf([_scanned_page(tmp_path), blank], tmp_path / "scan.pdf")
+    document = parse_file(pdf, 2**30)
+    first, second = document.pages
+    assert "eleven weeks" in " ".join(first.text.split()).lower()
+    assert len(first.boxes) == len(LINES) + 1
+    assert second.text == "" and second.boxes == ()  # a blank scan: no garbage
+
+    report = library.ingest([pdf])
+    assert report.added and not report.failed
+    hit = library.search("retention period for weekly snapshots", top_k=1)[0]
+    assert hit.page == 1 and hit.boxes
+    # the boxes are those of the passage's own lines, in reading order
+    for box in hit.boxes:
+        assert 0 <= box.x0 < box.x1 <= 1 and 0 <= box.y0 < box.y1 <= 1
+    assert "retention" in hit.text.lower()
+
+
+@pytest.mark.slow
+def test_image_files_and_tiff_frames_are_pages(library, tmp_path):
+    from PIL import Image
+
+    from assistant.core.ingest import parse_file
+
+    page = Image.fromarray(_scanned_page(tmp_path))
+    page.save(tmp_path / "notice.png")
+    page.convert("L").save(tmp_path / "notice.jpg", quality=85)
+    white = Image.new("RGB", page.size, "white")
+    page.save(tmp_path / "book.tiff", save_all=True, append_images=[white, page])
+    for name in ("notice.png", "notice.jpg"):
+        document = parse_file(tmp_path / name, 2**30)
+        assert document.kind == "image" and len(document.pages) == 1
+        assert "eleven weeks" in " ".join(document.pages[0].text.split()).lower()
+    book = parse_file(tmp_path / "book.tiff", 2**30)
+    assert [bool(p.text) for p in book.pages] == [True, False, True]
+    assert [p.number for p in book.pages] == [1, 2, 3]
+
+    report = library.ingest([tmp_path / "book.tiff"])
+    assert report.added and not report.failed
+    hits = library.search("restore a file from a snapshot", top_k=5)
+    assert {h.page for h in hits if h.path.endswith("book.tiff")} <= {1, 3}
+    assert all(h.boxes for h in hits)

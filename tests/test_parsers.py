@@ -161,7 +161,7 @@ def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / "sub" / "a.md").write_text("a")
     (tmp_path / "sub" / "deeper" / "b.txt").write_text("b")
-    (tmp_path / "sub" / "image.png").write_bytes(b"png")
+    (tmp_path / "sub" / "program.exe").write_bytes(b"MZ")
     (tmp_path / "sub" / "loop").symlink_to(tmp_path / "sub")
     files, failures = discover(
         [

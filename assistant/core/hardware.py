@@ -1,4 +1,4 @@
-"""Facts about this machine that tune thread counts."""
+"""Facts about this machine that tune thread counts and number formats."""
 
 from __future__ import annotations
 
@@ -29,3 +29,29 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: macOS, Windows
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """Whether the CPU computes in bfloat16 itself (AVX512-BF16 or AMX). Without
+    it torch emulates bfloat16 matrix products: a 360 x 1536 x 8960 product with
+    its backward pass took 9.2 s in bfloat16 and 0.43 s in float32 with oneDNN held
+    to AVX2 (0.14 s and 0.41 s with AVX512-BF16, on an EPYC Zen 4), so a LoRA run
+    on an AVX2-only Zen 3 did not finish in 15 minutes."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
+                    return any(flag in flags for flag in BF16_FLAGS)
+    except OSError:  # not Linux
+        pass
+    return False
+
+
+def training_dtype_name() -> str:
+    """The number format the trainer holds the base model's weights in."""
+    return "bfloat16" if native_bf16() else "float32"

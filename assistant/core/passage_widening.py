@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from assistant.core.retrieval import boxes_from_json
 from assistant.core.store import ChunkStore
 from assistant.core.types import Source
 
@@ -31,8 +32,12 @@ def widen(store: ChunkStore, source: Source, before: int = 1, after: int = 1) ->
     )
     if here is None:
         return source
-    start, end, text = join_spans(chunks[max(0, here - before) : here + after + 1])
-    return dataclasses.replace(source, start=start, end=end, text=text)
+    joined = chunks[max(0, here - before) : here + after + 1]
+    start, end, text = join_spans(joined)
+    boxes = {b: None for c in joined for b in boxes_from_json(c.get("boxes"))}
+    return dataclasses.replace(
+        source, start=start, end=end, text=text, boxes=tuple(boxes) or source.boxes
+    )
 
 
 def join_spans(chunks: Sequence[dict[str, Any]]) -> tuple[int, int, str]:

@@ -227,11 +227,11 @@ class ChunkStore:
 
     def page_chunks(self, doc_id: str, page: int | None) -> list[dict[str, Any]]:
         """The chunks of one page (of the whole document when it has no pages),
-        in reading order: their ``start``, ``end`` and ``text``."""
+        in reading order: their ``start``, ``end``, ``text`` and OCR ``boxes``."""
         where = f"doc_id = '{_safe(doc_id)}' AND " + (
             "page IS NULL" if page is None else f"page = {int(page)}"
         )
-        rows = self._scan(["start", "end", "text"], where=where).to_pylist()
+        rows = self._scan(["start", "end", "text", "boxes"], where=where).to_pylist()
         return sorted(rows, key=lambda row: (row["start"], row["end"]))
 
     def vectors_by_text_hash(self, doc_id: str) -> dict[str, np.ndarray]:

@@ -212,12 +212,15 @@ class Source:
         return f"{self.file_name}, page {self.page}{label}"
 
     def span(self, start: int, end: int) -> Source:
-        """The part ``text[start:end]`` of this passage, located in its page."""
+        """The part ``text[start:end]`` of this passage, located in its page
+        (with the OCR lines it covers)."""
+        begin, finish = self.start + start, self.start + end
         return replace(
             self,
             text=self.text[start:end],
-            start=self.start + start,
-            end=self.start + end,
+            start=begin,
+            end=finish,
+            boxes=tuple(b for b in self.boxes if b.start < finish and begin < b.end),
         )
 
     def to_json(self) -> dict[str, object]:

@@ -163,9 +163,10 @@ class LibraryController(QObject):
 
     # ---- the passage viewer ------------------------------------------------------
     def show_source(self, source: Source) -> None:
-        """A PDF passage on its rendered page; other files re-read on the worker."""
-        if source.path.lower().endswith(".pdf") and source.page:
-            if not self.viewer.show_pdf_passage(source):
+        """A PDF's or an image's passage on its rendered page; other files re-read
+        on the worker."""
+        if self.viewer.shows_pages(source):
+            if not self.viewer.show_page_passage(source):
                 self.viewer.show_message(
                     f"Cannot open {Path(source.path).name}: the "
                     "file was moved or deleted."

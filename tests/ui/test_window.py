@@ -4,7 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
-from docgen import FILLER, make_pdf
+from docgen import FILLER, image_pdf, make_pdf, scanned_page
 from fakes import SlowGenerator
 from PySide6.QtCore import Qt, QUrl
 from pytestqt.qtbot import QtBot
@@ -98,6 +98,46 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
     evidence_rects = list(win.viewer.highlight_rects)
     win.chat_pane.sig_citation.emit(1, 1, -1)
     assert len(evidence_rects) < len(win.viewer.highlight_rects)
+
+
+@pytest.mark.slow
+def test_a_scanned_page_passage_is_highlighted_by_its_ocr_lines(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    lines = [
+        "The backup tape is kept in the fire safe on the second floor.",
+        "Only the night operator may take it out of the building.",
+        "Tapes older than eleven weeks are overwritten on Sundays.",
+    ]
+    scan = scanned_page(tmp_path / "source.pdf", lines)
+    pdf = image_pdf([np.full_like(scan, 255), scan], tmp_path / "scanned.pdf")
+    Image.fromarray(scan).save(tmp_path / "notice.png")
+    _add_and_wait(qtbot, window, [str(pdf), str(tmp_path / "notice.png")])
+    assert _states(window) == {"scanned.pdf": "ready", "notice.png": "ready"}
+    fake_generator.queue("It is kept in the fire safe [1].")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=20000):
+        window.chat_pane.input.setPlainText("Where is the backup tape kept?")
+        window.chat_pane.submit()
+    top = window.chat.sources.source(1)
+    assert top is not None and top.boxes and top.page in (1, 2)
+    window.chat_pane.sig_citation.emit(1, 1, -1)
+    viewer = window.viewer
+    assert viewer.stack.currentWidget() is viewer.page_scroll
+    rects = viewer.highlight_rects
+    assert rects, "the OCR'd passage should be highlighted on the scan"
+    pixmap = viewer.page_label.pixmap()
+    width = pixmap.width()
+    # the boxes stand where the lines were typeset: the upper part of the page,
+    # from the left margin (72 pt of 595)
+    assert all(r.top() < pixmap.height() * 0.5 for r in rects)
+    assert min(r.left() for r in rects) == pytest.approx(width * 72 / 595, rel=0.25)
+    if top.path.endswith(".pdf"):
+        assert "page 2 of 2" in viewer.title.text()
+    else:
+        assert viewer.title.text() == "<b>notice.png</b>"
 
 
 def test_unsupported_claims_are_shaded_and_flagged() -> None:

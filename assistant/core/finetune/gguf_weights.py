@@ -23,7 +23,7 @@ ROW_BLOCK_BYTES = 64 * 2**20
 
 
 def gguf_parameter_count(model_path: Path) -> int:
-    """Weights in the file (what a bfloat16 training copy holds, 2 bytes each)."""
+    """Weights in the file (what the training copy holds, 2 or 4 bytes each)."""
     from gguf import GGUFReader
 
     reader = GGUFReader(model_path)

@@ -29,6 +29,7 @@ from assistant.core.finetune.training_process import (
     train_and_write,
     train_in_child,
 )
+from assistant.core.hardware import training_dtype_name
 from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
 
 CHECK_TOKENS = 48
@@ -57,15 +58,17 @@ def check_adapter(
 
 WEIGHT_FACTOR = 1.8
 RUNTIME_MB = 300
-"""A run's peak is about 1.8x its bfloat16 weights (2 bytes each) plus torch's own
-300 MB: the weights, LoRA weights with their optimiser state, and the activations
-of a batch of 4 pairs (bench/memory.py: 6.4 GB for the 1.5B default's 3.39 GB)."""
+"""A run's peak is about 1.8x its weights (2 bytes each in bfloat16, 4 in float32)
+plus torch's own 300 MB: the weights, LoRA weights with their optimiser state, and
+the activations of a batch of 4 pairs (bench/memory.py: 6.4 GB for the 1.5B
+default's 3.39 GB in bfloat16)."""
 
 
 def training_memory_mb(model_path: Path) -> float:
     from assistant.core.finetune.gguf_weights import gguf_parameter_count
 
-    weights_mb = gguf_parameter_count(model_path) * 2 / 2**20
+    width = 2 if training_dtype_name() == "bfloat16" else 4
+    weights_mb = gguf_parameter_count(model_path) * width / 2**20
     return weights_mb * WEIGHT_FACTOR + RUNTIME_MB
 
 

@@ -1,8 +1,10 @@
 """LoRA training on the CPU with transformers + peft, from the chat model's GGUF.
 
-transformers reads the GGUF and dequantises it (to bfloat16: on CPUs with
-AVX512-BF16 a step takes about half the time of float32); the LoRA weights stay
-float32. The trained adapter is later applied by llama.cpp to the quantised model.
+transformers reads the GGUF and dequantises it: to bfloat16 on CPUs that compute
+in it (AVX512-BF16 or AMX: a step takes about half the time of float32, in half
+the memory), else to float32 (emulated bfloat16 is 20x slower, see
+``hardware.native_bf16``); the LoRA weights stay float32. The trained adapter
+is later applied by llama.cpp to the quantised model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from pydantic import BaseModel, Field
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.examples import IGNORE_INDEX, Example, pad_batch
-from assistant.core.hardware import physical_cores, release_memory
+from assistant.core.hardware import (
+    physical_cores,
+    release_memory,
+    training_dtype_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +108,7 @@ def load_base_model(model_path: Path) -> tuple[Any, BaseModelInfo]:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    model = load_training_model(model_path, torch.bfloat16)
+    model = load_training_model(model_path, getattr(torch, training_dtype_name()))
     release_memory()  # the loader's transient blocks (~450 MB of heap)
     config = model.config
     info = BaseModelInfo(

@@ -10,6 +10,9 @@ from pathlib import Path
 from assistant.core.errors import IngestError
 from assistant.core.ingest.docx import parse_docx
 from assistant.core.ingest.html import parse_html
+from assistant.core.ingest.image import NO_TEXT as NO_TEXT_IN_IMAGE
+from assistant.core.ingest.image import SUFFIXES as IMAGE_SUFFIXES
+from assistant.core.ingest.image import open_image
 from assistant.core.ingest.markdown import parse_markdown
 from assistant.core.ingest.pdf import NO_TEXT_LAYER, open_pdf
 from assistant.core.ingest.textfile import parse_text
@@ -23,8 +26,9 @@ from assistant.core.types import (
 
 STREAMS: dict[str, Callable[[Path, ParseLimits], DocumentStream]] = {
     ".pdf": open_pdf,
+    **dict.fromkeys(IMAGE_SUFFIXES, open_image),
 }
-"""Kinds read page by page."""
+"""Kinds read page by page (PDF pages, image frames)."""
 PARSERS: dict[str, Callable[[Path, ParseLimits], ParsedDocument]] = {
     ".docx": parse_docx,
     ".md": parse_markdown,
@@ -110,9 +114,9 @@ def parse_file(
 def open_document(
     path: Path, max_bytes: int, limits: ParseLimits = DEFAULT_LIMITS
 ) -> DocumentStream:
-    """Open one file for reading page by page (PDFs stream; other kinds are read
-    whole). Failures are :class:`IngestError`; so are those raised while the pages
-    are read through :func:`read_errors`."""
+    """Open one file for reading page by page (PDFs and images stream; other
+    kinds are read whole). Failures are :class:`IngestError`; so are those
+    raised while the pages are read through :func:`read_errors`."""
     try:
         size = path.stat().st_size
     except FileNotFoundError as exc:
@@ -163,6 +167,8 @@ def read_errors(path: Path) -> Iterator[None]:
 
 
 def no_text_reason(kind: str) -> str:
+    if kind == "image":
+        return NO_TEXT_IN_IMAGE
     return NO_TEXT_LAYER if kind == "pdf" else "no text found in the file"
 
 

@@ -16,10 +16,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assistant.core.ingest import PARSERS, STREAMS
+from assistant.core.ingest.image import SUFFIXES as IMAGE_SUFFIXES
 from assistant.core.types import IngestProgress
 from assistant.ui.models.document_model import DocumentListModel
 
-FILE_FILTER = "Documents (*.pdf *.docx *.md *.markdown *.html *.htm *.txt *.text *.rst)"
+_DOCUMENTS = sorted(s for s in [*PARSERS, *STREAMS] if s not in IMAGE_SUFFIXES)
+FILE_FILTER = ";;".join(
+    [
+        "Documents and images ("
+        + " ".join(f"*{s}" for s in [*_DOCUMENTS, *IMAGE_SUFFIXES])
+        + ")",
+        "Documents (" + " ".join(f"*{s}" for s in _DOCUMENTS) + ")",
+        "Images, read by OCR (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")",
+    ]
+)
 
 
 def format_eta(seconds: float | None) -> str:

@@ -1,18 +1,21 @@
 """Right pane, bottom: the cited passage in its document.
 
 PDFs show the real page (QtPdf) with the passage's text boxes painted over it.
-The passage's offsets come from pypdf's text while QtPdf (pdfium) extracts its
+The passage's offsets come from the indexed text while QtPdf (pdfium) extracts its
 own, so the passage is located by matching its characters with whitespace ignored.
+A scanned page (an image-only PDF page, an image file's frame) has no text to
+search: its passage carries the OCR line boxes, drawn as they are.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRectF, QSize, QSizeF, Qt, QTimer
 from PySide6.QtGui import (
     QColor,
     QImage,
+    QImageReader,
     QKeySequence,
     QPainter,
     QPixmap,
@@ -33,7 +36,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant.core.types import Source
+from assistant.core.ingest.image import SUFFIXES as IMAGE_SUFFIXES
+from assistant.core.types import Source, TextBox
 from assistant.ui.widgets import tool_button
 
 HIGHLIGHT = QColor(255, 214, 0, 110)
@@ -61,11 +65,26 @@ def locate(needle: str, haystack: str) -> tuple[int, int] | None:
     return None
 
 
+def ocr_rects(boxes: tuple[TextBox, ...], pixels: QSize) -> list[QRectF]:
+    """OCR line boxes (fractions of the page) as rectangles on an image."""
+    width, height = pixels.width(), pixels.height()
+    return [
+        QRectF(
+            b.x0 * width, b.y0 * height, (b.x1 - b.x0) * width, (b.y1 - b.y0) * height
+        )
+        for b in boxes
+    ]
+
+
 class PassageViewer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pdf: object | None = None
+        """The QPdfDocument on display (None for an image file)."""
         self._pdf_path = ""
+        """The file on display as pages: a PDF or an image."""
+        self._frames: list[QSizeF] = []
+        """An image file's frame sizes in pixels."""
         self._page = 0
         self.scale = 1.0
         """Pixels per PDF point of the page on display."""
@@ -169,54 +188,92 @@ class PassageViewer(QWidget):
         ):
             button.setVisible(enabled)
 
-    # ---- PDF ---------------------------------------------------------------------
-    def show_pdf_passage(self, source: Source) -> bool:
-        from PySide6.QtPdf import QPdfDocument
+    # ---- pages: PDF and images ---------------------------------------------------
+    @staticmethod
+    def shows_pages(source: Source) -> bool:
+        """Whether ``source`` is shown on its page (a PDF's or an image's)."""
+        suffix = Path(source.path).suffix.lower()
+        return bool(source.page) and (suffix == ".pdf" or suffix in IMAGE_SUFFIXES)
 
-        if self._pdf_path != source.path:
-            document = QPdfDocument(self)
-            if document.load(source.path) != QPdfDocument.Error.None_:
-                return False
-            self._pdf, self._pdf_path = document, source.path
+    def show_page_passage(self, source: Source) -> bool:
+        """The passage on its rendered page; False when the file can't be opened."""
+        if self._pdf_path != source.path and not self._open_pages(source.path):
+            return False
         self._passage = source
         self._set_nav(True)
         self.stack.setCurrentWidget(self.page_scroll)
         self._show_page((source.page or 1) - 1)
         return True
 
-    def _show_page(self, page: int) -> None:
+    def _open_pages(self, path: str) -> bool:
         from PySide6.QtPdf import QPdfDocument
 
-        document = self._pdf
-        if not isinstance(document, QPdfDocument):
+        if Path(path).suffix.lower() == ".pdf":
+            document = QPdfDocument(self)
+            if document.load(path) != QPdfDocument.Error.None_:
+                return False
+            self._pdf, self._frames = document, []
+        else:
+            reader = QImageReader(path)
+            frames: list[QSizeF] = []
+            while reader.canRead() and len(frames) < 10_000:
+                size = reader.size()
+                frames.append(QSizeF(size.width(), size.height()))
+                if not reader.jumpToNextImage():
+                    break
+            if not frames or frames[0].isEmpty():
+                return False
+            self._pdf, self._frames = None, frames
+        self._pdf_path = path
+        return True
+
+    def _page_count(self) -> int:
+        from PySide6.QtPdf import QPdfDocument
+
+        if isinstance(self._pdf, QPdfDocument):
+            return int(self._pdf.pageCount())
+        return len(self._frames)
+
+    def _page_size(self, page: int) -> QSizeF:
+        """In PDF points, or pixels for an image."""
+        from PySide6.QtPdf import QPdfDocument
+
+        if isinstance(self._pdf, QPdfDocument):
+            return self._pdf.pagePointSize(page)
+        return self._frames[page]
+
+    def _render(self, page: int, size: QSize) -> QImage:
+        from PySide6.QtPdf import QPdfDocument
+
+        if isinstance(self._pdf, QPdfDocument):
+            return self._pdf.render(page, size)
+        reader = QImageReader(self._pdf_path)
+        reader.jumpToImage(page)
+        reader.setScaledSize(size)
+        return reader.read()
+
+    def _show_page(self, page: int) -> None:
+        if not self._pdf_path or not self._page_count():
             return
-        page = max(0, min(page, document.pageCount() - 1))
+        page = max(0, min(page, self._page_count() - 1))
         self._page = page
-        size = document.pagePointSize(page)
+        size = self._page_size(page)
         # fit the page to the pane's width, times the zoom
         available = self.page_scroll.viewport().width() - 16
         fit = available / max(size.width(), 1.0)
-        scale = max(MIN_SCALE, min(MAX_SCALE, fit * self.zoom))
+        low = MIN_SCALE if self._pdf is not None else 0.05  # images are in pixels
+        scale = max(low, min(MAX_SCALE, fit * self.zoom))
         self.scale = scale
         ratio = self.devicePixelRatioF()  # render sharp on scaled (HiDPI) screens
         scale *= ratio
-        image = document.render(
+        image = self._render(
             page, QSize(int(size.width() * scale), int(size.height() * scale))
         )
         image = image.convertToFormat(QImage.Format.Format_ARGB32)
         self.highlight_rects = []
         source = self._passage
         if source is not None and source.page == page + 1:
-            rects = self._passage_rects(document, page, source.text)
-            self.highlight_rects = [
-                QRectF(
-                    r.left() * scale,
-                    r.top() * scale,
-                    r.width() * scale,
-                    r.height() * scale,
-                )
-                for r in rects
-            ]
+            self.highlight_rects = self._highlights(source, page, image.size(), scale)
         white = QImage(image.size(), QImage.Format.Format_ARGB32)
         white.fill(Qt.GlobalColor.white)
         painter = QPainter(white)
@@ -230,14 +287,30 @@ class PassageViewer(QWidget):
         pixmap.setDevicePixelRatio(ratio)
         self.page_label.setPixmap(pixmap)
         name = Path(self._pdf_path).name
-        self.title.setText(
-            f"<b>{name}</b> \u2014 page {page + 1} of {document.pageCount()}"
-        )
+        count = self._page_count()
+        where = f" \u2014 page {page + 1} of {count}" if count > 1 or self._pdf else ""
+        self.title.setText(f"<b>{name}</b>{where}")
         if self.highlight_rects:
             top = min(r.top() for r in self.highlight_rects) / ratio
             self.page_scroll.verticalScrollBar().setValue(int(max(top - 40, 0)))
         else:
             self.page_scroll.verticalScrollBar().setValue(0)
+
+    def _highlights(
+        self, source: Source, page: int, pixels: QSize, scale: float
+    ) -> list[QRectF]:
+        """The passage's boxes in the rendered image's pixels: its OCR lines on a
+        scan, else its lines found in the PDF's own text."""
+        if source.boxes:
+            return ocr_rects(source.boxes, pixels)
+        if self._pdf is None:
+            return []
+        return [
+            QRectF(
+                r.left() * scale, r.top() * scale, r.width() * scale, r.height() * scale
+            )
+            for r in self._passage_rects(self._pdf, page, source.text)
+        ]
 
     @staticmethod
     def _passage_rects(document: object, page: int, text: str) -> list[QRectF]:

@@ -1,0 +1,97 @@
+"""Image files (PNG, JPEG, TIFF, ...) read by OCR: one page per frame (a
+multi-page TIFF is a scanned document), each with its line boxes for the viewer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from assistant.core.errors import IngestError
+from assistant.core.types import (
+    DEFAULT_LIMITS,
+    DocumentStream,
+    Page,
+    ParseLimits,
+    TextBox,
+)
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+MAX_MEGAPIXELS = 50
+"""A frame larger than this is refused before it is decoded (an A4 page scanned at
+600 dpi is 35 megapixels; a 20 KB PNG can declare 100,000 x 100,000 pixels)."""
+MAX_FRAMES = 1000
+"""Frames a multi-page image may have (a scanned book of 1,000 pages)."""
+MIN_CONTRAST = 8
+"""A frame whose pixel values spread less than this is blank (no OCR run)."""
+
+NO_TEXT = (
+    "no text found: OCR read no text in the image "
+    "(blank, a photo without writing, or text too faint or small to read)"
+)
+
+
+def open_image(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> DocumentStream:
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # checked here, per frame, with a clearer message
+    try:
+        image = Image.open(path)
+    except UnidentifiedImageError as exc:
+        raise IngestError(
+            path, "not a readable image (the content is not PNG, JPEG, TIFF, ...)"
+        ) from exc
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    if frames > MAX_FRAMES:
+        image.close()
+        raise IngestError(
+            path,
+            f"the image has {frames:,} frames, over the {MAX_FRAMES:,}-frame limit "
+            "(split it into smaller files)",
+        )
+    return DocumentStream(path, path.stem, "image", frames, _pages(path, image, limits))
+
+
+def _pages(path: Path, image: Any, limits: ParseLimits) -> Iterator[Page]:
+    from assistant.core.ingest import ocr
+
+    try:
+        for index in range(int(getattr(image, "n_frames", 1) or 1)):
+            if limits.cancel is not None and limits.cancel.cancelled:
+                raise IngestError(path, "stopped by the user")
+            image.seek(index)
+            width, height = image.size
+            if width * height > MAX_MEGAPIXELS * 1e6:
+                raise IngestError(
+                    path,
+                    f"frame {index + 1} is {width:,} x {height:,} pixels "
+                    f"({width * height / 1e6:.0f} megapixels), over the "
+                    f"{MAX_MEGAPIXELS}-megapixel limit (scale it down first)",
+                )
+            pixels = _rgb(path, image, index)
+            text, boxes = "", tuple[TextBox, ...]()
+            if int(pixels.max()) - int(pixels.min()) >= MIN_CONTRAST:
+                text, boxes = ocr.recognize(pixels)
+            yield Page(index + 1, text, str(index + 1), (), boxes)
+    finally:
+        image.close()
+
+
+def _rgb(path: Path, image: Any, index: int) -> Any:
+    import numpy as np
+
+    try:
+        frame = image
+        if frame.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float
+            values = np.asarray(frame, dtype=np.float32)
+            low, high = float(values.min()), float(values.max())
+            scaled = (values - low) * (255.0 / max(high - low, 1e-6))
+            return np.repeat(scaled.astype(np.uint8)[:, :, None], 3, axis=2)
+        return np.asarray(frame.convert("RGB"))
+    except OSError as exc:  # truncated or damaged data
+        raise IngestError(
+            path, f"the image is damaged and cannot be read (frame {index + 1}: {exc})"
+        ) from exc
