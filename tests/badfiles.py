@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docgen import FILLER, make_docx, make_pdf
+from docgen import FILLER, make_docx, make_epub, make_pdf
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,33 @@ def _image_cases(add: Callable[[str, str | None], Path]) -> None:
         handle.truncate(300 * 2**20)
 
 
+def _epub_cases(add: Callable[[str, str | None], Path]) -> None:
+    chapters = [("One", "The first chapter of a fine book. " * 5)]
+    make_epub(add("fine.epub", None), chapters)
+    make_epub(
+        add("broken-container.epub", "container.xml is not valid XML"),
+        chapters,
+        container="<container><rootfiles><rootfile",
+    )
+    make_epub(
+        add("wrong-rootfile.epub", "names OEBPS/missing.opf"),
+        chapters,
+        container="<container><rootfiles><rootfile full-path="
+        '"OEBPS/missing.opf"/></rootfiles></container>',
+    )
+    with zipfile.ZipFile(add("bomb.epub", "zip bomb"), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/container.xml", "<container/>")
+        with z.open("OEBPS/zeros.xhtml", "w", force_zip64=True) as member:
+            block = b"\0" * 2**20
+            for _ in range(600):  # 600 MB of zeros in ~600 KB
+                member.write(block)
+    with zipfile.ZipFile(
+        add("no-container.epub", "no META-INF/container.xml"), "w"
+    ) as z:
+        z.writestr("mimetype", "application/epub+zip")
+    add("notzip.epub", "not a zip archive").write_bytes(b"<html>not a book</html>")
+
+
 def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
@@ -143,5 +170,6 @@ def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:
         link.symlink_to(folder)
     make_docx(add("empty.docx", "no text"), [])
     _image_cases(add)
+    _epub_cases(add)
     add("missing.pdf", "not found")  # never created
     return cases

@@ -79,3 +79,45 @@ def image_pdf(pages: Sequence[Any], path: Path) -> Path:
     images = [Image.fromarray(p) for p in pages]
     images[0].save(path, "PDF", resolution=150, save_all=True, append_images=images[1:])
     return path
+
+
+def make_epub(
+    path: Path,
+    chapters: Sequence[tuple[str, str]],
+    title: str = "A Small Book",
+    container: str | None = None,
+) -> Path:
+    """An EPUB 3 with one XHTML file a chapter of (heading, paragraph text);
+    ``container`` replaces META-INF/container.xml (for broken books)."""
+    import zipfile
+
+    manifest = "".join(
+        f'<item id="c{n}" href="text/ch{n}.xhtml" media-type="application/xhtml+xml"/>'
+        for n in range(len(chapters))
+    )
+    spine = "".join(f'<itemref idref="c{n}"/>' for n in range(len(chapters)))
+    opf = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" '
+        'version="3.0"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<dc:title>{title}</dc:title></metadata><manifest>{manifest}</manifest>"
+        f"<spine>{spine}</spine></package>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("mimetype", "application/epub+zip", zipfile.ZIP_STORED)
+        book.writestr(
+            "META-INF/container.xml",
+            container
+            or '<?xml version="1.0"?><container version="1.0" xmlns='
+            '"urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="OEBPS/content.opf" media-type='
+            '"application/oebps-package+xml"/></rootfiles></container>',
+        )
+        book.writestr("OEBPS/content.opf", opf)
+        for n, (heading, text) in enumerate(chapters):
+            book.writestr(
+                f"OEBPS/text/ch{n}.xhtml",
+                '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>'
+                f"{heading}</title></head><body><h1>{heading}</h1><p>{text}</p>"
+                "</body></html>",
+            )
+    return path

@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docgen import make_docx, make_pdf
+from docgen import make_docx, make_epub, make_pdf
 
 from assistant.core.errors import IngestError
 from assistant.core.ingest import discover, parse_file
+from assistant.core.services import Library
 
 LIMIT = 10 * 2**20
 
@@ -176,3 +177,35 @@ def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
         ("x.exe", "file not found"),
         ("missing.pdf", "file not found"),
     ]
+
+
+def test_epub_chapters_are_pages_with_their_headings(tmp_path: Path) -> None:
+    book = make_epub(
+        tmp_path / "book.epub",
+        [("", ""), ("Rigging", "Two people rig the wings."), ("Care", "Wax it.")],
+        title="Glider Care",
+    )
+    document = parse_file(book, LIMIT)
+    assert document.title == "Glider Care" and document.kind == "epub"
+    assert [p.number for p in document.pages] == [1, 2]  # the empty cover skipped
+    assert document.pages[0].text == "Rigging\n\nTwo people rig the wings."
+    assert [h.title for h in document.pages[1].headings] == ["Care"]
+
+
+LIVE_MANUAL = Path("/usr/share/doc/live-manual/epub/live-manual.en.epub")
+
+
+@pytest.mark.skipif(
+    not LIVE_MANUAL.exists(), reason="the Debian package live-manual-epub is absent"
+)
+def test_a_real_epub_the_debian_live_manual(library: Library) -> None:
+    document = parse_file(LIVE_MANUAL, LIMIT)
+    assert document.title == "Live Systems Manual"
+    assert 30 <= len(document.pages) <= 80  # one page a chapter file, not a fragment
+    assert 100_000 < document.char_count < 400_000
+    titles = [h.title for p in document.pages for h in p.headings]
+    assert "2. About the Live Systems Project" in titles
+    report = library.ingest([LIVE_MANUAL])
+    assert report.added and not report.failed
+    hit = library.search("lb config", top_k=5)
+    assert any(h.path.endswith("live-manual.en.epub") and h.page for h in hit)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from assistant.core.errors import IngestError
 from assistant.core.ingest.docx import parse_docx
+from assistant.core.ingest.epub import parse_epub
 from assistant.core.ingest.html import parse_html
 from assistant.core.ingest.image import NO_TEXT as NO_TEXT_IN_IMAGE
 from assistant.core.ingest.image import SUFFIXES as IMAGE_SUFFIXES
@@ -31,6 +32,7 @@ STREAMS: dict[str, Callable[[Path, ParseLimits], DocumentStream]] = {
 """Kinds read page by page (PDF pages, image frames)."""
 PARSERS: dict[str, Callable[[Path, ParseLimits], ParsedDocument]] = {
     ".docx": parse_docx,
+    ".epub": parse_epub,
     ".md": parse_markdown,
     ".markdown": parse_markdown,
     ".html": parse_html,

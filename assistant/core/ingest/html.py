@@ -100,16 +100,21 @@ class _Flattener:
                 self.walk(child)
 
 
-def parse_html(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocument:
-    soup = BeautifulSoup(read_text(path), "html.parser")
+def html_text(markup: str | bytes) -> tuple[str, str, tuple[Heading, ...]]:
+    """An HTML page's title, readable text and headings (offsets into the text)."""
+    soup = BeautifulSoup(markup, "html.parser")
     title_tag = soup.find("title")
     title = title_tag.get_text(" ", strip=True) if title_tag else ""
     flattener = _Flattener()
     root = soup.body or soup
     flattener.walk(root)
     flattener.flush()
-    text = "\n\n".join(flattener.paragraphs)
+    return title, "\n\n".join(flattener.paragraphs), tuple(flattener.headings)
+
+
+def parse_html(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocument:
+    title, text, headings = html_text(read_text(path))
     if not title:
-        title = next((h.title for h in flattener.headings if h.level == 1), path.stem)
-    page = Page(None, text, headings=tuple(flattener.headings))
+        title = next((h.title for h in headings if h.level == 1), path.stem)
+    page = Page(None, text, headings=headings)
     return ParsedDocument(path, title, "html", [page])

@@ -139,4 +139,7 @@ class LibraryWorker(QObject):
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
             return
-        self.sig_document_text.emit(source, document.pages[0].text)
+        page = next(
+            (p for p in document.pages if p.number == source.page), document.pages[0]
+        )  # an EPUB's chapter; the one text of other kinds
+        self.sig_document_text.emit(source, page.text)
