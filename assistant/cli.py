@@ -11,16 +11,27 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from assistant.cli_teach import add_commands
 from assistant.config import Settings, data_dir, index_dir, load_settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
-from assistant.core.types import ANSWER_MODES, Answer, IngestProgress, Source, shorten
+from assistant.core.types import (
+    ANSWER_MODES,
+    Answer,
+    IngestProgress,
+    IngestReport,
+    Source,
+    shorten,
+)
+
+if TYPE_CHECKING:
+    from assistant.core.folder_sync import Changes, SyncReport
 
 
 def _print_json(value: Any) -> None:
@@ -104,22 +115,116 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(report.to_json())
     else:
-        for failure in report.failed:
-            print(f"error: {failure}", file=sys.stderr)
-        print(
-            f"{len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
-            f"{report.pages} pages, {report.chunks_embedded} chunks embedded "
-            f"({report.chunks_reused} reused)"
-            + (
-                f" and {report.sentences_embedded} sentences"
-                if report.sentences_embedded
-                else ""
-            )
-            + f" in {report.seconds:.1f} s"
-            + (" — stopped by the user" if report.cancelled else "")
-        )
+        _print_report(report)
     return 0 if report.ok else 1
+
+
+def _print_report(report: IngestReport) -> None:
+    for failure in report.failed:
+        print(f"error: {failure}", file=sys.stderr)
+    print(
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
+        f"{report.pages} pages, {report.chunks_embedded} chunks embedded "
+        f"({report.chunks_reused} reused)"
+        + (
+            f" and {report.sentences_embedded} sentences"
+            if report.sentences_embedded
+            else ""
+        )
+        + f" in {report.seconds:.1f} s"
+        + (" — stopped by the user" if report.cancelled else "")
+    )
+
+
+def _print_sync(report: SyncReport) -> None:
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for path in report.removed:
+        print(f"removed {path} (deleted from its folder)")
+    _print_report(report.ingest)
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Add folders to the watched ones, bring the library in line with every
+    watched folder, then (without --once) follow their changes until Ctrl+C."""
+    import threading
+
+    from assistant.core.folder_sync import (
+        FolderWatcher,
+        WatchedFolders,
+        apply_changes,
+        rescan,
+        unreadable,
+    )
+
+    library = _open_library(settings)
+    watched = WatchedFolders(library.store.directory)
+    for folder in args.folders:
+        why = unreadable(Path(folder).expanduser().resolve())
+        if why and Path(folder).expanduser().exists():
+            print(f"error: {why.split(';')[0]}", file=sys.stderr)
+            return 1
+        if not Path(folder).expanduser().is_dir():
+            print(f"error: {folder}: not a folder", file=sys.stderr)
+            return 1
+        print(f"watching {watched.add(Path(folder))}")
+    folders = watched.folders()
+    if not folders:
+        print("No folders are watched. Add one with: assistant watch FOLDER")
+        return 0
+    with _cancel_on_interrupt() as cancel:
+        report = rescan(library, folders, cancel=cancel)
+    _print_sync(report)
+    if args.once or cancel.cancelled:
+        return 0 if report.ingest.ok else 1
+    lock = threading.Lock()
+
+    def on_changes(changes: Changes) -> None:
+        with lock:
+            _print_sync(apply_changes(library, changes, watched.folders()))
+
+    watcher = FolderWatcher(on_changes)
+    for folder in folders:
+        why = watcher.watch(folder)
+        if why:
+            print(f"note: {why}", file=sys.stderr)
+    watcher.start()
+    print("Following changes; Ctrl+C stops.", file=sys.stderr)
+    with _cancel_on_interrupt() as stop:
+        while not stop.cancelled:
+            time.sleep(0.2)
+    watcher.stop()
+    return 0
+
+
+def cmd_unwatch(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.folder_sync import WatchedFolders
+
+    watched = WatchedFolders(_open_library(settings).store.directory)
+    status = 0
+    for folder in args.folders:
+        if watched.remove(Path(folder)):
+            print(f"no longer watching {folder} (its documents stay in the library)")
+        else:
+            print(f"error: {folder} is not a watched folder", file=sys.stderr)
+            status = 1
+    return status
+
+
+def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.folder_sync import WatchedFolders, unreadable
+
+    folders = WatchedFolders(_open_library(settings).store.directory).folders()
+    if args.json:
+        _print_json([{"folder": str(f), "problem": unreadable(f)} for f in folders])
+        return 0
+    if not folders:
+        print("No folders are watched. Add one with: assistant watch FOLDER")
+    for folder in folders:
+        why = unreadable(folder)
+        print(f"{folder}" + (f"  ({why.split(': ', 1)[1]})" if why else ""))
+    return 0
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
@@ -491,6 +596,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.set_defaults(func=cmd_remove)
 
+    p = sub.add_parser(
+        "watch", help="keep folders in sync: index their changes as they happen"
+    )
+    p.add_argument("folders", nargs="*", help="folders to add (default: the watched)")
+    p.add_argument(
+        "--once", action="store_true", help="sync the watched folders, then exit"
+    )
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("unwatch", help="stop keeping a folder in sync")
+    p.add_argument("folders", nargs="+")
+    p.set_defaults(func=cmd_unwatch)
+
+    p = sub.add_parser("folders", help="list the watched folders")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_folders)
+
     p = sub.add_parser("reindex", help="rebuild the index (after changing embedder)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reindex)
@@ -531,6 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "ingest", "ask", "chat", "search", "docs", "remove", "reindex", "eval", "info",
+    "watch", "unwatch", "folders",
     "teach", "finetune", "adapters", "compare",
 }  # fmt: skip
 

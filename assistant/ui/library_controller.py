@@ -98,6 +98,8 @@ class LibraryController(QObject):
             (worker.sig_failed, self._on_failed),
             (worker.sig_damaged, self._on_damaged),
             (worker.sig_document_text, self.viewer.show_text_passage),
+            (worker.sig_folder_files, self.add),
+            (worker.sig_folder_note, lambda text: self.sig_status.emit(text, 15000)),
             (pane.sig_remove, self.remove),
             (pane.sig_reindex, lambda path: self.add([path], force=True)),
             (pane.sig_retry, self.retry),
@@ -265,4 +267,5 @@ class LibraryController(QObject):
         """Cancel the running job and stop the thread; the names of threads that
         did not stop in time (the index stays consistent either way)."""
         self._cancel_jobs()
+        self.worker.stop_watching()
         return join(self.worker_thread, wait_ms)

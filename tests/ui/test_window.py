@@ -770,3 +770,39 @@ def test_settings_dialog_turns_sentence_vectors_off_and_on(qtbot: QtBot) -> None
     assert dialog.result_settings().sentence_vectors is False
     dialog.sentence_vectors.setChecked(True)
     assert dialog.result_settings().sentence_vectors is True
+
+
+def test_a_folder_added_in_the_window_is_kept_in_sync(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    (folder / "pump.md").write_text("# Pump\n\nThe pump runs at 300 rpm.")
+    _add_and_wait(qtbot, window, [str(folder)])
+    assert _states(window) == {"pump.md": "ready"}
+    # a new file saved into the folder is indexed without the user doing anything
+    (folder / "fan.md").write_text("# Fan\n\nThe fan is cleaned monthly.")
+    qtbot.waitUntil(lambda: _states(window).get("fan.md") == "ready", timeout=20000)
+    (folder / "pump.md").unlink()
+    qtbot.waitUntil(lambda: "pump.md" not in _states(window), timeout=20000)
+    assert _states(window) == {"fan.md": "ready"}
+
+
+def test_changes_made_while_the_app_was_closed_are_found_at_start(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "old.md").write_text("# Old\n\nAn old note.")
+    _add_and_wait(qtbot, window, [str(folder)])
+    settings = window.settings
+    window.shutdown()
+    (folder / "old.md").unlink()
+    (folder / "new.md").write_text("# New\n\nWritten while the app was closed.")
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    again.show()
+    try:
+        qtbot.waitUntil(lambda: _states(again) == {"new.md": "ready"}, timeout=20000)
+    finally:
+        again.shutdown()

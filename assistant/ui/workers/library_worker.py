@@ -12,6 +12,13 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, index_dir
 from assistant.core.errors import IndexDamaged
+from assistant.core.folder_sync import (
+    Changes,
+    FolderWatcher,
+    WatchedFolders,
+    remove_gone,
+    to_index,
+)
 from assistant.core.ingest import discover, parse_file
 from assistant.core.rebuild import rebuild_index
 from assistant.core.services import Library
@@ -32,6 +39,10 @@ class LibraryWorker(QObject):
     sig_damaged(str, str): the index on disk cannot be read (its folder, why);
         re-indexing repairs it.
     sig_document_text(object, str): a Source and the full text of its (unpaged) file.
+    sig_folder_files(list): paths in watched folders that are new or changed (at
+        start-up: the watched folders themselves), for the controller to index as
+        an ordinary job (progress, Stop).
+    sig_folder_note(str): what a sync did or could not do, for the status bar.
     """
 
     sig_ready = Signal(object)
@@ -42,11 +53,17 @@ class LibraryWorker(QObject):
     sig_failed = Signal(str)
     sig_damaged = Signal(str, str)
     sig_document_text = Signal(object, str)
+    sig_folder_files = Signal(list)
+    sig_folder_note = Signal(str)
+    _sig_changes = Signal(object)
+    """From the watcher's thread to this worker's (queued)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self._settings = settings
         self._library: Library | None = None
+        self._watcher: FolderWatcher | None = None
+        self._sig_changes.connect(self.sync_changes)
 
     @Slot()
     def load(self) -> None:
@@ -60,6 +77,66 @@ class LibraryWorker(QObject):
             return
         self.sig_ready.emit(self._library.with_settings(self._settings))
         self.refresh()
+        self._start_watching()
+
+    # ---- watched folders ---------------------------------------------------------
+    def _watched(self) -> WatchedFolders | None:
+        if self._library is None:
+            return None
+        return WatchedFolders(self._library.store.directory)
+
+    def _start_watching(self) -> None:
+        """Watch the library's folders and catch up with what changed while the
+        app was closed (the rescan goes through the controller as a job)."""
+        watched = self._watched()
+        if watched is None or not watched.folders():
+            return
+        folders = watched.folders()
+        self.sync_changes(Changes(changed=set(folders), gone=set(folders)))
+        for folder in folders:
+            self._watch(folder)
+
+    def _watch(self, folder: Path) -> None:
+        if self._watcher is None:
+            self._watcher = FolderWatcher(self._sig_changes.emit)
+            self._watcher.start()
+        why = self._watcher.watch(folder)
+        if why:
+            self.sig_folder_note.emit(why)
+
+    @Slot(object)
+    def sync_changes(self, changes: Changes) -> None:
+        """Documents of deleted files go now; new and changed files are handed to
+        the controller to index."""
+        watched = self._watched()
+        if watched is None or self._library is None:
+            return
+        folders = watched.folders()
+        try:
+            report = remove_gone(self._library, changes, folders)
+        except Exception as exc:
+            self.sig_failed.emit(readable_error(exc))
+            return
+        for note in report.notes:
+            self.sig_folder_note.emit(note)
+        if report.removed:
+            names = ", ".join(Path(p).name for p in report.removed[:3])
+            more = len(report.removed) - 3
+            self.sig_folder_note.emit(
+                f"Removed from the library (deleted from a watched folder): {names}"
+                + (f" and {more} more" if more > 0 else "")
+            )
+            self.refresh()
+        files = to_index(changes, folders)
+        if files:
+            self.sig_folder_files.emit([str(f) for f in files])
+
+    @Slot()
+    def stop_watching(self) -> None:
+        """Safe from any thread (the window calls it as it closes)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
 
     @Slot()
     def refresh(self) -> None:
@@ -75,6 +152,16 @@ class LibraryWorker(QObject):
         which were found, then index them with the job's own cancel token."""
         files, failures = discover(job.paths)
         self.sig_queued.emit(job.id, [str(f) for f in files], failures)
+        watched = self._watched()
+        for path in job.paths:  # a folder added to the library is kept in sync
+            folder = Path(path).expanduser()
+            if (
+                watched is not None
+                and not job.force
+                and folder.is_dir()
+                and folder.resolve() not in watched.folders()
+            ):
+                self._watch(watched.add(folder))
         if not files:
             self.sig_ingest_finished.emit(IngestReport(failed=failures))
             return

@@ -1,0 +1,291 @@
+"""Folders kept in sync with the library: watched with ``watchdog`` while the app
+runs, rescanned when it starts (changes made while it was closed).
+
+The watcher only collects paths; whoever owns the library (the CLI's loop, the
+window's library worker) applies a batch with :func:`apply_changes`, where the
+content-hash skip makes a touched or re-saved unchanged file free. A watched
+folder that disappears or becomes unreadable (an unplugged drive, a changed
+permission) keeps its documents: only files deleted from a folder that is still
+there are removed from the library.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.core.cancel import CancelToken
+from assistant.core.fsutil import atomic_write_text
+from assistant.core.ingest import discover, is_supported
+from assistant.core.ingest_pipeline import ProgressCallback
+from assistant.core.types import IngestReport
+
+if TYPE_CHECKING:
+    from assistant.core.services import Library
+
+log = logging.getLogger(__name__)
+
+WATCHED_FILE = "watched-folders.json"
+"""Beside the index: the watched folders belong to the library, not to a window."""
+QUIET_S = 1.0
+"""A batch is handed over once its folders have been quiet this long (an editor
+saving a file five times in a row indexes it once)."""
+
+
+@dataclass
+class Changes:
+    """What a watcher saw: files to index (new or changed) and paths gone."""
+
+    changed: set[Path] = field(default_factory=set)
+    gone: set[Path] = field(default_factory=set)
+    """Deleted or moved-away files and folders."""
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.gone)
+
+
+@dataclass
+class SyncReport:
+    ingest: IngestReport = field(default_factory=IngestReport)
+    removed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Folders that could not be read (their documents were kept)."""
+
+
+class WatchedFolders:
+    """The library's list of watched folders (``watched-folders.json``)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.file = directory / WATCHED_FILE
+
+    def folders(self) -> list[Path]:
+        try:
+            return [Path(p) for p in json.loads(self.file.read_text("utf-8"))]
+        except (OSError, ValueError, TypeError):
+            return []
+
+    def add(self, folder: Path) -> Path:
+        folder = folder.expanduser().resolve()
+        folders = self.folders()
+        if folder not in folders:
+            self._save([*folders, folder])
+        return folder
+
+    def remove(self, folder: Path) -> bool:
+        folder = folder.expanduser().resolve()
+        folders = self.folders()
+        if folder not in folders:
+            return False
+        self._save([f for f in folders if f != folder])
+        return True
+
+    def _save(self, folders: list[Path]) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.file, json.dumps([str(f) for f in folders], indent=1))
+
+
+def unreadable(folder: Path) -> str:
+    """Why ``folder`` cannot be synced now ("" when it can)."""
+    if not folder.exists():
+        return (
+            f"{folder}: the watched folder is missing (moved, deleted or on a "
+            "drive that is not connected); its documents are kept"
+        )
+    if not folder.is_dir():
+        return f"{folder}: no longer a folder; its documents are kept"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return (
+            f"{folder}: the watched folder cannot be read (permission denied); "
+            "its documents are kept"
+        )
+    return ""
+
+
+def rescan(
+    library: Library,
+    folders: Iterable[Path],
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SyncReport:
+    """Bring the library in line with ``folders`` as they are on disk now."""
+    folders = list(folders)
+    return apply_changes(
+        library,
+        Changes(changed=set(folders), gone=set(folders)),
+        folders,
+        progress,
+        cancel,
+    )
+
+
+def apply_changes(
+    library: Library,
+    changes: Changes,
+    folders: Iterable[Path],
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SyncReport:
+    """Remove the documents of files gone from a readable watched folder, then
+    index the changed files (folders among them are walked)."""
+    folders = list(folders)
+    report = remove_gone(library, changes, folders)
+    wanted = to_index(changes, folders)
+    if wanted:
+        files, failures = discover(wanted)
+        report.ingest = library.ingest(files, progress=progress, cancel=cancel)
+        report.ingest.failed[:0] = [
+            f for f in failures if not f.reason.startswith("unsupported")
+        ]
+    return report
+
+
+def _readable(folders: Iterable[Path], report: SyncReport) -> list[Path]:
+    readable = []
+    for folder in folders:
+        why = unreadable(folder)
+        if why:
+            report.notes.append(why)
+        else:
+            readable.append(folder)
+    return readable
+
+
+def remove_gone(
+    library: Library, changes: Changes, folders: Iterable[Path]
+) -> SyncReport:
+    """Remove the documents of files that no longer exist under a watched folder
+    that is still there and readable (a report with what was removed, and notes
+    on the folders that are not)."""
+    report = SyncReport()
+    readable = _readable(folders, report)
+    for document in library.documents():
+        path = Path(document.path)
+        if (
+            any(path.is_relative_to(f) for f in readable)
+            and any(path == g or path.is_relative_to(g) for g in changes.gone)
+            and not path.exists()
+        ):
+            library.remove(path)
+            report.removed.append(str(path))
+    return report
+
+
+def to_index(changes: Changes, folders: Iterable[Path]) -> list[Path]:
+    """The changed paths that still exist under a readable watched folder."""
+    readable = _readable(folders, SyncReport())
+    return sorted(
+        p
+        for p in changes.changed
+        if any(p.is_relative_to(f) for f in readable) and p.exists()
+    )
+
+
+class FolderWatcher:
+    """Watches folders (recursively, links not followed) and hands over debounced
+    batches of :class:`Changes` to ``on_changes``, called on the watcher's own
+    thread once the folders have been quiet for ``quiet_s``."""
+
+    def __init__(
+        self,
+        on_changes: Callable[[Changes], None],
+        quiet_s: float = QUIET_S,
+    ) -> None:
+        from watchdog.observers import Observer
+
+        self._on_changes = on_changes
+        self._quiet_s = quiet_s
+        self._observer: Any = Observer()
+        self._watches: dict[Path, Any] = {}
+        self._pending = Changes()
+        self._last_event = 0.0
+        self._lock = threading.Condition()
+        self._stopped = False
+        self._thread = threading.Thread(
+            target=self._deliver, name="folder-watcher", daemon=True
+        )
+
+    def start(self) -> None:
+        self._observer.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        self._observer.stop()
+        self._observer.join(timeout=5)
+        self._thread.join(timeout=5)
+
+    def watch(self, folder: Path) -> str:
+        """Start watching ``folder``; "" or why it cannot be watched now."""
+        from watchdog.events import FileSystemEventHandler
+
+        folder = folder.resolve()
+        why = unreadable(folder)
+        if why or folder in self._watches:
+            return why
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                watcher._record(event)
+
+        try:
+            self._watches[folder] = self._observer.schedule(
+                Handler(), str(folder), recursive=True
+            )
+        except OSError as exc:  # e.g. the inotify watch limit
+            return f"{folder}: cannot be watched ({exc.strerror or exc})"
+        return ""
+
+    def unwatch(self, folder: Path) -> None:
+        watch = self._watches.pop(folder.resolve(), None)
+        if watch is not None:
+            self._observer.unschedule(watch)
+
+    def _record(self, event: Any) -> None:
+        kind = event.event_type
+        if kind in ("opened", "closed_no_write"):
+            return
+        source = Path(os.fsdecode(event.src_path))
+        with self._lock:
+            if kind in ("deleted", "moved"):
+                self._pending.gone.add(source)
+            if kind == "moved":
+                self._add_changed(Path(os.fsdecode(event.dest_path)), event)
+            elif kind in ("created", "modified", "closed"):
+                self._add_changed(source, event)
+            self._last_event = time.monotonic()
+            self._lock.notify_all()
+
+    def _add_changed(self, path: Path, event: Any) -> None:
+        hidden = any(part.startswith(".") for part in path.parts[-1:])
+        if event.is_directory:
+            if event.event_type != "modified":  # a folder moved or copied in
+                self._pending.changed.add(path)
+        elif is_supported(path) and not hidden:
+            self._pending.changed.add(path)
+
+    def _deliver(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopped and not self._pending:
+                    self._lock.wait()
+                if self._stopped:
+                    return
+                wait = self._last_event + self._quiet_s - time.monotonic()
+                if wait > 0:
+                    self._lock.wait(wait)
+                    continue
+                batch, self._pending = self._pending, Changes()
+            try:
+                self._on_changes(batch)
+            except Exception:  # the owner reports; the watcher goes on
+                log.exception("applying folder changes failed")

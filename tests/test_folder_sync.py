@@ -1,0 +1,163 @@
+"""Folders kept in sync: the start-up rescan, the live watcher (real inotify
+through watchdog), debouncing, moves and deletes, and folders that go away."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.core.folder_sync import (
+    Changes,
+    FolderWatcher,
+    WatchedFolders,
+    apply_changes,
+    rescan,
+)
+from assistant.core.services import Library
+
+
+def _names(library: Library) -> set[str]:
+    return {Path(d.path).name for d in library.documents()}
+
+
+def test_rescan_finds_what_changed_while_the_app_was_closed(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.md").write_text("# A\n\nThe pump is red.")
+    (folder / "sub" / "b.txt").write_text("The valve is blue. " * 3)
+    (folder / "sub" / "loop").symlink_to(folder)  # not followed
+    first = rescan(library, [folder])
+    assert sorted(Path(p).name for p in first.ingest.added) == ["a.md", "b.txt"]
+
+    (folder / "sub" / "b.txt").unlink()
+    (folder / "a.md").write_text("# A\n\nThe pump is green now.")
+    (folder / "c.md").write_text("# C\n\nA new note about the fan.")
+    second = rescan(library, [folder])
+    assert [Path(p).name for p in second.removed] == ["b.txt"]
+    assert [Path(p).name for p in second.ingest.updated] == ["a.md"]
+    assert [Path(p).name for p in second.ingest.added] == ["c.md"]
+    assert _names(library) == {"a.md", "c.md"}
+    assert "green" in library.search("pump colour", top_k=1)[0].text
+    third = rescan(library, [folder])  # nothing changed: nothing embedded
+    assert third.ingest.chunks_embedded == 0 and not third.removed
+
+
+def test_a_missing_or_replaced_watched_folder_keeps_its_documents(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "drive"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nKept while the drive is away.")
+    rescan(library, [folder])
+    shutil.rmtree(folder)
+    report = rescan(library, [folder])
+    assert "missing" in report.notes[0] and "kept" in report.notes[0]
+    assert _names(library) == {"a.md"} and not report.removed
+    folder.write_text("now a file")
+    report = rescan(library, [folder])
+    assert "no longer a folder" in report.notes[0]
+    assert _names(library) == {"a.md"}
+
+
+def test_the_watched_list_is_kept_beside_the_index(tmp_path: Path) -> None:
+    watched = WatchedFolders(tmp_path / "index")
+    (tmp_path / "docs").mkdir()
+    assert watched.add(tmp_path / "docs") == (tmp_path / "docs").resolve()
+    watched.add(tmp_path / "docs")
+    assert WatchedFolders(tmp_path / "index").folders() == [
+        (tmp_path / "docs").resolve()
+    ]
+    assert watched.remove(tmp_path / "docs") and not watched.folders()
+    assert not watched.remove(tmp_path / "docs")
+
+
+class _Batches:
+    def __init__(self) -> None:
+        self.batches: list[Changes] = []
+        self.arrived = threading.Event()
+
+    def __call__(self, changes: Changes) -> None:
+        self.batches.append(changes)
+        self.arrived.set()
+
+    def next(self, timeout: float = 15.0) -> Changes:
+        assert self.arrived.wait(timeout), "no changes reported"
+        self.arrived.clear()
+        return self.batches[-1]
+
+
+def test_the_watcher_debounces_saves_and_sees_moves_and_deletes(
+    library: Library, tmp_path: Path
+) -> None:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "loop").symlink_to(folder)
+    batches = _Batches()
+    watcher = FolderWatcher(batches, quiet_s=0.5)
+    assert watcher.watch(folder) == ""
+    watcher.start()
+    try:
+        note = folder / "note.md"
+        saved = time.monotonic()
+        for n in range(5):  # an editor saving five times
+            note.write_text(f"# Note\n\nThe boiler pressure is {n + 1} bar.")
+            time.sleep(0.05)
+        (folder / "picture.xyz").write_bytes(b"ignored")  # not a document
+        changes = batches.next()
+        assert changes.changed == {note} and len(batches.batches) == 1
+        report = apply_changes(library, changes, [folder])
+        latency = time.monotonic() - saved
+        assert [Path(p).name for p in report.ingest.added] == ["note.md"]
+        assert "5 bar" in library.search("boiler pressure", top_k=1)[0].text
+        assert latency < 10, f"saved -> searchable took {latency:.1f} s"
+
+        (folder / "sub").mkdir()
+        moved = folder / "sub" / "renamed.md"
+        note.rename(moved)
+        changes = batches.next()
+        assert note in changes.gone and moved in changes.changed
+        report = apply_changes(library, changes, [folder])
+        assert _names(library) == {"renamed.md"}
+
+        moved.unlink()
+        report = apply_changes(library, batches.next(), [folder])
+        assert [Path(p).name for p in report.removed] == ["renamed.md"]
+        assert not library.documents()
+    finally:
+        watcher.stop()
+
+
+def test_watching_a_folder_that_is_not_there_says_why(tmp_path: Path) -> None:
+    watcher = FolderWatcher(lambda changes: None)
+    assert "missing" in watcher.watch(tmp_path / "nowhere")
+
+
+def test_cli_watch_folders_unwatch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+
+    from assistant import cli
+    from assistant.core import services
+
+    monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nThe fan runs at night.")
+    assert cli.main(["watch", "--once", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"watching {folder.resolve()}" in out and "1 added" in out
+    assert cli.main(["folders"]) == 0
+    assert str(folder.resolve()) in capsys.readouterr().out
+    (folder / "a.md").unlink()
+    assert cli.main(["watch", "--once"]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert cli.main(["unwatch", str(folder)]) == 0
+    assert "no longer watching" in capsys.readouterr().out
+    assert cli.main(["unwatch", str(folder)]) == 1
