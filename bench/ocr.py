@@ -129,13 +129,23 @@ def main() -> int:
                 seconds = (time.perf_counter() - started) / len(pages)
                 texts = [page.text for page in document.pages]
                 chars = float(
-                    np.mean([characters_read(r, t) for r, t in zip(references, texts)])
+                    np.mean(
+                        [
+                            characters_read(r, t)
+                            for r, t in zip(references, texts, strict=True)
+                        ]
+                    )
                 )
                 words = (
                     None
                     if name.startswith("zh")
                     else float(
-                        np.mean([words_read(r, t) for r, t in zip(references, texts)])
+                        np.mean(
+                            [
+                                words_read(r, t)
+                                for r, t in zip(references, texts, strict=True)
+                            ]
+                        )
                     )
                 )
                 key = f"{name}/{condition}/{dpi}dpi"
