@@ -116,6 +116,9 @@ def test_the_watcher_debounces_saves_and_sees_moves_and_deletes(
         assert [Path(p).name for p in report.ingest.added] == ["note.md"]
         assert "5 bar" in library.search("boiler pressure", top_k=1)[0].text
         assert latency < 10, f"saved -> searchable took {latency:.1f} s"
+        note.touch()  # seen, and free: the content hash is unchanged
+        report = apply_changes(library, batches.next(), [folder])
+        assert report.ingest.unchanged and report.ingest.chunks_embedded == 0
 
         (folder / "sub").mkdir()
         moved = folder / "sub" / "renamed.md"

@@ -260,7 +260,7 @@ class FolderWatcher:
                 self._pending.gone.add(source)
             if kind == "moved":
                 self._add_changed(Path(os.fsdecode(event.dest_path)), event)
-            elif kind in ("created", "modified", "closed"):
+            elif kind in ("created", "modified", "closed", "attrib"):
                 self._add_changed(source, event)
             self._last_event = time.monotonic()
             self._lock.notify_all()
