@@ -56,10 +56,9 @@ def main() -> int:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    wait_for(window.library.sig_documents_shown, 60000)
-    settle()
-    if "--ocr" in sys.argv:
-        window.add_paths([str(pdf)])
+    def add_ask_and_cite(paths: list[str], shot: str) -> None:
+        """Index ``paths``, ask QUESTION, open the first claim's evidence, save."""
+        window.add_paths(paths)
         wait_for(window.library.worker.sig_ingest_finished, 300000)
         settle(500)
         window.chat_pane.input.setPlainText(QUESTION)
@@ -68,7 +67,12 @@ def main() -> int:
         settle()
         window.chat_pane.sig_citation.emit(1, 1, 0)
         settle(500)
-        window.grab().save(str(OUT / "ocr-passage.png"))
+        window.grab().save(str(OUT / shot))
+
+    wait_for(window.library.sig_documents_shown, 60000)
+    settle()
+    if "--ocr" in sys.argv:
+        add_ask_and_cite([str(pdf)], "ocr-passage.png")
         window.close()
         return 0
     window.grab().save(str(OUT / "empty.png"))
@@ -79,16 +83,7 @@ def main() -> int:
     settle()
     dialog.grab().save(str(OUT / "settings.png"))
     dialog.close()
-    window.add_paths([str(pdf), str(rules)])
-    wait_for(window.library.worker.sig_ingest_finished, 120000)
-    settle(500)
-    window.chat_pane.input.setPlainText(QUESTION)
-    window.chat_pane.submit()
-    wait_for(window.chat.sig_answer_shown, 180000)
-    settle()
-    window.chat_pane.sig_citation.emit(1, 1, 0)  # the first claim's evidence
-    settle(500)
-    window.grab().save(str(OUT / "answer-with-passage.png"))
+    add_ask_and_cite([str(pdf), str(rules)], "answer-with-passage.png")
     window.chat_pane.input.setPlainText(UNANSWERABLE)
     window.chat_pane.submit()
     wait_for(window.chat.sig_answer_shown, 180000)
