@@ -22,6 +22,7 @@ from assistant.core.types import (
     IngestReport,
     Source,
 )
+from assistant.ui.folders_dialog import FoldersDialog
 from assistant.ui.models.document_model import DocumentListModel
 from assistant.ui.panes.library_pane import LibraryPane
 from assistant.ui.panes.viewer_pane import PassageViewer
@@ -47,6 +48,7 @@ class LibraryController(QObject):
     sig_rebuild = Signal(object)
     sig_remove = Signal(str)
     sig_read_document = Signal(object)
+    sig_unwatch = Signal(str)
     sig_settings = Signal(object)
     sig_status = Signal(str, int)
     sig_state = Signal(str)
@@ -73,6 +75,9 @@ class LibraryController(QObject):
         self._jobs: list[IngestJob | RebuildJob] = []
         """Jobs sent since the last Stop: Stop cancels the running one and those
         queued behind it (a finished job's token is cancelled harmlessly)."""
+        self.watched: list[tuple[str, str]] = []
+        """The watched folders and any problem with each (from the worker)."""
+        self._folders_dialog: FoldersDialog | None = None
         self._queued: dict[int, IngestJob] = {}
         """Ingest jobs whose files the worker has not listed yet (by id)."""
         self.worker = worker or LibraryWorker(settings)
@@ -99,6 +104,8 @@ class LibraryController(QObject):
             (worker.sig_damaged, self._on_damaged),
             (worker.sig_document_text, self.viewer.show_text_passage),
             (worker.sig_folder_files, self.add),
+            (worker.sig_watched, self._on_watched),
+            (self.sig_unwatch, worker.unwatch),
             (worker.sig_folder_note, lambda text: self.sig_status.emit(text, 15000)),
             (pane.sig_remove, self.remove),
             (pane.sig_reindex, lambda path: self.add([path], force=True)),
@@ -162,6 +169,22 @@ class LibraryController(QObject):
         """Add a failed file again, or continue a partly indexed one."""
         self.documents.drop_failed(path)
         self.add([path])
+
+    # ---- watched folders ----------------------------------------------------------
+    def manage_folders(self) -> None:
+        """File › Watched folders…: the list, and Stop watching."""
+        if self._folders_dialog is None:
+            self._folders_dialog = FoldersDialog(self._parent)
+            self._folders_dialog.sig_unwatch.connect(self.sig_unwatch.emit)
+            self._folders_dialog.sig_add.connect(self.pane.choose_folder)
+        self._folders_dialog.show_folders(self.watched)
+        self._folders_dialog.show()
+        self._folders_dialog.raise_()
+
+    def _on_watched(self, folders: list[tuple[str, str]]) -> None:
+        self.watched = list(folders)
+        if self._folders_dialog is not None:
+            self._folders_dialog.show_folders(self.watched)
 
     # ---- the passage viewer ------------------------------------------------------
     def show_source(self, source: Source) -> None:

@@ -161,6 +161,12 @@ class MainWindow(QMainWindow):
                     "Ctrl+Shift+O",
                     self.library_pane.choose_folder,
                 ),
+                (
+                    "&File",
+                    "&Watched folders…",
+                    "Ctrl+Shift+W",
+                    self.library.manage_folders,
+                ),
                 ("&File", "&Export conversation…", "Ctrl+E", chat.export_conversation),
                 ("&File", "&Re-index library", "Ctrl+Shift+R", self.library.rebuild),
                 ("&File", "&Settings…", "Ctrl+,", self.open_settings),

@@ -786,6 +786,16 @@ def test_a_folder_added_in_the_window_is_kept_in_sync(
     (folder / "pump.md").unlink()
     qtbot.waitUntil(lambda: "pump.md" not in _states(window), timeout=20000)
     assert _states(window) == {"fan.md": "ready"}
+    # File › Watched folders…: listed, and Stop watching keeps the documents
+    assert window.library.watched == [(str(folder.resolve()), "")]
+    window.library.manage_folders()
+    dialog = window.library._folders_dialog
+    assert dialog is not None and dialog.list.count() == 1
+    dialog.list.setCurrentRow(0)
+    dialog.unwatch_button.click()
+    qtbot.waitUntil(lambda: dialog.list.count() == 0, timeout=10000)
+    assert dialog.empty.isVisible() and window.library.watched == []
+    assert _states(window) == {"fan.md": "ready"}
 
 
 def test_changes_made_while_the_app_was_closed_are_found_at_start(

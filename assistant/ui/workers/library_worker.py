@@ -18,6 +18,7 @@ from assistant.core.folder_sync import (
     WatchedFolders,
     remove_gone,
     to_index,
+    unreadable,
 )
 from assistant.core.ingest import discover, parse_file
 from assistant.core.rebuild import rebuild_index
@@ -43,6 +44,7 @@ class LibraryWorker(QObject):
         start-up: the watched folders themselves), for the controller to index as
         an ordinary job (progress, Stop).
     sig_folder_note(str): what a sync did or could not do, for the status bar.
+    sig_watched(list): the watched folders as (folder, problem or "") pairs.
     """
 
     sig_ready = Signal(object)
@@ -55,6 +57,7 @@ class LibraryWorker(QObject):
     sig_document_text = Signal(object, str)
     sig_folder_files = Signal(list)
     sig_folder_note = Signal(str)
+    sig_watched = Signal(list)
     _sig_changes = Signal(object)
     """From the watcher's thread to this worker's (queued)."""
 
@@ -89,6 +92,7 @@ class LibraryWorker(QObject):
         """Watch the library's folders and catch up with what changed while the
         app was closed (the rescan goes through the controller as a job)."""
         watched = self._watched()
+        self._emit_watched()
         if watched is None or not watched.folders():
             return
         folders = watched.folders()
@@ -103,6 +107,23 @@ class LibraryWorker(QObject):
         why = self._watcher.watch(folder)
         if why:
             self.sig_folder_note.emit(why)
+
+    def _emit_watched(self) -> None:
+        watched = self._watched()
+        folders = watched.folders() if watched is not None else []
+        self.sig_watched.emit([(str(f), unreadable(f)) for f in folders])
+
+    @Slot(str)
+    def unwatch(self, folder: str) -> None:
+        """Stop keeping ``folder`` in sync; its documents stay."""
+        watched = self._watched()
+        if watched is not None and watched.remove(Path(folder)):
+            if self._watcher is not None:
+                self._watcher.unwatch(Path(folder))
+            self.sig_folder_note.emit(
+                f"No longer watching {folder}; its documents stay in the library."
+            )
+        self._emit_watched()
 
     @Slot(object)
     def sync_changes(self, changes: Changes) -> None:
@@ -162,6 +183,7 @@ class LibraryWorker(QObject):
                 and folder.resolve() not in watched.folders()
             ):
                 self._watch(watched.add(folder))
+                self._emit_watched()
         if not files:
             self.sig_ingest_finished.emit(IngestReport(failed=failures))
             return
