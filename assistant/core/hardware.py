@@ -53,5 +53,9 @@ def native_bf16() -> bool:
 
 
 def training_dtype_name() -> str:
-    """The number format the trainer holds the base model's weights in."""
+    """The number format the trainer holds the base model's weights in
+    (``ASSISTANT_TRAIN_DTYPE=float32|bfloat16`` overrides the CPU's answer)."""
+    chosen = os.environ.get("ASSISTANT_TRAIN_DTYPE", "").strip().lower()
+    if chosen in ("float32", "bfloat16"):
+        return chosen
     return "bfloat16" if native_bf16() else "float32"
