@@ -37,12 +37,17 @@ NO_TEXT = (
 def open_image(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> DocumentStream:
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = None  # checked here, per frame, with a clearer message
     try:
         image = Image.open(path)
     except UnidentifiedImageError as exc:
         raise IngestError(
             path, "not a readable image (the content is not PNG, JPEG, TIFF, ...)"
+        ) from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, at open
+        raise IngestError(
+            path,
+            f"the image declares far more pixels than the {MAX_MEGAPIXELS}-megapixel "
+            "limit (a decompression bomb, or a scan to scale down first)",
         ) from exc
     frames = int(getattr(image, "n_frames", 1) or 1)
     if frames > MAX_FRAMES:
