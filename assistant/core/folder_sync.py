@@ -266,11 +266,10 @@ class FolderWatcher:
             self._lock.notify_all()
 
     def _add_changed(self, path: Path, event: Any) -> None:
-        hidden = any(part.startswith(".") for part in path.parts[-1:])
         if event.is_directory:
             if event.event_type != "modified":  # a folder moved or copied in
                 self._pending.changed.add(path)
-        elif is_supported(path) and not hidden:
+        elif is_supported(path) and not path.name.startswith("."):
             self._pending.changed.add(path)
 
     def _deliver(self) -> None:

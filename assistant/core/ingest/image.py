@@ -3,7 +3,6 @@ multi-page TIFF is a scanned document), each with its line boxes for the viewer.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ from assistant.core.types import (
     ParseLimits,
     TextBox,
 )
-
-log = logging.getLogger(__name__)
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MAX_MEGAPIXELS = 50
@@ -57,14 +54,15 @@ def open_image(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> DocumentStre
             f"the image has {frames:,} frames, over the {MAX_FRAMES:,}-frame limit "
             "(split it into smaller files)",
         )
-    return DocumentStream(path, path.stem, "image", frames, _pages(path, image, limits))
+    pages = _pages(path, image, frames, limits)
+    return DocumentStream(path, path.stem, "image", frames, pages)
 
 
-def _pages(path: Path, image: Any, limits: ParseLimits) -> Iterator[Page]:
+def _pages(path: Path, image: Any, frames: int, limits: ParseLimits) -> Iterator[Page]:
     from assistant.core.ingest import ocr
 
     try:
-        for index in range(int(getattr(image, "n_frames", 1) or 1)):
+        for index in range(frames):
             if limits.cancel is not None and limits.cancel.cancelled:
                 raise IngestError(path, "stopped by the user")
             image.seek(index)
@@ -89,13 +87,12 @@ def _rgb(path: Path, image: Any, index: int) -> Any:
     import numpy as np
 
     try:
-        frame = image
-        if frame.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float
-            values = np.asarray(frame, dtype=np.float32)
+        if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16-bit or float
+            values = np.asarray(image, dtype=np.float32)
             low, high = float(values.min()), float(values.max())
             scaled = (values - low) * (255.0 / max(high - low, 1e-6))
             return np.repeat(scaled.astype(np.uint8)[:, :, None], 3, axis=2)
-        return np.asarray(frame.convert("RGB"))
+        return np.asarray(image.convert("RGB"))
     except OSError as exc:  # truncated or damaged data
         raise IngestError(
             path, f"the image is damaged and cannot be read (frame {index + 1}: {exc})"

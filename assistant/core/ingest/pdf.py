@@ -45,9 +45,11 @@ NO_TEXT_LAYER = (
 )
 
 OCR_DPI = 200
-"""Scans are rendered at this resolution for OCR. On the sample manual's small
-(9 pt) type, scanned, the share of its words read was 0.89 at 150 dpi, 0.99 at
-200 and 250, 0.96 at 300 (1.5, 2.5, 2.7, 2.6 s a page; bench/ocr.py)."""
+"""Scans are rendered at this resolution for OCR (bench/ocr.py, README table).
+Scanned pages of the sample manual (9 pt type, turned 1.5 degrees, grain): words
+read 0.68 at 150 dpi, 0.97 at 200 and 300, at 2.1, 2.8 and 4.3 s a page. 300 dpi
+read more of the clean 9-pt pages (0.93 vs 0.82) but fewer Chinese characters
+(0.935 vs 0.953) and took up to half as long again."""
 MIN_SCAN_LETTERS = 8
 """Fewer letters than this in a page's text layer and any image make it a scan."""
 SCAN_MAX_LETTERS = 80

@@ -176,13 +176,8 @@ class LibraryWorker(QObject):
         watched = self._watched()
         for path in job.paths:  # a folder added to the library is kept in sync
             folder = Path(path).expanduser()
-            if (
-                watched is not None
-                and not job.force
-                and folder.is_dir()
-                and folder.resolve() not in watched.folders()
-            ):
-                self._watch(watched.add(folder))
+            if watched is not None and not job.force and folder.is_dir():
+                self._watch(watched.add(folder))  # once: add and watch skip repeats
                 self._emit_watched()
         if not files:
             self.sig_ingest_finished.emit(IngestReport(failed=failures))
