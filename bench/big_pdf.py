@@ -29,6 +29,7 @@ CONFIGS = {
     "default": {},
     "no-sentences": {"sentence_vectors": False},
     "multilingual-sentences": {"sentence_model": "multilingual"},
+    "pooled-sentences": {"sentence_model": "pooled"},
 }
 
 

@@ -42,6 +42,7 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("merged into the chunk list by cosine (max)", "with", {"sentence_merge": "max"}),
     ("sentences embedded after their heading", "with_headings", {}),
     ("sentences embedded by USE (faster) instead of MiniLM", "by_use", {}),
+    ("sentences pooled from their chunk's pass (late pooling)", "pooled", {}),
 ]
 
 
@@ -74,6 +75,7 @@ def main() -> None:
         ("with", {}),
         ("with_headings", {"sentence_headings": True}),
         ("by_use", {"sentence_model": "multilingual"}),
+        ("pooled", {"sentence_model": "pooled"}),
     ):
         lib = Library(settings, embedder, directory=home / label)
         started = time.perf_counter()
@@ -89,7 +91,8 @@ def main() -> None:
         f"ingest: {ingest['ingest_without_sentences_s']} s without sentence vectors, "
         f"{ingest['ingest_with_sentences_s']} s with, "
         f"{ingest['ingest_with_headings_sentences_s']} s with headings, "
-        f"{ingest['ingest_by_use_sentences_s']} s with sentences by USE "
+        f"{ingest['ingest_by_use_sentences_s']} s with sentences by USE, "
+        f"{ingest['ingest_pooled_sentences_s']} s with pooled sentences "
         f"({counts['chunks']} chunks, {counts['sentences']} sentences)"
     )
 

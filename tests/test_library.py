@@ -299,3 +299,24 @@ def test_a_library_from_before_sentence_vectors_opens_and_searches(
     _write(docs, "b.txt", "A second file about the cooling fan. It spins fast.")
     assert library.ingest([docs / "b.txt"]).ok
     assert len(library.documents()) == 2
+
+
+def test_pooled_sentences_are_stored_and_found_like_standalone_ones(
+    embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    """``sentence_model: pooled`` with an embedder that cannot pool falls back to
+    embedding each sentence alone; the rows and their reuse work the same."""
+    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+    from assistant.core.store import ChunkStore
+
+    filler = [f"Paragraph {i} talks about harbours and ships." for i in range(40)]
+    filler[17] = "Turn the blue valve left to drain the tank."
+    _write(docs, "manual.txt", " ".join(filler))
+    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
+    options = IngestOptions(sentence_model="pooled")
+    report = run_ingest([docs], store, embedder, options)
+    assert report.ok and report.sentences_embedded == 40 == store.count_sentences()
+    embedded = len(embedder.embedded_texts)
+    assert "Turn the blue valve left to drain the tank." in embedder.embedded_texts
+    again = run_ingest([docs], store, embedder, options)
+    assert again.ok and len(embedder.embedded_texts) == embedded

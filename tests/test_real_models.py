@@ -407,3 +407,37 @@ def test_answering_with_the_default_models_does_not_import_torch(
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_late_pooled_sentences_come_from_the_chunks_own_pass() -> None:
+    """``embed_spans`` gives the chunk's vector unchanged and, per sentence span,
+    a unit vector nearer that sentence than the chunk's other sentence; the
+    fallback for embedders without it embeds the spans alone."""
+    import numpy as np
+
+    from assistant.core.embedding import embed_with_spans
+
+    onnx = load_embedder(Settings(embedding_model="all-MiniLM-L6-v2-int8"))
+    text = (
+        "The altimeter must be recalibrated every 37 days. "
+        "Batteries are charged at 14.4 V after every flying day."
+    )
+    cut = text.index("Batteries")
+    spans = [(0, cut - 1), (cut, len(text))]
+    vectors, parts = embed_with_spans(onnx, [text], [spans])
+    assert np.allclose(vectors[0], onnx.embed([text])[0], atol=1e-5)
+    assert np.allclose(np.linalg.norm(parts[0], axis=1), 1.0, atol=1e-4)
+    alone = onnx.embed([text[a:b] for a, b in spans])
+    similarity = parts[0] @ alone.T
+    assert similarity[0, 0] > similarity[0, 1]
+    assert similarity[1, 1] > similarity[1, 0]
+
+    class Plain:
+        dim = onnx.dim
+
+        def embed(self, texts: list[str]) -> np.ndarray:
+            return onnx.embed(texts)
+
+    _, plain = embed_with_spans(Plain(), [text], [spans])  # type: ignore[arg-type]
+    # int8 activations are scaled per batch, so a batch-mate moves them a little
+    assert (plain[0] * alone).sum(axis=1).min() > 0.97

@@ -88,6 +88,28 @@ def multilingual_embed(embedder: Embedder) -> Callable[[Sequence[str]], np.ndarr
     return function
 
 
+def embed_with_spans(
+    embedder: Embedder,
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The texts' vectors and a vector per character span of each: pooled from
+    the text's own pass where the embedder can (``embed_spans``), else each span
+    embedded as a text of its own."""
+    pooled = getattr(embedder, "embed_spans", None)
+    if pooled is not None:
+        result: tuple[np.ndarray, list[np.ndarray]] = pooled(texts, spans)
+        return result
+    pieces = [text[a:b] for text, own in zip(texts, spans, strict=True) for a, b in own]
+    alone = embedder.embed([*texts, *pieces])
+    out, rest = alone[: len(texts)], alone[len(texts) :]
+    parts = []
+    for own in spans:
+        parts.append(rest[: len(own)])
+        rest = rest[len(own) :]
+    return out, parts
+
+
 class TokenCounting:
     """Counts tokens with a tokenizer instance of its own.
 

@@ -38,7 +38,7 @@ from assistant.core.ingest import (
     too_much_text,
 )
 from assistant.core.search_text import to_search_text
-from assistant.core.sentence_rows import embed_texts, sentences_of
+from assistant.core.sentence_rows import Sentence, embed_texts, sentences_of
 from assistant.core.store import ChunkStore
 from assistant.core.types import (
     PARTIAL_HASH,
@@ -75,8 +75,9 @@ class IngestOptions:
     sentence_vectors: bool = True
     """Embed each sentence of a chunk as well (store.py: sentence rows)."""
     sentence_model: str = "same"
-    """"same": each sentence by the model that embeds its chunk; "multilingual":
-    by the multilingual model (the routed embedder's USE half), which is faster."""
+    """"same": each sentence embedded alone by the model that embeds its chunk;
+    "pooled": pooled from its chunk's own pass (nearly free); "multilingual": by
+    the multilingual model (the routed embedder's USE half)."""
     sentence_headings: bool = False
     """Embed each sentence after its innermost heading (chunking.sentence_context)."""
 
@@ -399,6 +400,23 @@ class _BatchWriter:
         return sorted(self._open.values())
 
 
+def _sentence_spans(
+    chunks: list[Chunk], sentences: list[tuple[int, Sentence]]
+) -> dict[int, tuple[int, int, int]]:
+    """For each sentence's index in ``_embed``'s texts: its chunk's index and its
+    span in the chunk's embed text (the chunk's text after the heading prefix)."""
+    spans = {}
+    for k, (_, sentence) in enumerate(sentences):
+        chunk = chunks[sentence.chunk]
+        offset = len(chunk.embed_text) - len(chunk.text) - chunk.start
+        spans[len(chunks) + k] = (
+            sentence.chunk,
+            sentence.start + offset,
+            sentence.end + offset,
+        )
+    return spans
+
+
 def _embed(
     part: _Part,
     store: ChunkStore,
@@ -450,7 +468,15 @@ def _embed(
         for _, s in sentences
     ]
     owner = list(range(len(chunks))) + [s.chunk for _, s in sentences]
-    hashes = [sha256_text(t) for t in texts]
+    pooled = options.sentence_model == "pooled"
+    within = _sentence_spans(chunks, sentences) if pooled else None
+    hashes = [sha256_text(t) for t in texts[: len(chunks)]] + [
+        # a pooled vector depends on its chunk's text as well as its own
+        sha256_text(chunks[s.chunk].embed_text + "\x00" + s.text)
+        if pooled
+        else sha256_text(t)
+        for t, (_, s) in zip(texts[len(chunks) :], sentences, strict=True)
+    ]
     vectors: list[np.ndarray | None] = [known.get(h) for h in hashes]
     todo_chunks = [i for i in range(len(chunks)) if vectors[i] is None]
     report.chunks_reused += len(chunks) - len(todo_chunks)
@@ -474,7 +500,7 @@ def _embed(
         if cancel.cancelled:
             return None
         embedded = embed_texts(
-            embedder, texts, batch, len(chunks), options.sentence_model
+            embedder, texts, batch, len(chunks), options.sentence_model, within
         )
         for i, vector in zip(batch, embedded, strict=True):
             vectors[i] = vector

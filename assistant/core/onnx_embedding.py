@@ -106,10 +106,21 @@ class OnnxEmbedder(TokenCounting):
         )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        return self.embed_spans(texts, [[] for _ in texts])[0]
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The texts' vectors, and for each text a vector per character span of it
+        pooled from the same pass's token states (late pooling: a sentence's
+        vector read in its chunk's context, for nearly no extra time). A span
+        left without tokens (cut off by truncation) is embedded on its own."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled_spans = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        missing: list[tuple[int, int]] = []
+        if not texts:
+            return out, pooled_spans
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with self._lock:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
@@ -131,10 +142,25 @@ class OnnxEmbedder(TokenCounting):
                 run_options = self._shrink if shrink else None
                 hidden = self._session.run(None, feeds, run_options)[0]
                 mask = encoded["attention_mask"][..., None].astype(np.float32)
-                pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
-                pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
-                out[batch] = pooled
-        return out
+                out[batch] = _unit(
+                    (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+                )
+                for row, i in enumerate(batch):
+                    if not spans[i]:
+                        continue
+                    offsets = np.array(rows[row].offsets, dtype=np.int64)
+                    real = (offsets[:, 1] > offsets[:, 0]) & (mask[row, :, 0] > 0)
+                    for k, (a, b) in enumerate(spans[i]):
+                        inside = real & (offsets[:, 0] < b) & (offsets[:, 1] > a)
+                        if inside.any():
+                            pooled_spans[i][k] = _unit(hidden[row, inside].mean(0))
+                        else:
+                            missing.append((i, k))
+        if missing:
+            alone = self.embed([texts[i][slice(*spans[i][k])] for i, k in missing])
+            for (i, k), vector in zip(missing, alone, strict=True):
+                pooled_spans[i][k] = vector
+        return out, pooled_spans
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
@@ -143,3 +169,8 @@ class OnnxEmbedder(TokenCounting):
         """Hand onnxruntime's arena (the largest batch's working memory, ~400 MB
         after a document) back to the system."""
         self.embed(["."])
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.clip(norm, 1e-12, None)

@@ -23,6 +23,7 @@ import numpy as np
 from assistant.core.embedding import (
     Embedder,
     QueryView,
+    embed_with_spans,
     release_embedder_memory,
     similarity_floor,
 )
@@ -56,6 +57,31 @@ class RoutedEmbedder:
         if other:
             out[other, self._split :] = self.english.embed([texts[i] for i in other])
         return out
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed`` plus a vector per span, pooled by each text's own model
+        (sentence_rows.embed_with_sentences)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        cjk: list[int] = []
+        other: list[int] = []
+        for i, text in enumerate(texts):
+            (cjk if is_cjk_text(text) else other).append(i)
+        for model, group, half in (
+            (self.multilingual, cjk, slice(None, self._split)),
+            (self.english, other, slice(self._split, None)),
+        ):
+            if not group:
+                continue
+            vectors, parts = embed_with_spans(
+                model, [texts[i] for i in group], [spans[i] for i in group]
+            )
+            out[group, half] = vectors
+            for i, part in zip(group, parts, strict=True):
+                pooled[i][:, half] = part
+        return out, pooled
 
     def release_memory(self) -> None:
         release_embedder_memory(self.multilingual)

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.core.chunking import chunk_sentences
-from assistant.core.embedding import Embedder
+from assistant.core.embedding import Embedder, embed_with_spans
 from assistant.core.types import Chunk
 
 
@@ -48,10 +48,15 @@ def embed_texts(
     batch: list[int],
     chunk_count: int,
     sentence_model: str = "same",
+    within: Mapping[int, tuple[int, int, int]] | None = None,
 ) -> np.ndarray:
     """The vectors of ``texts[i]`` for ``i`` in ``batch``; those from
-    ``chunk_count`` on are sentences, embedded by the multilingual model when
-    ``sentence_model`` says so (measured worse, kept for the benchmark)."""
+    ``chunk_count`` on are sentences. By ``sentence_model``: "pooled" pools a
+    sentence from its chunk's pass (``within[i]`` = the chunk's index in
+    ``texts`` and the sentence's span in that text), "multilingual" embeds it by
+    the multilingual model, "same" embeds it alone by the chunk's model."""
+    if sentence_model == "pooled" and within is not None:
+        return _pooled(embedder, texts, batch, chunk_count, within)
     multilingual = getattr(embedder, "embed_in_multilingual_half", None)
     if sentence_model != "multilingual" or multilingual is None:
         return embedder.embed([texts[i] for i in batch])
@@ -62,4 +67,36 @@ def embed_texts(
         out[chunks] = embedder.embed([texts[batch[n]] for n in chunks])
     if sentences:
         out[sentences] = multilingual([texts[batch[n]] for n in sentences])
+    return out
+
+
+def _pooled(
+    embedder: Embedder,
+    texts: list[str],
+    batch: list[int],
+    chunk_count: int,
+    within: Mapping[int, tuple[int, int, int]],
+) -> np.ndarray:
+    """Each chunk of the batch, and each sentence's chunk, embedded once; the
+    sentences' vectors pooled from their chunk's tokens."""
+    owners: dict[int, list[int]] = {}
+    for n, i in enumerate(batch):
+        owner = i if i < chunk_count else within[i][0]
+        owners.setdefault(owner, [])
+        if i >= chunk_count:
+            owners[owner].append(n)
+    order = list(owners)
+    vectors, parts = embed_with_spans(
+        embedder,
+        [texts[c] for c in order],
+        [[within[batch[n]][1:] for n in owners[c]] for c in order],
+    )
+    out = np.zeros((len(batch), embedder.dim), dtype=np.float32)
+    row_of = {c: k for k, c in enumerate(order)}
+    for n, i in enumerate(batch):
+        if i < chunk_count:
+            out[n] = vectors[row_of[i]]
+    for c, k in row_of.items():
+        for n, vector in zip(owners[c], parts[k], strict=True):
+            out[n] = vector
     return out
