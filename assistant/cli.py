@@ -465,11 +465,46 @@ def _print_summary(summary: dict[str, dict[str, float]]) -> None:
         print(f"{key:<24}{cells}")
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from assistant.core.services import load_generator
+    from assistant.serve import serve
+
+    token = args.token or os.environ.get("ASSISTANT_SERVE_TOKEN", "")
+    library = _open_library(settings)
+    generator = load_generator(settings)
+    print(
+        f"Serving the library ({len(library.documents())} documents, answers by "
+        f"{generator.name}) at http://{args.host}:{args.port}/v1 as model "
+        "'assistant'",
+        file=sys.stderr,
+        flush=True,
+    )
+    serve(library, generator, args.host, args.port, token)
+    return 0
+
+
+def backend_info(settings: Settings) -> dict[str, str]:
+    """Where answers come from and where the library is (``info``, the window)."""
+    from assistant.config import chat_server, library_location
+
+    server = chat_server(settings)
+    location = library_location(settings)
+    return {
+        "chat_backend": "openai" if server else "local",
+        "chat_server": server.base_url if server else "",
+        "library": str(location),
+        "library_kind": "shared" if isinstance(location, str) else "local",
+    }
+
+
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.model_files import resolve_chat_model, resolve_embedder
     from assistant.core.versions import package_versions
 
     info: dict[str, Any] = {"data_dir": str(data_dir()), "index_dir": str(index_dir())}
+    info.update(backend_info(settings))
     try:
         chat_path = resolve_chat_model(settings.chat_model)
         info["chat_model"] = str(chat_path)
@@ -644,6 +679,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser(
+        "serve", help="answer from the library over an OpenAI-compatible API"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--token",
+        default="",
+        help="API key clients must send (required off localhost; default: "
+        "ASSISTANT_SERVE_TOKEN)",
+    )
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("info", help="paths, models and versions for bug reports")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_info)
@@ -653,7 +701,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "ingest", "ask", "chat", "search", "docs", "remove", "reindex", "eval", "info",
-    "watch", "unwatch", "folders",
+    "watch", "unwatch", "folders", "serve",
     "teach", "finetune", "adapters", "compare",
 }  # fmt: skip
 

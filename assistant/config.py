@@ -11,11 +11,12 @@ import logging
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from assistant.core.fsutil import atomic_write_text, private_dir
 from assistant.core.model_files import DEFAULT_EMBEDDER
@@ -62,6 +63,31 @@ class Settings(BaseModel):
     )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
     max_file_mb: int = Field(200, ge=1)
+    library_uri: str = Field(
+        "",
+        description="Where the library lives: a folder, or a shared library at "
+        "s3://bucket/prefix on S3-compatible storage; empty = the data directory "
+        "(ASSISTANT_LIBRARY overrides it)",
+    )
+    library_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Object-store options for a shared library (endpoint, region, "
+        "allow_http); credentials come from the environment or ~/.aws, never "
+        "from this file",
+    )
+    chat_backend: Literal["local", "openai"] = Field(
+        "local",
+        description="local = the GGUF model in this process; openai = an "
+        "OpenAI-compatible server at chat_base_url (ASSISTANT_CHAT_BASE_URL)",
+    )
+    chat_base_url: str = Field("", description="e.g. http://127.0.0.1:8080/v1")
+    chat_server_model: str = Field(
+        "", description="The model name the server is asked for (empty: its first)"
+    )
+    chat_api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="The environment variable holding the server's API key",
+    )
     ann_min_rows: int = Field(
         5_000,
         ge=1000,
@@ -70,10 +96,73 @@ class Settings(BaseModel):
         "the index 11 ms with recall@30 0.99",
     )
 
+    @field_validator("library_options")
+    @classmethod
+    def _no_credentials(cls, options: dict[str, str]) -> dict[str, str]:
+        secret = [
+            key
+            for key in options
+            if any(word in key.lower() for word in ("secret", "key", "token", "pass"))
+        ]
+        if secret:
+            raise ValueError(
+                f"library_options may not hold credentials ({', '.join(secret)}): "
+                "set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or use ~/.aws"
+            )
+        return options
 
-def generator_settings(settings: Settings) -> tuple[str, int, int]:
+
+def generator_settings(settings: Settings) -> tuple[str, ...]:
     """The settings that require loading the chat model again when they change."""
-    return (settings.chat_model, settings.context_length, settings.threads)
+    server = chat_server(settings)
+    return (
+        settings.chat_model,
+        str(settings.context_length),
+        str(settings.threads),
+        *(server.key() if server else ()),
+    )
+
+
+def library_location(settings: Settings) -> Path | str:
+    """The library's folder or object-store URI: ``ASSISTANT_LIBRARY``, else the
+    ``library_uri`` setting, else ``index_dir()``."""
+    chosen = os.environ.get("ASSISTANT_LIBRARY") or settings.library_uri
+    if not chosen:
+        return index_dir()
+    if "://" in chosen and not chosen.startswith("file://"):
+        return chosen.rstrip("/")
+    return Path(chosen.removeprefix("file://")).expanduser()
+
+
+def shared_state_dir(uri: str) -> Path:
+    """This desktop's own folder for a shared library (its watched folders)."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in uri)
+    return data_dir() / "shared" / slug[:120]
+
+
+@dataclass(frozen=True)
+class ChatServer:
+    """An OpenAI-compatible server to answer with instead of the local model."""
+
+    base_url: str
+    model: str
+    api_key: str
+
+    def key(self) -> tuple[str, str]:
+        return (self.base_url, self.model)
+
+
+def chat_server(settings: Settings) -> ChatServer | None:
+    """The server answers come from (``ASSISTANT_CHAT_BASE_URL`` /
+    ``ASSISTANT_CHAT_MODEL`` override the settings), or None: the local model."""
+    base_url = os.environ.get("ASSISTANT_CHAT_BASE_URL") or (
+        settings.chat_base_url if settings.chat_backend == "openai" else ""
+    )
+    if not base_url:
+        return None
+    model = os.environ.get("ASSISTANT_CHAT_MODEL") or settings.chat_server_model
+    api_key = os.environ.get(settings.chat_api_key_env or "OPENAI_API_KEY", "")
+    return ChatServer(base_url.rstrip("/"), model, api_key)
 
 
 def data_dir() -> Path:

@@ -62,7 +62,7 @@ class IndexWriteError(AssistantError):
             why = "permission denied; check the library folder's permissions"
         else:
             why = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
-        self.directory = Path(directory)
+        self.directory = directory if isinstance(directory, str) else Path(directory)
         super().__init__(
             f"Could not write the library index in {self.directory} ({why}). "
             "Documents indexed before this are unchanged."
@@ -79,11 +79,36 @@ class IndexDamaged(AssistantError):
     """The library index on disk cannot be read as it is."""
 
     def __init__(self, directory: Path | str, what: str) -> None:
-        self.directory = Path(directory)
+        self.directory = directory if isinstance(directory, str) else Path(directory)
         self.what = _without_source_location(what)
         super().__init__(
             f"The library index in {self.directory} is damaged ({self.what}). Re-index "
             "it from your files (File \u203a Re-index library, or `assistant "
             "reindex`; the files are not touched), or move that folder away to "
             "start an empty library."
+        )
+
+
+class LibraryUnreachable(AssistantError):
+    """A shared library's object store did not answer or refused access."""
+
+    def __init__(self, location: str, exc: Exception) -> None:
+        self.location = location
+        text = _without_source_location(str(exc).strip().splitlines()[0][:300])
+        super().__init__(
+            f"Could not reach the shared library {location} ({text}). Check the "
+            "endpoint and credentials (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY, AWS_REGION; AWS_ALLOW_HTTP=true for a plain-http "
+            "endpoint) and that the bucket exists."
+        )
+
+
+class LibraryBusy(AssistantError):
+    """Another writer kept committing to the same library through every retry."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(
+            f"The library {location} is being updated by another writer; try again "
+            "in a moment. Documents indexed before this are unchanged."
         )

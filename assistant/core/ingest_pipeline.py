@@ -223,7 +223,7 @@ def run_ingest(
                 store.maintain()
             except Exception as exc:
                 if not failed:
-                    raise IndexWriteError(store.directory, exc) from exc
+                    raise IndexWriteError(store.location, exc) from exc
                 log.warning("index maintenance after a failed ingest: %s", exc)
         release_embedder_memory(embedder)
     report.partial = writer.unfinished()
@@ -378,7 +378,7 @@ class _BatchWriter:
                         part.doc.doc_id, part.doc.content_hash, part.doc.chunks
                     )
         except Exception as exc:
-            raise IndexWriteError(self.store.directory, exc) from exc
+            raise IndexWriteError(self.store.location, exc) from exc
         for part, _ in self.pending:
             doc = part.doc
             self.written += 1

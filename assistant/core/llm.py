@@ -46,8 +46,11 @@ class Generator(Protocol):
 
     def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
         """How much more likely the next reply starts with "yes" than "no"
-        (log-odds), read from the logits without generating."""
+        (log-odds), read from the logits without generating;
+        ``NotImplementedError`` where the backend cannot tell."""
         ...
+
+    def close(self) -> None: ...
 
 
 _LOAD_LOCK = threading.Lock()

@@ -9,7 +9,12 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from assistant.config import Settings, index_dir
+from assistant.config import (
+    Settings,
+    chat_server,
+    library_location,
+    shared_state_dir,
+)
 from assistant.core.answer_check import (
     CheckedAnswer,
     check_answer,
@@ -43,6 +48,7 @@ from assistant.core.model_files import (
     resolve_embedder,
 )
 from assistant.core.named_terms import missing_names
+from assistant.core.openai_chat import ServerLost
 from assistant.core.passage_widening import widen_top
 from assistant.core.prompt import (
     DEFAULT_DESIGN,
@@ -61,7 +67,7 @@ from assistant.core.retrieval import (
     load_reranker,
 )
 from assistant.core.search_text import to_search_text
-from assistant.core.store import ChunkStore
+from assistant.core.store import ChunkStore, is_remote
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
@@ -119,7 +125,19 @@ def _embedder_named(setting: str, threads: int = 0) -> Embedder:
     return SentenceTransformerEmbedder(path, name=name, threads=threads)
 
 
-def load_generator(settings: Settings, adapter: Path | None = None) -> LlamaGenerator:
+def load_generator(settings: Settings, adapter: Path | None = None) -> Generator:
+    """The local GGUF model, or the OpenAI-compatible server the settings (or
+    ``ASSISTANT_CHAT_BASE_URL``) name."""
+    server = chat_server(settings)
+    if server is not None:
+        from assistant.core.openai_chat import OpenAIGenerator
+
+        if adapter is not None:
+            raise AssistantError(
+                "A fine-tuned adapter needs the local model; answers come from "
+                f"the server {server.base_url} (set chat_backend to local)."
+            )
+        return OpenAIGenerator(server, settings.context_length)
     return LlamaGenerator(
         resolve_chat_model(settings.chat_model),
         settings.context_length,
@@ -137,12 +155,12 @@ class Library:
         embedder: Embedder,
         store: ChunkStore | None = None,
         reranker: Reranker | None = None,
-        directory: Path | None = None,
+        directory: Path | str | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.store = store or ChunkStore(
-            directory or index_dir(), embedder.name, embedder.dim, settings.ann_min_rows
+        self.store = store or _open_store(
+            directory or library_location(settings), embedder, settings
         )
         if reranker is None and settings.reranker_model:
             reranker = load_reranker(settings.reranker_model, settings.threads)
@@ -152,16 +170,17 @@ class Library:
         built-in one and still searches with it until re-indexed."""
 
     @classmethod
-    def open(cls, settings: Settings, directory: Path | None = None) -> Library:
-        """The library on disk, searched with the embedder its index was made
-        with when the settings have since chosen another built-in one (noted in
-        ``awaiting_embedder`` until a re-index), so a changed setting never
-        locks the user out of their library."""
-        directory = directory or index_dir()
-        from assistant.core.rebuild import recover
+    def open(cls, settings: Settings, directory: Path | str | None = None) -> Library:
+        """The library (on disk or shared), searched with the embedder its index
+        was made with when the settings have since chosen another built-in one
+        (noted in ``awaiting_embedder`` until a re-index), so a changed setting
+        never locks the user out of their library."""
+        directory = directory or library_location(settings)
+        if isinstance(directory, Path):
+            from assistant.core.rebuild import recover
 
-        recover(directory)  # a re-index a crash interrupted mid-swap
-        indexed = ChunkStore.indexed_embedder(directory)
+            recover(directory)  # a re-index a crash interrupted mid-swap
+        indexed = ChunkStore.indexed_embedder(directory, settings.library_options)
         wanted = embedder_name(settings, indexed)
         if indexed in BUILTIN_EMBEDDERS and wanted != indexed:
             embedder = _embedder_named(indexed or "", settings.threads)
@@ -230,6 +249,20 @@ class Library:
             return [str(h["text"]) for h in hits]
 
         return missing_names(question, passages_for)
+
+
+def _open_store(
+    location: Path | str, embedder: Embedder, settings: Settings
+) -> ChunkStore:
+    remote = isinstance(location, str) and is_remote(location)
+    return ChunkStore(
+        location,
+        embedder.name,
+        embedder.dim,
+        settings.ann_min_rows,
+        storage_options=settings.library_options,
+        state_dir=shared_state_dir(str(location)) if remote else None,
+    )
 
 
 def search_question(
@@ -324,7 +357,10 @@ class Conversation:
             {"role": "assistant", "content": raw},
             {"role": "user", "content": SELF_CHECK_QUESTION},
         ]
-        return self.generator.yes_odds(check)
+        try:
+            return self.generator.yes_odds(check)
+        except NotImplementedError:  # a server without log-probabilities
+            return None
 
     def ask(
         self,
@@ -415,17 +451,25 @@ class Conversation:
         temperature = self.design.temperature if use_retrieval else None
         pieces: list[str] = []
         first_token_at: float | None = None
-        for token in self.generator.stream_chat(
-            messages,
-            max_tokens=settings.max_answer_tokens,
-            temperature=settings.temperature if temperature is None else temperature,
-            cancel=cancel,
-        ):
-            if first_token_at is None:
-                first_token_at = time.perf_counter()
-            pieces.append(token)
-            if on_token is not None:
-                on_token(token)
+        interrupted = ""
+        try:
+            for token in self.generator.stream_chat(
+                messages,
+                max_tokens=settings.max_answer_tokens,
+                temperature=settings.temperature
+                if temperature is None
+                else temperature,
+                cancel=cancel,
+            ):
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                pieces.append(token)
+                if on_token is not None:
+                    on_token(token)
+        except ServerLost as exc:
+            if not pieces:
+                raise
+            interrupted = str(exc)  # the partial answer is kept, marked stopped
         finished = time.perf_counter()
         raw = "".join(pieces)
         if use_retrieval:
@@ -434,9 +478,15 @@ class Conversation:
                 raw,
                 included,
                 multilingual_embed(self.library.embedder),
-                decline_unsupported=self.decline_unsupported and not cancel.cancelled,
+                decline_unsupported=self.decline_unsupported
+                and not cancel.cancelled
+                and not interrupted,
             )
-            self_check = self._self_check(design, messages, raw, checked, cancel)
+            self_check = (
+                None
+                if interrupted
+                else self._self_check(design, messages, raw, checked, cancel)
+            )
             if self.decline_unsupported and fails_self_check(self_check):
                 checked = CheckedAnswer(
                     decline_text(question), declined=True, withheld=checked.text
@@ -466,7 +516,8 @@ class Conversation:
             cited=checked.cited,
             unsupported=checked.unsupported,
             timings=timings,
-            stopped=cancel.cancelled,
+            stopped=cancel.cancelled or bool(interrupted),
+            interrupted=interrupted,
             mode=mode,
             claims=checked.claims,
             declined=checked.declined,

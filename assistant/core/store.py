@@ -18,15 +18,21 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
 
-from assistant.core.errors import EmbedderMismatch, IndexDamaged
+from assistant.core.errors import (
+    EmbedderMismatch,
+    IndexDamaged,
+    LibraryBusy,
+    LibraryUnreachable,
+)
 from assistant.core.fsutil import atomic_write_text, private_dir
 from assistant.core.types import DocumentInfo
 
@@ -34,6 +40,13 @@ log = logging.getLogger(__name__)
 
 TABLE = "chunks"
 META_FILE = "index.json"
+META_KEY = b"assistant"
+"""Schema metadata holding the index's ``IndexMeta`` (on object storage, where
+there is no folder for ``index.json``)."""
+REMOTE_REFRESH = timedelta(seconds=5)
+"""How stale a shared library's view may be: each handle caches the table's
+version and asks the store for a newer one at most this often (another desktop's
+commits show within it; searches in between read no manifest)."""
 SCHEMA_VERSION = 1
 DOC_COLUMNS = [
     "doc_id",
@@ -70,7 +83,15 @@ VECTOR_HIT_COLUMNS = [c for c in HIT_COLUMNS if c != "vector"]
 into a Python list of 512 floats and thrown away."""
 
 
-def chunk_schema(dim: int) -> pa.Schema:
+def is_remote(location: Path | str) -> bool:
+    """Whether a library location is an object-store URI (``s3://bucket/prefix``)
+    rather than a folder."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
+def chunk_schema(dim: int, meta: IndexMeta | None = None) -> pa.Schema:
+    metadata = {META_KEY: json.dumps(meta.__dict__).encode()} if meta else None
     return pa.schema(
         [
             ("chunk_id", pa.string()),
@@ -94,7 +115,8 @@ def chunk_schema(dim: int) -> pa.Schema:
             ("vector", pa.list_(pa.float32(), dim)),
             ("parent", pa.string()),
             ("boxes", pa.string()),
-        ]
+        ],
+        metadata=metadata,
     )
 
 
@@ -105,33 +127,81 @@ class IndexMeta:
     schema_version: int = SCHEMA_VERSION
 
 
+def connect(location: Path | str, storage_options: Mapping[str, str] | None) -> Any:
+    """A LanceDB connection; an object store's endpoint, region and credentials
+    come from ``storage_options`` or, as LanceDB reads them itself, from the
+    standard ``AWS_*`` variables and AWS config files."""
+    import lancedb
+
+    if not is_remote(location):
+        return lancedb.connect(str(location))
+    return lancedb.connect(
+        str(location),
+        storage_options=dict(storage_options or {}),
+        read_consistency_interval=REMOTE_REFRESH,
+    )
+
+
+def _schema_meta(table: Any) -> tuple[str, int] | None:
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    if raw is None:
+        return None
+    meta = json.loads(raw)
+    return str(meta["embedder"]), int(meta["dim"])
+
+
 class ChunkStore:
-    """A LanceDB directory on disk; one instance per process."""
+    """A LanceDB library, in a folder on disk or at an object-store URI; one
+    instance per process.
+
+    ``directory`` is always a local folder: the library itself when it is local,
+    else ``state_dir``, where this desktop keeps what is its own (watched folders).
+    """
 
     def __init__(
-        self, directory: Path, embedder: str, dim: int, ann_min_rows: int = 5_000
+        self,
+        location: Path | str,
+        embedder: str,
+        dim: int,
+        ann_min_rows: int = 5_000,
+        storage_options: Mapping[str, str] | None = None,
+        state_dir: Path | None = None,
     ) -> None:
-        import lancedb
-
-        self.directory = private_dir(directory)
+        self.remote = is_remote(location)
+        if self.remote:
+            if state_dir is None:
+                raise ValueError("a shared library needs a local state_dir")
+            self.location = str(location).rstrip("/")
+            self.directory = private_dir(state_dir)
+        else:
+            self.directory = private_dir(Path(location))
+            self.location = str(self.directory)
         self.ann_min_rows = ann_min_rows
         meta_path = self.directory / META_FILE
-        if meta_path.exists():
+        if not self.remote and meta_path.exists():
             stored_embedder, stored_dim = _read_meta(meta_path)
-            if stored_embedder != embedder or stored_dim != dim:
+            if (stored_embedder, stored_dim) != (embedder, dim):
                 raise EmbedderMismatch(stored_embedder, stored_dim, embedder, dim)
         self.meta = IndexMeta(embedder, dim)
         self.generation = 0
         """Bumped by every write through this instance (the process's only one)."""
         self._vector_index: tuple[int, float, bool] | None = None
-        self._db: Any = lancedb.connect(str(self.directory))
-        if TABLE in self._db.table_names():
+        try:
+            self._db: Any = connect(self.location, storage_options)
+            tables = self._db.table_names()
+        except Exception as exc:
+            raise LibraryUnreachable(self.location, exc) from exc
+        if TABLE in tables:
             try:
                 self._table: Any = self._db.open_table(TABLE)
-                # reads every data file's ids: a truncated or deleted one shows here
-                self._table.search().select(["chunk_id"]).limit(None).to_arrow()
+                stored = _schema_meta(self._table)
+                if not self.remote:  # (over a network: a read of the whole table)
+                    # every data file's ids: a truncated or deleted one shows here
+                    self._table.search().select(["chunk_id"]).limit(None).to_arrow()
             except Exception as exc:
-                raise IndexDamaged(self.directory, _first_line(exc)) from exc
+                raise IndexDamaged(self.location, _first_line(exc)) from exc
+            if self.remote and stored is not None and stored != (embedder, dim):
+                raise EmbedderMismatch(stored[0], stored[1], embedder, dim)
             missing = [
                 c for c in ("parent", "boxes") if c not in self._table.schema.names
             ]
@@ -144,22 +214,33 @@ class ChunkStore:
                     )
                 )
         else:
-            self._table = self._db.create_table(TABLE, schema=chunk_schema(dim))
-        if not meta_path.exists():
+            self._table = self._db.create_table(
+                TABLE, schema=chunk_schema(dim, self.meta), exist_ok=self.remote
+            )
+        if not self.remote and not meta_path.exists():
             atomic_write_text(meta_path, json.dumps(self.meta.__dict__, indent=2))
         if self.count_chunks() and not self.has_text_index():
             self.maintain()  # a crash after a commit but before indexing: repair now
 
     @staticmethod
-    def indexed_embedder(directory: Path) -> str | None:
+    def indexed_embedder(
+        location: Path | str, storage_options: Mapping[str, str] | None = None
+    ) -> str | None:
         """The embedder an existing index was built with (None: no readable index)."""
+        if is_remote(location):
+            try:
+                table = connect(location, storage_options).open_table(TABLE)
+                meta = _schema_meta(table)
+            except Exception:  # no table yet, or unreachable: opening it says which
+                return None
+            return meta[0] if meta else None
         try:
-            return _read_meta(directory / META_FILE)[0]
+            return _read_meta(Path(location) / META_FILE)[0]
         except IndexDamaged:  # missing or unreadable: opening it will say which
             return None
 
     @staticmethod
-    def stored_paths(directory: Path) -> list[str]:
+    def stored_paths(directory: Path | str) -> list[str]:
         """The file paths of the documents in an index, read without opening it
         for search (so whatever embedder made it). If the newest version of the
         table cannot be read (a truncated or deleted data file), the newest older
@@ -167,6 +248,14 @@ class ChunkStore:
         opened is moved into ``damaged-manifests/`` so the version before it opens."""
         import lancedb
 
+        if is_remote(directory):
+            try:
+                table = connect(directory, None).open_table(TABLE)
+            except Exception:
+                return []
+            column = table.search().select(["path"]).limit(None).to_arrow()["path"]
+            return sorted(set(column.to_pylist()))
+        directory = Path(directory)
         if not (directory / f"{TABLE}.lance").exists():
             return []
         while True:
@@ -269,7 +358,7 @@ class ChunkStore:
         if replace:
             listed = ", ".join(f"'{_safe(d)}'" for d in replace)
             merge = merge.when_not_matched_by_source_delete(f"doc_id IN ({listed})")
-        _retry_conflicts(lambda: merge.execute(data))
+        self._commit(lambda: merge.execute(data))
 
     def finish_document(self, doc_id: str, content_hash: str, chunks: int) -> None:
         """Mark a document indexed in page batches as complete: its file's hash on
@@ -278,10 +367,10 @@ class ChunkStore:
         self.generation += 1
         where = f"doc_id = '{_safe(doc_id)}'"
         if self._table.count_rows(f"{where} AND ordinal >= {int(chunks)}"):
-            _retry_conflicts(
+            self._commit(
                 lambda: self._table.delete(f"{where} AND ordinal >= {int(chunks)}")
             )
-        _retry_conflicts(
+        self._commit(
             lambda: self._table.update(
                 where=where, values={"content_hash": content_hash}
             )
@@ -303,7 +392,17 @@ class ChunkStore:
 
     def remove_document(self, doc_id: str) -> None:
         self.generation += 1
-        _retry_conflicts(lambda: self._table.delete(f"doc_id = '{_safe(doc_id)}'"))
+        self._commit(lambda: self._table.delete(f"doc_id = '{_safe(doc_id)}'"))
+
+    def _commit(self, action: Callable[[], object]) -> None:
+        """A write, retried while other writers commit first; if they still do
+        after every retry, :class:`LibraryBusy` (nothing of this write landed)."""
+        try:
+            _retry_conflicts(action)
+        except Exception as exc:
+            if _is_conflict(exc):
+                raise LibraryBusy(self.location) from exc
+            raise
 
     # ---- search ----------------------------------------------------------------
     def vector_search(

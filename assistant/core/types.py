@@ -296,6 +296,8 @@ class Answer:
     cited: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    interrupted: str = ""
+    """Why the answer ended early other than Stop (e.g. the server was lost)."""
     unsupported: list[str] = field(default_factory=list)
     """Numbers in the answer that appear in none of the sources (likely made up)."""
     mode: str = "rag"
@@ -323,6 +325,7 @@ class Answer:
             "cited": self.cited,
             "timings": {k: round(v, 2) for k, v in self.timings.items()},
             "stopped": self.stopped,
+            "interrupted": self.interrupted,
             "unsupported": self.unsupported,
             "mode": self.mode,
             "claims": [c.to_json() for c in self.claims],

@@ -7,7 +7,7 @@ import time
 from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, generator_settings
-from assistant.core.llm import LlamaGenerator
+from assistant.core.llm import Generator
 from assistant.core.services import Conversation, Library, load_generator
 from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareRequest
 from assistant.ui.workers.readable_error import readable_error
@@ -43,7 +43,7 @@ class ChatWorker(QObject):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self._settings = settings
-        self._generator: LlamaGenerator | None = None
+        self._generator: Generator | None = None
         self._library: Library | None = None
         """A reader of the library thread's Library (``Library.with_settings``)."""
 

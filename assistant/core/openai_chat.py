@@ -1,0 +1,223 @@
+"""Answers from an OpenAI-compatible server (llama.cpp's, vLLM, Ollama, ...)
+through the official ``openai`` client, behind the same ``Generator`` protocol as
+the local model, so prompt fitting, streaming, Stop and the claim checks are the
+same code.
+
+Prompt fitting needs token counts: the server's own tokenizer is asked where it
+has one (llama-cpp-python's ``/extras/tokenize``, llama.cpp's ``/tokenize``), else
+a byte-based estimate that overcounts English by about a third.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from openai import APIStatusError
+
+from assistant.config import ChatServer
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import AssistantError
+from assistant.core.yes_no import NO_WORDS, YES_WORDS
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 120.0
+"""Per request; a CPU server may need tens of seconds for a long prompt."""
+
+
+class ServerLost(AssistantError):
+    """The server stopped answering mid-reply; the text so far is kept."""
+
+
+def estimate_tokens(text: str) -> int:
+    """An upper estimate without a tokenizer: a byte-level BPE averages ~4 bytes
+    per English token and ~3 per CJK character's token."""
+    return math.ceil(len(text.encode("utf-8")) / 3) + 1
+
+
+class OpenAIGenerator:
+    """Answers streamed from a server's ``/v1/chat/completions``."""
+
+    def __init__(self, server: ChatServer, context_length: int = 4096) -> None:
+        from openai import OpenAI
+
+        self.server = server
+        self._client = OpenAI(
+            base_url=server.base_url,
+            api_key=server.api_key or "not-needed",
+            timeout=TIMEOUT_S,
+            max_retries=0,
+        )
+        self.model = server.model or self._first_model()
+        host = urlsplit(server.base_url).netloc or server.base_url
+        self.name = f"{self.model} @ {host}"
+        self.host = host
+        self.context_length = context_length
+        self.adapter: Path | None = None
+        self._tokenize: str | None = None
+        """The tokenizer endpoint that answered ("" when none does)."""
+
+    def _first_model(self) -> str:
+        try:
+            models = self._client.models.list().data
+        except Exception as exc:
+            raise AssistantError(
+                f"The answer server at {self.server.base_url} did not answer "
+                f"({_reason(exc)}). Start it, or set chat_backend to local."
+            ) from exc
+        if not models:
+            raise AssistantError(f"The server at {self.server.base_url} has no model.")
+        return str(models[0].id)
+
+    # ---- tokens ----------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        if self._tokenize is None:
+            self._tokenize = self._find_tokenizer()
+        if self._tokenize:
+            try:
+                return self._server_count(self._tokenize, text)
+            except Exception as exc:  # gone since: estimate rather than fail
+                log.debug("tokenize failed (%s); estimating", exc)
+        return estimate_tokens(text)
+
+    def _find_tokenizer(self) -> str:
+        for endpoint in ("/extras/tokenize", "/tokenize"):
+            try:
+                self._server_count(endpoint, "probe")
+                return endpoint
+            except Exception as exc:
+                log.debug("no %s on the server: %s", endpoint, exc)
+        return ""
+
+    def _server_count(self, endpoint: str, text: str) -> int:
+        root = self.server.base_url.removesuffix("/v1")
+        body = (
+            {"input": text, "model": self.model}
+            if endpoint == "/extras/tokenize"
+            else {"content": text}
+        )
+        response = self._client._client.post(
+            root + endpoint, json=body, headers=self._headers(), timeout=10.0
+        )
+        response.raise_for_status()
+        return len(response.json()["tokens"])
+
+    def _headers(self) -> dict[str, str]:
+        key = self.server.api_key
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    # ---- answers ---------------------------------------------------------------
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        """Stop closes the request's own connection from a watcher thread, so it
+        takes effect within milliseconds, even while the server is still reading
+        the prompt (before the reply's first byte)."""
+        import httpx2
+        from openai import OpenAI
+
+        http = httpx2.Client(timeout=TIMEOUT_S)
+        client = OpenAI(
+            base_url=self.server.base_url,
+            api_key=self.server.api_key or "not-needed",
+            http_client=http,
+            max_retries=0,
+        )
+        done = threading.Event()
+        watcher = threading.Thread(
+            target=_close_on_cancel, args=(cancel, done, http), daemon=True
+        )
+        watcher.start()
+        try:
+            stream: Any = client.chat.completions.create(
+                model=self.model,
+                messages=list(messages),  # type: ignore[arg-type]
+                stream=True,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_p=0.9,
+            )
+            for part in stream:
+                if cancel.cancelled:
+                    break
+                if not part.choices:
+                    continue
+                delta = part.choices[0].delta.content
+                if delta:
+                    yield delta
+        except Exception as exc:
+            if cancel.cancelled:
+                return
+            if isinstance(exc, APIStatusError):
+                raise AssistantError(
+                    f"The answer server at {self.host} refused the request "
+                    f"({_reason(exc)})."
+                ) from exc
+            raise ServerLost(
+                f"The answer server at {self.host} stopped answering ({_reason(exc)})."
+            ) from exc
+        finally:
+            done.set()
+            http.close()
+
+    def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """From the first token's top log-probabilities; a server that gives
+        none is reported as ``NotImplementedError`` (the self-check is skipped)."""
+        try:
+            reply: Any = self._client.chat.completions.create(
+                model=self.model,
+                messages=list(messages),  # type: ignore[arg-type]
+                max_tokens=1,
+                temperature=0.0,
+                logprobs=True,
+                top_logprobs=20,
+            )
+            top = reply.choices[0].logprobs.content[0].top_logprobs
+        except Exception as exc:
+            raise NotImplementedError(f"no log-probabilities: {exc}") from exc
+        yes = [t.logprob for t in top if t.token in YES_WORDS]
+        no = [t.logprob for t in top if t.token in NO_WORDS]
+        floor = min((t.logprob for t in top), default=-30.0) - 1.0
+        return _logsumexp(yes or [floor]) - _logsumexp(no or [floor])
+
+    def use_adapter(self, path: Path | None) -> None:
+        if path is not None:
+            raise AssistantError(
+                "This answer mode needs a fine-tuned adapter on the local model; "
+                f"answers come from the server {self.host} (set chat_backend to "
+                "local to use it)."
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _close_on_cancel(cancel: CancelToken, done: threading.Event, http: Any) -> None:
+    while not done.wait(0.02):
+        if cancel.cancelled:
+            try:
+                http.close()  # the reading thread's blocked read ends at once
+            except Exception as exc:  # already closing on the other thread
+                log.debug("closing the connection: %s", exc)
+            return
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__

@@ -1,0 +1,265 @@
+"""``assistant serve``: the library behind an OpenAI-compatible API
+(``/v1/chat/completions``, streaming or not, and ``/v1/models``), on FastAPI and
+uvicorn, the framework llama-cpp-python's own server runs on.
+
+One thread owns the model (llama.cpp is not thread-safe): requests queue for it
+and each gets its own cancel token, set when its client goes away. An answer
+carries its passages and claims in the extra fields ``sources`` and ``claims``
+(on the last chunk of a stream), which clients that don't know them ignore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import queue
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import AssistantError
+from assistant.core.llm import Generator
+from assistant.core.prompt import Turn
+from assistant.core.services import Conversation, Library
+from assistant.core.types import Answer
+
+MODEL_NAME = "assistant"
+_DONE = object()
+
+
+class Message(BaseModel):
+    role: str
+    content: str | None = ""
+
+
+class ChatRequest(BaseModel):
+    model: str = MODEL_NAME
+    messages: list[Message]
+    stream: bool = False
+
+
+def needs_token(host: str) -> bool:
+    """Anything but a loopback address is reachable by others."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+class AnswerQueue:
+    """The model's one owner thread; ``ask`` runs there, one request at a time."""
+
+    def __init__(self, library: Library, generator: Generator) -> None:
+        self.library = library
+        self.generator = generator
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self.waiting = 0
+        self._count = threading.Lock()
+
+    def submit(
+        self, question: str, history: list[Turn], cancel: CancelToken
+    ) -> queue.Queue[Any]:
+        """Tokens (str), then the Answer or an exception, then ``_DONE``."""
+        out: queue.Queue[Any] = queue.Queue()
+
+        def run() -> None:
+            with self._count:
+                self.waiting -= 1
+            try:
+                if cancel.cancelled:
+                    raise AssistantError("the client went away")
+                conversation = Conversation(self.library, self.generator)
+                conversation.history = history
+                out.put(conversation.ask(question, on_token=out.put, cancel=cancel))
+            except Exception as exc:
+                out.put(exc)
+            finally:
+                out.put(_DONE)
+
+        with self._count:
+            self.waiting += 1
+        self._thread.submit(run)
+        return out
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+
+
+def _question_and_history(messages: list[Message]) -> tuple[str, list[Turn]]:
+    turns = [m for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user" or not (turns[-1].content or "").strip():
+        raise HTTPException(400, "the last message must be the user's question")
+    history: list[Turn] = []
+    pending = ""
+    for message in turns[:-1]:
+        if message.role == "user":
+            pending = message.content or ""
+        elif pending:
+            history.append(Turn(pending, message.content or "", pending))
+            pending = ""
+    return str(turns[-1].content), history
+
+
+def _extras(answer: Answer) -> dict[str, Any]:
+    return {
+        "sources": [s.to_json() for s in answer.sources],
+        "cited": answer.cited,
+        "claims": [c.to_json() for c in answer.claims],
+        "declined": answer.declined,
+    }
+
+
+def create_app(answers: AnswerQueue, token: str = "") -> FastAPI:
+    app = FastAPI(title="Assistant", version="1")
+
+    def check(request: Request) -> None:
+        if not token:
+            return
+        given = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(given.strip(), token):
+            raise HTTPException(401, "a valid API key (Bearer token) is required")
+
+    @app.get("/v1/models")
+    def models(request: Request) -> dict[str, Any]:
+        check(request)
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": MODEL_NAME,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "assistant",
+                    "description": f"the library, answered by {answers.generator.name}",
+                }
+            ],
+        }
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat(
+        body: ChatRequest, request: Request
+    ) -> JSONResponse | StreamingResponse:
+        check(request)
+        question, history = _question_and_history(body.messages)
+        cancel = CancelToken()
+        out = answers.submit(question, history, cancel)
+        reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+        if body.stream:
+            return StreamingResponse(
+                _stream(out, cancel, reply_id, created),
+                media_type="text/event-stream",
+            )
+        try:
+            answer = await _final(out)
+        except asyncio.CancelledError:
+            cancel.cancel()
+            raise
+        tokens = float(answer.timings.get("tokens", 0.0))
+        return JSONResponse(
+            {
+                "id": reply_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": MODEL_NAME,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer.text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": 0,
+                    "completion_tokens": int(tokens),
+                    "total_tokens": int(tokens),
+                },
+                **_extras(answer),
+            }
+        )
+
+    return app
+
+
+async def _next(out: queue.Queue[Any]) -> Any:
+    return await asyncio.to_thread(out.get)
+
+
+async def _final(out: queue.Queue[Any]) -> Answer:
+    while True:
+        item = await _next(out)
+        if isinstance(item, Answer):
+            return item
+        if isinstance(item, Exception):
+            raise HTTPException(500, str(item))
+        if item is _DONE:
+            raise HTTPException(500, "no answer")
+
+
+async def _stream(
+    out: queue.Queue[Any], cancel: CancelToken, reply_id: str, created: int
+) -> AsyncIterator[str]:
+    """Server-sent events as OpenAI sends them; the answer text is streamed as
+    generated, and the last chunk carries the sources and claims. (The checked
+    answer may differ from the raw stream, e.g. a decline: it is in ``answer``.)"""
+
+    def chunk(delta: dict[str, Any], finish: str | None, **extra: Any) -> str:
+        body = {
+            "id": reply_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_NAME,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    try:
+        yield chunk({"role": "assistant", "content": ""}, None)
+        streamed = False
+        while True:
+            item = await _next(out)
+            if item is _DONE:
+                break
+            if isinstance(item, str):
+                streamed = True
+                yield chunk({"content": item}, None)
+            elif isinstance(item, Answer):
+                text = {} if streamed else {"content": item.text}
+                yield chunk(text, "stop", answer=item.text, **_extras(item))
+            elif isinstance(item, Exception):
+                error = {"message": str(item), "type": "server_error"}
+                yield f"data: {json.dumps({'error': error})}\n\n"
+        yield "data: [DONE]\n\n"
+    finally:
+        cancel.cancel()  # the client went away (or all is sent): stop the answer
+
+
+def serve(
+    library: Library, generator: Generator, host: str, port: int, token: str
+) -> None:
+    import uvicorn
+
+    if needs_token(host) and not token:
+        raise AssistantError(
+            f"Serving on {host} makes the library reachable from other machines: "
+            "set a token (--token, or ASSISTANT_SERVE_TOKEN) that clients send as "
+            "their API key, or bind to 127.0.0.1."
+        )
+    answers = AnswerQueue(library, generator)
+    try:
+        uvicorn.run(create_app(answers, token), host=host, port=port, log_level="info")
+    finally:
+        answers.close()
