@@ -1,6 +1,6 @@
 """Child process for the crash test: ingest a folder slowly with the fake embedder.
 
-python tests/ingest_child.py INDEX_DIR FOLDER
+python tests/ingest_child.py INDEX_DIR FOLDER  (INDEX_DIR may be an s3:// URI)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class SlowEmbedder(FakeEmbedder):
         return super().embed(texts)
 
 
-def start(index: Path, folder: Path) -> subprocess.Popen[str]:
+def start(index: Path | str, folder: Path) -> subprocess.Popen[str]:
     """This script as a child process, once it has opened the library."""
     child = subprocess.Popen(
         [sys.executable, __file__, str(index), str(folder)],
@@ -39,7 +39,10 @@ def start(index: Path, folder: Path) -> subprocess.Popen[str]:
 
 
 def main() -> None:
-    library = Library(SETTINGS, SlowEmbedder(), directory=Path(sys.argv[1]))
+    where = sys.argv[1]
+    library = Library(
+        SETTINGS, SlowEmbedder(), directory=where if "://" in where else Path(where)
+    )
     print("started", flush=True)
     library.ingest([sys.argv[2]])
     print("finished", flush=True)

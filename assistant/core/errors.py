@@ -94,9 +94,9 @@ class LibraryUnreachable(AssistantError):
 
     def __init__(self, location: str, exc: Exception) -> None:
         self.location = location
-        text = _without_source_location(str(exc).strip().splitlines()[0][:300])
         super().__init__(
-            f"Could not reach the shared library {location} ({text}). Check the "
+            f"Could not reach the shared library {location} ({_store_reason(exc)}). "
+            "Check the "
             "endpoint and credentials (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
             "AWS_SECRET_ACCESS_KEY, AWS_REGION; AWS_ALLOW_HTTP=true for a plain-http "
             "endpoint) and that the bucket exists."
@@ -112,3 +112,18 @@ class LibraryBusy(AssistantError):
             f"The library {location} is being updated by another writer; try again "
             "in a moment. Documents indexed before this are unchanged."
         )
+
+
+def _store_reason(exc: Exception) -> str:
+    """The part of an object store's error a user can act on (LanceDB's message
+    is a nested Rust debug dump)."""
+    text = str(exc)
+    code = re.search(r"<Code>(\w+)</Code>", text)
+    if code and code.group(1) == "NoSuchBucket":
+        return "the bucket does not exist"
+    if code or re.search(r"status: (401|403)\b", text):
+        return f"access refused: {code.group(1) if code else 'check the credentials'}"
+    if re.search(r"(?i)connection refused|error sending request|dns error", text):
+        return "the endpoint does not answer"
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return _without_source_location(first)[:200]
