@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from assistant.core.yes_no import NO_WORDS, YES_WORDS
 
 log = logging.getLogger(__name__)
 
+_END = object()
 TIMEOUT_S = 120.0
 """Per request; a CPU server may need tens of seconds for a long prompt."""
 
@@ -121,26 +123,48 @@ class OpenAIGenerator:
         temperature: float,
         cancel: CancelToken,
     ) -> Iterator[str]:
-        """Stop closes the request's own connection from a watcher thread, so it
-        takes effect within milliseconds, even while the server is still reading
-        the prompt (before the reply's first byte)."""
-        import httpx2
-        from openai import OpenAI
+        """The request runs on a helper thread that hands over the text as it
+        comes, so Stop returns at once even while the server is still reading the
+        prompt (an HTTP read cannot be interrupted); the helper closes the
+        connection at its next chunk, which tells the server to stop."""
+        parts: queue.Queue[object] = queue.Queue()
+        helper = threading.Thread(
+            target=self._receive,
+            args=(messages, max_tokens, temperature, cancel, parts),
+            daemon=True,
+        )
+        helper.start()
+        while True:
+            try:
+                item = parts.get(timeout=0.02)
+            except queue.Empty:
+                if cancel.cancelled:
+                    return
+                continue
+            if item is _END or cancel.cancelled:
+                return
+            if isinstance(item, BaseException):
+                if isinstance(item, APIStatusError):
+                    raise AssistantError(
+                        f"The answer server at {self.host} refused the request "
+                        f"({_reason(item)})."
+                    ) from item
+                raise ServerLost(
+                    f"The answer server at {self.host} stopped answering "
+                    f"({_reason(item)})."
+                ) from item
+            yield str(item)
 
-        http = httpx2.Client(timeout=TIMEOUT_S)
-        client = OpenAI(
-            base_url=self.server.base_url,
-            api_key=self.server.api_key or "not-needed",
-            http_client=http,
-            max_retries=0,
-        )
-        done = threading.Event()
-        watcher = threading.Thread(
-            target=_close_on_cancel, args=(cancel, done, http), daemon=True
-        )
-        watcher.start()
+    def _receive(
+        self,
+        messages: Sequence[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+        parts: queue.Queue[object],
+    ) -> None:
         try:
-            stream: Any = client.chat.completions.create(
+            stream: Any = self._client.chat.completions.create(
                 model=self.model,
                 messages=list(messages),  # type: ignore[arg-type]
                 stream=True,
@@ -148,28 +172,16 @@ class OpenAIGenerator:
                 temperature=temperature,
                 top_p=0.9,
             )
-            for part in stream:
-                if cancel.cancelled:
-                    break
-                if not part.choices:
-                    continue
-                delta = part.choices[0].delta.content
-                if delta:
-                    yield delta
+            with stream:
+                for part in stream:
+                    if cancel.cancelled:
+                        break
+                    if part.choices and part.choices[0].delta.content:
+                        parts.put(part.choices[0].delta.content)
         except Exception as exc:
-            if cancel.cancelled:
-                return
-            if isinstance(exc, APIStatusError):
-                raise AssistantError(
-                    f"The answer server at {self.host} refused the request "
-                    f"({_reason(exc)})."
-                ) from exc
-            raise ServerLost(
-                f"The answer server at {self.host} stopped answering ({_reason(exc)})."
-            ) from exc
+            parts.put(exc)
         finally:
-            done.set()
-            http.close()
+            parts.put(_END)
 
     def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
         """From the first token's top log-probabilities; a server that gives
@@ -201,16 +213,6 @@ class OpenAIGenerator:
 
     def close(self) -> None:
         self._client.close()
-
-
-def _close_on_cancel(cancel: CancelToken, done: threading.Event, http: Any) -> None:
-    while not done.wait(0.02):
-        if cancel.cancelled:
-            try:
-                http.close()  # the reading thread's blocked read ends at once
-            except Exception as exc:  # already closing on the other thread
-                log.debug("closing the connection: %s", exc)
-            return
 
 
 def _logsumexp(values: Sequence[float]) -> float:
