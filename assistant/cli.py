@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from assistant.cli_teach import add_commands
-from assistant.config import Settings, data_dir, index_dir, load_settings
+from assistant.config import (
+    Settings,
+    backend_info,
+    data_dir,
+    index_dir,
+    load_settings,
+)
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.types import (
@@ -483,20 +489,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     serve(library, generator, args.host, args.port, token)
     return 0
-
-
-def backend_info(settings: Settings) -> dict[str, str]:
-    """Where answers come from and where the library is (``info``, the window)."""
-    from assistant.config import chat_server, library_location
-
-    server = chat_server(settings)
-    location = library_location(settings)
-    return {
-        "chat_backend": "openai" if server else "local",
-        "chat_server": server.base_url if server else "",
-        "library": str(location),
-        "library_kind": "shared" if isinstance(location, str) else "local",
-    }
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:

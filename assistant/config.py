@@ -213,3 +213,40 @@ def load_settings(path: Path | None = None) -> Settings:
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     atomic_write_text(path or settings_path(), settings.model_dump_json(indent=2))
+
+
+def backend_info(settings: Settings) -> dict[str, str]:
+    """Where answers come from and where the library is (``info``, the window)."""
+    server = chat_server(settings)
+    location = library_location(settings)
+    return {
+        "chat_backend": "openai" if server else "local",
+        "chat_server": server.base_url if server else "",
+        "library": str(location),
+        "library_kind": "shared" if isinstance(location, str) else "local",
+    }
+
+
+def connection_label(settings: Settings) -> tuple[str, str, bool]:
+    """The status bar's text, its tooltip, and whether nothing leaves this
+    machine: "Offline" only then, never with a server or a shared library."""
+    server = chat_server(settings)
+    location = library_location(settings)
+    parts, tips = [], []
+    if server:
+        host = server.base_url.split("://", 1)[-1].split("/", 1)[0]
+        parts.append(f"Server \u00b7 {host}")
+        tips.append(
+            f"Answers come from the server at {server.base_url}: questions and "
+            "the passages they need are sent to it."
+        )
+    if isinstance(location, str):
+        parts.append(f"Shared library \u00b7 {location}")
+        tips.append(f"The library is stored at {location}.")
+    if not parts:
+        return (
+            "\u25cf Offline \u00b7 local model",
+            "Assistant never connects to the network.",
+            True,
+        )
+    return "\u25cf " + " \u00b7 ".join(parts), " ".join(tips), False

@@ -30,7 +30,12 @@ from PySide6.QtWidgets import (
     QSplitter,
 )
 
-from assistant.config import Settings, generator_settings, save_settings
+from assistant.config import (
+    Settings,
+    connection_label,
+    generator_settings,
+    save_settings,
+)
 from assistant.ui.about_dialog import show_about
 from assistant.ui.chat_controller import ChatController
 from assistant.ui.library_controller import LibraryController
@@ -138,12 +143,22 @@ class MainWindow(QMainWindow):
         self.loading_bar.setRange(0, 0)  # busy indicator while models load
         self.loading_bar.setMaximumWidth(120)
         self.count_label = QLabel("")
-        offline = QLabel("\u25cf Offline")
-        offline.setToolTip("Assistant never connects to the network.")
-        offline.setStyleSheet("color: #2e7d32;")
+        self.connection = QLabel()
+        self._show_connection()
         bar = self.statusBar()
-        for widget in (self.loading_bar, self.model_label, self.count_label, offline):
+        for widget in (
+            self.loading_bar,
+            self.model_label,
+            self.count_label,
+            self.connection,
+        ):
             bar.addPermanentWidget(widget)
+
+    def _show_connection(self) -> None:
+        text, tip, offline = connection_label(self.settings)
+        self.connection.setText(text)
+        self.connection.setToolTip(tip)
+        self.connection.setStyleSheet(f"color: {'#2e7d32' if offline else '#1565c0'};")
 
     def _build_menus(self) -> None:
         chat, pane, library = self.chat, self.chat_pane, self.library_pane
@@ -229,6 +244,7 @@ class MainWindow(QMainWindow):
         )
         self.settings = settings
         save_settings(settings)
+        self._show_connection()
         self.library.set_settings(settings)
         self.chat.set_settings(settings, reload_model=model_changed)
         if model_changed:

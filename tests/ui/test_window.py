@@ -816,3 +816,18 @@ def test_changes_made_while_the_app_was_closed_are_found_at_start(
         qtbot.waitUntil(lambda: _states(again) == {"new.md": "ready"}, timeout=20000)
     finally:
         again.shutdown()
+
+
+def test_the_status_bar_never_says_offline_with_a_server_or_shared_library(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert window.connection.text().startswith("\u25cf Offline")
+    monkeypatch.setenv("ASSISTANT_CHAT_BASE_URL", "http://gpu-box:8080/v1")
+    window.apply_settings(window.settings)
+    assert "Server \u00b7 gpu-box:8080" in window.connection.text()
+    assert "Offline" not in window.connection.text()
+    monkeypatch.delenv("ASSISTANT_CHAT_BASE_URL")
+    monkeypatch.setenv("ASSISTANT_LIBRARY", "s3://team/library")
+    window.apply_settings(window.settings)
+    assert window.connection.text() == "\u25cf Shared library \u00b7 s3://team/library"
+    assert "s3://team/library" in window.connection.toolTip()
