@@ -4,6 +4,8 @@ save screenshots to docs/screenshots/. Run under Xvfb or offscreen:
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--answers-only]
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py --ocr
 
+``--server`` makes only server-answer.png, answered by the OpenAI-compatible server
+that ``ASSISTANT_CHAT_BASE_URL`` names (start one first, see the README).
 ``--ocr`` makes only ocr-passage.png: the sample manual printed, scanned (each page
 rendered at 150 dpi, turned 1 degree, with grain) into an image-only PDF.
 """
@@ -71,8 +73,9 @@ def main() -> int:
 
     wait_for(window.library.sig_documents_shown, 60000)
     settle()
-    if "--ocr" in sys.argv:
-        add_ask_and_cite([str(pdf)], "ocr-passage.png")
+    if "--ocr" in sys.argv or "--server" in sys.argv:
+        shot = "ocr-passage.png" if "--ocr" in sys.argv else "server-answer.png"
+        add_ask_and_cite([str(pdf)], shot)
         window.close()
         return 0
     window.grab().save(str(OUT / "empty.png"))

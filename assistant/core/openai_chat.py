@@ -58,7 +58,9 @@ class OpenAIGenerator:
         )
         self.model = server.model or self._first_model()
         host = urlsplit(server.base_url).netloc or server.base_url
-        self.name = f"{self.model} @ {host}"
+        # llama.cpp's servers name a model by its file path
+        shown = Path(self.model).stem if "/" in self.model else self.model
+        self.name = f"{shown} @ {host}"
         self.host = host
         self.context_length = context_length
         self.adapter: Path | None = None
