@@ -84,6 +84,11 @@ class Settings(BaseModel):
     chat_server_model: str = Field(
         "", description="The model name the server is asked for (empty: its first)"
     )
+    embedding_base_url: str = Field(
+        "",
+        description="The OpenAI-compatible server for embedding_model "
+        "'openai:MODEL' (ASSISTANT_EMBED_BASE_URL overrides it)",
+    )
     chat_api_key_env: str = Field(
         "OPENAI_API_KEY",
         description="The environment variable holding the server's API key",
@@ -150,6 +155,12 @@ class ChatServer:
 
     def key(self) -> tuple[str, str]:
         return (self.base_url, self.model)
+
+
+def embedding_server_url(settings: Settings) -> str:
+    return (
+        os.environ.get("ASSISTANT_EMBED_BASE_URL") or settings.embedding_base_url
+    ).rstrip("/")
 
 
 def chat_server(settings: Settings) -> ChatServer | None:

@@ -157,8 +157,11 @@ class ChatServerProcess:
 
 
 @contextmanager
-def llama_server(model: Path, log_path: Path) -> Iterator[ChatServerProcess]:
-    """llama-cpp-python's own OpenAI-compatible server on a free port."""
+def llama_server(
+    model: Path, log_path: Path, *extra: str
+) -> Iterator[ChatServerProcess]:
+    """llama-cpp-python's own OpenAI-compatible server on a free port (``extra``:
+    more of its options, e.g. ``--embedding true``)."""
     port = free_port()
     log = log_path.open("wb")
     process = subprocess.Popen(
@@ -178,6 +181,7 @@ def llama_server(model: Path, log_path: Path) -> Iterator[ChatServerProcess]:
             str(os.cpu_count() or 2),
             "--n_threads_batch",
             str(os.cpu_count() or 2),
+            *extra,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fakes import FakeEmbedder
 from servers import ChatServerProcess, free_port, llama_server, wait_for
@@ -209,3 +210,40 @@ def test_serving_beyond_localhost_needs_a_token(
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_embeddings_from_a_server_build_an_index_that_records_them(
+    tmp_path: Path, settings: Settings, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.core.errors import EmbedderMismatch
+    from assistant.core.model_files import models_dir
+    from assistant.core.services import embedder_name
+
+    model = next(models_dir().glob("SmolLM2-135M*.gguf"))  # installed by test.sh
+    with llama_server(model, tmp_path / "log", "--embedding", "true") as server:
+        monkeypatch.setenv("ASSISTANT_EMBED_BASE_URL", server.base_url)
+        chosen = settings.model_copy(
+            update={"embedding_model": "openai:smollm2", "retrieval_mode": "vector"}
+        )
+        host = server.base_url.split("/")[2]
+        assert embedder_name(chosen) == f"openai:smollm2@{host}"
+        (docs / "boiler.md").write_text(BOILER, encoding="utf-8")
+        (docs / "garden.md").write_text(
+            "# Garden\n\nPrune the roses in early March.\n", encoding="utf-8"
+        )
+        library = Library.open(chosen)
+        assert library.embedder.name == f"openai:smollm2@{host}"
+        library.ingest([docs])
+        assert library.store.meta.embedder == library.embedder.name
+        # the stored vectors are the server's (a 135M chat model, mean-pooled, is
+        # no semantic embedder: ranking is not what this checks)
+        rows = library.store._scan(["text", "vector"]).to_pylist()
+        stored = np.asarray([r["vector"] for r in rows])
+        again = library.embedder.embed([r["text"] for r in rows])
+        similarity = again @ stored.T  # (a batch differs from one text a little)
+        assert len(rows) == 2 and np.all(np.diag(similarity) > 0.95)
+        assert np.all(np.argmax(similarity, axis=1) == [0, 1])
+        assert len(library.search("Garden: prune the roses in early March.")) == 2
+    # the index says which embedder built it: another one is refused, not mixed
+    with pytest.raises(EmbedderMismatch):
+        Library(settings, FakeEmbedder(), directory=library.store.directory)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from assistant.config import (
     Settings,
     chat_server,
+    embedding_server_url,
     library_location,
     shared_state_dir,
 )
@@ -49,6 +51,7 @@ from assistant.core.model_files import (
 )
 from assistant.core.named_terms import missing_names
 from assistant.core.openai_chat import ServerLost
+from assistant.core.openai_embedding import is_server_embedder, server_embedder_name
 from assistant.core.passage_widening import widen_top
 from assistant.core.prompt import (
     DEFAULT_DESIGN,
@@ -94,12 +97,29 @@ def load_embedder(settings: Settings, index_embedder: str | None = None) -> Embe
     at its default), the built-in one the index was made with, so a library built
     before the default changed keeps working until it is re-indexed."""
     setting = _embedder_setting(settings, index_embedder)
+    if is_server_embedder(setting):
+        return _server_embedder(setting, settings)
     return _embedder_named(setting, settings.threads)
+
+
+def _server_embedder(setting: str, settings: Settings) -> Embedder:
+    from assistant.core.openai_embedding import OpenAIEmbedder
+
+    path, _ = resolve_embedder(ROUTED_ENGLISH)  # MiniLM's tokenizer sizes chunks
+    return OpenAIEmbedder(
+        embedding_server_url(settings),
+        setting.partition(":")[2],
+        os.environ.get(settings.chat_api_key_env or "OPENAI_API_KEY", ""),
+        path,
+    )
 
 
 def embedder_name(settings: Settings, index_embedder: str | None = None) -> str:
     """The name ``load_embedder`` would load, without loading it."""
-    return resolve_embedder(_embedder_setting(settings, index_embedder))[1]
+    setting = _embedder_setting(settings, index_embedder)
+    if is_server_embedder(setting):
+        return server_embedder_name(setting, embedding_server_url(settings))
+    return resolve_embedder(setting)[1]
 
 
 def _embedder_named(setting: str, threads: int = 0) -> Embedder:
