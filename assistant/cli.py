@@ -23,6 +23,7 @@ from assistant.config import (
     backend_info,
     data_dir,
     index_dir,
+    library_location,
     load_settings,
 )
 from assistant.core.cancel import CancelToken
@@ -391,7 +392,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.rebuild import rebuild_index
 
     with _cancel_on_interrupt() as cancel:
-        report = rebuild_index(settings, index_dir(), cancel=cancel)
+        report = rebuild_index(settings, library_location(settings), cancel=cancel)
     for failure in report.failed:
         print(f"error: {failure}", file=sys.stderr)
     if report.cancelled:

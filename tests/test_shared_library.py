@@ -141,3 +141,24 @@ def test_two_desktops_ingesting_at_once_both_land(uri: str, tmp_path: Path) -> N
         f"{side} {i}" for side in ("left", "right") for i in range(6)
     )
     assert json.dumps(titles)
+
+
+def test_where_the_library_and_answers_are_is_reported(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.config import backend_info
+    from assistant.core.errors import AssistantError
+    from assistant.core.rebuild import rebuild_index
+
+    assert backend_info(settings)["library_kind"] == "local"
+    assert backend_info(settings)["chat_backend"] == "local"
+    monkeypatch.setenv("ASSISTANT_LIBRARY", "s3://team/library/")
+    monkeypatch.setenv("ASSISTANT_CHAT_BASE_URL", "http://gpu-box:8080/v1")
+    assert backend_info(settings) == {
+        "chat_backend": "openai",
+        "chat_server": "http://gpu-box:8080/v1",
+        "library": "s3://team/library",
+        "library_kind": "shared",
+    }
+    with pytest.raises(AssistantError, match="not supported yet"):
+        rebuild_index(settings, library_location(settings))

@@ -15,6 +15,7 @@ from pathlib import Path
 from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.embedding import Embedder
+from assistant.core.errors import AssistantError
 from assistant.core.ingest_pipeline import ProgressCallback
 from assistant.core.store import ChunkStore
 from assistant.core.types import FileFailure, IngestReport
@@ -48,7 +49,7 @@ def recover(directory: Path) -> None:
 
 def rebuild_index(
     settings: Settings,
-    directory: Path,
+    directory: Path | str,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
     embedder: Embedder | None = None,
@@ -57,6 +58,13 @@ def rebuild_index(
     one); the old index stays until the new one is complete. Files that no longer
     exist are dropped (reported as failures)."""
     from assistant.core.services import Library, load_embedder
+
+    if not isinstance(directory, Path):
+        raise AssistantError(
+            f"Re-indexing the shared library {directory} is not supported yet: "
+            "the swap of a complete new index needs a folder. Ingest with --force "
+            "to re-index its documents with the same embedder."
+        )
 
     recover(directory)
     cancel = cancel or CancelToken()

@@ -58,6 +58,21 @@ class SettingsDialog(QDialog):
             "0.88), indexing takes about 1.8x as long. Applies to files indexed from "
             "now on; File › Re-index library applies it to all."
         )
+        self.chat_server = QLineEdit(
+            settings.chat_base_url if settings.chat_backend == "openai" else ""
+        )
+        self.chat_server.setPlaceholderText("empty: the local model (offline)")
+        self.chat_server.setToolTip(
+            "An OpenAI-compatible server to answer with, e.g. "
+            "http://gpu-box:8080/v1 (its key: the OPENAI_API_KEY variable). "
+            "Questions and their passages are sent to it."
+        )
+        self.library_uri = QLineEdit(settings.library_uri)
+        self.library_uri.setPlaceholderText("empty: this computer's data folder")
+        self.library_uri.setToolTip(
+            "A folder, or a shared library at s3://bucket/prefix (endpoint and "
+            "credentials from the AWS_* variables or ~/.aws, never stored here)."
+        )
         form = QFormLayout(self)
         form.addRow("Chat model (.gguf)", _with_browse(self.chat_model, browse_chat))
         form.addRow(
@@ -73,6 +88,8 @@ class SettingsDialog(QDialog):
         form.addRow("Sources per answer (top-k)", self.top_k)
         form.addRow("Threads", self.threads)
         form.addRow("Search", self.sentence_vectors)
+        form.addRow("Answer server", self.chat_server)
+        form.addRow("Library location", self.library_uri)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -95,6 +112,7 @@ class SettingsDialog(QDialog):
             self.embedding_model.setText(path)
 
     def result_settings(self) -> Settings:
+        server = self.chat_server.text().strip()
         return self._settings.model_copy(
             update={
                 "chat_model": self.chat_model.text().strip(),
@@ -105,5 +123,8 @@ class SettingsDialog(QDialog):
                 "top_k": self.top_k.value(),
                 "threads": self.threads.value(),
                 "sentence_vectors": self.sentence_vectors.isChecked(),
+                "chat_backend": "openai" if server else "local",
+                "chat_base_url": server or self._settings.chat_base_url,
+                "library_uri": self.library_uri.text().strip(),
             }
         )

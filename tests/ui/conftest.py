@@ -33,7 +33,9 @@ def window(
         "open",
         classmethod(
             lambda cls, s, directory=None: cls(
-                s, FakeEmbedder(), directory=tmp_path / "index"
+                s,
+                FakeEmbedder(),
+                directory=directory or s.library_uri or tmp_path / "index",
             )
         ),
     )

@@ -831,3 +831,39 @@ def test_the_status_bar_never_says_offline_with_a_server_or_shared_library(
     window.apply_settings(window.settings)
     assert window.connection.text() == "\u25cf Shared library \u00b7 s3://team/library"
     assert "s3://team/library" in window.connection.toolTip()
+
+
+def test_choosing_another_library_location_opens_that_library(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe filter is changed every spring.")
+    _add_and_wait(qtbot, window, [str(notes)])
+    other = tmp_path / "team-library"
+    window.apply_settings(
+        window.settings.model_copy(update={"library_uri": str(other)})
+    )
+    qtbot.waitUntil(lambda: (other / "index.json").exists() and not _states(window))
+    assert "Offline" in window.connection.text()  # a folder is still local
+    window.apply_settings(window.settings.model_copy(update={"library_uri": ""}))
+    qtbot.waitUntil(lambda: _states(window) == {"notes.md": "ready"})
+
+
+def test_settings_dialog_sets_the_answer_server_and_library(qtbot: QtBot) -> None:
+    from assistant.config import Settings
+    from assistant.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    dialog.chat_server.setText(" http://gpu-box:8080/v1 ")
+    dialog.library_uri.setText("s3://team/library")
+    chosen = dialog.result_settings()
+    assert (chosen.chat_backend, chosen.chat_base_url) == (
+        "openai",
+        "http://gpu-box:8080/v1",
+    )
+    assert chosen.library_uri == "s3://team/library"
+    dialog = SettingsDialog(chosen)
+    qtbot.addWidget(dialog)
+    dialog.chat_server.setText("")
+    assert dialog.result_settings().chat_backend == "local"

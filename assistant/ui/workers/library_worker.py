@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.config import Settings, index_dir
+from assistant.config import Settings, library_location
 from assistant.core.errors import IndexDamaged
 from assistant.core.folder_sync import (
     Changes,
@@ -199,8 +199,12 @@ class LibraryWorker(QObject):
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
+        moved = library_location(settings) != library_location(self._settings)
         self._settings = settings
-        if self._library is not None:
+        if moved:  # another library: its own index, embedder and watched folders
+            self.stop_watching()
+            self.load()
+        elif self._library is not None:
             self._library.settings = settings  # this thread's own object
 
     @Slot(object)
@@ -208,7 +212,7 @@ class LibraryWorker(QObject):
         """Re-index the whole library with the configured embedder, beside the old
         index (which stays searchable until the new one is complete), then load
         the new one (sig_ready again)."""
-        directory = self._library.store.directory if self._library else index_dir()
+        directory = library_location(self._settings)
         try:
             report = rebuild_index(
                 self._settings, directory, self._on_progress, job.cancel
