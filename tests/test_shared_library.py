@@ -162,3 +162,44 @@ def test_where_the_library_and_answers_are_is_reported(
     }
     with pytest.raises(AssistantError, match="not supported yet"):
         rebuild_index(settings, library_location(settings))
+
+
+def test_sigkill_mid_document_resumes_there_without_re_embedding(
+    uri: str, tmp_path: Path
+) -> None:
+    """Page-batch commits on the object store: killed after its first commits,
+    the rerun embeds only what was not committed."""
+    from docgen import make_pdf
+
+    from assistant.core.chunking import chunk_document
+    from assistant.core.ingest import parse_file
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    pages = [
+        f"Section {n}. "
+        + " ".join(f"Line {k} of section {n} sets value v{n}x{k}." for k in range(40))
+        for n in range(1, 121)
+    ]
+    pdf = make_pdf(folder / "long.pdf", pages)
+
+    def committed() -> int:
+        store = Library(ingest_child.SETTINGS, FakeEmbedder(), directory=uri).store
+        return store.count_chunks()
+
+    child = ingest_child.start(uri, folder)
+    deadline = time.monotonic() + 120
+    while committed() == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert child.poll() is None, "the child finished before it could be killed"
+    child.kill()
+    child.wait()
+    library = Library(ingest_child.SETTINGS, FakeEmbedder(), directory=uri)
+    [doc] = library.documents()
+    assert not doc.complete and doc.chunks > 0
+    report = library.ingest([folder])
+    expected = chunk_document(parse_file(pdf, 2**30), FakeEmbedder(), 40, 8)
+    assert report.ok and report.chunks_reused == doc.chunks
+    assert report.chunks_embedded == len(expected) - doc.chunks
+    [doc] = library.documents()
+    assert doc.complete and doc.chunks == len(expected)
