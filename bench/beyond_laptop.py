@@ -10,7 +10,10 @@
 - ``assistant serve`` answering 4 concurrent streaming clients (the official
   ``openai`` client): each stream complete, the queueing each one saw.
 
-    python bench/beyond_laptop.py [--modules 10] [--queries 40]
+    python bench/beyond_laptop.py [--modules 10] [--queries 40] [--link-ms 40]
+
+``--link-ms``: the same S3 searches again over a link with that round trip (a
+delaying TCP relay in front of the S3 server).
 
 Prints a table and one JSON line (prefix ``BENCH``).
 """
@@ -25,6 +28,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,60 @@ QUESTIONS = [
     "How do I join path components?",
     "What does the heapq module do?",
 ]
+
+
+@contextmanager
+def slow_link(target_port: int, rtt_ms: float) -> Iterator[str]:
+    """A TCP relay to ``127.0.0.1:target_port`` that delivers every chunk half the
+    round trip after it arrived, each way (latency without a bandwidth cap; this
+    machine's kernel has no netem). Yields its endpoint URL."""
+    import asyncio
+
+    delay = rtt_ms / 2000
+    loop = asyncio.new_event_loop()
+    ready: list[int] = []
+
+    async def pump(reader: Any, writer: Any) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, data = await queue.get()
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                if not data:
+                    writer.close()
+                    return
+                writer.write(data)
+                await writer.drain()
+
+        sender = asyncio.ensure_future(deliver())
+        while True:
+            data = await reader.read(65536)
+            await queue.put((loop.time() + delay, data))
+            if not data:
+                break
+        await sender
+
+    async def handle(reader: Any, writer: Any) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        await asyncio.gather(
+            pump(reader, up_writer), pump(up_reader, writer), return_exceptions=True
+        )
+
+    async def start() -> Any:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.append(server.sockets[0].getsockname()[1])
+        return server
+
+    server = loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{ready[0]}"
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -74,6 +133,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--modules", type=int, default=10)
     parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument(
+        "--link-ms",
+        type=float,
+        default=0,
+        help="also search the S3 library over a link with this round trip",
+    )
     args = parser.parse_args()
 
     from assistant.config import Settings
@@ -123,11 +188,32 @@ def main() -> int:
             p50, p95 = search_times(libraries[name], queries)
             result[f"search_{name}_p50_ms"] = round(p50, 1)
             result[f"search_{name}_p95_ms"] = round(p95, 1)
+        cached = store_module.REMOTE_REFRESH
         store_module.REMOTE_REFRESH = timedelta(0)
         strict = Library(settings, embedder, directory=uri)
         p50, p95 = search_times(strict, queries)
         result["search_s3_uncached_p50_ms"] = round(p50, 1)
         result["search_s3_uncached_p95_ms"] = round(p95, 1)
+        store_module.REMOTE_REFRESH = cached
+        if args.link_ms:
+            port = int(s3.endpoint.rsplit(":", 1)[1])
+            with slow_link(port, args.link_ms) as endpoint:
+                far = settings.model_copy(
+                    update={"library_options": {"endpoint": endpoint}}
+                )
+                for name, refresh in (("cached", cached), ("uncached", timedelta(0))):
+                    store_module.REMOTE_REFRESH = refresh
+                    started = time.perf_counter()
+                    slow = Library(far, embedder, directory=uri)
+                    slow.documents()
+                    result[f"slow_link_open_{name}_ms"] = round(
+                        (time.perf_counter() - started) * 1000
+                    )
+                    p50, p95 = search_times(slow, queries)
+                    result[f"slow_link_search_s3_{name}_p50_ms"] = round(p50, 1)
+                    result[f"slow_link_search_s3_{name}_p95_ms"] = round(p95, 1)
+            store_module.REMOTE_REFRESH = cached
+            result["slow_link_rtt_ms"] = args.link_ms
     result["chunks"] = libraries["local"].store.count_chunks()
 
     # answers: in-process vs the OpenAI backend, the same model and questions
