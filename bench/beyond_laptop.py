@@ -97,8 +97,13 @@ def slow_link(target_port: int, rtt_ms: float) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{ready[0]}"
     finally:
-        loop.call_soon_threadsafe(server.close)
-        loop.call_soon_threadsafe(loop.stop)
+        def stop() -> None:
+            server.close()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.call_later(0.1, loop.stop)
+
+        loop.call_soon_threadsafe(stop)
         thread.join(5)
 
 
