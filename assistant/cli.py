@@ -306,7 +306,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(answer.to_json())
     else:
-        if answer.stopped:
+        if answer.interrupted:
+            print(f"({answer.interrupted})")
+        elif answer.stopped:
             print("(stopped)")
         _print_checked(answer)
         if answer.sources:

@@ -15,7 +15,6 @@ import hmac
 import ipaddress
 import json
 import queue
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -65,8 +64,6 @@ class AnswerQueue:
         self.library = library
         self.generator = generator
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="model")
-        self.waiting = 0
-        self._count = threading.Lock()
 
     def submit(
         self, question: str, history: list[Turn], cancel: CancelToken
@@ -75,8 +72,6 @@ class AnswerQueue:
         out: queue.Queue[Any] = queue.Queue()
 
         def run() -> None:
-            with self._count:
-                self.waiting -= 1
             try:
                 if cancel.cancelled:
                     raise AssistantError("the client went away")
@@ -88,8 +83,6 @@ class AnswerQueue:
             finally:
                 out.put(_DONE)
 
-        with self._count:
-            self.waiting += 1
         self._thread.submit(run)
         return out
 

@@ -26,6 +26,8 @@ class Message:
     claims: list[Claim] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     """Of the answer: first_token_ms, tokens_per_s (shown under it)."""
+    interrupted: str = ""
+    """Why the answer ended early other than Stop (the server was lost)."""
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -43,6 +45,7 @@ class Message:
                 for k, v in answer.timings.items()
                 if k in ("first_token_ms", "tokens_per_s")
             },
+            answer.interrupted,
         )
 
     def claim(self, index: int) -> Claim | None:
@@ -74,6 +77,7 @@ class ConversationRecord:
                 str(m.get("mode", "rag")),
                 [Claim.from_json(c) for c in m.get("claims", [])],
                 {k: float(v) for k, v in m.get("timings", {}).items()},
+                str(m.get("interrupted", "")),
             )
             for m in data.get("messages", [])
         ]

@@ -867,3 +867,16 @@ def test_settings_dialog_sets_the_answer_server_and_library(qtbot: QtBot) -> Non
     qtbot.addWidget(dialog)
     dialog.chat_server.setText("")
     assert dialog.result_settings().chat_backend == "local"
+
+
+def test_an_answer_cut_off_by_a_lost_server_says_so_and_keeps_its_text() -> None:
+    from assistant.core.conversations import ConversationRecord, Message
+    from assistant.ui.panes.chat_pane import message_markdown
+
+    lost = "The answer server at gpu-box:8080 stopped answering (RemoteProtocolError)."
+    message = Message("assistant", "The pump runs at", stopped=True, interrupted=lost)
+    markdown = message_markdown(1, message)
+    assert "The pump runs at" in markdown and lost in markdown
+    record = ConversationRecord(messages=[message])
+    again = ConversationRecord.from_json(record.to_json())
+    assert again.messages[0].interrupted == lost

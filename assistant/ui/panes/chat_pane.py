@@ -108,6 +108,8 @@ def message_markdown(index: int, message: Message, streaming: bool = False) -> s
         return f"**Assistant**{mode}\n\n{message.text or '…'}"
     text = annotated_answer(index, message)
     suffix = "\n\n*(stopped)*" if message.stopped else ""
+    if message.interrupted:
+        suffix = f"\n\n\u26a0 *{message.interrupted}*"
     unsupported = sum(1 for c in message.claims if not c.supported)
     if unsupported:
         suffix += (
