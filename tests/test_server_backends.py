@@ -21,7 +21,7 @@ from assistant.config import ChatServer, Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.model_files import resolve_chat_model
-from assistant.core.openai_chat import OpenAIGenerator
+from assistant.core.openai_chat import OpenAIGenerator, estimate_tokens
 from assistant.core.services import Conversation, Library, load_generator
 
 pytestmark = pytest.mark.slow
@@ -72,6 +72,14 @@ def test_answers_come_from_the_server_with_citations(
         Conversation(boiler_library, generator).ask(
             "What pressure?", mode="sft", adapter=Path("x.gguf")
         )
+    # the model alone, through the server too
+    alone = Conversation(boiler_library, generator).ask(
+        "Say hello in one word.", mode="base"
+    )
+    assert alone.text and not alone.sources
+    # without a tokenizer endpoint the estimate must not undercount
+    for text in (BOILER * 5, "锅炉压力必须保持在1.2到1.5巴之间。" * 10):
+        assert estimate_tokens(text) >= generator.count_tokens(text)
 
 
 def test_stop_ends_a_server_answer_within_200_ms(
