@@ -34,6 +34,7 @@ from assistant.core.types import (
     IngestProgress,
     IngestReport,
     Source,
+    page_noun,
     shorten,
 )
 
@@ -371,7 +372,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     if not documents:
         print("The library is empty. Add files with: assistant ingest PATH")
     for d in documents:
-        pages = f"{d.pages} pages, " if d.pages else ""
+        pages = f"{d.pages} {page_noun(d.path)}s, " if d.pages else ""
         print(f"{d.path}  ({d.kind}, {pages}{d.chunks} chunks)")
     return 0
 

@@ -207,3 +207,5 @@ def test_a_real_epub_the_debian_live_manual(library: Library) -> None:
     assert report.added and not report.failed
     hit = library.search("lb config", top_k=5)
     assert any(h.path.endswith("live-manual.en.epub") and h.page for h in hit)
+    # an EPUB's parts are chapters, named so wherever a passage is located
+    assert f"live-manual.en.epub, chapter {hit[0].page}" in hit[0].location()

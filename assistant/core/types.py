@@ -73,6 +73,11 @@ class Page:
     """Line boxes of a page whose text came from OCR (empty otherwise)."""
 
 
+def page_noun(path: str) -> str:
+    """What a document's numbered parts are called: an EPUB's are its chapters."""
+    return "chapter" if path.lower().endswith(".epub") else "page"
+
+
 MAX_TEXT_CHARS = 20_000_000
 """Text a document may hold after extraction or decompression (about 8,000 dense
 pages): chunking holds ~100 bytes of memory per character, so a 4 MB .docx that
@@ -209,7 +214,7 @@ class Source:
             if self.page_label and self.page_label != str(self.page)
             else ""
         )
-        return f"{self.file_name}, page {self.page}{label}"
+        return f"{self.file_name}, {page_noun(self.path)} {self.page}{label}"
 
     def span(self, start: int, end: int) -> Source:
         """The part ``text[start:end]`` of this passage, located in its page

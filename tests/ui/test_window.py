@@ -880,3 +880,12 @@ def test_an_answer_cut_off_by_a_lost_server_says_so_and_keeps_its_text() -> None
     record = ConversationRecord(messages=[message])
     again = ConversationRecord.from_json(record.to_json())
     assert again.messages[0].interrupted == lost
+
+
+def test_an_epub_is_counted_in_chapters() -> None:
+    from assistant.ui.models.document_model import DocumentRow
+
+    assert DocumentRow("a.epub", "epub", "ready", 47, 300).summary() == (
+        "47 chapters · 300 chunks"
+    )
+    assert DocumentRow("a.pdf", "pdf", "ready", 1, 2).summary() == "1 page · 2 chunks"

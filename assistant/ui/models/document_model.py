@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QFileIconProvider, QStyle
 
-from assistant.core.types import DocumentInfo
+from assistant.core.types import DocumentInfo, page_noun
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -45,10 +45,12 @@ class DocumentRow:
             return "queued"
         if self.state == "partial":
             return (
-                f"partly indexed: {self.pages_indexed} of {self.pages} pages "
+                f"partly indexed: {self.pages_indexed} of {self.pages} "
+                f"{page_noun(self.path)}s "
                 f"searchable · {_plural(self.chunks, 'chunk')} (Resume continues)"
             )
-        pages = f"{_plural(self.pages, 'page')} · " if self.pages else ""
+        noun = page_noun(self.path)
+        pages = f"{_plural(self.pages, noun)} · " if self.pages else ""
         return f"{pages}{_plural(self.chunks, 'chunk')}"
 
 
