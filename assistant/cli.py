@@ -90,7 +90,10 @@ def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
 
 # ---- commands -------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.folder_sync import WatchedFolders
+
     library = _open_library(settings)
+    WatchedFolders(library.store.directory).include(args.paths)  # added again
     bar: Any = None
     if not args.json and sys.stderr.isatty():
         from tqdm import tqdm
@@ -182,7 +185,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         print("No folders are watched. Add one with: assistant watch FOLDER")
         return 0
     with _cancel_on_interrupt() as cancel:
-        report = rescan(library, folders, cancel=cancel)
+        report = rescan(library, folders, cancel=cancel, excluded=watched.excluded())
     _print_sync(report)
     if args.once or cancel.cancelled:
         return 0 if report.ingest.ok else 1
@@ -190,7 +193,14 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
     def on_changes(changes: Changes) -> None:
         with lock:
-            _print_sync(apply_changes(library, changes, watched.folders()))
+            _print_sync(
+                apply_changes(
+                    library,
+                    changes,
+                    watched.folders(),
+                    excluded=watched.excluded(),
+                )
+            )
 
     watcher = FolderWatcher(on_changes)
     for folder in folders:
@@ -378,10 +388,12 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.core.folder_sync import remove_from_library
+
     library = _open_library(settings)
     status = 0
     for path in args.paths:
-        if library.remove(path):
+        if remove_from_library(library, Path(path)):
             print(f"removed {path}")
         else:
             print(f"error: {path} is not in the library", file=sys.stderr)

@@ -169,3 +169,33 @@ def test_cli_watch_folders_unwatch(
     assert cli.main(["unwatch", str(folder)]) == 0
     assert "no longer watching" in capsys.readouterr().out
     assert cli.main(["unwatch", str(folder)]) == 1
+
+
+def test_a_file_removed_from_the_library_stays_out_until_added_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+
+    from assistant import cli
+    from assistant.core import services
+
+    monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nThe fan runs at night.")
+    (folder / "b.md").write_text("# B\n\nThe pump runs by day.")
+    assert cli.main(["watch", "--once", str(folder)]) == 0
+    assert cli.main(["remove", str(folder / "a.md")]) == 0
+    (folder / "a.md").write_text("# A\n\nThe fan runs at night, slowly.")  # edited
+    capsys.readouterr()
+    assert cli.main(["watch", "--once"]) == 0  # the rescan at start
+    assert cli.main(["docs"]) == 0
+    listed = capsys.readouterr().out
+    assert "b.md" in listed and "a.md" not in listed
+    assert cli.main(["ingest", str(folder / "a.md")]) == 0  # the user adds it back
+    assert cli.main(["remove", str(folder / "b.md")]) == 0
+    assert cli.main(["ingest", str(folder)]) == 0  # or its whole folder
+    capsys.readouterr()
+    assert cli.main(["docs"]) == 0
+    listed = capsys.readouterr().out
+    assert "a.md" in listed and "b.md" in listed

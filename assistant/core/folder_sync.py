@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 WATCHED_FILE = "watched-folders.json"
 """Beside the index: the watched folders belong to the library, not to a window."""
+EXCLUDED_FILE = "watched-excluded.json"
 QUIET_S = 1.0
 """A batch is handed over once its folders have been quiet this long (an editor
 saving a file five times in a row indexes it once)."""
@@ -60,10 +62,41 @@ class SyncReport:
 
 
 class WatchedFolders:
-    """The library's list of watched folders (``watched-folders.json``)."""
+    """The library's list of watched folders (``watched-folders.json``), and the
+    files in them the user removed from the library (``watched-excluded.json``),
+    which syncing leaves out until the user adds them (or their folder) again."""
 
     def __init__(self, directory: Path) -> None:
         self.file = directory / WATCHED_FILE
+        self.excluded_file = directory / EXCLUDED_FILE
+
+    def excluded(self) -> set[Path]:
+        try:
+            return {Path(p) for p in json.loads(self.excluded_file.read_text("utf-8"))}
+        except (OSError, ValueError, TypeError):
+            return set()
+
+    def exclude(self, path: Path) -> bool:
+        """Leave ``path`` out of syncing if a watched folder holds it."""
+        path = path.expanduser().resolve()
+        if not any(path.is_relative_to(f) for f in self.folders()):
+            return False
+        self._save_excluded(self.excluded() | {path})
+        return True
+
+    def include(self, paths: Iterable[Path | str]) -> None:
+        """Paths the user added again (a folder: everything in it)."""
+        chosen = [Path(p).expanduser().resolve() for p in paths]
+        excluded = self.excluded()
+        kept = {e for e in excluded if not any(e.is_relative_to(c) for c in chosen)}
+        if kept != excluded:
+            self._save_excluded(kept)
+
+    def _save_excluded(self, paths: set[Path]) -> None:
+        self.excluded_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            self.excluded_file, json.dumps(sorted(str(p) for p in paths), indent=1)
+        )
 
     def folders(self) -> list[Path]:
         try:
@@ -113,6 +146,7 @@ def rescan(
     folders: Iterable[Path],
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    excluded: AbstractSet[Path] = frozenset(),
 ) -> SyncReport:
     """Bring the library in line with ``folders`` as they are on disk now."""
     folders = list(folders)
@@ -122,6 +156,7 @@ def rescan(
         folders,
         progress,
         cancel,
+        excluded,
     )
 
 
@@ -131,19 +166,36 @@ def apply_changes(
     folders: Iterable[Path],
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
+    excluded: AbstractSet[Path] = frozenset(),
 ) -> SyncReport:
     """Remove the documents of files gone from a readable watched folder, then
-    index the changed files (folders among them are walked)."""
+    index the changed files (folders among them are walked), but ``excluded``."""
     folders = list(folders)
     report = remove_gone(library, changes, folders)
     wanted = to_index(changes, folders)
     if wanted:
         files, failures = discover(wanted)
+        files = without_excluded(files, excluded)
         report.ingest = library.ingest(files, progress=progress, cancel=cancel)
         report.ingest.failed[:0] = [
             f for f in failures if not f.reason.startswith("unsupported")
         ]
     return report
+
+
+def without_excluded(files: list[Path], excluded: AbstractSet[Path]) -> list[Path]:
+    if not excluded:
+        return files
+    return [f for f in files if f.resolve() not in excluded]
+
+
+def remove_from_library(library: Library, path: Path) -> bool:
+    """Remove a document; one inside a watched folder is also left out of syncing
+    from now on (else the next rescan would add it back)."""
+    if not library.remove(path):
+        return False
+    WatchedFolders(library.store.directory).exclude(Path(path))
+    return True
 
 
 def _readable(folders: Iterable[Path], report: SyncReport) -> list[Path]:

@@ -103,7 +103,7 @@ class LibraryController(QObject):
             (worker.sig_failed, self._on_failed),
             (worker.sig_damaged, self._on_damaged),
             (worker.sig_document_text, self.viewer.show_text_passage),
-            (worker.sig_folder_files, self.add),
+            (worker.sig_folder_files, lambda paths: self.add(paths, synced=True)),
             (worker.sig_watched, self._on_watched),
             (self.sig_unwatch, worker.unwatch),
             (worker.sig_folder_note, lambda text: self.sig_status.emit(text, 15000)),
@@ -115,9 +115,10 @@ class LibraryController(QObject):
         ]
 
     # ---- jobs --------------------------------------------------------------------
-    def add(self, paths: list[str], force: bool = False) -> None:
-        """Index files and folders (walked on the worker thread)."""
-        job = IngestJob(next(self._job_ids), tuple(paths), force)
+    def add(self, paths: list[str], force: bool = False, synced: bool = False) -> None:
+        """Index files and folders (walked on the worker thread); ``synced``:
+        what folder sync found (files the user removed stay out)."""
+        job = IngestJob(next(self._job_ids), tuple(paths), force, synced)
         self._jobs.append(job)
         self._queued[job.id] = job
         self.sig_ingest.emit(job)

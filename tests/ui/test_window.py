@@ -889,3 +889,32 @@ def test_an_epub_is_counted_in_chapters() -> None:
         "47 chapters · 300 chunks"
     )
     assert DocumentRow("a.pdf", "pdf", "ready", 1, 2).summary() == "1 page · 2 chunks"
+
+
+def test_a_document_removed_in_the_window_does_not_return_at_the_next_start(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
+    )
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "keep.md").write_text("# Keep\n\nA note to keep.")
+    (folder / "drop.md").write_text("# Drop\n\nA note to drop.")
+    _add_and_wait(qtbot, window, [str(folder)])
+    window.library.remove(str(folder / "drop.md"))
+    qtbot.waitUntil(lambda: _states(window) == {"keep.md": "ready"}, timeout=10000)
+    settings = window.settings
+    window.shutdown()
+    (folder / "keep.md").write_text("# Keep\n\nA note to keep, edited.")
+    again = MainWindow(settings)
+    qtbot.addWidget(again)
+    again.show()
+    try:
+        with qtbot.waitSignal(again.library.worker.sig_ingest_finished, timeout=20000):
+            pass  # the rescan at start re-indexed the edited file
+        assert _states(again) == {"keep.md": "ready"}
+    finally:
+        again.shutdown()

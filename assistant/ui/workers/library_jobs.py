@@ -11,11 +11,13 @@ from assistant.core.cancel import CancelToken
 
 @dataclass(frozen=True)
 class IngestJob:
-    """Add files and folders (``force``: index them again even if unchanged)."""
+    """Add files and folders (``force``: index them again even if unchanged;
+    ``synced``: found by folder sync, not added by the user)."""
 
     id: int
     paths: tuple[str, ...]
     force: bool = False
+    synced: bool = False
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
 
 

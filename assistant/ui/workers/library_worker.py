@@ -16,9 +16,11 @@ from assistant.core.folder_sync import (
     Changes,
     FolderWatcher,
     WatchedFolders,
+    remove_from_library,
     remove_gone,
     to_index,
     unreadable,
+    without_excluded,
 )
 from assistant.core.ingest import discover, parse_file
 from assistant.core.rebuild import rebuild_index
@@ -172,8 +174,12 @@ class LibraryWorker(QObject):
         """Find the files (folders are walked here, never on the GUI thread), say
         which were found, then index them with the job's own cancel token."""
         files, failures = discover(job.paths)
-        self.sig_queued.emit(job.id, [str(f) for f in files], failures)
         watched = self._watched()
+        if watched is not None and job.synced:
+            files = without_excluded(files, watched.excluded())
+        elif watched is not None:
+            watched.include(job.paths)  # the user added them again
+        self.sig_queued.emit(job.id, [str(f) for f in files], failures)
         for path in job.paths:  # a folder added to the library is kept in sync
             folder = Path(path).expanduser()
             if watched is not None and not job.force and folder.is_dir():
@@ -234,7 +240,7 @@ class LibraryWorker(QObject):
         if self._library is None:
             return
         try:
-            self._library.remove(path)
+            remove_from_library(self._library, Path(path))
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
         self.refresh()
