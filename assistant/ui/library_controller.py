@@ -158,7 +158,8 @@ class LibraryController(QObject):
             self._parent,
             "Remove document",
             f"Remove \u201c{Path(path).name}\u201d from the library?\n\nThe file "
-            "itself is not touched; adding it again indexes it again.",
+            "itself is not touched; adding it again indexes it again. In a watched "
+            "folder, syncing leaves it out until then.",
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
