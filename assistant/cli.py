@@ -133,6 +133,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def _print_report(report: IngestReport) -> None:
     for failure in report.failed:
         print(f"error: {failure}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(
         f"{len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "

@@ -66,6 +66,10 @@ def test_scanned_pdf_is_read_by_ocr_and_its_passages_carry_line_boxes(
 
     report = library.ingest([pdf])
     assert report.added and not report.failed
+    # the blank scan is named in a note on the file, not passed over in silence
+    [note] = report.notes
+    assert note.path == str(pdf)
+    assert note.reason.startswith("OCR read no text on 1 scanned page (2)")
     hit = library.search("retention period for weekly snapshots", top_k=1)[0]
     assert hit.page == 1 and hit.boxes
     # the boxes are those of the passage's own lines, in reading order
@@ -95,6 +99,9 @@ def test_image_files_and_tiff_frames_are_pages(library, tmp_path):
 
     report = library.ingest([tmp_path / "book.tiff"])
     assert report.added and not report.failed
+    assert [n.reason.split(":")[0] for n in report.notes] == [
+        "OCR read no text on 1 scanned frame (2)"
+    ]
     hits = library.search("restore a file from a snapshot", top_k=5)
     assert {h.page for h in hits if h.path.endswith("book.tiff")} <= {1, 3}
     assert all(h.boxes for h in hits)

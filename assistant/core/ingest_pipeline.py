@@ -19,7 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,8 @@ class _Doc:
     ingested_at: float
     committed: dict[str, str]
     """Chunk id -> text hash of the rows already stored (when resuming)."""
+    blank_scans: list[int] = field(default_factory=list)
+    """Numbers of the scanned pages in which OCR read no text."""
     known: dict[str, np.ndarray] | None = None
     """Stored vectors by text hash, to reuse for unchanged text (read once)."""
     sentences: int = 0
@@ -293,6 +295,8 @@ def _read_parts(
         try:
             with read_errors(path):
                 for page in stream.pages:
+                    if page.scanned and not page.text.strip() and page.number:
+                        doc.blank_scans.append(page.number)
                     chars += len(page.text)
                     if chars > limits.max_chars:
                         raise too_much_text(path, chars, limits.max_chars)
@@ -317,6 +321,17 @@ def _read_parts(
     except Exception as exc:  # a parser bug must not stop the batch
         reason = f"unexpected error ({type(exc).__name__}: {exc})"
         yield _Skipped(path, size - counted, FileFailure(str(path), reason))
+
+
+def blank_scans_note(doc: _Doc) -> str:
+    blank = doc.blank_scans
+    listed = ", ".join(map(str, blank[:10])) + (", …" if len(blank) > 10 else "")
+    noun = "frame" if doc.kind == "image" else "page"
+    return (
+        f"OCR read no text on {len(blank)} scanned {noun}"
+        f"{'s' if len(blank) > 1 else ''} ({listed}): blank, or too faint or "
+        "small to read; the rest is searchable"
+    )
 
 
 def _changed_since(path: Path, content_hash: str) -> bool:
@@ -389,6 +404,10 @@ class _BatchWriter:
             target = self.report.updated if doc.previous else self.report.added
             target.append(str(doc.path))
             self.report.pages += doc.page_count
+            if doc.blank_scans:
+                self.report.notes.append(
+                    FileFailure(str(doc.path), blank_scans_note(doc))
+                )
         if any(not part.whole for part, _ in self.pending) and (
             not self.store.has_text_index()
         ):

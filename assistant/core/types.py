@@ -71,6 +71,8 @@ class Page:
     headings: tuple[Heading, ...] = ()
     boxes: tuple[TextBox, ...] = ()
     """Line boxes of a page whose text came from OCR (empty otherwise)."""
+    scanned: bool = False
+    """The page is an image that OCR read (its text may be empty: a blank scan)."""
 
 
 def page_noun(path: str) -> str:
@@ -383,6 +385,9 @@ class IngestReport:
     partial: list[str] = field(default_factory=list)
     """Long documents stopped part-way: their first pages are searchable and the
     next ingest of them continues."""
+    notes: list[FileFailure] = field(default_factory=list)
+    """Indexed, but with something the user should know (scanned pages in which
+    OCR read nothing)."""
     pages: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
@@ -402,6 +407,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
             "partial": self.partial,
+            "notes": [{"path": n.path, "note": n.reason} for n in self.notes],
             "pages": self.pages,
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,

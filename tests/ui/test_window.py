@@ -918,3 +918,21 @@ def test_a_document_removed_in_the_window_does_not_return_at_the_next_start(
         assert _states(again) == {"keep.md": "ready"}
     finally:
         again.shutdown()
+
+
+def test_a_note_on_a_document_shows_on_its_row_for_the_session() -> None:
+    from assistant.core.types import DocumentInfo
+    from assistant.ui.models.document_model import DocumentListModel
+
+    model = DocumentListModel()
+    info = DocumentInfo("d1", "/x/scan.pdf", "scan", "pdf", "h", 10, 3, 4, 0.0, 3)
+    model.set_documents([info])
+    note = "OCR read no text on 1 scanned page (2): blank, or too faint"
+    model.set_note("/x/scan.pdf", note)
+    model.set_documents([info])  # a refresh keeps it
+    [row] = model.rows()
+    assert row.summary() == (
+        "3 pages · 4 chunks · \u26a0 OCR read no text on 1 scanned page (2)"
+    )
+    model.set_note("/x/scan.pdf", "")  # indexed again without blank pages
+    assert "\u26a0" not in model.rows()[0].summary()

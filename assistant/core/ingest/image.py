@@ -78,7 +78,7 @@ def _pages(path: Path, image: Any, frames: int, limits: ParseLimits) -> Iterator
             text, boxes = "", tuple[TextBox, ...]()
             if int(pixels.max()) - int(pixels.min()) >= MIN_CONTRAST:
                 text, boxes = ocr.recognize(pixels)
-            yield Page(index + 1, text, str(index + 1), (), boxes)
+            yield Page(index + 1, text, str(index + 1), (), boxes, scanned=True)
     finally:
         image.close()
 

@@ -277,8 +277,9 @@ def _read_pages(
                 text = pypdf_text(index)
             text = clean_page_text(text)
             boxes: tuple[TextBox, ...] = ()
+            scanned = False
             if pdfium is not None:
-                text, boxes = _read_scan(path, pdfium, index, text)
+                text, boxes, scanned = _read_scan(path, pdfium, index, text)
             total += len(text)
             if total > limits.max_chars:
                 raise IngestError(
@@ -295,27 +296,29 @@ def _read_pages(
                 label,
                 locate_headings(text, tuple(outline.get(index, ()))),
                 boxes,
+                scanned,
             )
 
 
 def _read_scan(
     path: Path, pdfium: _Pdfium, index: int, text: str
-) -> tuple[str, tuple[TextBox, ...]]:
+) -> tuple[str, tuple[TextBox, ...], bool]:
     """The page's OCR'd text and line boxes when it is a scan and OCR reads more
-    than its text layer holds; else the text layer as it is."""
+    than its text layer holds; else the text layer as it is. The flag: the page
+    is a scan (OCR read it, whatever it found)."""
     letters = sum(ch.isalnum() for ch in text)
     if letters >= SCAN_MAX_LETTERS:
-        return text, ()
+        return text, (), False
     try:
         image = pdfium.scan(index, letters)
         if image is None:
-            return text, ()
+            return text, (), False
         from assistant.core.ingest import ocr
 
         found, boxes = ocr.recognize(image)
     except Exception as exc:  # OCR missing or failing: the page keeps its text
         log.warning("%s: OCR failed on page %d: %s", path.name, index + 1, exc)
-        return text, ()
+        return text, (), False
     if sum(ch.isalnum() for ch in found) <= letters:
-        return text, ()
-    return found, boxes
+        return text, (), True
+    return found, boxes, True

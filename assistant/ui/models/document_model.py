@@ -31,6 +31,8 @@ class DocumentRow:
     reason: str = ""
     percent: int = 0
     pages_indexed: int = 0
+    note: str = ""
+    """Indexed with something to know (OCR read nothing on some pages)."""
 
     @property
     def name(self) -> str:
@@ -51,7 +53,8 @@ class DocumentRow:
             )
         noun = page_noun(self.path)
         pages = f"{_plural(self.pages, noun)} · " if self.pages else ""
-        return f"{pages}{_plural(self.chunks, 'chunk')}"
+        note = f" · \u26a0 {self.note.split(':')[0]}" if self.note else ""
+        return f"{pages}{_plural(self.chunks, 'chunk')}{note}"
 
 
 def _plural(count: int, noun: str) -> str:
@@ -69,6 +72,8 @@ class DocumentListModel(QAbstractListModel):
         self._rows: list[DocumentRow] = []
         self._provider = QFileIconProvider()
         self._icons: dict[str, QIcon] = {}
+        self._notes: dict[str, str] = {}
+        """Path -> the note its last indexing left (this session)."""
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -82,7 +87,8 @@ class DocumentListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(row)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.path}\n{row.summary()}"
+            note = f"\n{row.note}" if row.note else ""
+            return f"{row.path}\n{row.summary()}{note}"
         if role == self.PathRole:
             return row.path
         if role == self.StateRole:
@@ -124,6 +130,7 @@ class DocumentListModel(QAbstractListModel):
                 d.pages,
                 d.chunks,
                 pages_indexed=d.pages_indexed,
+                note=self._notes.get(d.path, ""),
             )
             for d in documents
         ]
@@ -142,6 +149,14 @@ class DocumentListModel(QAbstractListModel):
         row.state, row.reason, row.percent = state, reason, percent
         i = self._rows.index(row)
         self.dataChanged.emit(self.index(i), self.index(i))
+
+    def set_note(self, path: str, note: str) -> None:
+        self._notes[path] = note
+        row = self.row_for(path)
+        if row is not None:
+            row.note = note
+            i = self._rows.index(row)
+            self.dataChanged.emit(self.index(i), self.index(i))
 
     def drop_failed(self, path: str) -> None:
         row = self.row_for(path)
