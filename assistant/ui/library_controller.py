@@ -267,8 +267,8 @@ class LibraryController(QObject):
             f"{len(report.unchanged)} unchanged, {len(report.failed)} failed"
         )
         verb = "Indexing stopped: " if report.cancelled else "Indexing finished: "
-        notes = "".join(f" \u2014 {note}" for note in report.notes[:2])
-        self.sig_status.emit(verb + summary + notes, 20000 if notes else 10000)
+        told = "".join(f" \u2014 {note}" for note in report.notes[:2])
+        self.sig_status.emit(verb + summary + told, 20000 if told else 10000)
         notes = {note.path: note.reason for note in report.notes}
         for path in report.added + report.updated:
             self.documents.set_note(path, notes.get(path, ""))
