@@ -218,7 +218,14 @@ class LibraryWorker(QObject):
         """Re-index the whole library with the configured embedder, beside the old
         index (which stays searchable until the new one is complete), then load
         the new one (sig_ready again)."""
-        directory = library_location(self._settings)
+        store = self._library.store if self._library else None
+        directory: Path | str = (
+            library_location(self._settings)
+            if store is None
+            else store.location
+            if store.remote
+            else store.directory
+        )
         try:
             report = rebuild_index(
                 self._settings, directory, self._on_progress, job.cancel
