@@ -97,6 +97,7 @@ def slow_link(target_port: int, rtt_ms: float) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{ready[0]}"
     finally:
+
         def stop() -> None:
             server.close()
             for task in asyncio.all_tasks(loop):

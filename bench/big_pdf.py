@@ -30,7 +30,11 @@ CONFIGS = {
     "no-sentences": {"sentence_vectors": False},
     "multilingual-sentences": {"sentence_model": "multilingual"},
     "pooled-sentences": {"sentence_model": "pooled"},
+    "batch-8": {"embed_batch": 8},
+    "batch-8-no-sentences": {"embed_batch": 8, "sentence_vectors": False},
 }
+"""``embed_batch``: the MiniLM encoder's batch size (default 32), not an ingest
+option: its working memory grows with the batch."""
 
 
 def child(pdf: Path, index: Path, config: str) -> None:
@@ -43,11 +47,16 @@ def child(pdf: Path, index: Path, config: str) -> None:
     started = time.perf_counter()
     settings = load_settings()
     library = Library.open(settings, directory=index)
+    chosen = dict(CONFIGS[config])
+    batch = chosen.pop("embed_batch", None)
+    if batch is not None:
+        english = getattr(library.embedder, "english", library.embedder)
+        english.batch_size = int(batch)  # type: ignore[attr-defined]
     options = IngestOptions(
         chunk_tokens=settings.chunk_tokens,
         chunk_overlap=settings.chunk_overlap,
         max_file_bytes=2**40,
-        **CONFIGS[config],  # type: ignore[arg-type]
+        **chosen,  # type: ignore[arg-type]
     )
     loaded = time.perf_counter()
     first: dict[str, float] = {}

@@ -1,7 +1,7 @@
 """Answers from an OpenAI-compatible server (llama.cpp's, vLLM, Ollama, ...)
 through the official ``openai`` client, behind the same ``Generator`` protocol as
 the local model, so prompt fitting, streaming, Stop and the claim checks are the
-same code.
+same code. The client is imported only when used (it takes half a second).
 
 Prompt fitting needs token counts: the server's own tokenizer is asked where it
 has one (llama-cpp-python's ``/extras/tokenize``, llama.cpp's ``/tokenize``), else
@@ -18,8 +18,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from openai import APIStatusError
 
 from assistant.config import ChatServer
 from assistant.core.cancel import CancelToken
@@ -146,6 +144,8 @@ class OpenAIGenerator:
             if item is _END or cancel.cancelled:
                 return
             if isinstance(item, BaseException):
+                from openai import APIStatusError
+
                 if isinstance(item, APIStatusError):
                     raise AssistantError(
                         f"The answer server at {self.host} refused the request "
