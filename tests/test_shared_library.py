@@ -203,3 +203,52 @@ def test_sigkill_mid_document_resumes_there_without_re_embedding(
     assert report.chunks_embedded == len(expected) - doc.chunks
     [doc] = library.documents()
     assert doc.complete and doc.chunks == len(expected)
+
+
+def test_credentials_may_come_from_the_aws_credentials_file(
+    s3: S3Server, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from servers import ACCESS_KEY, SECRET_KEY
+
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    credentials = home / ".aws" / "credentials"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "HOME": str(home),
+        "AWS_ENDPOINT_URL": s3.endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_REGION": "us-east-1",
+        "ASSISTANT_HOME": str(tmp_path / "assistant"),
+    }
+    code = (
+        "from assistant.core.store import ChunkStore; from pathlib import Path; "
+        "import sys; state = Path(sys.argv[2]); "
+        "s = ChunkStore(sys.argv[1], 'fake', 8, state_dir=state); "
+        "print('chunks', s.count_chunks())"
+    )
+    uri = f"s3://library/{uuid.uuid4().hex[:8]}"
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code, uri, str(tmp_path / "state")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    credentials.write_text(
+        f"[default]\naws_access_key_id = {ACCESS_KEY}\n"
+        f"aws_secret_access_key = {SECRET_KEY}\n"
+    )
+    assert run().stdout.strip() == "chunks 0"
+    credentials.write_text(
+        "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong\n"
+    )
+    refused = run()  # the file is what was read: a wrong key in it is refused
+    assert refused.returncode != 0 and "access refused" in refused.stderr
