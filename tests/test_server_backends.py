@@ -255,3 +255,15 @@ def test_embeddings_from_a_server_build_an_index_that_records_them(
     # the index says which embedder built it: another one is refused, not mixed
     with pytest.raises(EmbedderMismatch):
         Library(settings, FakeEmbedder(), directory=library.store.directory)
+
+
+def test_a_server_that_is_not_there_is_named_with_what_to_do(
+    boiler_library: Library,
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(AssistantError, match="did not answer.*Start it"):
+        OpenAIGenerator(ChatServer(url, "", ""))  # asks for its models
+    generator = OpenAIGenerator(ChatServer(url, "some-model", ""))
+    assert generator.count_tokens("hello world") == estimate_tokens("hello world")
+    with pytest.raises(AssistantError, match="did not answer.*local model"):
+        Conversation(boiler_library, generator).ask("What pressure?")

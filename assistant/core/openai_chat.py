@@ -71,7 +71,8 @@ class OpenAIGenerator:
         except Exception as exc:
             raise AssistantError(
                 f"The answer server at {self.server.base_url} did not answer "
-                f"({_reason(exc)}). Start it, or set chat_backend to local."
+                f"({_reason(exc)}). Start it, or answer with the local model "
+                "(Settings › Answer server: empty)."
             ) from exc
         if not models:
             raise AssistantError(f"The server at {self.server.base_url} has no model.")
@@ -134,6 +135,7 @@ class OpenAIGenerator:
             daemon=True,
         )
         helper.start()
+        received = False
         while True:
             try:
                 item = parts.get(timeout=0.02)
@@ -151,10 +153,17 @@ class OpenAIGenerator:
                         f"The answer server at {self.host} refused the request "
                         f"({_reason(item)})."
                     ) from item
+                if not received:
+                    raise AssistantError(
+                        f"The answer server at {self.host} did not answer "
+                        f"({_reason(item)}). Start it, or answer with the local "
+                        "model (Settings › Answer server: empty)."
+                    ) from item
                 raise ServerLost(
                     f"The answer server at {self.host} stopped answering "
                     f"({_reason(item)})."
                 ) from item
+            received = True
             yield str(item)
 
     def _receive(
