@@ -4,7 +4,7 @@ whole document is, peak RSS; and resume after a SIGKILL mid-document (what the
 rerun reused and embedded, and how long it took).
 
     python bench/big_pdf.py [--pdf /usr/share/R/doc/manual/fullrefman.pdf]
-        [--configs default,no-sentences] [--kill-at 60]
+        [--configs default,no-sentences] [--kill-at 60 (0: no resume run)]
 
 The R reference manual comes with Debian's ``r-doc-pdf``. Prints a table and one
 JSON line (prefix ``BENCH``).
@@ -157,28 +157,31 @@ def main() -> None:
                 "pages": done.get("pages"),
             }
         )
-    index = Path(tempfile.mkdtemp(prefix="bigpdf-resume-"))
-    killed = run_child(args.pdf, index, "default", kill_at=args.kill_at)
-    resumed = run_child(args.pdf, index, "default")
-    done = resumed.get("done", {})
-    rows.append(
-        {
-            "run": f"default, SIGKILL at {killed.get('killed', {}).get('seconds')} s, "
-            "then rerun",
-            "first_searchable_s": resumed.get("first", {}).get("seconds"),
-            "fully_indexed_s": done.get("seconds"),
-            "peak_rss_mb": done.get("peak_rss_mb"),
-            "chunks": done.get("chunks_embedded"),
-            "sentences": done.get("sentences"),
-            "pages": done.get("pages"),
-            "chunks_reused": done.get("chunks_reused"),
-        }
-    )
-    columns = list(rows[-1])
+    if args.kill_at > 0:
+        rows.append(_resume_row(args.pdf, args.kill_at))
+    columns = list(max(rows, key=len))
     print(" | ".join(columns))
     for row in rows:
         print(" | ".join(str(row.get(c, "")) for c in columns))
     print_result({"pdf": str(args.pdf), "cpus": os.cpu_count(), "runs": rows})
+
+
+def _resume_row(pdf: Path, kill_at: float) -> dict[str, object]:
+    index = Path(tempfile.mkdtemp(prefix="bigpdf-resume-"))
+    killed = run_child(pdf, index, "default", kill_at=kill_at)
+    resumed = run_child(pdf, index, "default")
+    done = resumed.get("done", {})
+    return {
+        "run": f"default, SIGKILL at {killed.get('killed', {}).get('seconds')} s, "
+        "then rerun",
+        "first_searchable_s": resumed.get("first", {}).get("seconds"),
+        "fully_indexed_s": done.get("seconds"),
+        "peak_rss_mb": done.get("peak_rss_mb"),
+        "chunks": done.get("chunks_embedded"),
+        "sentences": done.get("sentences"),
+        "pages": done.get("pages"),
+        "chunks_reused": done.get("chunks_reused"),
+    }
 
 
 if __name__ == "__main__":

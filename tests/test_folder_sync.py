@@ -146,18 +146,26 @@ def test_watching_a_folder_that_is_not_there_says_why(tmp_path: Path) -> None:
     assert "missing" in watcher.watch(tmp_path / "nowhere")
 
 
-def test_cli_watch_folders_unwatch(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def cli_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with a.md, for the CLI with the fake embedder."""
     from fakes import FakeEmbedder
 
-    from assistant import cli
     from assistant.core import services
 
     monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.md").write_text("# A\n\nThe fan runs at night.")
+    return folder
+
+
+def test_cli_watch_folders_unwatch(
+    cli_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant import cli
+
+    folder = cli_folder
     assert cli.main(["watch", "--once", str(folder)]) == 0
     out = capsys.readouterr().out
     assert f"watching {folder.resolve()}" in out and "1 added" in out
@@ -172,17 +180,11 @@ def test_cli_watch_folders_unwatch(
 
 
 def test_a_file_removed_from_the_library_stays_out_until_added_again(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cli_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fakes import FakeEmbedder
-
     from assistant import cli
-    from assistant.core import services
 
-    monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "a.md").write_text("# A\n\nThe fan runs at night.")
+    folder = cli_folder
     (folder / "b.md").write_text("# B\n\nThe pump runs by day.")
     assert cli.main(["watch", "--once", str(folder)]) == 0
     assert cli.main(["remove", str(folder / "a.md")]) == 0
