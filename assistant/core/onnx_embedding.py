@@ -70,13 +70,21 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
     return target
 
 
+BATCH_SIZE = 8
+"""Texts per onnxruntime call. Measured on 2 cores (int8 MiniLM): ~192-token texts
+ran at the same rate at batch 4-32, ~100-token ones slower at 32 (122 vs 188
+texts/s); the 2,415-page R manual indexed in 393.5 s at 8 vs 466.7 s at 32 with
+peak RSS 1,801 vs 1,900 MB, the dev set in 167.3 vs 184.8 s with hit@1 / hit@5
+within a question of each other (bench/big_pdf.py, docs/bench/)."""
+
+
 class OnnxEmbedder(TokenCounting):
     def __init__(
         self,
         model_dir: Path,
         onnx_file: Path,
         name: str,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         threads: int = 0,
     ) -> None:
         import json
