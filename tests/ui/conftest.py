@@ -49,6 +49,23 @@ def window(
 
 
 @pytest.fixture(autouse=True)
+def _no_unexpected_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modal message box blocks the test until pytest's timeout (900 s; seen
+    once): one the test did not expect (by patching it) fails the test at once,
+    with its text (pytest-qt reports exceptions raised in slots)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def refuse(kind: str) -> object:
+        def show(parent: object, title: str, text: str, *args: object) -> None:
+            raise AssertionError(f"unexpected {kind} dialog: {title}: {text}")
+
+        return staticmethod(show)
+
+    for kind in ("warning", "critical", "information", "question"):
+        monkeypatch.setattr(QMessageBox, kind, refuse(kind))
+
+
+@pytest.fixture(autouse=True)
 def _thread_safe_wait_signal(monkeypatch: pytest.MonkeyPatch) -> None:
     """pytest-qt's waitSignal quits its event loop from the emitting thread; a
     worker signal emitted just before that loop starts is lost and the timeout
