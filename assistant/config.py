@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from assistant.core.fsutil import atomic_write_text, private_dir
+from assistant.core.fsutil import atomic_write_text, is_remote, private_dir
 from assistant.core.model_files import DEFAULT_EMBEDDER
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ def library_location(settings: Settings) -> Path | str:
     chosen = os.environ.get("ASSISTANT_LIBRARY") or settings.library_uri
     if not chosen:
         return index_dir()
-    if "://" in chosen and not chosen.startswith("file://"):
+    if is_remote(chosen):
         return chosen.rstrip("/")
     return Path(chosen.removeprefix("file://")).expanduser()
 
@@ -157,6 +158,16 @@ class ChatServer:
         return (self.base_url, self.model)
 
 
+def url_host(url: str) -> str:
+    """``host:port`` of a server URL (the URL itself if it has none)."""
+    return urlsplit(url).netloc or url
+
+
+def server_api_key(settings: Settings) -> str:
+    """The servers' API key, from the variable ``chat_api_key_env`` names."""
+    return os.environ.get(settings.chat_api_key_env or "OPENAI_API_KEY", "")
+
+
 def embedding_server_url(settings: Settings) -> str:
     return (
         os.environ.get("ASSISTANT_EMBED_BASE_URL") or settings.embedding_base_url
@@ -172,8 +183,7 @@ def chat_server(settings: Settings) -> ChatServer | None:
     if not base_url:
         return None
     model = os.environ.get("ASSISTANT_CHAT_MODEL") or settings.chat_server_model
-    api_key = os.environ.get(settings.chat_api_key_env or "OPENAI_API_KEY", "")
-    return ChatServer(base_url.rstrip("/"), model, api_key)
+    return ChatServer(base_url.rstrip("/"), model, server_api_key(settings))
 
 
 def data_dir() -> Path:
@@ -245,8 +255,7 @@ def connection_label(settings: Settings) -> tuple[str, str, bool]:
     location = library_location(settings)
     parts, tips = [], []
     if server:
-        host = server.base_url.split("://", 1)[-1].split("/", 1)[0]
-        parts.append(f"Server \u00b7 {host}")
+        parts.append(f"Server \u00b7 {url_host(server.base_url)}")
         tips.append(
             f"Answers come from the server at {server.base_url}: questions and "
             "the passages they need are sent to it."

@@ -194,7 +194,7 @@ def remove_from_library(library: Library, path: Path) -> bool:
     from now on (else the next rescan would add it back)."""
     if not library.remove(path):
         return False
-    WatchedFolders(library.store.directory).exclude(Path(path))
+    WatchedFolders(library.store.directory).exclude(path)
     return True
 
 

@@ -1,4 +1,4 @@
-"""Small file-system helpers: atomic writes and content hashes."""
+"""Small file-system helpers: atomic writes, content hashes, library locations."""
 
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ import tempfile
 from pathlib import Path
 
 from assistant.core.errors import AssistantError
+
+
+def is_remote(location: Path | str) -> bool:
+    """Whether a library location is an object-store URI (``s3://bucket/prefix``)
+    rather than a folder."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -323,7 +323,7 @@ def _read_parts(
         yield _Skipped(path, size - counted, FileFailure(str(path), reason))
 
 
-def blank_scans_note(doc: _Doc) -> str:
+def _blank_scans_note(doc: _Doc) -> str:
     blank = doc.blank_scans
     listed = ", ".join(map(str, blank[:10])) + (", …" if len(blank) > 10 else "")
     noun = "frame" if doc.kind == "image" else "page"
@@ -406,7 +406,7 @@ class _BatchWriter:
             self.report.pages += doc.page_count
             if doc.blank_scans:
                 self.report.notes.append(
-                    FileFailure(str(doc.path), blank_scans_note(doc))
+                    FileFailure(str(doc.path), _blank_scans_note(doc))
                 )
         if any(not part.whole for part, _ in self.pending) and (
             not self.store.has_text_index()

@@ -17,9 +17,8 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from assistant.config import ChatServer
+from assistant.config import ChatServer, url_host
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.yes_no import NO_WORDS, YES_WORDS
@@ -55,7 +54,7 @@ class OpenAIGenerator:
             max_retries=0,
         )
         self.model = server.model or self._first_model()
-        host = urlsplit(server.base_url).netloc or server.base_url
+        host = url_host(server.base_url)
         # llama.cpp's servers name a model by its file path
         shown = Path(self.model).stem if "/" in self.model else self.model
         self.name = f"{shown} @ {host}"

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
+from assistant.config import url_host
 from assistant.core.errors import AssistantError
 from assistant.core.fast_tokenizer import load_tokenizer, special_tokens
 
@@ -32,7 +32,7 @@ def is_server_embedder(setting: str) -> bool:
 def server_embedder_name(setting: str, base_url: str) -> str:
     """What the index records: the model and the server that made its vectors."""
     model = setting.partition(":")[2]
-    host = urlsplit(base_url).netloc or base_url
+    host = url_host(base_url)
     shown = Path(model).stem if "/" in model else model
     return f"{PREFIX}:{shown}@{host}"
 

@@ -16,6 +16,7 @@ from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.embedding import Embedder
 from assistant.core.errors import AssistantError
+from assistant.core.fsutil import is_remote
 from assistant.core.ingest_pipeline import ProgressCallback
 from assistant.core.store import ChunkStore
 from assistant.core.types import FileFailure, IngestReport
@@ -59,13 +60,14 @@ def rebuild_index(
     exist are dropped (reported as failures)."""
     from assistant.core.services import Library, load_embedder
 
-    if not isinstance(directory, Path):
+    if is_remote(directory):
         raise AssistantError(
             f"Re-indexing the shared library {directory} is not supported yet: "
             "the swap of a complete new index needs a folder. Ingest with --force "
             "to re-index its documents with the same embedder."
         )
 
+    directory = Path(directory)
     recover(directory)
     cancel = cancel or CancelToken()
     paths = ChunkStore.stored_paths(directory)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -15,6 +14,7 @@ from assistant.config import (
     chat_server,
     embedding_server_url,
     library_location,
+    server_api_key,
     shared_state_dir,
 )
 from assistant.core.answer_check import (
@@ -31,6 +31,7 @@ from assistant.core.embedding import (
     multilingual_embed,
 )
 from assistant.core.errors import AssistantError
+from assistant.core.fsutil import is_remote
 from assistant.core.ingest_pipeline import (
     IngestOptions,
     ProgressCallback,
@@ -70,7 +71,7 @@ from assistant.core.retrieval import (
     load_reranker,
 )
 from assistant.core.search_text import to_search_text
-from assistant.core.store import ChunkStore, is_remote
+from assistant.core.store import ChunkStore
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
@@ -109,7 +110,7 @@ def _server_embedder(setting: str, settings: Settings) -> Embedder:
     return OpenAIEmbedder(
         embedding_server_url(settings),
         setting.partition(":")[2],
-        os.environ.get(settings.chat_api_key_env or "OPENAI_API_KEY", ""),
+        server_api_key(settings),
         path,
     )
 
@@ -196,10 +197,10 @@ class Library:
         (noted in ``awaiting_embedder`` until a re-index), so a changed setting
         never locks the user out of their library."""
         directory = directory or library_location(settings)
-        if isinstance(directory, Path):
+        if not is_remote(directory):
             from assistant.core.rebuild import recover
 
-            recover(directory)  # a re-index a crash interrupted mid-swap
+            recover(Path(directory))  # a re-index a crash interrupted mid-swap
         indexed = ChunkStore.indexed_embedder(directory, settings.library_options)
         wanted = embedder_name(settings, indexed)
         if indexed in BUILTIN_EMBEDDERS and wanted != indexed:
@@ -274,7 +275,7 @@ class Library:
 def _open_store(
     location: Path | str, embedder: Embedder, settings: Settings
 ) -> ChunkStore:
-    remote = isinstance(location, str) and is_remote(location)
+    remote = is_remote(location)
     return ChunkStore(
         location,
         embedder.name,

@@ -33,7 +33,7 @@ from assistant.core.errors import (
     LibraryBusy,
     LibraryUnreachable,
 )
-from assistant.core.fsutil import atomic_write_text, private_dir
+from assistant.core.fsutil import atomic_write_text, is_remote, private_dir
 from assistant.core.types import DocumentInfo
 
 log = logging.getLogger(__name__)
@@ -81,13 +81,6 @@ SENTENCE_ROWS = "parent IS NOT NULL"
 VECTOR_HIT_COLUMNS = [c for c in HIT_COLUMNS if c != "vector"]
 """A vector hit is scored by its distance; its own vector would only be converted
 into a Python list of 512 floats and thrown away."""
-
-
-def is_remote(location: Path | str) -> bool:
-    """Whether a library location is an object-store URI (``s3://bucket/prefix``)
-    rather than a folder."""
-    text = str(location)
-    return "://" in text and not text.startswith("file://")
 
 
 def chunk_schema(dim: int, meta: IndexMeta | None = None) -> pa.Schema:
@@ -194,13 +187,13 @@ class ChunkStore:
         if TABLE in tables:
             try:
                 self._table: Any = self._db.open_table(TABLE)
-                stored = _schema_meta(self._table)
+                stored = _schema_meta(self._table) if self.remote else None
                 if not self.remote:  # (over a network: a read of the whole table)
                     # every data file's ids: a truncated or deleted one shows here
                     self._table.search().select(["chunk_id"]).limit(None).to_arrow()
             except Exception as exc:
                 raise IndexDamaged(self.location, _first_line(exc)) from exc
-            if self.remote and stored is not None and stored != (embedder, dim):
+            if stored is not None and stored != (embedder, dim):
                 raise EmbedderMismatch(stored[0], stored[1], embedder, dim)
             missing = [
                 c for c in ("parent", "boxes") if c not in self._table.schema.names
