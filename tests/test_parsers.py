@@ -209,3 +209,48 @@ def test_a_real_epub_the_debian_live_manual(library: Library) -> None:
     assert any(h.path.endswith("live-manual.en.epub") and h.page for h in hit)
     # an EPUB's parts are chapters, named so wherever a passage is located
     assert f"live-manual.en.epub, chapter {hit[0].page}" in hit[0].location()
+
+
+def _outlined_pdf(path: Path, labelled: bool) -> Path:
+    """Four pages with a two-level outline (and roman-numbered front matter)."""
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path))
+    pdf.setTitle("Field Guide")
+    entries = {1: ("Preface", 0), 2: ("Care", 0), 3: ("Cleaning the lens", 1)}
+    for index in range(4):
+        pdf.drawString(72, 700, f"Text of page {index + 1}.")
+        if index in entries:
+            title, level = entries[index]
+            pdf.drawString(72, 720, title)
+            pdf.bookmarkPage(f"p{index}")
+            pdf.addOutlineEntry(title, f"p{index}", level=level)
+        pdf.showPage()
+    if labelled:
+        pdf.addPageLabel(0, style="ROMAN_LOWER")
+        pdf.addPageLabel(2, style="ARABIC", start=1)
+    pdf.save()
+    return path
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_pdf_layout_read_by_pdfium_is_pypdf_s(tmp_path: Path, labelled: bool) -> None:
+    """Page count, labels, outline and title come from pdfium (pypdf took 11 s
+    to list the pages of a 2,415-page manual); they must be what pypdf read."""
+    from pypdf import PdfReader
+
+    from assistant.core.ingest.pdf import _pdfium_layout, _pypdf_layout, open_pdf
+
+    path = _outlined_pdf(tmp_path / "guide.pdf", labelled)
+    mine = _pdfium_layout(path)
+    assert mine == _pypdf_layout(PdfReader(str(path)))
+    assert mine is not None and mine.title == "Field Guide"
+    assert mine.labels == (["i", "ii", "1", "2"] if labelled else ["1", "2", "3", "4"])
+    assert {i: [(h.level, h.title) for h in hs] for i, hs in mine.outline.items()} == {
+        1: [(1, "Preface")],
+        2: [(1, "Care")],
+        3: [(2, "Cleaning the lens")],
+    }
+    pages = list(open_pdf(path).pages)
+    assert [p.label for p in pages] == mine.labels
+    assert [h.title for h in pages[3].headings] == ["Cleaning the lens"]

@@ -220,6 +220,9 @@ def run_ingest(
         while producer.is_alive() and not interrupted:  # (a daemon thread: on
             with contextlib.suppress(queue.Empty):  # Ctrl+C it dies with the process)
                 items.get(timeout=0.05)
+        # the encoders' working memory goes back before the index build, which
+        # needs ~0.5 GB of its own for a 2,400-page manual (bench/big_pdf.py)
+        release_embedder_memory(embedder)
         if writer.written:
             try:
                 store.maintain()
@@ -227,7 +230,6 @@ def run_ingest(
                 if not failed:
                     raise IndexWriteError(store.location, exc) from exc
                 log.warning("index maintenance after a failed ingest: %s", exc)
-        release_embedder_memory(embedder)
     report.partial = writer.unfinished()
     report.cancelled = cancel_seen
     report.seconds = time.perf_counter() - started

@@ -81,6 +81,11 @@ SENTENCE_ROWS = "parent IS NOT NULL"
 VECTOR_HIT_COLUMNS = [c for c in HIT_COLUMNS if c != "vector"]
 """A vector hit is scored by its distance; its own vector would only be converted
 into a Python list of 512 floats and thrown away."""
+ANN_SAMPLE_RATE = 64
+"""Vectors per IVF partition that train it (LanceDB's default is 256). On the R
+manual's 48k rows: peak +450 MB and 18.8 s to build, against +840 MB and 26.2 s;
+recall@30 of 20 questions against exact search 0.968 vs 0.965-0.99 at 256 (each
+build's k-means differs as much as the rates do)."""
 
 
 def chunk_schema(dim: int, meta: IndexMeta | None = None) -> pa.Schema:
@@ -504,6 +509,7 @@ class ChunkStore:
                 vector_column_name="vector",
                 index_type="IVF_HNSW_SQ",
                 num_partitions=partitions,
+                sample_rate=ANN_SAMPLE_RATE,
             )
         self._table.optimize()
 

@@ -4,8 +4,11 @@ Page text comes from pdfium (``pypdfium2``), the engine QtPdf renders with, so t
 text we index is the text the viewer finds when it highlights a passage. pypdf
 glued the words of justified paragraphs together in real manuals (a tenth of the
 Debian Reference's words became "Howtoleavethecommandprompt"); pdfium keeps the
-spaces and is ~15x faster. pypdf still reads the outline, page labels, metadata and
-encryption, and any page pdfium returns no text for. A page whose text layer is
+spaces and is ~15x faster. pdfium also gives the page count, page labels, outline
+and title at once (pypdf took 11 s to list the 2,415 pages of the R manual, the
+whole wait before its first page was searchable); pypdf judges damage and
+encryption, reads a page pdfium fails on, and everything when pdfium cannot open
+the file. A page whose text layer is
 (nearly) empty but which holds an image is a scan: it is rendered and read by OCR
 (``ocr.py``), its line boxes kept for the viewer.
 """
@@ -17,6 +20,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -84,6 +88,78 @@ def _outline_by_page(reader: Any) -> dict[int, list[Heading]]:
     return found
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What a PDF says about its pages before any is read."""
+
+    page_count: int
+    labels: list[str]
+    outline: dict[int, list[Heading]]
+    title: str
+
+
+def _pdfium_layout(path: Path) -> _Layout | None:
+    """The layout as pdfium reads it (milliseconds), or None when it can't."""
+    with _PDFIUM_LOCK:
+        try:
+            import pypdfium2 as pdfium
+
+            document = pdfium.PdfDocument(str(path))
+        except Exception:
+            return None
+        try:
+            count = len(document)
+            labels = [document.get_page_label(i) for i in range(count)]
+            if not any(labels):  # no labels in the file: the page numbers
+                labels = [str(i + 1) for i in range(count)]
+            outline: dict[int, list[Heading]] = {}
+            for bookmark in document.get_toc():
+                index = _bookmark_page(document, bookmark)
+                title = " ".join(bookmark.get_title().split())
+                if index is not None and 0 <= index < count and title:
+                    outline.setdefault(index, []).append(
+                        Heading(0, bookmark.level + 1, title)
+                    )
+            title = str(document.get_metadata_value("Title") or "").strip()
+            return _Layout(count, labels, outline, title)
+        except Exception as exc:  # an odd outline or label: pypdf reads them
+            log.info("%s: pdfium could not read the layout (%s)", path.name, exc)
+            return None
+        finally:
+            document.close()
+
+
+def _bookmark_page(document: Any, bookmark: Any) -> int | None:
+    """A bookmark's 0-based page: its destination, or its GoTo action's."""
+    import pypdfium2.raw as pdfium_c
+
+    dest = bookmark.get_dest()
+    if dest is not None:
+        return int(dest.get_index())
+    action = pdfium_c.FPDFBookmark_GetAction(bookmark.raw)
+    if not action:
+        return None
+    raw = pdfium_c.FPDFAction_GetDest(document.raw, action)
+    if not raw:
+        return None
+    index = int(pdfium_c.FPDFDest_GetDestPageIndex(document.raw, raw))
+    return index if index >= 0 else None
+
+
+def _pypdf_layout(reader: Any) -> _Layout:
+    try:
+        labels = list(reader.page_labels)
+    except Exception:
+        labels = []
+    title = ""
+    try:
+        metadata = reader.metadata
+        title = str((metadata.title if metadata else "") or "").strip()
+    except Exception:
+        title = ""
+    return _Layout(len(reader.pages), labels, _outline_by_page(reader), title)
+
+
 def clean_page_text(text: str) -> str:
     return (
         text.replace("\r\n", "\n")
@@ -107,6 +183,20 @@ class _Pdfium:
                 return str(textpage.get_text_bounded())
             finally:
                 textpage.close()
+        finally:
+            page.close()
+
+    def has_text(self, index: int) -> bool:
+        """The page draws text (pdfium failed on a page that has some, or the
+        page is blank: only then is pypdf asked)."""
+        import pypdfium2.raw as pdfium_c
+
+        page = self.document[index]
+        try:
+            objects = page.get_objects(
+                filter=(pdfium_c.FPDF_PAGEOBJ_TEXT,), max_depth=3
+            )
+            return next(iter(objects), None) is not None
         finally:
             page.close()
 
@@ -191,22 +281,13 @@ def open_pdf(
                     "the PDF is encrypted (password-protected); "
                     "save an unprotected copy and add that instead",
                 )
-        try:
-            labels = list(reader.page_labels)
-        except Exception:
-            labels = []
-        outline = _outline_by_page(reader)
-        page_count = len(reader.pages)
-        metadata_title = ""
-        try:
-            metadata = reader.metadata
-            metadata_title = str((metadata.title if metadata else "") or "").strip()
-        except Exception:
-            metadata_title = ""
-    if not page_count:
+        layout = _pdfium_layout(path) or _pypdf_layout(reader)
+    if not layout.page_count:
         raise IngestError(path, "the PDF has no pages")
-    pages = _read_pages(path, reader, labels, outline, engine, limits)
-    return DocumentStream(path, metadata_title or path.stem, "pdf", page_count, pages)
+    pages = _read_pages(path, reader, layout, engine, limits)
+    return DocumentStream(
+        path, layout.title or path.stem, "pdf", layout.page_count, pages
+    )
 
 
 @contextmanager
@@ -245,8 +326,7 @@ def locate_headings(text: str, headings: tuple[Heading, ...]) -> tuple[Heading, 
 def _read_pages(
     path: Path,
     reader: Any,
-    labels: list[str],
-    outline: dict[int, list[Heading]],
+    layout: _Layout,
     engine: Engine,
     limits: ParseLimits,
 ) -> Iterator[Page]:
@@ -262,7 +342,7 @@ def _read_pages(
 
     total = 0
     with _pdfium_pages(path) as pdfium, _damage_reported(path):
-        for index in range(len(reader.pages)):
+        for index in range(layout.page_count):
             if limits.cancel is not None and limits.cancel.cancelled:
                 raise IngestError(path, "stopped by the user")
             text = ""
@@ -273,8 +353,8 @@ def _read_pages(
                     log.warning(
                         "%s: pdfium failed on page %d: %s", path.name, index + 1, exc
                     )
-            if not text.strip():
-                text = pypdf_text(index)
+            if not text.strip() and (pdfium is None or pdfium.has_text(index)):
+                text = pypdf_text(index)  # (listing pypdf's pages takes seconds)
             text = clean_page_text(text)
             boxes: tuple[TextBox, ...] = ()
             scanned = False
@@ -286,15 +366,16 @@ def _read_pages(
                     path,
                     f"too large: more than {limits.max_chars / 1e6:.0f} million "
                     "characters "
-                    f"of text by page {index + 1} of {len(reader.pages)} (split the "
+                    f"of text by page {index + 1} of {layout.page_count} (split the "
                     "file)",
                 )
+            labels = layout.labels
             label = labels[index] if index < len(labels) else str(index + 1)
             yield Page(
                 index + 1,
                 text,
                 label,
-                locate_headings(text, tuple(outline.get(index, ()))),
+                locate_headings(text, tuple(layout.outline.get(index, ()))),
                 boxes,
                 scanned,
             )
