@@ -8,8 +8,10 @@ Sets: the sample manual (9 pt type), the R reference manual (``r-doc-pdf``), the
 dev set's Chinese Debian Reference (``../shared/devset``, fetched into
 /tmp/devset). Figures: characters read (the share of the reference's characters,
 whitespace aside, matched in order by the OCR text), words read (English: the
-share of the reference's words found), and seconds a page, per render DPI and
-scan condition. Prints a table and one JSON line (prefix ``BENCH``).
+share of the reference's words found), words right (the share of the words
+read that are the page's: a word split or run together is not), and seconds a
+page, per render DPI and scan condition. Prints a table and one JSON line
+(prefix ``BENCH``).
 """
 
 from __future__ import annotations
@@ -98,13 +100,26 @@ def words_read(reference: str, found: str) -> float:
     return sum(w in seen for w in words) / max(len(words), 1)
 
 
+def words_right(reference: str, found: str) -> float:
+    """The other way round: the share of the OCR text's English words that are
+    words of the page (a word split in two, or two run together, is not)."""
+    words = set(re.findall(r"[A-Za-z]{2,}", reference.lower()))
+    read = re.findall(r"[A-Za-z]{2,}", found.lower())
+    return sum(w in words for w in read) / max(len(read), 1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pages", type=int, default=4)
     parser.add_argument("--dpis", default="150,200,300")
+    parser.add_argument(
+        "--spaces",
+        default="on",
+        help="on,off: with and without the spaces put back from the image",
+    )
     args = parser.parse_args()
 
-    from assistant.core.ingest import parse_file, pdf
+    from assistant.core.ingest import ocr, parse_file, pdf
 
     folder = Path(tempfile.mkdtemp(prefix="ocr-bench-"))
     sets = {"sample-9pt": sample_manual(folder)}
@@ -122,8 +137,14 @@ def main() -> int:
         for condition, (angle, grain) in CONDITIONS.items():
             scanned = folder / f"{name}-{condition}.pdf"
             references = scan(source, pages, angle, grain, scanned)
-            for dpi in (int(d) for d in args.dpis.split(",")):
+            runs = [
+                (int(dpi), spaces)
+                for dpi in args.dpis.split(",")
+                for spaces in args.spaces.split(",")
+            ]
+            for dpi, spaces in runs:
                 pdf.OCR_DPI = dpi
+                ocr.RESTORE_SPACES = spaces == "on"
                 started = time.perf_counter()
                 document = parse_file(scanned, 2**31)
                 seconds = (time.perf_counter() - started) / len(pages)
@@ -136,32 +157,37 @@ def main() -> int:
                         ]
                     )
                 )
+                pairs = list(zip(references, texts, strict=True))
+                english = not name.startswith("zh")
                 words = (
-                    None
-                    if name.startswith("zh")
-                    else float(
-                        np.mean(
-                            [
-                                words_read(r, t)
-                                for r, t in zip(references, texts, strict=True)
-                            ]
-                        )
-                    )
+                    float(np.mean([words_read(r, t) for r, t in pairs]))
+                    if english
+                    else None
                 )
-                key = f"{name}/{condition}/{dpi}dpi"
+                right = (
+                    float(np.mean([words_right(r, t) for r, t in pairs]))
+                    if english
+                    else None
+                )
+                key = f"{name}/{condition}/{dpi}dpi/spaces-{spaces}"
                 result[key] = {
                     "chars_read": round(chars, 3),
                     "words_read": None if words is None else round(words, 3),
+                    "words_right": None if right is None else round(right, 3),
                     "s_per_page": round(seconds, 2),
                 }
                 rows.append(
-                    f"| {name} | {condition} | {dpi} | {chars:.3f} | "
-                    f"{'—' if words is None else f'{words:.3f}'} | {seconds:.2f} |"
+                    f"| {name} | {condition} | {dpi} | {spaces} | {chars:.3f} | "
+                    f"{'—' if words is None else f'{words:.3f}'} | "
+                    f"{'—' if right is None else f'{right:.3f}'} | {seconds:.2f} |"
                 )
                 print(rows[-1], flush=True)
     print()
-    print("| set | scan | dpi | characters read | words read | s / page |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| set | scan | dpi | spaces put back | characters read | words read "
+        "| words right | s / page |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
     print_result({"benchmark": "ocr", "pages_per_set": args.pages, **result})

@@ -46,24 +46,29 @@ FILLER = (
 
 
 def scanned_page(
-    pdf: Path, lines: Sequence[str], angle: float = 1.5, noise: int = 30
+    pdf: Path,
+    lines: Sequence[str],
+    angle: float = 1.5,
+    noise: int = 30,
+    points: float = 13,
+    dpi: int = 150,
 ) -> Any:
     """A page as a scanner sees it: ``lines`` (and an appendix line below them)
-    typeset in a real PDF at ``pdf``, rendered at 150 dpi, turned by ``angle``
-    degrees, with +-``noise`` grain. An RGB uint8 array."""
+    typeset at ``points`` in a real PDF at ``pdf``, rendered at ``dpi``, turned by
+    ``angle`` degrees, with +-``noise`` grain. An RGB uint8 array."""
     import numpy as np
     import pypdfium2 as pdfium
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
     page = canvas.Canvas(str(pdf), pagesize=A4)
-    page.setFont("Helvetica", 13)
+    page.setFont("Helvetica", points)
     for n, line in enumerate(lines):
-        page.drawString(72, 760 - n * 22, line)
+        page.drawString(72, 760 - n * points * 1.7, line)
     page.drawString(72, 560, "Appendix: contact the operator on call.")
     page.save()
     document = pdfium.PdfDocument(str(pdf))
-    image = document[0].render(scale=150 / 72).to_pil().convert("RGB")
+    image = document[0].render(scale=dpi / 72).to_pil().convert("RGB")
     document.close()
     image = image.rotate(angle, expand=True, fillcolor=(255, 255, 255))
     pixels = np.asarray(image).astype(np.int16)

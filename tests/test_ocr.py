@@ -105,3 +105,24 @@ def test_image_files_and_tiff_frames_are_pages(library, tmp_path):
     hits = library.search("restore a file from a snapshot", top_k=5)
     assert {h.page for h in hits if h.path.endswith("book.tiff")} <= {1, 3}
     assert all(h.boxes for h in hits)
+
+
+SMALL_TYPE = [
+    "Club technicians and pilots who hold a basic maintenance authorisation may",
+    "inspect the tow release, the canopy lock and the brake fluid level before",
+    "the first flight of the day. Work not described here goes to a workshop.",
+]
+
+
+@pytest.mark.slow
+def test_small_type_keeps_the_spaces_between_its_words(tmp_path):
+    """9-point type read at 200 dpi: the recogniser may run words together
+    ("pilotswhohold"; on some CPUs it did, on others not); the gaps on the page
+    put the spaces back, and no word is split."""
+    image = scanned_page(
+        tmp_path / "small.pdf", SMALL_TYPE, angle=0, noise=0, points=9, dpi=200
+    )
+    text, _ = ocr.recognize(image)
+    read = {word.strip(".,") for word in text.split()}
+    words = [word.strip(".,") for line in SMALL_TYPE for word in line.split()]
+    assert [word for word in words if word not in read] == [], text

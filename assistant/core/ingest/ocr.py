@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.core.ingest.ocr_spaces import restore_spaces
 from assistant.core.search_text import has_cjk
 from assistant.core.types import TextBox
 
@@ -24,6 +25,9 @@ MIN_PAGE_CHARS = 8
 """A page that yields fewer letters than this is treated as blank."""
 MAX_SIDE = 2400
 """RapidOCR scales larger images down to this before detecting text."""
+RESTORE_SPACES = True
+"""Put back the spaces the recogniser drops between words (ocr_spaces.py);
+bench/ocr.py compares it with the recogniser's own text."""
 
 _WIDE = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
 """CJK and full-width punctuation."""
@@ -58,10 +62,17 @@ def recognize(image: np.ndarray) -> tuple[str, tuple[TextBox, ...]]:
         # no line-angle classifier: it turned upright lines of a clean scan
         # upside down and their text was lost (a fifth of a page's lines;
         # characters read 0.91 -> 1.00 on the sample manual, bench/ocr.py)
-        result, _ = _engine()(np.ascontiguousarray(image[:, :, ::-1]), use_cls=False)
+        result, _ = _engine()(
+            np.ascontiguousarray(image[:, :, ::-1]),
+            use_cls=False,
+            return_word_box=True,  # each character's place: for dropped spaces
+        )
+    gray = image.min(axis=2)
     lines = []
     letters = 0
-    for points, text, score in result or ():
+    for points, text, score, *places in result or ():
+        if RESTORE_SPACES and len(places) >= 2:
+            text = restore_spaces(gray, str(text), places[0], places[1])
         text = _normalized(" ".join(str(text).split()))
         count = sum(ch.isalnum() for ch in text)
         if float(score) < MIN_LINE_SCORE or count < 1:
