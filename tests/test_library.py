@@ -161,6 +161,37 @@ def test_one_result_per_pdf_page(library: Library, docs: Path) -> None:
     assert len(pages) == len(set(pages))
 
 
+def test_searches_read_few_rows_and_skip_chunks_removed_meanwhile(
+    library: Library, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searches rank chunk ids; only the rows that may be shown are read, and a
+    chunk gone between the search and that read is left out, not an error."""
+    for i in range(12):
+        _write(docs, f"n{i}.txt", f"Gearbox oil note {i}: change the oil often.")
+    library.ingest([docs])
+    before = library.search("gearbox oil", top_k=3)
+    assert len(before) == 3
+    store = library.store
+    read_ids: list[list[str]] = []
+    real = store.chunks_by_id
+
+    def losing_the_first(chunk_ids: list[str]) -> list[dict[str, object]]:
+        read_ids.append(list(chunk_ids))
+        return [r for r in real(chunk_ids) if r["chunk_id"] != gone]
+
+    gone = next(
+        r["chunk_id"]
+        for r in store._scan(["chunk_id", "path"]).to_pylist()
+        if r["path"] == before[0].path
+    )
+    monkeypatch.setattr(store, "chunks_by_id", losing_the_first)
+    after = library.search("gearbox oil", top_k=3)
+    assert len(after) == 3 and before[0].path not in [s.path for s in after]
+    assert [s.path for s in after[:2]] == [s.path for s in before[1:]]
+    assert all(s.text and s.title for s in after)
+    assert sum(len(ids) for ids in read_ids) <= 3 + 2 + 2  # a few, not all 12
+
+
 def test_lexical_exact_match_beats_vector_noise(library: Library, docs: Path) -> None:
     for i in range(8):
         _write(

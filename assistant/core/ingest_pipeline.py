@@ -39,7 +39,7 @@ from assistant.core.ingest import (
 )
 from assistant.core.search_text import to_search_text
 from assistant.core.sentence_rows import Sentence, embed_texts, sentences_of
-from assistant.core.store import ChunkStore
+from assistant.core.store import ChunkStore, chunk_row_id, sentence_row_id
 from assistant.core.types import (
     PARTIAL_HASH,
     Chunk,
@@ -548,7 +548,7 @@ def _embed(
     rows = [
         {
             **document,
-            "chunk_id": f"{doc.doc_id}:{chunk.ordinal}",
+            "chunk_id": chunk_row_id(doc.doc_id, chunk.ordinal),
             "ordinal": chunk.ordinal,
             "page": chunk.page,
             "page_label": chunk.page_label,
@@ -569,11 +569,12 @@ def _embed(
     ]
     for k, (n, sentence) in enumerate(sentences):
         chunk = chunks[sentence.chunk]
+        parent = chunk_row_id(doc.doc_id, chunk.ordinal)
         rows.append(
             {
                 **document,
-                "chunk_id": f"{doc.doc_id}:{chunk.ordinal}:s{n}",
-                "parent": f"{doc.doc_id}:{chunk.ordinal}",
+                "chunk_id": sentence_row_id(parent, n),
+                "parent": parent,
                 "ordinal": chunk.ordinal,
                 "page": chunk.page,
                 "page_label": chunk.page_label,

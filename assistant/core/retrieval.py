@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.core.embedding import Embedder, QueryView, query_views
 from assistant.core.search_text import to_search_text
-from assistant.core.store import ChunkStore, RowKind
+from assistant.core.store import ChunkStore, RowKind, parent_chunk
 from assistant.core.types import Source, TextBox
 
 Mode = Literal["hybrid", "vector", "text"]
@@ -89,14 +89,14 @@ class RetrievalConfig:
 
 @dataclass
 class _Candidate:
-    row: dict[str, Any]
+    chunk_id: str
     fused: float = 0.0
-    similarity: float = 0.0
+    similarity: float | None = 0.0
+    """Best cosine through the views; None (found by full text only) until read."""
     relevant: bool = False
     """Lexical, or similar enough through some view (above that view's floor)."""
-    partial: bool = False
-    """Found only through a sentence: ``row`` is that sentence's place (doc, page,
-    span) until the chunk's own row is read, for the few that are shown."""
+    row: dict[str, Any] | None = None
+    """The chunk's row, read only for the few that may be shown."""
 
 
 class Retriever:
@@ -142,7 +142,10 @@ class Retriever:
         if config.mode in ("hybrid", "text"):
             text_hits = [
                 self._text_pool.submit(
-                    self.store.text_search, to_search_text(text), config.candidates
+                    self.store.text_search,
+                    to_search_text(text),
+                    config.candidates,
+                    ["chunk_id"],
                 )
                 for text in texts
             ]
@@ -159,28 +162,19 @@ class Retriever:
             self._fuse_vector_lists(views, own_views, candidates, config)
         for future in text_hits:
             for rank, row in enumerate(future.result()):
-                if row["chunk_id"] not in candidates:
-                    vector = np.asarray(row["vector"], dtype=np.float32)
-                    candidates[row["chunk_id"]] = _Candidate(
-                        row,
-                        similarity=max(
-                            (float(vector @ v.vector) for v in views), default=0.0
-                        ),
-                    )
-                cand = candidates[row["chunk_id"]]
-                if cand.partial:
-                    cand.row, cand.partial = row, False
+                cand = candidates.setdefault(
+                    row["chunk_id"], _Candidate(row["chunk_id"], similarity=None)
+                )
                 cand.fused += config.text_weight / (config.rrf_k + rank + 1)
                 cand.relevant = True
         ranked = sorted(candidates.values(), key=lambda c: c.fused, reverse=True)
-        ranked = _collapse_duplicates([c for c in ranked if c.relevant])
         shown = config.rerank_candidates if self.reranker else config.top_k
-        ranked = self._complete(ranked[: shown + 2]) + ranked[shown + 2 :]
+        ranked = self._complete([c for c in ranked if c.relevant], shown, views)
         best = _best_possible(config, config.sentences and self._has_sentences())
         scores = {id(c): min(1.0, c.fused / best) for c in ranked}
         if self.reranker is not None and ranked:
             head = ranked[: config.rerank_candidates]
-            rerank_scores = self.reranker.score(query, [c.row["text"] for c in head])
+            rerank_scores = self.reranker.score(query, [_text(c) for c in head])
             order = sorted(
                 zip(rerank_scores, range(len(head)), strict=True), reverse=True
             )
@@ -207,7 +201,6 @@ class Retriever:
         has_sentences = self._has_sentences()
         sentences = config.sentences and has_sentences
         lists: list[tuple[QueryView, float, list[tuple[str, float]]]] = []
-        rows: dict[str, dict[str, Any]] = {}
         # one search per view, all at once (LanceDB releases the GIL, so they
         # share the cores); where sentence rows exist it returns both kinds
         searches = []
@@ -233,18 +226,17 @@ class Retriever:
             found = [
                 h for h in search.result() if 1.0 - float(h["_distance"]) > _ORTHOGONAL
             ]
-            hits = [h for h in found if h.get("parent") is None][: config.candidates]
+            hits = [h for h in found if parent_chunk(h["chunk_id"]) is None]
+            hits = hits[: config.candidates]
             if not hits:
                 if self._none_of(view, "chunks"):
                     self._models_absent[view.model] = self.store.generation
                 continue
-            rows.update((h["chunk_id"], h) for h in hits)
             chunk_list = [(h["chunk_id"], 1.0 - float(h["_distance"])) for h in hits]
             if not with_sentences:
                 lists.append((view, config.vector_weight, chunk_list))
                 continue
-            sentence_hits = [h for h in found if h.get("parent") is not None]
-            sentence_list = _best_sentences(sentence_hits, config, rows)
+            sentence_list = _best_sentences(found, config)
             if not sentence_list and self._none_of(view, "sentences"):
                 # e.g. USE, whose text gets no sentence rows
                 self._sentences_absent[view.model] = self.store.generation
@@ -265,28 +257,40 @@ class Retriever:
             for rank, (chunk_id, similarity) in enumerate(ranked):
                 cand = candidates.get(chunk_id)
                 if cand is None:
-                    row = rows[chunk_id]
-                    cand = candidates[chunk_id] = _Candidate(
-                        row, partial=row.get("parent") is not None
-                    )
+                    cand = candidates[chunk_id] = _Candidate(chunk_id)
                 cand.fused += weight / (config.rrf_k + rank + 1)
-                cand.similarity = max(cand.similarity, similarity)
+                cand.similarity = max(cand.similarity or 0.0, similarity)
                 cand.relevant = cand.relevant or similarity >= floor
 
-    def _complete(self, shown: list[_Candidate]) -> list[_Candidate]:
-        """Read the chunk rows of shown candidates found only through a sentence
-        (one query for all); a chunk removed since the search is left out."""
-        partial = [c for c in shown if c.partial]
-        if not partial:
-            return shown
-        read = {
-            r["chunk_id"]: r
-            for r in self.store.chunks_by_id([c.row["chunk_id"] for c in partial])
-        }
-        for cand in partial:
-            if cand.row["chunk_id"] in read:
-                cand.row, cand.partial = read[cand.row["chunk_id"]], False
-        return [c for c in shown if not c.partial]
+    def _complete(
+        self, ranked: list[_Candidate], shown: int, views: list[QueryView]
+    ) -> list[_Candidate]:
+        """The first ``shown`` candidates, one per page (or span), with their chunk
+        rows: read in rank order a few more than needed at a time (usually one
+        query), those found by full text only scored against the query views. A
+        chunk removed since the search is left out."""
+        kept: list[_Candidate] = []
+        places = _Places()
+        start = 0
+        while len(kept) < shown and start < len(ranked):
+            batch = ranked[start : start + shown - len(kept) + 2]
+            start += len(batch)
+            read = {
+                r["chunk_id"]: r
+                for r in self.store.chunks_by_id([c.chunk_id for c in batch])
+            }
+            for cand in batch:
+                row = read.get(cand.chunk_id)
+                if row is None or not places.take(row):
+                    continue
+                cand.row = row
+                if cand.similarity is None:
+                    vector = np.asarray(row["vector"], dtype=np.float32)
+                    cand.similarity = max(
+                        (float(vector @ v.vector) for v in views), default=0.0
+                    )
+                kept.append(cand)
+        return kept[:shown]
 
     def _none_of(self, view: QueryView, rows: RowKind) -> bool:
         """Whether the library has no row of the view's model (every cosine 0),
@@ -303,16 +307,16 @@ class Retriever:
 
 
 def _best_sentences(
-    hits: list[dict[str, Any]], config: RetrievalConfig, rows: dict[str, Any]
+    hits: list[dict[str, Any]], config: RetrievalConfig
 ) -> list[tuple[str, float]]:
-    """Chunks ranked by their best sentence among ``hits``, with its cosine; a
-    chunk not yet in ``rows`` is put there as its best sentence's place."""
+    """Chunks ranked by their best sentence among the sentence rows of ``hits``,
+    with its cosine."""
     best: dict[str, float] = {}
     for row in hits:
+        parent = parent_chunk(row["chunk_id"])
         similarity = 1.0 - float(row["_distance"])
-        if similarity > _ORTHOGONAL and row["parent"] not in best:
-            best[row["parent"]] = similarity
-            rows.setdefault(row["parent"], {**row, "chunk_id": row["parent"]})
+        if parent is not None and similarity > _ORTHOGONAL and parent not in best:
+            best[parent] = similarity
     return list(best.items())[: config.candidates]
 
 
@@ -358,29 +362,36 @@ def _best_possible(config: RetrievalConfig, sentences: bool) -> float:
     return weight / (config.rrf_k + 1)
 
 
-def _collapse_duplicates(ranked: list[_Candidate]) -> list[_Candidate]:
-    """Keep one passage per PDF page, and no overlapping spans in unpaged files."""
-    kept: list[_Candidate] = []
-    pages: set[tuple[str, int]] = set()
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for cand in ranked:
-        row = cand.row
+class _Places:
+    """One passage per PDF page, and no overlapping spans in unpaged files."""
+
+    def __init__(self) -> None:
+        self._pages: set[tuple[str, int]] = set()
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def take(self, row: dict[str, Any]) -> bool:
+        """Whether ``row``'s place is still free (it is taken if so)."""
         if row["page"] is not None:
             key = (row["doc_id"], row["page"])
-            if key in pages:
-                continue
-            pages.add(key)
-        else:
-            taken = spans.setdefault(row["doc_id"], [])
-            if any(row["start"] < end and start < row["end"] for start, end in taken):
-                continue
-            taken.append((row["start"], row["end"]))
-        kept.append(cand)
-    return kept
+            if key in self._pages:
+                return False
+            self._pages.add(key)
+            return True
+        taken = self._spans.setdefault(row["doc_id"], [])
+        if any(row["start"] < end and start < row["end"] for start, end in taken):
+            return False
+        taken.append((row["start"], row["end"]))
+        return True
+
+
+def _text(cand: _Candidate) -> str:
+    assert cand.row is not None  # read by _complete
+    return str(cand.row["text"])
 
 
 def _to_source(n: int, cand: _Candidate, score: float) -> Source:
     row = cand.row
+    assert row is not None  # read by _complete
     return Source(
         n=n,
         path=row["path"],
@@ -393,7 +404,7 @@ def _to_source(n: int, cand: _Candidate, score: float) -> Source:
         text=row["text"],
         heading=row["heading"] or "",
         doc_id=row["doc_id"],
-        similarity=cand.similarity,
+        similarity=cand.similarity or 0.0,
         boxes=boxes_from_json(row.get("boxes")),
     )
 
