@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.core.store import chunk_row_id, sentence_row_id
+
 
 def _rows(
     start: int,
@@ -42,7 +44,7 @@ def _rows(
         words = " ".join(rng.choice(vocabulary, 60))
         rows.append(
             {
-                "chunk_id": f"doc{n // 50}:{n}",
+                "chunk_id": chunk_row_id(f"doc{n // 50}", n),
                 "doc_id": f"doc{n // 50}",
                 "path": f"/bench/doc{n // 50}.txt",
                 "title": f"doc{n // 50}",
@@ -67,8 +69,8 @@ def _rows(
             rows.append(
                 {
                     **rows[-1 - k],
-                    "chunk_id": f"doc{n // 50}:{n}:s{k}",
-                    "parent": f"doc{n // 50}:{n}",
+                    "chunk_id": sentence_row_id(chunk_row_id(f"doc{n // 50}", n), k),
+                    "parent": chunk_row_id(f"doc{n // 50}", n),
                     "text": words[:40],
                     "text_hash": f"{n}s{k}",
                     "search_text": None,

@@ -470,7 +470,8 @@ def _embed(
     keep = [
         i
         for i, c in enumerate(all_chunks)
-        if doc.committed.get(f"{doc.doc_id}:{c.ordinal}") != sha256_text(c.embed_text)
+        if doc.committed.get(chunk_row_id(doc.doc_id, c.ordinal))
+        != sha256_text(c.embed_text)
     ]
     skipped = len(all_chunks) - len(keep)
     report.chunks_reused += skipped

@@ -20,7 +20,12 @@ import numpy as np
 
 from assistant.core.embedding import Embedder, QueryView, query_views
 from assistant.core.search_text import to_search_text
-from assistant.core.store import ChunkStore, RowKind, parent_chunk
+from assistant.core.store import (
+    SEARCH_HIT_COLUMNS,
+    ChunkStore,
+    RowKind,
+    parent_chunk,
+)
 from assistant.core.types import Source, TextBox
 
 Mode = Literal["hybrid", "vector", "text"]
@@ -145,7 +150,7 @@ class Retriever:
                     self.store.text_search,
                     to_search_text(text),
                     config.candidates,
-                    ["chunk_id"],
+                    SEARCH_HIT_COLUMNS,
                 )
                 for text in texts
             ]
