@@ -112,7 +112,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.total = p.bytes_total
         bar.n = p.bytes_done
         bar.set_description(
-            f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks",
+            f"{p.files_done}/{p.files_total} files, "
+            + (f"{p.pages_summary()}, " if p.pages_total else "")
+            + f"{p.chunks_done} chunks",
             refresh=False,
         )
         bar.refresh()

@@ -1,6 +1,7 @@
 """Child process for the crash test: ingest a folder slowly with the fake embedder.
 
-python tests/ingest_child.py INDEX_DIR FOLDER  (INDEX_DIR may be an s3:// URI)
+python tests/ingest_child.py INDEX_DIR FOLDER [DELAY]  (INDEX_DIR may be an s3://
+URI; DELAY: seconds each embedding call sleeps, 0.03 unless given)
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ SETTINGS = Settings(chunk_tokens=40, chunk_overlap=8, min_similarity=0.0)
 
 
 class SlowEmbedder(FakeEmbedder):
+    delay = 0.03
+
     def embed(self, texts):  # type: ignore[no-untyped-def]
-        time.sleep(0.03)
+        time.sleep(self.delay)
         return super().embed(texts)
 
 
-def start(index: Path | str, folder: Path) -> subprocess.Popen[str]:
+def start(
+    index: Path | str, folder: Path, delay: float = 0.03
+) -> subprocess.Popen[str]:
     """This script as a child process, once it has opened the library."""
     child = subprocess.Popen(
-        [sys.executable, __file__, str(index), str(folder)],
+        [sys.executable, __file__, str(index), str(folder), str(delay)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -40,8 +45,10 @@ def start(index: Path | str, folder: Path) -> subprocess.Popen[str]:
 
 def main() -> None:
     where = sys.argv[1]
+    embedder = SlowEmbedder()
+    embedder.delay = float(sys.argv[3]) if len(sys.argv) > 3 else embedder.delay
     library = Library(
-        SETTINGS, SlowEmbedder(), directory=where if "://" in where else Path(where)
+        SETTINGS, embedder, directory=where if "://" in where else Path(where)
     )
     print("started", flush=True)
     library.ingest([sys.argv[2]])

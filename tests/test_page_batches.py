@@ -19,7 +19,7 @@ from assistant.core.cancel import CancelToken
 from assistant.core.chunking import chunk_document
 from assistant.core.ingest import parse_file
 from assistant.core.services import Library
-from assistant.core.types import IngestProgress
+from assistant.core.types import DocumentInfo, IngestProgress
 
 CHILD = Path(__file__).parent / "ingest_child.py"
 PAGES = 60
@@ -73,6 +73,45 @@ def test_first_pages_are_searchable_while_the_rest_is_read(
     assert sorted(r["ordinal"] for r in rows) == list(range(len(expected)))
 
 
+def test_all_pages_are_found_by_their_words_before_their_vectors_are_done(
+    tmp_path: Path, small_batches: None
+) -> None:
+    """The text of every page batch is committed as it is read; the vectors
+    follow. In between, the last page is found by its words (full text and the
+    hybrid search) but not by a vector search, and the library says so."""
+    pdf = _manual(tmp_path / "docs")
+    library = Library(SETTINGS, FakeEmbedder(), directory=tmp_path / "index")
+    seen: dict[str, object] = {}
+
+    def progress(state: IngestProgress) -> None:
+        if seen or state.pages_read < PAGES or state.pages_done >= PAGES:
+            return
+        last = "marker060"
+        seen["pages_done"] = state.pages_done
+        seen["text"] = {h["page"] for h in library.store.text_search(last, 5)}
+        seen["hybrid"] = {s.page for s in library.search(last)}
+        vector = library.embedder.embed([f"Page {last}."])[0]
+        hits = library.store.vector_search(vector, 500)
+        seen["vector_ids"] = {h["chunk_id"] for h in hits}
+        [seen["doc"]] = library.documents()
+
+    report = library.ingest([pdf], progress=progress)
+    assert report.ok
+    assert seen, "the vectors were never behind the words"
+    assert seen["pages_done"] < PAGES
+    assert PAGES in seen["text"] and PAGES in seen["hybrid"]
+    doc = seen["doc"]
+    assert isinstance(doc, DocumentInfo)
+    assert not doc.complete and doc.pages_by_words == PAGES
+    assert doc.pages_indexed < PAGES
+    rows = library.store._scan(["chunk_id", "page"]).to_pylist()
+    last_page = {r["chunk_id"] for r in rows if r["page"] == PAGES}
+    assert last_page and not last_page & seen["vector_ids"]  # type: ignore[operator]
+    [doc] = library.documents()
+    assert doc.complete and doc.pages_indexed == doc.pages_by_words == PAGES
+    assert library.store.count_rows_without_vectors() == 0
+
+
 def test_stop_keeps_the_committed_pages_and_the_next_ingest_continues(
     tmp_path: Path, small_batches: None
 ) -> None:
@@ -89,8 +128,9 @@ def test_stop_keeps_the_committed_pages_and_the_next_ingest_continues(
     assert stopped.cancelled and stopped.partial == [str(pdf.resolve())]
     [doc] = library.documents()
     assert not doc.complete and 0 < doc.pages_indexed < PAGES
+    assert doc.pages_by_words == PAGES  # all its text was committed first
     committed = doc.chunks
-    for page in (1, doc.pages_indexed):  # the first batch and the last committed
+    for page in (1, doc.pages_indexed, PAGES):
         assert library.store.text_search(f"marker{page:03d}", 3), page
     embedder.embedded_texts.clear()
     resumed = library.ingest([pdf])
@@ -122,8 +162,10 @@ def test_a_changed_long_document_replaces_its_old_version(
 
 
 def _committed_rows(index: Path) -> int:
+    """Rows committed with their vectors."""
     try:
-        return int(lancedb.connect(str(index)).open_table("chunks").count_rows())
+        table = lancedb.connect(str(index)).open_table("chunks")
+        return int(table.count_rows("text_hash IS NOT NULL"))
     except Exception:  # not created yet
         return 0
 

@@ -184,10 +184,13 @@ def test_sigkill_mid_document_resumes_there_without_re_embedding(
     pdf = make_pdf(folder / "long.pdf", pages)
 
     def committed() -> int:
+        """Chunks committed with their vectors (their words go first)."""
         store = Library(ingest_child.SETTINGS, FakeEmbedder(), directory=uri).store
-        return store.count_chunks()
+        return store.count_chunks() - store.count_rows_without_vectors()
 
-    child = ingest_child.start(uri, folder)
+    # slower than the local test's child: each look at the object store takes a
+    # while, and the vectors come after all the words were committed
+    child = ingest_child.start(uri, folder, delay=0.15)
     deadline = time.monotonic() + 120
     while committed() == 0 and time.monotonic() < deadline:
         time.sleep(0.1)

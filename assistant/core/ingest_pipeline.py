@@ -7,6 +7,12 @@ committed in page batches instead, so its first pages are searchable in seconds
 and a stop or crash keeps what was done: its rows carry a partial hash
 (``types.PARTIAL_HASH``) until the last batch, and the next ingest of the same
 file continues after the committed chunks.
+
+Such a document is committed by its words first: each page batch is written as
+soon as it is read, with its full text and no vector (``text_rows``: no text hash,
+a zero vector that no vector search returns), so all of a 2,400-page manual is
+found by its words within seconds of parsing; its batches are then embedded in
+order and written over those rows with their vectors and sentence rows.
 """
 
 from __future__ import annotations
@@ -107,6 +113,9 @@ class _Doc:
     sentences: int = 0
     """Sentences numbered so far (sentence row ids run on across batches)."""
     chunks: int = 0
+    started: bool = False
+    """Rows of this version are in the store (a resumed copy's are from the
+    start): later writes add to them instead of replacing the document."""
 
 
 @dataclass
@@ -178,6 +187,25 @@ def run_ingest(
     producer = threading.Thread(target=produce, name="ingest-parse", daemon=True)
     producer.start()
     writer = _BatchWriter(store, report, state)
+    deferred: list[_Part] = []
+    """The page batches of a long document whose words are committed, vectors
+    not yet: embedded once the document is read (or stops being read)."""
+
+    def embed_parts(parts: list[_Part]) -> None:
+        for part in parts:
+            if cancel.cancelled:
+                return
+            rows = _embed(part, embedder, report, state, emit, cancel, options)
+            if rows is None:
+                return
+            writer.add(part, rows)
+            state.pages_done += part.pages
+            if part.whole:
+                state.pages_read += part.pages
+            state.files_done += part.last
+            state.bytes_done += part.size
+            emit()
+
     emit()
     failed = interrupted = False
     try:
@@ -188,25 +216,32 @@ def run_ingest(
             if cancel.cancelled:
                 continue  # keep draining so the producer can finish
             if isinstance(item, _Skipped):
+                embed_parts(deferred)  # what was read of a document that failed
+                deferred = []
                 if item.failure is None:
                     report.unchanged.append(str(item.path))
                 else:
                     report.failed.append(item.failure)
                 state.files_done += 1
-            else:
-                if item.first:
-                    state.pages_total += item.doc.page_count
-                emit(item.doc.path.name)
-                state.chunks_total += len(item.chunks)
-                rows = _embed(
-                    item, store, embedder, report, state, emit, cancel, options
-                )
-                if rows is not None:
-                    writer.add(item, rows)
-                    state.pages_done += item.pages
-                state.files_done += item.last
-            state.bytes_done += item.size
+                state.bytes_done += item.size
+                emit()
+                continue
+            if item.first:
+                state.pages_total += item.doc.page_count
+                _prepare(item.doc, store, options)
+            emit(item.doc.path.name)
+            state.chunks_total += len(item.chunks)
+            if item.whole:
+                embed_parts([item])
+                continue
+            writer.add_words(item, _text_rows(item, store.meta.dim))
+            state.pages_read += item.pages
+            deferred.append(item)
             emit()
+            if item.last:
+                embed_parts(deferred)
+                deferred = []
+        embed_parts(deferred)
         writer.flush()
     except BaseException as exc:
         failed = True
@@ -287,6 +322,7 @@ def _read_parts(
             resume,
             previous.ingested_at if resume and previous else time.time(),
             {},
+            started=resume,
         )
         chunker = Chunker(
             stream.title, embedder, options.chunk_tokens, options.chunk_overlap
@@ -365,6 +401,22 @@ class _BatchWriter:
         self._open: dict[str, str] = {}  # doc id -> path, of unfinished documents
         self._since = time.monotonic()
 
+    def add_words(self, part: _Part, rows: list[dict[str, Any]]) -> None:
+        """Commit a long document's page batch by its words (``text_rows``) at
+        once, after the documents waiting before it."""
+        self.flush()
+        doc = part.doc
+        if rows:
+            try:
+                self.store.write_rows(rows, replace=[] if doc.started else [doc.doc_id])
+            except Exception as exc:
+                raise IndexWriteError(self.store.location, exc) from exc
+            doc.started = True
+            self.written += 1
+            self._open[doc.doc_id] = str(doc.path)
+        if not self.store.has_text_index():
+            self.store.maintain()  # the first page batch of a new library
+
     def add(self, part: _Part, rows: list[dict[str, Any]]) -> None:
         self.pending.append((part, rows))
         rows_pending = sum(len(r) for _, r in self.pending)
@@ -380,11 +432,7 @@ class _BatchWriter:
         self._since = time.monotonic()
         if not self.pending:
             return
-        replace = [
-            part.doc.doc_id
-            for part, _ in self.pending
-            if part.first and not part.doc.resume
-        ]
+        replace = [part.doc.doc_id for part, _ in self.pending if not part.doc.started]
         try:
             self.store.write_rows(
                 [r for _, rows in self.pending for r in rows], replace=replace
@@ -398,6 +446,7 @@ class _BatchWriter:
             raise IndexWriteError(self.store.location, exc) from exc
         for part, _ in self.pending:
             doc = part.doc
+            doc.started = True
             self.written += 1
             if not part.last:
                 self._open[doc.doc_id] = str(doc.path)
@@ -410,10 +459,6 @@ class _BatchWriter:
                 self.report.notes.append(
                     FileFailure(str(doc.path), _blank_scans_note(doc))
                 )
-        if any(not part.whole for part, _ in self.pending) and (
-            not self.store.has_text_index()
-        ):
-            self.store.maintain()  # the first page batch of a new library
         self.pending.clear()
 
     def unfinished(self) -> list[str]:
@@ -438,9 +483,76 @@ def _sentence_spans(
     return spans
 
 
+def _prepare(doc: _Doc, store: ChunkStore, options: IngestOptions) -> None:
+    """What a document's first batch needs read before anything of it is
+    written: the vectors its unchanged text may reuse, or (resuming) the chunks
+    committed with their vectors."""
+    # a resumed copy's stored rows are this same text: they are skipped by chunk
+    # id, so their vectors need not be read
+    reuse = doc.previous is not None and not options.force and not doc.resume
+    doc.known = store.vectors_by_text_hash(doc.doc_id) if reuse else {}
+    doc.committed = store.committed_chunks(doc.doc_id) if doc.resume else {}
+
+
+def _is_committed(doc: _Doc, chunk: Chunk) -> bool:
+    """Whether a resumed document's chunk is stored with its vector already."""
+    stored = doc.committed.get(chunk_row_id(doc.doc_id, chunk.ordinal))
+    return stored == sha256_text(chunk.embed_text)
+
+
+def _document_fields(doc: _Doc, whole: bool) -> dict[str, Any]:
+    return {
+        "doc_id": doc.doc_id,
+        "path": str(doc.path),
+        "title": doc.title,
+        "kind": doc.kind,
+        "content_hash": doc.content_hash if whole else PARTIAL_HASH + doc.content_hash,
+        "file_size": doc.size,
+        "page_count": doc.page_count,
+        "ingested_at": doc.ingested_at,
+    }
+
+
+def _chunk_row(
+    document: dict[str, Any],
+    chunk: Chunk,
+    text_hash: str | None,
+    vector: np.ndarray | None,
+) -> dict[str, Any]:
+    return {
+        **document,
+        "chunk_id": chunk_row_id(document["doc_id"], chunk.ordinal),
+        "ordinal": chunk.ordinal,
+        "page": chunk.page,
+        "page_label": chunk.page_label,
+        "start": chunk.start,
+        "end": chunk.end,
+        "heading": chunk.heading,
+        "text": chunk.text,
+        "text_hash": text_hash,
+        "search_text": to_search_text(chunk.embed_text),
+        "vector": vector,
+        "boxes": json.dumps([b.to_list() for b in chunk.boxes])
+        if chunk.boxes
+        else None,
+    }
+
+
+def _text_rows(part: _Part, dim: int) -> list[dict[str, Any]]:
+    """A page batch's chunk rows by their words only: no text hash (no vector to
+    reuse or resume from) and a zero vector, which no vector search returns.
+    Chunks a resumed document has committed with vectors are left as they are."""
+    document = _document_fields(part.doc, whole=False)
+    zero = np.zeros(dim, dtype=np.float32)
+    return [
+        _chunk_row(document, chunk, None, zero)
+        for chunk in part.chunks
+        if not _is_committed(part.doc, chunk)
+    ]
+
+
 def _embed(
     part: _Part,
-    store: ChunkStore,
     embedder: Embedder,
     report: IngestReport,
     state: IngestProgress,
@@ -453,12 +565,6 @@ def _embed(
     None if cancelled. A batch of chunks is embedded together with its chunks'
     sentences, so progress and ETA still count chunks."""
     doc = part.doc
-    if part.first:
-        # a resumed copy's stored rows are this same text: they are skipped by
-        # chunk id, so their vectors need not be read
-        reuse = doc.previous is not None and not options.force and not doc.resume
-        doc.known = store.vectors_by_text_hash(doc.doc_id) if reuse else {}
-        doc.committed = store.committed_chunks(doc.doc_id) if doc.resume else {}
     known = doc.known or {}
     first_sentence = doc.sentences
     all_chunks = part.chunks
@@ -467,12 +573,7 @@ def _embed(
     )
     doc.sentences += len(all_sentences)
     doc.chunks += len(all_chunks)
-    keep = [
-        i
-        for i, c in enumerate(all_chunks)
-        if doc.committed.get(chunk_row_id(doc.doc_id, c.ordinal))
-        != sha256_text(c.embed_text)
-    ]
+    keep = [i for i, c in enumerate(all_chunks) if not _is_committed(doc, c)]
     skipped = len(all_chunks) - len(keep)
     report.chunks_reused += skipped
     state.chunks_done += skipped
@@ -534,36 +635,9 @@ def _embed(
         emit()
     if cancel.cancelled:
         return None
-    document = {
-        "doc_id": doc.doc_id,
-        "path": str(doc.path),
-        "title": doc.title,
-        "kind": doc.kind,
-        "content_hash": doc.content_hash
-        if part.whole
-        else PARTIAL_HASH + doc.content_hash,
-        "file_size": doc.size,
-        "page_count": doc.page_count,
-        "ingested_at": doc.ingested_at,
-    }
+    document = _document_fields(doc, part.whole)
     rows = [
-        {
-            **document,
-            "chunk_id": chunk_row_id(doc.doc_id, chunk.ordinal),
-            "ordinal": chunk.ordinal,
-            "page": chunk.page,
-            "page_label": chunk.page_label,
-            "start": chunk.start,
-            "end": chunk.end,
-            "heading": chunk.heading,
-            "text": chunk.text,
-            "text_hash": text_hash,
-            "search_text": to_search_text(chunk.embed_text),
-            "vector": vector,
-            "boxes": json.dumps([b.to_list() for b in chunk.boxes])
-            if chunk.boxes
-            else None,
-        }
+        _chunk_row(document, chunk, text_hash, vector)
         for chunk, text_hash, vector in zip(
             chunks, hashes[: len(chunks)], vectors[: len(chunks)], strict=True
         )

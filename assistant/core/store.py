@@ -11,6 +11,10 @@ inside a 200-token chunk is then found by its own vector instead of being dilute
 in the chunk's (bench/retrieval_directions.py). Living in the chunk table, they are
 replaced in the same commit as their chunks, reuse vectors by text hash like them,
 and share the ANN index.
+
+A long document's chunk rows are first written by their words alone (*text rows*,
+``ingest_pipeline``): full text, no ``text_hash``, a zero vector (a cosine search
+returns no zero vector), then overwritten with their vectors.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from assistant.core.errors import (
     EmbedderMismatch,
@@ -297,15 +302,26 @@ class ChunkStore:
     def count_chunks(self) -> int:
         return int(self._table.count_rows(CHUNK_ROWS))
 
+    def count_rows_without_vectors(self) -> int:
+        """Text rows (a long document's words, committed before its vectors)."""
+        return int(self._table.count_rows(f"{CHUNK_ROWS} AND text_hash IS NULL"))
+
     def count_sentences(self) -> int:
         return int(self._table.count_rows(SENTENCE_ROWS))
 
     def documents(self) -> list[DocumentInfo]:
         if self.count_chunks() == 0:
             return []
-        table = self._scan([*DOC_COLUMNS, "page"])
+        table = self._scan([*DOC_COLUMNS, "page", "text_hash"])
+        embedded = pc.is_valid(table["text_hash"])  # not a text-only row
+        table = table.append_column(
+            "embedded", pc.cast(embedded, pa.int32())
+        ).append_column(
+            "embedded_page",
+            pc.if_else(embedded, table["page"], pa.scalar(None, pa.int32())),
+        )
         grouped = table.group_by(DOC_COLUMNS).aggregate(
-            [("doc_id", "count"), ("page", "max")]
+            [("embedded", "sum"), ("page", "max"), ("embedded_page", "max")]
         )
         docs = [
             DocumentInfo(
@@ -316,9 +332,10 @@ class ChunkStore:
                 content_hash=row["content_hash"],
                 size=row["file_size"],
                 pages=row["page_count"],
-                chunks=row["doc_id_count"],
+                chunks=row["embedded_sum"] or 0,
                 ingested_at=row["ingested_at"],
-                pages_indexed=row["page_max"] or 0,
+                pages_indexed=row["embedded_page_max"] or 0,
+                pages_by_words=row["page_max"] or 0,
             )
             for row in grouped.to_pylist()
         ]
@@ -340,7 +357,9 @@ class ChunkStore:
         """Vectors already stored for a document (chunks and sentences), to reuse
         for unchanged text."""
         rows = self._scan(
-            ["text_hash", "vector"], where=f"doc_id = '{_safe(doc_id)}'", rows=None
+            ["text_hash", "vector"],
+            where=f"doc_id = '{_safe(doc_id)}' AND text_hash IS NOT NULL",
+            rows=None,
         )
         hashes = rows.column("text_hash").to_pylist()
         vectors = rows.column("vector").to_numpy(zero_copy_only=False)

@@ -176,7 +176,10 @@ class DocumentInfo:
     chunks: int
     ingested_at: float
     pages_indexed: int = 0
-    """Pages up to which a partly indexed document is searchable."""
+    """Pages up to which a partly indexed document is embedded (searchable by
+    meaning); ``chunks`` counts the embedded chunks."""
+    pages_by_words: int = 0
+    """Pages up to which its text is committed (searchable by words)."""
 
     @property
     def complete(self) -> bool:
@@ -349,6 +352,10 @@ class IngestProgress:
     files_done: int = 0
     files_total: int = 0
     pages_done: int = 0
+    """Pages embedded (searchable by meaning)."""
+    pages_read: int = 0
+    """Pages committed (searchable by their words): ahead of ``pages_done`` while
+    a long document's text is written before its vectors."""
     pages_total: int = 0
     """Pages of the documents read so far (a long PDF's count is known when its
     reading starts)."""
@@ -358,6 +365,16 @@ class IngestProgress:
     bytes_total: int = 0
     current: str = ""
     elapsed_s: float = 0.0
+
+    def pages_summary(self) -> str:
+        """ "page 812 of 2,415 embedded, 2,415 searchable by words" (the CLI's and
+        the window's wording); "" while no page count is known."""
+        if not self.pages_total:
+            return ""
+        done = f"page {self.pages_done:,} of {self.pages_total:,}"
+        if self.pages_read <= self.pages_done:
+            return done
+        return f"{done} embedded, {self.pages_read:,} searchable by words"
 
     @property
     def eta_s(self) -> float | None:

@@ -31,6 +31,7 @@ class DocumentRow:
     reason: str = ""
     percent: int = 0
     pages_indexed: int = 0
+    pages_by_words: int = 0
     note: str = ""
     """Indexed with something to know (OCR read nothing on some pages)."""
 
@@ -46,10 +47,15 @@ class DocumentRow:
         if self.state == "queued":
             return "queued"
         if self.state == "partial":
+            words = (
+                f"{self.pages_by_words} searchable by words, "
+                if self.pages_by_words > self.pages_indexed
+                else ""
+            )
             return (
-                f"partly indexed: {self.pages_indexed} of {self.pages} "
-                f"{page_noun(self.path)}s "
-                f"searchable · {_plural(self.chunks, 'chunk')} (Resume continues)"
+                f"partly indexed: of {self.pages} {page_noun(self.path)}s "
+                f"{words}{self.pages_indexed} by meaning · "
+                f"{_plural(self.chunks, 'chunk')} (Resume continues)"
             )
         noun = page_noun(self.path)
         pages = f"{_plural(self.pages, noun)} · " if self.pages else ""
@@ -130,6 +136,7 @@ class DocumentListModel(QAbstractListModel):
                 d.pages,
                 d.chunks,
                 pages_indexed=d.pages_indexed,
+                pages_by_words=d.pages_by_words,
                 note=self._notes.get(d.path, ""),
             )
             for d in documents

@@ -153,11 +153,7 @@ class LibraryPane(QWidget):
         self.progress.setValue(progress.bytes_done)
         self.progress.setFormat(f"{progress.files_done}/{progress.files_total} files")
         current = f"{progress.current} · " if progress.current else ""
-        pages = (
-            f"page {progress.pages_done:,} of {progress.pages_total:,} · "
-            if progress.pages_total
-            else ""
-        )
+        pages = f"{progress.pages_summary()} · " if progress.pages_total else ""
         self.progress_label.setText(
             f"{current}{pages}{progress.chunks_done:,} chunks · "
             f"{format_eta(progress.eta_s)}"
