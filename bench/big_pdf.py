@@ -1,6 +1,6 @@
 """A 2,400-page PDF through ``Library.ingest`` (the CLI's path), each configuration
 in its own child process: time until the first pages are searchable, until every
-page is found by its words (a word of the last page found on it by full text),
+page is found by its words (the last page's text finds it by full text),
 until the whole document is embedded, peak RSS; and resume after a SIGKILL
 mid-document (what the rerun reused and embedded, and how long it took).
 
@@ -98,14 +98,14 @@ def child(pdf: Path, index: Path, config: str) -> None:
 
 
 def _last_page_found(store: ChunkStore, pdf: Path, page: int) -> bool:
-    """Whether the rarest-looking word of the page's text finds that page."""
+    """Whether the first 40 words of the page's last chunk find that page first by
+    full text (a single word of a manual's index page is on many other pages)."""
     rows = store.page_chunks(doc_id_for(pdf), page)
-    words = [w for r in rows for w in str(r["text"]).split() if w.isalpha()]
-    if not words:
+    if not rows:
         return False
-    word = max(words, key=len)
-    hits = store.text_search(word, 20)
-    return any(h["page"] == page for h in hits)
+    query = " ".join(str(rows[-1]["text"]).split()[:40])
+    hits = store.text_search(query, 5)
+    return bool(hits) and hits[0]["page"] == page
 
 
 def _peak_rss_mb() -> float:

@@ -4,6 +4,9 @@ save screenshots to docs/screenshots/. Run under Xvfb or offscreen:
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--answers-only]
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py --ocr
 
+``--long-pdf PATH`` makes only long-pdf-indexing.png (every page of a long PDF
+searchable by words while its vectors are made) and long-pdf-stopped.png (after
+Stop: the document partly indexed, Resume offered).
 ``--server`` makes only server-answer.png, answered by the OpenAI-compatible server
 that ``ASSISTANT_CHAT_BASE_URL`` names (start one first, see the README).
 ``--ocr`` makes only ocr-passage.png: the sample manual printed, scanned (each page
@@ -16,6 +19,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
@@ -73,6 +77,10 @@ def main() -> int:
 
     wait_for(window.library.sig_documents_shown, 60000)
     settle()
+    if "--long-pdf" in sys.argv:
+        long_pdf_shots(window, sys.argv[sys.argv.index("--long-pdf") + 1], settle)
+        window.close()
+        return 0
     if "--ocr" in sys.argv or "--server" in sys.argv:
         shot = "ocr-passage.png" if "--ocr" in sys.argv else "server-answer.png"
         add_ask_and_cite([str(pdf)], shot)
@@ -135,6 +143,36 @@ def main() -> int:
     window.close()
     print(f"screenshots in {OUT}")
     return 0
+
+
+def long_pdf_shots(window: Any, pdf: str, settle: Any) -> None:
+    """Add a long PDF; once all its words are committed and some vectors made,
+    grab the window, press Stop, grab it again."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    worker = window.library.worker
+    seen: list[Any] = []
+    loop = QEventLoop()
+
+    def on_progress(progress: Any) -> None:
+        read = progress.pages_total and progress.pages_read >= progress.pages_total
+        if read and progress.pages_done >= 100 and not seen:
+            seen.append(progress)
+            loop.quit()
+
+    worker.sig_progress.connect(on_progress)
+    window.add_paths([pdf])
+    QTimer.singleShot(900000, loop.quit)
+    loop.exec()
+    settle(500)
+    window.grab().save(str(OUT / "long-pdf-indexing.png"))
+    finished = QEventLoop()
+    worker.sig_ingest_finished.connect(finished.quit)
+    window.library.pane.stop_button.click()
+    QTimer.singleShot(120000, finished.quit)
+    finished.exec()
+    settle(2000)
+    window.grab().save(str(OUT / "long-pdf-stopped.png"))
 
 
 def scanned_copy(pdf: Path, out: Path) -> Path:

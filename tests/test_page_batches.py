@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import lancedb
 import pytest
@@ -19,7 +21,7 @@ from assistant.core.cancel import CancelToken
 from assistant.core.chunking import chunk_document
 from assistant.core.ingest import parse_file
 from assistant.core.services import Library
-from assistant.core.types import DocumentInfo, IngestProgress
+from assistant.core.types import DocumentInfo, DocumentStream, IngestProgress, Page
 
 CHILD = Path(__file__).parent / "ingest_child.py"
 PAGES = 60
@@ -110,6 +112,41 @@ def test_all_pages_are_found_by_their_words_before_their_vectors_are_done(
     [doc] = library.documents()
     assert doc.complete and doc.pages_indexed == doc.pages_by_words == PAGES
     assert library.store.count_rows_without_vectors() == 0
+
+
+def test_slow_pages_are_embedded_while_the_next_ones_are_read(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages that come slowly (OCR) do not wait for the whole document to be read
+    before their vectors are made."""
+    pdf = _manual(tmp_path / "docs")
+    library = Library(SETTINGS, FakeEmbedder(), directory=tmp_path / "index")
+    opened = ingest_pipeline.open_document
+
+    def slow_document(*args: Any, **kwargs: Any) -> DocumentStream:
+        stream = opened(*args, **kwargs)
+        pages = stream.pages
+
+        def slowly() -> Iterator[Page]:
+            for page in pages:
+                time.sleep(0.03)
+                yield page
+
+        stream.pages = slowly()
+        return stream
+
+    monkeypatch.setattr(ingest_pipeline, "open_document", slow_document)
+    monkeypatch.setattr(ingest_pipeline, "PARSE_WAIT_S", 0.05)
+    embedded_while_reading: list[int] = []
+
+    def progress(state: IngestProgress) -> None:
+        if state.pages_done and state.pages_read < PAGES:
+            embedded_while_reading.append(state.pages_done)
+
+    assert library.ingest([pdf], progress=progress).ok
+    assert embedded_while_reading, "no vectors were made while the pages came"
+    [doc] = library.documents()
+    assert doc.complete and doc.pages_indexed == PAGES
 
 
 def test_stop_keeps_the_committed_pages_and_the_next_ingest_continues(

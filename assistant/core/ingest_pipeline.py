@@ -12,7 +12,8 @@ Such a document is committed by its words first: each page batch is written as
 soon as it is read, with its full text and no vector (``text_rows``: no text hash,
 a zero vector that no vector search returns), so all of a 2,400-page manual is
 found by its words within seconds of parsing; its batches are then embedded in
-order and written over those rows with their vectors and sentence rows.
+order and written over those rows with their vectors and sentence rows (while the
+pages are still read if they come slowly, as OCR'd pages do: ``PARSE_WAIT_S``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ FIRST_PART_CHUNKS = 32
 within seconds."""
 PART_CHUNKS = 512
 """Later page batches (a commit each)."""
+PARSE_WAIT_S = 2.0
+"""While a long document's words are being committed, how long to wait for its
+next page batch before embedding an earlier one: the text layer of a PDF comes
+many batches a second (the words of all its pages go first), OCR'd pages a few a
+minute (the vectors are made while the next pages are read)."""
 
 
 def doc_id_for(path: Path) -> str:
@@ -210,7 +216,11 @@ def run_ingest(
     failed = interrupted = False
     try:
         while True:
-            item = items.get()
+            try:
+                item = items.get(timeout=PARSE_WAIT_S if deferred else None)
+            except queue.Empty:  # slow pages (OCR): use the wait
+                embed_parts([deferred.pop(0)])
+                continue
             if item is _DONE:
                 break
             if cancel.cancelled:

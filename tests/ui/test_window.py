@@ -891,6 +891,29 @@ def test_an_epub_is_counted_in_chapters() -> None:
     assert DocumentRow("a.pdf", "pdf", "ready", 1, 2).summary() == "1 page · 2 chunks"
 
 
+def test_a_partly_indexed_pdf_says_what_is_searchable_by_words_and_by_meaning() -> None:
+    from assistant.core.types import IngestProgress
+    from assistant.ui.models.document_model import DocumentRow
+
+    stopped = DocumentRow(
+        "m.pdf", "pdf", "partial", 2415, 1066, pages_indexed=220, pages_by_words=2415
+    )
+    assert stopped.summary() == (
+        "partly indexed: all 2,415 pages searchable by words, 220 by meaning "
+        "(Resume continues)"
+    )
+    killed = DocumentRow(
+        "m.pdf", "pdf", "partial", 2415, 0, pages_indexed=0, pages_by_words=800
+    )
+    assert killed.summary().startswith("partly indexed: 800 of 2,415 pages")
+    progress = IngestProgress(pages_done=220, pages_read=2415, pages_total=2415)
+    assert progress.pages_summary() == (
+        "page 220 of 2,415 embedded, 2,415 searchable by words"
+    )
+    progress.pages_done = 2415
+    assert progress.pages_summary() == "page 2,415 of 2,415"
+
+
 def test_a_document_removed_in_the_window_does_not_return_at_the_next_start(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,15 +47,20 @@ class DocumentRow:
         if self.state == "queued":
             return "queued"
         if self.state == "partial":
-            words = (
-                f"{self.pages_by_words} searchable by words, "
-                if self.pages_by_words > self.pages_indexed
-                else ""
-            )
+            noun = page_noun(self.path)
+            if self.pages_by_words > self.pages_indexed:  # words committed first
+                words = (
+                    f"all {self.pages:,} {noun}s"
+                    if self.pages_by_words >= self.pages
+                    else f"{self.pages_by_words:,} of {self.pages:,} {noun}s"
+                )
+                return (
+                    f"partly indexed: {words} searchable by words, "
+                    f"{self.pages_indexed:,} by meaning (Resume continues)"
+                )
             return (
-                f"partly indexed: of {self.pages} {page_noun(self.path)}s "
-                f"{words}{self.pages_indexed} by meaning · "
-                f"{_plural(self.chunks, 'chunk')} (Resume continues)"
+                f"partly indexed: {self.pages_indexed:,} of {self.pages:,} {noun}s "
+                f"searchable · {_plural(self.chunks, 'chunk')} (Resume continues)"
             )
         noun = page_noun(self.path)
         pages = f"{_plural(self.pages, noun)} · " if self.pages else ""

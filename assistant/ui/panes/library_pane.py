@@ -73,6 +73,10 @@ class LibraryPane(QWidget):
         self.view = QListView()
         self.view.setModel(self.proxy)
         self.view.setAlternatingRowColors(True)
+        # long states (a failure's reason, a partly indexed PDF) wrap in the pane
+        self.view.setWordWrap(True)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._on_context_menu)
         self.view.doubleClicked.connect(
