@@ -183,6 +183,27 @@ def test_stop_keeps_the_committed_pages_and_the_next_ingest_continues(
     assert library.ingest([pdf]).unchanged == [str(pdf.resolve())]
 
 
+def test_the_ann_index_waits_for_the_vectors_of_a_stopped_document(
+    tmp_path: Path, small_batches: None
+) -> None:
+    """Its partitions would be trained on the zero vectors of text rows."""
+    pdf = _manual(tmp_path / "docs")
+    settings = SETTINGS.model_copy(update={"ann_min_rows": 50})
+    library = Library(settings, FakeEmbedder(), directory=tmp_path / "index")
+    cancel = CancelToken()
+
+    def progress(state: IngestProgress) -> None:
+        if state.pages_done >= PAGES // 2:
+            cancel.cancel()
+
+    library.ingest([pdf], progress=progress, cancel=cancel)
+    store = library.store
+    assert store.count_rows_without_vectors() and store._table.count_rows() >= 50
+    assert not store._has_index("vector")
+    assert library.ingest([pdf]).ok
+    assert store.count_rows_without_vectors() == 0 and store._has_index("vector")
+
+
 def test_a_changed_long_document_replaces_its_old_version(
     tmp_path: Path, small_batches: None
 ) -> None:

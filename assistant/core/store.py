@@ -535,7 +535,13 @@ class ChunkStore:
             from lancedb.index import BTree
 
             self._table.create_index("chunk_id", config=BTree(), replace=True)
-        if rows >= self.ann_min_rows and not self._has_index("vector"):
+        # its partitions are trained on real vectors: not while a stopped long
+        # document's text rows (zero vectors) wait for theirs (searched exactly)
+        if (
+            rows >= self.ann_min_rows
+            and not self._has_index("vector")
+            and not self.count_rows_without_vectors()
+        ):
             partitions = max(1, int(rows**0.5))
             self._table.create_index(
                 metric="cosine",
