@@ -113,7 +113,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         bar.n = p.bytes_done
         bar.set_description(
             f"{p.files_done}/{p.files_total} files, "
-            + (f"{p.pages_summary()}, " if p.pages_total else "")
+            + (f"{summary}, " if (summary := p.pages_summary()) else "")
             + f"{p.chunks_done} chunks",
             refresh=False,
         )

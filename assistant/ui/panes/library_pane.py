@@ -157,7 +157,7 @@ class LibraryPane(QWidget):
         self.progress.setValue(progress.bytes_done)
         self.progress.setFormat(f"{progress.files_done}/{progress.files_total} files")
         current = f"{progress.current} · " if progress.current else ""
-        pages = f"{progress.pages_summary()} · " if progress.pages_total else ""
+        pages = f"{summary} · " if (summary := progress.pages_summary()) else ""
         self.progress_label.setText(
             f"{current}{pages}{progress.chunks_done:,} chunks · "
             f"{format_eta(progress.eta_s)}"
