@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import print_result
+from report import print_result, print_rows
 
 from assistant.core.ingest_pipeline import doc_id_for
 from assistant.core.store import ChunkStore
@@ -179,10 +179,7 @@ def main() -> None:
         )
     if args.kill_at > 0:
         rows.append(_resume_row(args.pdf, args.kill_at))
-    columns = list(max(rows, key=len))
-    print(" | ".join(columns))
-    for row in rows:
-        print(" | ".join(str(row.get(c, "")) for c in columns))
+    print_rows(rows)
     print_result({"pdf": str(args.pdf), "cpus": os.cpu_count(), "runs": rows})
 
 

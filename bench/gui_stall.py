@@ -1,34 +1,44 @@
 """Start-up, memory and the longest event-loop stall of the real window while it
-ingests a 100-page PDF and streams an answer (a 10 ms QTimer heartbeat; the stall
-is the longest gap between beats; RSS is sampled on every beat).
+ingests a PDF and streams an answer (a 10 ms QTimer heartbeat; the stall is the
+longest gap between beats; RSS is sampled on every beat), with the longest pass of
+Python's cyclic garbage collector in each phase (it holds the GIL, so a pass in a
+worker thread stops the event loop too). Each configuration runs in its own
+process, side by side:
+
+- ``default``: the app as it is (the heap frozen once models are loaded and after
+  each ingest: ``hardware.freeze_heap``);
+- ``no-freeze``: the same with ``gc.freeze`` made a no-op (the app before 12-05).
 
     QT_QPA_PLATFORM=offscreen python bench/gui_stall.py [PDF]
+        [--configs default,no-freeze]
 
 Prints a table and one JSON line (prefix ``BENCH``).
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import json
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-from report import print_result
+from report import print_result, print_rows
 
 HERE = Path(__file__).parent
+CONFIGS = ("default", "no-freeze")
 
 
-def main() -> None:
+def child(pdf: Path, config: str) -> None:
+    """One window, one configuration: print its figures as one JSON line."""
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="assistant-stall-")
-    pdf = (
-        Path(sys.argv[1])
-        if len(sys.argv) > 1
-        else HERE / "out/corpus/python-library-1.pdf"
-    )
-    if not pdf.exists():
-        sys.exit(f"{pdf} missing: run `python bench/corpus.py bench/out/corpus` first")
+    if config == "no-freeze":
+        gc.freeze = lambda: None
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -48,9 +58,21 @@ def main() -> None:
 
     process = psutil.Process()
     gaps: dict[str, float] = {}
+    gc_passes: dict[str, float] = {}
     peak_rss: dict[str, float] = {}
     phase = ["startup"]
     last = [time.perf_counter()]
+    gc_started: dict[int, float] = {}
+
+    def gc_timer(stage: str, info: dict[str, int]) -> None:
+        now, thread = time.perf_counter(), threading.get_ident()
+        if stage == "start":
+            gc_started[thread] = now
+            return
+        took = (now - gc_started.pop(thread, now)) * 1000
+        gc_passes[phase[0]] = max(gc_passes.get(phase[0], 0.0), took)
+
+    gc.callbacks.append(gc_timer)
 
     def beat() -> None:
         now = time.perf_counter()
@@ -87,24 +109,68 @@ def main() -> None:
     window.chat.ask("How do I parse a JSON document from a string?")
     answer_s = wait_for(window.chat.sig_answer_shown, 600000)
     heartbeat.stop()
-    window.close()
+    messages = window.chat_pane.model.messages()
+    answer = messages[-1].text if messages else ""
+    rows = window.library.documents.rows()
     result = {
+        "run": config,
         "window_shown_s": round(window_shown_s, 2),
         "library_ready_s": round(ready_s + window_shown_s, 2),
         "models_ready_s": round(model_s, 2),
         "idle_rss_mb_models_loaded": round(idle_rss),
         "peak_rss_mb_ingest": round(peak_rss.get("ingest", 0)),
         "peak_rss_mb_answer": round(peak_rss.get("answer", 0)),
-        "ingest_pages": window.library.documents.rows()[0].pages
-        if window.library.documents.rows()
-        else 0,
+        "ingest_pages": rows[0].pages if rows else 0,
         "ingest_s": round(ingest_s, 1),
         "answer_s": round(answer_s, 1),
+        "answer_chars": len(answer),
         "max_stall_startup_ms": round(gaps.get("startup", 0), 1),
         "max_stall_ingest_ms": round(gaps.get("ingest", 0), 1),
         "max_stall_answer_ms": round(gaps.get("answer", 0), 1),
+        "max_gc_pass_startup_ms": round(gc_passes.get("startup", 0), 1),
+        "max_gc_pass_ingest_ms": round(gc_passes.get("ingest", 0), 1),
+        "max_gc_pass_answer_ms": round(gc_passes.get("answer", 0), 1),
     }
-    print_result(result)
+    print("RESULT " + json.dumps(result), flush=True)
+    window.close()
+    # skip the interpreter's teardown: its figures are printed, and the bench
+    # measures the window, not the order C extensions are torn down in
+    os._exit(0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "pdf", nargs="?", type=Path, default=HERE / "out/corpus/python-library-1.pdf"
+    )
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if not args.pdf.exists():
+        sys.exit(
+            f"{args.pdf} missing: run `python bench/corpus.py bench/out/corpus` first"
+        )
+    if args.child:
+        child(args.pdf, args.child)
+        return
+    rows = []
+    for config in args.configs.split(","):
+        done = subprocess.run(
+            [sys.executable, __file__, str(args.pdf), "--child", config],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        lines = [
+            line for line in done.stdout.splitlines() if line.startswith("RESULT ")
+        ]
+        rows.append(
+            json.loads(lines[-1][7:])
+            if lines
+            else {"run": config, "error": f"exit {done.returncode}"}
+        )
+    print_rows(rows)
+    print_result({"pdf": str(args.pdf), "cpus": os.cpu_count(), "runs": rows})
 
 
 if __name__ == "__main__":

@@ -11,3 +11,11 @@ def print_result(result: Mapping[str, object]) -> None:
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")
     print("BENCH " + json.dumps(result))
+
+
+def print_rows(rows: list[dict[str, object]]) -> None:
+    """Runs side by side: one line each, under the widest row's columns."""
+    columns = list(max(rows, key=len))
+    print(" | ".join(columns))
+    for row in rows:
+        print(" | ".join(str(row.get(c, "")) for c in columns))

@@ -1,4 +1,5 @@
-"""Facts about this machine that tune thread counts and number formats."""
+"""Facts about this machine that tune thread counts and number formats, and the
+process's own memory."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: macOS, Windows
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def freeze_heap() -> None:
+    """Leave every object alive now out of the cyclic garbage collector's full
+    passes. A full pass walks the whole heap holding the GIL: with the models and
+    Qt loaded (~175k objects) it took 100-170 ms, which a worker thread's
+    allocations triggered every few seconds, and the window's event loop waited
+    for it (bench/gui_stall.py). Called once the long-lived objects exist (models
+    loaded, a job done); they are still freed when their last reference goes,
+    only cycles among them are never collected."""
+    import gc
+
+    gc.freeze()
 
 
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -7,6 +7,7 @@ import time
 from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, generator_settings
+from assistant.core.hardware import freeze_heap
 from assistant.core.llm import Generator
 from assistant.core.services import Conversation, Library, load_generator
 from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareRequest
@@ -66,6 +67,7 @@ class ChatWorker(QObject):
             self.sig_failed.emit(readable_error(exc))
             return
         self.sig_model_ready.emit(self._generator.name)
+        freeze_heap()  # the chat model is loaded
 
     @Slot(object)
     def set_library(self, library: Library) -> None:

@@ -22,6 +22,7 @@ from assistant.core.folder_sync import (
     unreadable,
     without_excluded,
 )
+from assistant.core.hardware import freeze_heap
 from assistant.core.ingest import discover, parse_file
 from assistant.core.rebuild import rebuild_index
 from assistant.core.services import Library
@@ -83,6 +84,7 @@ class LibraryWorker(QObject):
         self.sig_ready.emit(self._library.with_settings(self._settings))
         self.refresh()
         self._start_watching()
+        freeze_heap()  # the library and its encoders are loaded
 
     # ---- watched folders ---------------------------------------------------------
     def _watched(self) -> WatchedFolders | None:
@@ -202,6 +204,7 @@ class LibraryWorker(QObject):
         report.failed[:0] = failures
         self.sig_ingest_finished.emit(report)
         self.refresh()
+        freeze_heap()  # what the ingest imported and loaded stays
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
