@@ -36,6 +36,7 @@ from assistant.config import (
     generator_settings,
     save_settings,
 )
+from assistant.core.hardware import freeze_heap
 from assistant.ui.about_dialog import show_about
 from assistant.ui.chat_controller import ChatController
 from assistant.ui.library_controller import LibraryController
@@ -77,6 +78,7 @@ class MainWindow(QMainWindow):
         chat_worker: ChatWorker | None = None,
     ) -> None:
         super().__init__()
+        freeze_heap()  # what the imports made, before the workers start loading
         self.settings = settings
         self.setWindowTitle("Assistant")
         self.setAcceptDrops(True)
