@@ -44,6 +44,22 @@ def test_empty_state_then_two_files_reach_ready(
     assert "2 documents" in win.count_label.text()
 
 
+def test_the_heap_is_frozen_again_after_an_ingest(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    """Long-lived objects leave the GC's full passes, which held the GIL for
+    100-170 ms and stalled the event loop while indexing (bench/gui_stall.py)."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe filter is changed every spring.")
+    _add_and_wait(qtbot, window, [str(notes)])
+    qtbot.waitUntil(lambda: gc.get_freeze_count() > 0)
+    assert len(gc.get_objects()) < gc.get_freeze_count()
+
+
 def test_bad_file_shows_reason_and_others_go_on(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
