@@ -97,8 +97,11 @@ def child(pdf: Path, config: str) -> None:
 
     ready_s = wait_for(window.library.sig_documents_shown, 120000)
     model_s = window_shown_s + ready_s
-    if window.loading_bar.isVisible():
-        model_s += wait_for(window.chat.worker.sig_model_ready, 120000)
+    waited = time.perf_counter()
+    while window.loading_bar.isVisible() and time.perf_counter() - waited < 120:
+        # (not sig_model_ready: it may have been sent before the bar is hidden)
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    model_s += time.perf_counter() - waited
     idle_rss = process.memory_info().rss / 2**20
     phase[0] = "ingest"
     last[0] = time.perf_counter()
