@@ -5,8 +5,9 @@ Python's cyclic garbage collector in each phase (it holds the GIL, so a pass in 
 worker thread stops the event loop too). Each configuration runs in its own
 process, side by side:
 
-- ``default``: the app as it is (the heap frozen once models are loaded and after
-  each ingest: ``hardware.freeze_heap``);
+- ``default``: the app as it is (the heap frozen when the window is built, once
+  the models are loaded, every 20 s while indexing and after each ingest:
+  ``hardware.freeze_heap``);
 - ``no-freeze``: the same with ``gc.freeze`` made a no-op (the app before 12-05).
 
     QT_QPA_PLATFORM=offscreen python bench/gui_stall.py [PDF]

@@ -38,8 +38,9 @@ def freeze_heap() -> None:
     Qt loaded (~175k objects) it took 100-170 ms, which a worker thread's
     allocations triggered every few seconds, and the window's event loop waited
     for it (bench/gui_stall.py). Called once the long-lived objects exist (models
-    loaded, a job done); they are still freed when their last reference goes,
-    only cycles among them are never collected."""
+    loaded, a job done, and every so often during a long ingest); they are still
+    freed when their last reference goes, only cycles among them are never
+    collected."""
     import gc
 
     gc.freeze()
