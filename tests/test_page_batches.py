@@ -258,3 +258,48 @@ def test_sigkill_mid_document_resumes_without_re_embedding(tmp_path: Path) -> No
     assert report.chunks_embedded == len(expected) - committed
     [doc] = library.documents()
     assert doc.complete and doc.chunks == len(expected)
+
+
+def test_the_eta_counts_from_the_first_vectors_not_from_reading_the_words(
+    tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long document's pages are all read (for their words) before any is
+    embedded; the time left is the embedding's pace over what is left, so the
+    first estimate after the first vectors is of the order of the real rest (the
+    reading's seconds spread over every byte overstated it many times)."""
+    pdf = _manual(tmp_path / "docs")
+
+    class SlowEmbedder(FakeEmbedder):
+        def embed(self, texts: Any) -> Any:
+            time.sleep(0.05)
+            return super().embed(texts)
+
+    library = Library(SETTINGS, SlowEmbedder(), directory=tmp_path / "index")
+    opened = ingest_pipeline.open_document
+
+    def slow_document(*args: Any, **kwargs: Any) -> DocumentStream:
+        stream = opened(*args, **kwargs)
+        pages = stream.pages
+
+        def slowly() -> Iterator[Page]:
+            for page in pages:
+                time.sleep(0.03)  # 1.8 s of reading before the first vectors
+                yield page
+
+        stream.pages = slowly()
+        return stream
+
+    monkeypatch.setattr(ingest_pipeline, "open_document", slow_document)
+    first: list[tuple[float, float]] = []  # (elapsed, estimate) at the first vectors
+
+    def progress(state: IngestProgress) -> None:
+        if state.pages_done and not first and state.eta_s is not None:
+            first.append((state.elapsed_s, state.eta_s))
+
+    started = time.perf_counter()
+    assert library.ingest([pdf], progress=progress).ok
+    total = time.perf_counter() - started
+    [(at, estimate)] = first
+    rest = total - at
+    assert at > 1.5, "the words were not read first"
+    assert estimate < 4 * rest + 1.0, (estimate, rest)

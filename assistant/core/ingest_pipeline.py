@@ -201,6 +201,8 @@ def run_ingest(
         for part in parts:
             if cancel.cancelled:
                 return
+            if state.embedding_from_s is None:
+                state.embedding_from_s = time.perf_counter() - started
             rows = _embed(part, embedder, report, state, emit, cancel, options)
             if rows is None:
                 return
