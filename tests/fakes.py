@@ -69,6 +69,8 @@ class FakeGenerator:
         """Questions the search asked to translate (kept apart from ``prompts``)."""
         self.translations: dict[str, str] = {}
         """Replies to those requests; a question not listed gets none."""
+        self.translation_tokens = 0
+        """Tokens of those replies read by the caller."""
         self.judgements: list[float] = []
         """Replies to ``yes_odds`` in turn; when empty, a confident yes."""
         self.judged: list[list[dict[str, str]]] = []
@@ -97,7 +99,9 @@ class FakeGenerator:
         if messages[0]["content"] == TRANSLATE_SYSTEM:
             question = messages[-1]["content"]
             self.translated.append(question)
-            yield self.translations.get(question, "")
+            for token in re.findall(r"\s*\S+", self.translations.get(question, "")):
+                self.translation_tokens += 1
+                yield token
             return
         self.prompts.append(list(messages))
         self.adapters_used.append(self.adapter)

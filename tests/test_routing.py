@@ -86,6 +86,15 @@ def test_only_cjk_questions_are_translated_and_bad_replies_are_dropped() -> None
     assert english_query(generator, "大门几点关？") == "When does the gate close?"
 
 
+def test_the_translation_is_not_waited_for_past_its_first_line() -> None:
+    generator = FakeGenerator()
+    generator.translations["大门几点关？"] = (
+        "When does the gate close?\nThe gate closes at nine, as the notice says."
+    )
+    assert english_query(generator, "大门几点关？") == "When does the gate close?"
+    assert generator.translation_tokens == 6  # five words, then the newline's token
+
+
 def test_a_library_built_before_the_default_changed_keeps_its_embedder(
     tmp_path: Path,
 ) -> None:
