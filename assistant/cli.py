@@ -110,7 +110,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if bar is None:
             return
         bar.total = p.bytes_total
-        bar.n = p.bytes_done
+        bar.n = int(p.bytes_progress)
         bar.set_description(
             f"{p.files_done}/{p.files_total} files, "
             + (f"{summary}, " if (summary := p.pages_summary()) else "")

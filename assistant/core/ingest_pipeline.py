@@ -201,8 +201,8 @@ def run_ingest(
         for part in parts:
             if cancel.cancelled:
                 return
-            if state.embedding_from_s is None:
-                state.embedding_from_s = time.perf_counter() - started
+            if state.pace_from is None:
+                state.pace_from = (time.perf_counter() - started, state.bytes_done)
             rows = _embed(part, embedder, report, state, emit, cancel, options)
             if rows is None:
                 return
@@ -212,6 +212,7 @@ def run_ingest(
                 state.pages_read += part.pages
             state.files_done += part.last
             state.bytes_done += part.size
+            state.bytes_embedding = 0.0
             emit()
 
     emit()
@@ -250,7 +251,8 @@ def run_ingest(
             state.pages_read += item.pages
             deferred.append(item)
             emit()
-            if item.last:
+            if item.last:  # its words are in: what is left of it is embedding
+                state.pace_from = (time.perf_counter() - started, state.bytes_done)
                 embed_parts(deferred)
                 deferred = []
         embed_parts(deferred)
@@ -616,6 +618,7 @@ def _embed(
     todo_chunks = [i for i in range(len(chunks)) if vectors[i] is None]
     report.chunks_reused += len(chunks) - len(todo_chunks)
     state.chunks_done += len(chunks) - len(todo_chunks)
+    settled = len(all_chunks) - len(todo_chunks)
     # each batch of chunks is embedded with its sentences; new sentences of chunks
     # whose vectors were reused come last
     batches = [
@@ -644,6 +647,8 @@ def _embed(
         report.sentences_embedded += len(batch) - len(done)
         report.tokens_embedded += sum(chunks[i].tokens for i in done)
         state.chunks_done += len(done)
+        settled += len(done)
+        state.bytes_embedding = part.size * settled / max(len(all_chunks), 1)
         emit()
     if cancel.cancelled:
         return None

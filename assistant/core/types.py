@@ -365,11 +365,14 @@ class IngestProgress:
     bytes_total: int = 0
     current: str = ""
     elapsed_s: float = 0.0
-    embedding_from_s: float | None = None
-    """When the first file or page batch began to be embedded (seconds into the
-    ingest): the ETA's clock. A long document's pages are all read for their words
-    before any is embedded, and that reading is not the pace of what is left
-    (counted from the start, a 51 s ingest read "7 min 52 s left" at 15 s)."""
+    bytes_embedding: float = 0.0
+    """The part of the page batch being embedded that is done, in bytes (its
+    chunks done over its chunks): a long document's batch moves the ETA as it goes."""
+    pace_from: tuple[float, float] | None = None
+    """(seconds in, bytes done) from which the ETA's pace is measured: the first
+    vectors, and again when a long document's words pass ends. That pass reads
+    every page before most are embedded, and its pace is not the embedding's
+    (measured from the start, a 51 s ingest read "7 min 52 s left" at 15 s)."""
 
     def pages_summary(self) -> str:
         """ "page 812 of 2,415 embedded, 2,415 searchable by words" (the CLI's and
@@ -382,12 +385,20 @@ class IngestProgress:
         return f"{done} embedded, {self.pages_read:,} searchable by words"
 
     @property
+    def bytes_progress(self) -> float:
+        """Bytes done, with the part of the batch being embedded (the bars)."""
+        return self.bytes_done + self.bytes_embedding
+
+    @property
     def eta_s(self) -> float | None:
-        if self.bytes_done <= 0 or self.bytes_total <= 0:
+        if self.bytes_total <= 0:
             return None
-        left = max(self.bytes_total - self.bytes_done, 0)
-        spent = self.elapsed_s - (self.embedding_from_s or 0.0)
-        return max(spent, 0.0) * left / self.bytes_done
+        done = self.bytes_progress
+        since_s, since_bytes = self.pace_from or (0.0, 0.0)
+        if done - since_bytes <= 0:
+            return None
+        left = max(self.bytes_total - done, 0.0)
+        return max(self.elapsed_s - since_s, 0.0) * left / (done - since_bytes)
 
 
 @dataclass

@@ -154,7 +154,7 @@ class LibraryPane(QWidget):
         self.progress_box.show()
         self.stop_button.setEnabled(True)
         self.progress.setMaximum(max(progress.bytes_total, 1))
-        self.progress.setValue(progress.bytes_done)
+        self.progress.setValue(int(progress.bytes_progress))
         self.progress.setFormat(f"{progress.files_done}/{progress.files_total} files")
         current = f"{progress.current} · " if progress.current else ""
         pages = f"{summary} · " if (summary := progress.pages_summary()) else ""
