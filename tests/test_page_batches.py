@@ -49,6 +49,25 @@ def _rows(library: Library) -> list[dict[str, object]]:
     return library.store._scan(["chunk_id", "ordinal", "content_hash"]).to_pylist()
 
 
+def _slow_pages(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Every page comes ``seconds`` after the one before (as OCR'd pages do)."""
+    opened = ingest_pipeline.open_document
+
+    def slow_document(*args: Any, **kwargs: Any) -> DocumentStream:
+        stream = opened(*args, **kwargs)
+        pages = stream.pages
+
+        def slowly() -> Iterator[Page]:
+            for page in pages:
+                time.sleep(seconds)
+                yield page
+
+        stream.pages = slowly()
+        return stream
+
+    monkeypatch.setattr(ingest_pipeline, "open_document", slow_document)
+
+
 def test_first_pages_are_searchable_while_the_rest_is_read(
     tmp_path: Path, small_batches: None
 ) -> None:
@@ -121,21 +140,7 @@ def test_slow_pages_are_embedded_while_the_next_ones_are_read(
     before their vectors are made."""
     pdf = _manual(tmp_path / "docs")
     library = Library(SETTINGS, FakeEmbedder(), directory=tmp_path / "index")
-    opened = ingest_pipeline.open_document
-
-    def slow_document(*args: Any, **kwargs: Any) -> DocumentStream:
-        stream = opened(*args, **kwargs)
-        pages = stream.pages
-
-        def slowly() -> Iterator[Page]:
-            for page in pages:
-                time.sleep(0.03)
-                yield page
-
-        stream.pages = slowly()
-        return stream
-
-    monkeypatch.setattr(ingest_pipeline, "open_document", slow_document)
+    _slow_pages(monkeypatch, 0.03)
     monkeypatch.setattr(ingest_pipeline, "PARSE_WAIT_S", 0.05)
     embedded_while_reading: list[int] = []
 
@@ -275,21 +280,7 @@ def test_the_eta_counts_from_the_first_vectors_not_from_reading_the_words(
             return super().embed(texts)
 
     library = Library(SETTINGS, SlowEmbedder(), directory=tmp_path / "index")
-    opened = ingest_pipeline.open_document
-
-    def slow_document(*args: Any, **kwargs: Any) -> DocumentStream:
-        stream = opened(*args, **kwargs)
-        pages = stream.pages
-
-        def slowly() -> Iterator[Page]:
-            for page in pages:
-                time.sleep(0.03)  # 1.8 s of reading before the first vectors
-                yield page
-
-        stream.pages = slowly()
-        return stream
-
-    monkeypatch.setattr(ingest_pipeline, "open_document", slow_document)
+    _slow_pages(monkeypatch, 0.03)  # 1.8 s of reading before the first vectors
     first: list[tuple[float, float]] = []  # (elapsed, estimate) at the first vectors
 
     def progress(state: IngestProgress) -> None:
