@@ -5,6 +5,8 @@ question is searched *as*, on a library built with the defaults.
   model often answers the question instead of translating it, against a few-shot
   prompt that translates (how many renderings are questions is counted);
 - the translation's list weight (0.5, the default, and 1.0);
+- the fusion's knobs (reciprocal rank, the default; ``fusion: "scores"`` is compared
+  in the README's *Fusion by scores*);
 - each sentence of a multi-sentence question as a view of its own (vectors, and
   vectors + full text), so the ask is not drowned by the story before it;
 - exact vector search instead of the ANN index (what the index loses);
@@ -122,16 +124,18 @@ def main() -> None:
 
     def add_list(
         candidates: dict[str, Any],
-        ranked: list[tuple[str, float]],
+        ranked: list[tuple[str, float, float]],
         weight: float,
-        rrf_k: int,
+        config: Any,
         floor: float,
     ) -> None:
-        for rank, (chunk_id, similarity) in enumerate(ranked):
+        """(chunk id, score, cosine) best first, fused as the app fuses a list."""
+        shares = retrieval._shares([score for _, score, _ in ranked], config)
+        for (chunk_id, _, similarity), share in zip(ranked, shares, strict=True):
             cand = candidates.get(chunk_id)
             if cand is None:
                 cand = candidates[chunk_id] = retrieval._Candidate(chunk_id)
-            cand.fused += weight / (rrf_k + rank + 1)
+            cand.fused += weight * share
             cand.similarity = max(cand.similarity or 0.0, similarity)
             cand.relevant = cand.relevant or similarity >= floor
 
@@ -156,9 +160,9 @@ def main() -> None:
                     )
                     add_list(
                         candidates,
-                        [(h["chunk_id"], 0.0) for h in hits],
+                        [(h["chunk_id"], float(h["_score"]), 0.0) for h in hits],
                         weight * config.text_weight,
-                        config.rrf_k,
+                        config,
                         -1.0,  # lexical: relevant
                     )
         for text, weight in (
@@ -168,9 +172,9 @@ def main() -> None:
             if text and weight:
                 add_list(
                     candidates,
-                    e5_ranked(text, config.candidates),
+                    [(c, v, v) for c, v in e5_ranked(text, config.candidates)],
                     weight,
-                    config.rrf_k,
+                    config,
                     E5_FLOOR,
                 )
 
@@ -189,6 +193,12 @@ def main() -> None:
 
     variants: list[tuple[str, str, str, dict[str, Any]]] = [
         ("default (app's translation, its lists at 0.5)", "product", "app", {}),
+        (
+            "lists fused by min-max normalised scores",
+            "product",
+            "app",
+            {"config": {"fusion": "scores"}},
+        ),
         ("translation's lists at 1.0", "product", "app", {"w": 1.0}),
         ("few-shot translation, lists at 0.5", "product", "faithful", {}),
         ("few-shot translation, lists at 1.0", "product", "faithful", {"w": 1.0}),
@@ -204,7 +214,12 @@ def main() -> None:
             "app",
             {"config": {"candidates": 60}},
         ),
-        ("RRF k 60 -> 20", "product", "app", {"config": {"rrf_k": 20}}),
+        (
+            "reciprocal rank, k 60 -> 20",
+            "product",
+            "app",
+            {"config": {"fusion": "rrf", "rrf_k": 20}},
+        ),
         (
             "full-text weight 1.0 -> 0.7",
             "product",

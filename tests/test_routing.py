@@ -152,7 +152,9 @@ def test_only_english_sentences_get_vectors_of_their_own(tmp_path: Path) -> None
     )
     routed = RoutedEmbedder(
         FakeEmbedder(dim=16, max_tokens=400, name="multi"),
-        FakeEmbedder(dim=8, max_tokens=400, name="english"),
+        # dimensions enough for its bag of words to mean something (at 8 every
+        # word collides and its lists are noise, which score fusion does not mute)
+        FakeEmbedder(dim=48, max_tokens=400, name="english"),
     )
     library = Library(Settings(chunk_tokens=300), routed, directory=tmp_path / "ix")
     assert library.ingest([docs]).ok

@@ -1,0 +1,43 @@
+"""How ranked lists are fused (retrieval._shares): by normalised score, or by rank."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.core.retrieval import RetrievalConfig, _shares
+
+SCORES = RetrievalConfig(fusion="scores")
+RANKS = RetrievalConfig()
+
+
+def fused(lists: list[dict[str, float]], config: RetrievalConfig) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for ranked in lists:
+        ids = sorted(ranked, key=ranked.__getitem__, reverse=True)
+        shares = _shares([ranked[c] for c in ids], config)
+        for chunk, share in zip(ids, shares, strict=True):
+            total[chunk] = total.get(chunk, 0.0) + share
+    return total
+
+
+def test_a_clear_lead_in_one_list_outweighs_a_near_tie_in_another() -> None:
+    """By rank, one place behind is one place behind however close; by score, the
+    chunk far ahead by its vector and a hair behind by its words comes first."""
+    vectors = {"answer": 0.82, "neighbour": 0.55, "far": 0.40}
+    words = {"neighbour": 14.0, "other": 13.95, "answer": 13.9, "far": 5.0}
+    by_rank = fused([vectors, words], RANKS)
+    by_score = fused([vectors, words], SCORES)
+    assert max(by_rank, key=by_rank.__getitem__) == "neighbour"
+    assert max(by_score, key=by_score.__getitem__) == "answer"
+
+
+def test_scores_that_barely_differ_are_not_spread_to_one_and_zero() -> None:
+    assert _shares([0.9, 0.6, 0.3], SCORES) == pytest.approx([1.0, 0.5, 0.0])
+    first, second = _shares([0.50, 0.49], SCORES)
+    assert first == 1.0 and second == pytest.approx(0.9)
+    assert _shares([0.0, 0.0], SCORES) == [1.0, 1.0]
+    assert _shares([], SCORES) == []
+
+
+def test_reciprocal_rank_sees_only_places() -> None:
+    assert _shares([0.9, 0.1], RANKS) == pytest.approx([1 / 61, 1 / 62])
