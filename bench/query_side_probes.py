@@ -78,8 +78,9 @@ def main() -> None:
 
     settings = Settings()
     library = Library.open(settings)
-    questions = [q for q in load_questions(args.questions) if q.gold]
-    cjk = [q for q in load_questions(args.questions) if has_cjk(q.question)]
+    every = load_questions(args.questions)
+    questions = [q for q in every if q.gold]
+    cjk = [q for q in every if has_cjk(q.question)]
     generator = load_generator(settings)
 
     def faithful(question: str) -> str | None:

@@ -202,7 +202,7 @@ def run_ingest(
             if cancel.cancelled:
                 return
             if state.pace_from is None:
-                state.pace_from = (time.perf_counter() - started, state.bytes_done)
+                state.pace_from_here(time.perf_counter() - started)
             rows = _embed(part, embedder, report, state, emit, cancel, options)
             if rows is None:
                 return
@@ -252,7 +252,7 @@ def run_ingest(
             deferred.append(item)
             emit()
             if item.last:  # its words are in: what is left of it is embedding
-                state.pace_from = (time.perf_counter() - started, state.bytes_done)
+                state.pace_from_here(time.perf_counter() - started)
                 embed_parts(deferred)
                 deferred = []
         embed_parts(deferred)

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: vector + BM25 candidates, fused by their scores (each list's
-min-max normalised, summed; or by reciprocal rank), de-duplication, an optional
+"""Hybrid retrieval: vector + BM25 candidates, fused by reciprocal rank (or, an
+option, by each list's min-max normalised scores), de-duplication, an optional
 cross-encoder re-rank, and a relevance floor.
 
 Each query view makes one vector search that returns chunk rows and sentence rows

@@ -384,6 +384,10 @@ class IngestProgress:
             return done
         return f"{done} embedded, {self.pages_read:,} searchable by words"
 
+    def pace_from_here(self, elapsed_s: float) -> None:
+        """Measure the ETA's pace from ``elapsed_s`` (now) on; see ``pace_from``."""
+        self.pace_from = (elapsed_s, self.bytes_progress)
+
     @property
     def bytes_progress(self) -> float:
         """Bytes done, with the part of the batch being embedded (the bars)."""
