@@ -156,6 +156,23 @@ class ChatServerProcess:
     process: subprocess.Popen[bytes]
 
 
+_SERVER_WITHOUT_REPACK = """
+import runpy
+import llama_cpp.llama as llama_module
+binding = llama_module.llama_cpp
+defaults = binding.llama_model_default_params
+def without_repack():
+    params = defaults()
+    params.use_extra_bufts = False
+    return params
+binding.llama_model_default_params = without_repack
+runpy.run_module("llama_cpp.server", run_name="__main__")
+"""
+"""``python -m llama_cpp.server`` with the weights not repacked, as the app loads
+them (llm.open_llama): on some CPUs (seen 2026-12-05) the repacked kernels crash
+in the first decode (a segfault), and the server has no option to turn it off."""
+
+
 @contextmanager
 def llama_server(
     model: Path, log_path: Path, *extra: str
@@ -167,8 +184,8 @@ def llama_server(
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "llama_cpp.server",
+            "-c",
+            _SERVER_WITHOUT_REPACK,
             "--model",
             str(model),
             "--host",
