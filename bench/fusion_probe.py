@@ -69,21 +69,22 @@ def main() -> None:
             return [1.0] * len(scores)
         return [(s - low) / (high - low) for s in scores]
 
-    variants: list[tuple[str, str, Any, float]] = [
-        ("reciprocal rank, k 60 (the default before)", "rrf", divided, 0.2)
-    ]
+    default_floor = retrieval.MIN_SPREAD
+    by_rank = "reciprocal rank, k 60 (the default before)"
+    default = f"scores, flat lists divided, MIN_SPREAD {default_floor} (default)"
+    variants: list[tuple[str, str, Any, float]] = [(by_rank, "rrf", divided, 0.2)]
     for floor in (0.1, 0.2, 0.3):
         variants += [
             (f"scores, flat lists spread, MIN_SPREAD {floor}", "scores", spread, floor),
             (
-                f"scores, flat lists divided, MIN_SPREAD {floor}"
-                + (" (default)" if floor == retrieval.MIN_SPREAD else ""),
+                default
+                if floor == default_floor
+                else f"scores, flat lists divided, MIN_SPREAD {floor}",
                 "scores",
                 divided,
                 floor,
             ),
         ]
-    default_floor = retrieval.MIN_SPREAD
     base = library.retrieval_config(10)
     rows, ranks = [], {}
     try:
@@ -99,10 +100,10 @@ def main() -> None:
     finally:
         retrieval._shares, retrieval.MIN_SPREAD = divided, default_floor
     print_hit_table(rows, KINDS, ["variant"])
-    first, default = ranks[variants[0][0]], ranks[variants[4][0]]
+    before, now = ranks[by_rank], ranks[default]
     moved = {
-        "up": sorted(q for q in first if _better(default[q], first[q])),
-        "down": sorted(q for q in first if _better(first[q], default[q])),
+        "up": sorted(q for q in before if _better(now[q], before[q])),
+        "down": sorted(q for q in before if _better(before[q], now[q])),
     }
     print(f"default against reciprocal rank: {moved}")
     print(

@@ -76,8 +76,8 @@ class RetrievalConfig:
     ``MIN_SPREAD``), so a chunk far ahead in one list keeps that lead; "rrf":
     reciprocal rank, which sees only places (a chunk 2nd by its vector but absent
     from the full-text list lost to pages found middling by every list). Dev set,
-    same library: answerable hit@1 / hit@5 0.78 / 0.91 against 0.71 / 0.87,
-    Chinese hit@1 0.85 against 0.60 (README, *Fusion by scores*)."""
+    same library: answerable hit@1 / hit@5 0.79 / 0.91 against 0.69 / 0.88,
+    Chinese hit@1 0.80 against 0.50 (README, *Fusion by scores*)."""
     rrf_k: int = 60
     vector_weight: float = 1.0
     text_weight: float = 1.0
