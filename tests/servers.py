@@ -158,18 +158,12 @@ class ChatServerProcess:
 
 _SERVER_WITHOUT_REPACK = """
 import runpy
-import llama_cpp.llama as llama_module
-binding = llama_module.llama_cpp
-defaults = binding.llama_model_default_params
-def without_repack():
-    params = defaults()
-    params.use_extra_bufts = False
-    return params
-binding.llama_model_default_params = without_repack
-runpy.run_module("llama_cpp.server", run_name="__main__")
+from assistant.core.llm import repacking
+with repacking(False):
+    runpy.run_module("llama_cpp.server", run_name="__main__")
 """
 """``python -m llama_cpp.server`` with the weights not repacked, as the app loads
-them (llm.open_llama): on some CPUs (seen 2026-12-05) the repacked kernels crash
+them (llm.repacking): on some CPUs (seen 2026-12-05) the repacked kernels crash
 in the first decode (a segfault), and the server has no option to turn it off."""
 
 

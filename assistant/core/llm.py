@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -63,9 +64,19 @@ def open_llama(path: Path, repack: bool = False, **params: Any) -> Any:
     Off by default (``bench/memory.py``, the default 1.5B Q4_K_M on 2 AVX-512
     cores): the copy is ~600 MB of heap beside the mmapped file, and without it the
     prompt of an answer evaluated in 6.3 s instead of 9.6 s (generation 20 instead
-    of 24 tokens/s). llama-cpp-python has no argument for it, so the default model
-    parameters are patched while this one model loads.
+    of 24 tokens/s); on some CPUs the repacked kernels crash in the first decode
+    (seen 2026-12-05).
     """
+    import llama_cpp.llama as llama_module
+
+    with repacking(repack):
+        return llama_module.Llama(model_path=str(path), verbose=False, **params)
+
+
+@contextmanager
+def repacking(repack: bool) -> Iterator[None]:
+    """Models loaded inside repack their weights or not: llama-cpp-python has no
+    argument for it, so its default model parameters are patched meanwhile."""
     import llama_cpp.llama as llama_module
 
     binding = llama_module.llama_cpp
@@ -79,7 +90,7 @@ def open_llama(path: Path, repack: bool = False, **params: Any) -> Any:
     with _LOAD_LOCK:
         binding.llama_model_default_params = model_params
         try:
-            return llama_module.Llama(model_path=str(path), verbose=False, **params)
+            yield
         finally:
             binding.llama_model_default_params = default_params
 
