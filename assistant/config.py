@@ -62,6 +62,12 @@ class Settings(BaseModel):
         description="Also embed every sentence of a chunk (better recall, ~1.7-1.8x "
         "the ingest time); takes effect for files indexed from now on",
     )
+    section_questions: bool = Field(
+        True,
+        description="While the chat model is idle, have it write the questions each "
+        "section of English text answers, searched beside the sentences "
+        "(section_questions.py)",
+    )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
     max_file_mb: int = Field(200, ge=1)
     library_uri: str = Field(

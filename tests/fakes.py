@@ -12,6 +12,7 @@ import numpy as np
 
 from assistant.core.cancel import CancelToken
 from assistant.core.query_translation import TRANSLATE_SYSTEM
+from assistant.core.section_questions import QUESTION_SYSTEM
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|\w+|[^\w\s]")
 
@@ -74,6 +75,10 @@ class FakeGenerator:
         self.judgements: list[float] = []
         """Replies to ``yes_odds`` in turn; when empty, a confident yes."""
         self.judged: list[list[dict[str, str]]] = []
+        self.section_replies: list[str] = []
+        """Replies to requests for a section's questions, in turn; then none."""
+        self.sections_asked: list[str] = []
+        """The text of each section whose questions were asked for."""
 
     def use_adapter(self, path: Path | None) -> None:
         self.adapter = path
@@ -101,6 +106,14 @@ class FakeGenerator:
             self.translated.append(question)
             for token in re.findall(r"\s*\S+", self.translations.get(question, "")):
                 self.translation_tokens += 1
+                yield token
+            return
+        if messages[0]["content"] == QUESTION_SYSTEM:
+            self.sections_asked.append(messages[-1]["content"])
+            reply = self.section_replies.pop(0) if self.section_replies else ""
+            for token in re.findall(r"\S+\s*", reply):
+                if cancel.cancelled:
+                    return
                 yield token
             return
         self.prompts.append(list(messages))

@@ -71,6 +71,7 @@ from assistant.core.retrieval import (
     load_reranker,
 )
 from assistant.core.search_text import to_search_text
+from assistant.core.section_questions import QuestionsProgress, add_questions
 from assistant.core.store import ChunkStore
 from assistant.core.types import (
     ANSWER_MODES,
@@ -251,6 +252,19 @@ class Library:
             candidates=max(s.candidates, top_k or 0),
             mode=s.retrieval_mode,
             min_similarity=s.min_similarity,
+        )
+
+    def add_questions(
+        self,
+        generator: Generator,
+        progress: Callable[[QuestionsProgress], None] | None = None,
+        cancel: CancelToken | None = None,
+        limit: int | None = None,
+    ) -> QuestionsProgress:
+        """Have the chat model write the questions each section answers, searched
+        like sentences (section_questions.py); resumable."""
+        return add_questions(
+            self.store, self.embedder, generator, progress, cancel, limit
         )
 
     def search(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ per hit), a full-text search 5.3 against 12.7."""
 RowKind = Literal["chunks", "sentences", "all"]
 CHUNK_ROWS = "parent IS NULL"
 SENTENCE_ROWS = "parent IS NOT NULL"
+QUESTION_ROWS = "chunk_id LIKE '%:q%'"
 ANN_SAMPLE_RATE = 64
 """Vectors per IVF partition that train it (LanceDB's default is 256). On the R
 manual's 48k rows: peak +450 MB and 18.8 s to build, against +840 MB and 26.2 s;
@@ -138,11 +140,20 @@ def sentence_row_id(chunk_id: str, n: int) -> str:
     return f"{chunk_id}:s{n}"
 
 
+def question_row_id(chunk_id: str, n: int) -> str:
+    """A question row's id (section_questions.py): its chunk's id and its number."""
+    return f"{chunk_id}:q{n}"
+
+
+_CHILD_ROW = re.compile(r"^(.+):[sq]\d+$")
+
+
 def parent_chunk(row_id: str) -> str | None:
-    """The chunk a sentence row belongs to, read from its id (a search need not
-    fetch the ``parent`` column); None for a chunk row. Document ids are hex."""
-    head, sep, number = row_id.rpartition(":s")
-    return head if sep and number.isdigit() else None
+    """The chunk a sentence or question row belongs to, read from its id (a search
+    need not fetch the ``parent`` column); None for a chunk row. Document ids are
+    hex."""
+    child = _CHILD_ROW.match(row_id)
+    return child.group(1) if child else None
 
 
 def connect(location: Path | str, storage_options: Mapping[str, str] | None) -> Any:
@@ -307,7 +318,23 @@ class ChunkStore:
         return int(self._table.count_rows(f"{CHUNK_ROWS} AND text_hash IS NULL"))
 
     def count_sentences(self) -> int:
+        """Sentence and question rows (the rows the sentence lists search)."""
         return int(self._table.count_rows(SENTENCE_ROWS))
+
+    def count_questions(self) -> int:
+        return int(self._table.count_rows(QUESTION_ROWS))
+
+    def question_parents(self) -> set[str]:
+        """The chunks that have question rows (section_questions.py)."""
+        table = self._scan(["parent"], where=QUESTION_ROWS, rows=None)
+        return set(table["parent"].to_pylist())
+
+    def chunk_rows(self) -> list[dict[str, Any]]:
+        """Every chunk row's columns but its vector and full text."""
+        names = [
+            n for n in self._table.schema.names if n not in ("vector", "search_text")
+        ]
+        return self._scan(names).to_pylist()
 
     def documents(self) -> list[DocumentInfo]:
         if self.count_chunks() == 0:

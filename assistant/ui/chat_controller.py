@@ -29,6 +29,7 @@ from assistant.core.types import (
     mode_uses_retrieval,
 )
 from assistant.ui.compare_dialog import CompareDialog
+from assistant.ui.idle_questions import IdleQuestions
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.models.sources_model import SourcesModel
 from assistant.ui.panes.chat_pane import ChatPane
@@ -63,6 +64,8 @@ class ChatController(QObject):
         sig_model(str, bool): the model label and whether it is still loading;
         sig_open_source(object): show this Source (or span) in the viewer;
         sig_answer_shown(object): an Answer is on screen, complete (tests).
+    ``idle_questions`` has signals of its own (search questions written while the
+    model is free).
     """
 
     sig_load = Signal()
@@ -104,7 +107,10 @@ class ChatController(QObject):
         the question), so the answer is filed there even after a switch."""
         self._comparing: CompareRequest | None = None
         self.compare_dialog: CompareDialog | None = None
-        self.worker = worker or ChatWorker(settings or Settings())
+        settings = settings or Settings()
+        self.worker = worker or ChatWorker(settings)
+        self.idle_questions = IdleQuestions(settings.section_questions, self)
+        """Search questions written while the model is free (idle_questions.py)."""
         wiring = self._wiring()
         self.worker_thread = start_worker(self, self.worker, "chat-worker", wiring)
         self.sig_load.emit()
@@ -118,7 +124,10 @@ class ChatController(QObject):
             (self.sig_compare, worker.compare),
             (self.sig_settings, worker.set_settings),
             (self.sig_library, worker.set_library),
-            (worker.sig_model_ready, lambda name: self.sig_model.emit(name, False)),
+            (worker.sig_model_ready, self._on_model_ready),
+            (self.idle_questions.sig_write, worker.write_questions),
+            (worker.sig_section_questions, self.idle_questions.on_section),
+            (worker.sig_questions_finished, self.idle_questions.on_finished),
             (worker.sig_sources, self._on_sources),
             (worker.sig_tokens, self._on_tokens),
             (worker.sig_answer_finished, self._on_answer),
@@ -143,8 +152,19 @@ class ChatController(QObject):
 
     def set_settings(self, settings: Settings, reload_model: bool) -> None:
         if reload_model:
+            self.idle_questions.model_busy(True)  # until the new one is ready
             self.sig_model.emit("Loading model…", True)
         self.sig_settings.emit(settings)
+        self.idle_questions.set_enabled(settings.section_questions)
+
+    def _on_model_ready(self, name: str) -> None:
+        self.sig_model.emit(name, False)
+        self._model_free()
+
+    def _model_free(self) -> None:
+        """Nothing waits for the model: it may write search questions."""
+        if self._asking is None and self._comparing is None:
+            self.idle_questions.model_busy(False)
 
     # ---- asking ------------------------------------------------------------------
     def _adapter_for(self, mode: str) -> tuple[bool, Path | None]:
@@ -187,6 +207,7 @@ class ChatController(QObject):
         self.messages.append(Message("user", question))
         self.messages.append(Message("assistant", ""))
         self.pane.set_busy(True)
+        self.idle_questions.model_busy(True)
         if mode_uses_retrieval(mode):
             self.sig_status.emit("Searching the library\u2026", 0)
         self.sig_ask.emit(request)
@@ -240,9 +261,11 @@ class ChatController(QObject):
         record.turns = list(result.history)
         self._save(record)
         if not self._is_current(result.request.id):
+            self._model_free()
             self.refresh_conversations()
             return
         self._asking = None
+        self._model_free()
         self.sig_status.emit("", 0)
         self.pane.set_busy(False)
         self.messages.replace_last(message)
@@ -255,8 +278,10 @@ class ChatController(QObject):
     def _on_ask_failed(self, request_id: int, message: str) -> None:
         self._in_flight.pop(request_id, None)
         if not self._is_current(request_id):
+            self._model_free()
             return
         self._asking = None
+        self._model_free()
         self.sig_status.emit("", 0)
         self._on_failed(message)
 
@@ -308,6 +333,7 @@ class ChatController(QObject):
             self.compare_dialog.close()
         self.compare_dialog = dialog
         self.pane.set_busy(True)
+        self.idle_questions.model_busy(True)
         dialog.show()
         self.sig_compare.emit(request)
 
@@ -332,6 +358,7 @@ class ChatController(QObject):
             dialog.on_finished()
             self._comparing = None
             self.pane.set_busy(self._asking is not None)
+            self._model_free()
 
     # ---- conversations -----------------------------------------------------------
     def _save(self, record: ConversationRecord) -> None:
@@ -421,4 +448,5 @@ class ChatController(QObject):
 
     def shutdown(self, wait_ms: int) -> list[str]:
         self.stop()
+        self.idle_questions.stop()
         return join(self.worker_thread, wait_ms)

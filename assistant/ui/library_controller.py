@@ -35,12 +35,14 @@ class LibraryController(QObject):
     """Signals:
     to the worker (queued): sig_load(), sig_ingest(object: IngestJob),
         sig_rebuild(object: RebuildJob), sig_remove(str), sig_read_document(object),
-        sig_settings(object).
+        sig_settings(object), sig_add_questions(object, list: a Section and its
+        search questions), sig_update_index().
     out: sig_status(str, int): a status-bar message and how long it shows (ms);
         sig_state(str): "Library unavailable" / "Library damaged";
         sig_count(str): "N documents · M chunks";
         sig_documents_shown(): the list on screen was refreshed (tests);
-        sig_reader(object): a reader of the loaded Library for the chat side.
+        sig_reader(object): a reader of the loaded Library for the chat side;
+        sig_indexing(bool): indexing jobs started (True) / all finished (False).
     """
 
     sig_load = Signal()
@@ -50,11 +52,14 @@ class LibraryController(QObject):
     sig_read_document = Signal(object)
     sig_unwatch = Signal(str)
     sig_settings = Signal(object)
+    sig_add_questions = Signal(object, list)
+    sig_update_index = Signal()
     sig_status = Signal(str, int)
     sig_state = Signal(str)
     sig_count = Signal(str)
     sig_documents_shown = Signal()
     sig_reader = Signal(object)
+    sig_indexing = Signal(bool)
 
     def __init__(
         self,
@@ -80,6 +85,8 @@ class LibraryController(QObject):
         self._folders_dialog: FoldersDialog | None = None
         self._queued: dict[int, IngestJob] = {}
         """Ingest jobs whose files the worker has not listed yet (by id)."""
+        self._running = 0
+        """Jobs sent whose report has not come back."""
         self.worker = worker or LibraryWorker(settings)
         self.worker_thread = start_worker(
             self, self.worker, "library-worker", self._wiring()
@@ -95,6 +102,8 @@ class LibraryController(QObject):
             (self.sig_settings, worker.set_settings),
             (self.sig_remove, worker.remove),
             (self.sig_read_document, worker.read_document),
+            (self.sig_add_questions, worker.add_questions),
+            (self.sig_update_index, worker.update_index),
             (worker.sig_ready, self._on_ready),
             (worker.sig_documents, self._on_documents),
             (worker.sig_queued, self._on_queued),
@@ -121,7 +130,13 @@ class LibraryController(QObject):
         job = IngestJob(next(self._job_ids), tuple(paths), force, synced)
         self._jobs.append(job)
         self._queued[job.id] = job
+        self._job_started()
         self.sig_ingest.emit(job)
+
+    def _job_started(self) -> None:
+        self._running += 1
+        if self._running == 1:
+            self.sig_indexing.emit(True)
 
     def rebuild(self) -> None:
         """Re-index every document with the configured embedding model (after a
@@ -131,6 +146,7 @@ class LibraryController(QObject):
         self._jobs.append(job)
         self.pane.stop_button.setEnabled(True)
         self.sig_status.emit("Re-indexing the library…", 0)
+        self._job_started()
         self.sig_rebuild.emit(job)
 
     def cancel(self) -> None:
@@ -254,6 +270,9 @@ class LibraryController(QObject):
                     self.documents.mark(row.path, "indexing", percent=percent)
 
     def _on_finished(self, report: IngestReport) -> None:
+        self._running = max(0, self._running - 1)
+        if not self._running:
+            self.sig_indexing.emit(False)
         self.pane.hide_progress()
         for failure in report.failed:
             self.documents.mark(failure.path, "failed", failure.reason)

@@ -58,6 +58,14 @@ class SettingsDialog(QDialog):
             "0.88), indexing takes about 1.8x as long. Applies to files indexed from "
             "now on; File › Re-index library applies it to all."
         )
+        self.section_questions = QCheckBox("Write search questions while idle")
+        self.section_questions.setChecked(settings.section_questions)
+        self.section_questions.setToolTip(
+            "While the chat model is idle it reads each section of your English "
+            "documents and writes the questions it answers, so questions in your own "
+            "words find the right page more often. About 5 s a section on 2 cores; "
+            "it pauses whenever you ask."
+        )
         self.chat_server = QLineEdit(
             settings.chat_base_url if settings.chat_backend == "openai" else ""
         )
@@ -88,6 +96,7 @@ class SettingsDialog(QDialog):
         form.addRow("Sources per answer (top-k)", self.top_k)
         form.addRow("Threads", self.threads)
         form.addRow("Search", self.sentence_vectors)
+        form.addRow("", self.section_questions)
         form.addRow("Answer server", self.chat_server)
         form.addRow("Library location", self.library_uri)
         buttons = QDialogButtonBox(
@@ -123,6 +132,7 @@ class SettingsDialog(QDialog):
                 "top_k": self.top_k.value(),
                 "threads": self.threads.value(),
                 "sentence_vectors": self.sentence_vectors.isChecked(),
+                "section_questions": self.section_questions.isChecked(),
                 "chat_backend": "openai" if server else "local",
                 "chat_base_url": server or self._settings.chat_base_url,
                 "library_uri": self.library_uri.text().strip(),

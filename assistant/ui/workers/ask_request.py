@@ -44,3 +44,12 @@ class CompareRequest:
     modes: tuple[str, ...]
     adapter: Path | None
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+
+
+@dataclass(frozen=True)
+class QuestionsRequest:
+    """Write the questions of the library's pending sections until done or
+    cancelled (the window cancels it whenever the model is wanted for an answer)."""
+
+    id: int
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)

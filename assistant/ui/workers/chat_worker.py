@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -9,11 +10,22 @@ from PySide6.QtCore import QObject, Signal, Slot
 from assistant.config import Settings, generator_settings
 from assistant.core.hardware import freeze_heap
 from assistant.core.llm import Generator
+from assistant.core.section_questions import (
+    QuestionsProgress,
+    asked_sections,
+    pending_sections,
+)
 from assistant.core.services import Conversation, Library, load_generator
-from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareRequest
+from assistant.ui.workers.ask_request import (
+    AskRequest,
+    AskResult,
+    CompareRequest,
+    QuestionsRequest,
+)
 from assistant.ui.workers.readable_error import readable_error
 
 TOKEN_BATCH_SECONDS = 0.04
+log = logging.getLogger(__name__)
 
 
 class ChatWorker(QObject):
@@ -28,6 +40,10 @@ class ChatWorker(QObject):
     sig_compare_answer(int, object): one mode's Answer in that run.
     sig_compare_failed(int, str): the run stopped on an error (readable).
     sig_compare_finished(int): all modes answered (or stopped).
+    sig_section_questions(int, object, list, object): a QuestionsRequest's id, a
+        Section, the model's questions for it, the QuestionsProgress so far.
+    sig_questions_finished(int, bool): that request ended; whether every pending
+        section was asked (False: stopped, or no model yet).
     """
 
     sig_model_ready = Signal(str)
@@ -40,6 +56,8 @@ class ChatWorker(QObject):
     sig_compare_answer = Signal(int, object)
     sig_compare_failed = Signal(int, str)
     sig_compare_finished = Signal(int)
+    sig_section_questions = Signal(int, object, list, object)
+    sig_questions_finished = Signal(int, bool)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -146,6 +164,31 @@ class ChatWorker(QObject):
             self.sig_compare_failed.emit(request.id, readable_error(exc))
         finally:
             self.sig_compare_finished.emit(request.id)
+
+    @Slot(object)
+    def write_questions(self, request: QuestionsRequest) -> None:
+        """The questions of the library's pending sections, one section at a time
+        (section_questions.py); the library worker stores them."""
+        if self._missing_models():
+            self.sig_questions_finished.emit(request.id, False)
+            return
+        assert self._generator is not None and self._library is not None
+        started = time.monotonic()
+        try:
+            sections = pending_sections(self._library.store)
+            asked = asked_sections(self._generator, sections, request.cancel)
+            for done, (section, questions) in enumerate(asked, start=1):
+                progress = QuestionsProgress(
+                    done, len(sections), 0, time.monotonic() - started
+                )
+                self.sig_section_questions.emit(
+                    request.id, section, questions, progress
+                )
+        except Exception:  # idle-time work: the next idle moment tries again
+            log.exception("writing search questions failed")
+            self.sig_questions_finished.emit(request.id, False)
+            return
+        self.sig_questions_finished.emit(request.id, not request.cancel.cancelled)
 
     @Slot()
     def shutdown(self) -> None:

@@ -6,6 +6,7 @@ settings of its own."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -26,11 +27,13 @@ from assistant.core.folder_sync import (
 from assistant.core.hardware import freeze_heap
 from assistant.core.ingest import discover, parse_file
 from assistant.core.rebuild import rebuild_index
+from assistant.core.section_questions import Section, write_questions
 from assistant.core.services import Library
 from assistant.core.types import IngestProgress, IngestReport, Source
 from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
 from assistant.ui.workers.readable_error import readable_error
 
+log = logging.getLogger(__name__)
 FREEZE_EVERY_S = 20.0
 """While indexing, how often what the ingest keeps (a long document's chunks
 waiting for their vectors) is frozen too: over the 2,415-page manual the GC's
@@ -265,6 +268,26 @@ class LibraryWorker(QObject):
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
         self.refresh()
+
+    @Slot(object, list)
+    def add_questions(self, section: Section, questions: list[str]) -> None:
+        """Store one section's search questions (written by the chat worker)."""
+        if self._library is None:
+            return
+        try:
+            write_questions(
+                self._library.store, self._library.embedder, section, questions
+            )
+        except Exception as exc:  # idle-time work: asked again at the next idle
+            log.warning("search questions not stored: %s", readable_error(exc))
+
+    @Slot()
+    def update_index(self) -> None:
+        if self._library is not None:
+            try:
+                self._library.store.maintain()
+            except Exception as exc:  # the next write's maintenance catches up
+                log.warning("index not updated: %s", readable_error(exc))
 
     @Slot(object)
     def read_document(self, source: Source) -> None:
