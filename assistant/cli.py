@@ -768,7 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "ingest", "ask", "chat", "search", "docs", "remove", "reindex", "eval", "info",
-    "watch", "unwatch", "folders", "serve",
+    "watch", "unwatch", "folders", "serve", "questions",
     "teach", "finetune", "adapters", "compare",
 }  # fmt: skip
 
