@@ -63,10 +63,11 @@ class Settings(BaseModel):
         "the ingest time); takes effect for files indexed from now on",
     )
     section_questions: bool = Field(
-        True,
+        False,
         description="While the chat model is idle, have it write the questions each "
         "section of English text answers, searched beside the sentences "
-        "(section_questions.py)",
+        "(section_questions.py; off: on the dev set it moved no page into the top 5, "
+        "README)",
     )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
     max_file_mb: int = Field(200, ge=1)

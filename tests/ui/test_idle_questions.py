@@ -34,6 +34,9 @@ def _add(qtbot: QtBot, win: MainWindow, tmp_path: Path) -> None:
 def test_questions_are_written_when_idle_and_wait_for_an_answer(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
 ) -> None:
+    window.apply_settings(
+        window.settings.model_copy(update={"section_questions": True})
+    )
     fake_generator.delay = 0.02
     fake_generator.section_replies = [
         f"1. How do I make curve {n} look different? "
