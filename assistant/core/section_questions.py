@@ -4,9 +4,11 @@ idle and searched like sentences (doc2query).
 Users ask in their own words ("the tick labels must read 3,5 instead of 3.5"),
 manuals answer in theirs (``set decimalsign``): no encoder or full-text trick here
 bridges that (issue 14's remaining misses). The chat model, reading the start of a
-section, writes the questions it answers in a user's words ("How can I change the
-decimal separator to a comma?"). Each question is embedded by the library's
-embedder and stored as a child row of the section's first chunk, id
+section, writes the questions it answers, asked to use a user's words. (Measured on
+the dev set, the 1.5B model mostly keeps the manual's: "How can I use the set
+decimalsign command to change the decimal separator to a comma?", and no page moved
+into the top 5; so this is off by default, README.) Each question is embedded by
+the library's embedder and stored as a child row of the section's first chunk, id
 ``<chunk id>:q<n>`` (``store.parent_chunk`` reads it like a sentence row's), so every
 search's sentence lists find it and rank that chunk by it; no other part of the
 search changes. The rows belong to their document: a re-ingest replaces them (the
@@ -19,7 +21,6 @@ stopped whenever the model is needed.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +29,7 @@ from typing import Any
 
 from assistant.core.cancel import CancelToken
 from assistant.core.embedding import Embedder
+from assistant.core.fsutil import sha256_text
 from assistant.core.llm import Generator
 from assistant.core.search_text import is_cjk_text
 from assistant.core.store import ChunkStore, question_row_id
@@ -135,7 +137,7 @@ def question_rows(
                 "parent": section.chunk_id,
                 "end": chunk["start"],
                 "text": question,
-                "text_hash": hashlib.sha1(question.encode()).hexdigest(),
+                "text_hash": sha256_text(question),
                 "search_text": None,
                 "boxes": None,
                 "vector": vector,

@@ -15,19 +15,11 @@ import itertools
 from PySide6.QtCore import QObject, Signal
 
 from assistant.core.section_questions import QuestionsProgress, Section
+from assistant.ui.panes.library_pane import format_eta
 from assistant.ui.workers.ask_request import QuestionsRequest
 
 MAINTAIN_EVERY = 200
 """Sections stored between index updates (unindexed rows are searched exactly)."""
-
-
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"about {minutes} min"
-    return f"about {minutes // 60} h {minutes % 60:02d} min"
 
 
 class IdleQuestions(QObject):
@@ -58,31 +50,28 @@ class IdleQuestions(QObject):
 
     def set_enabled(self, enabled: bool) -> None:
         self.enabled = enabled
-        if enabled:
-            self._start()
-        else:
-            self._pause()
-            self.sig_state.emit("")
+        self._hold(not enabled)
 
     def model_busy(self, busy: bool) -> None:
         self._model_busy = busy
-        if busy:
-            self._pause()
-        else:
-            self._start()
+        self._hold(busy)
 
     def indexing(self, busy: bool) -> None:
         """Indexing takes the cores (and changes what is pending): pause, then
         start again from the library as it is."""
         self._indexing = busy
-        if busy:
-            self._pause()
-        else:
+        if not busy:
             self._complete = False
-            self._start()
+        self._hold(busy)
 
     def stop(self) -> None:
         self._pause()
+
+    def _hold(self, held: bool) -> None:
+        if held:
+            self._pause()
+        else:
+            self._start()
 
     def _start(self) -> None:
         if (
@@ -123,10 +112,9 @@ class IdleQuestions(QObject):
             self._flush()
         if self._request is None or self._request.id != request_id:
             return
-        left = progress.seconds_left
         self.sig_state.emit(
             f"Writing search questions: {progress.done:,} / {progress.total:,} "
-            f"sections" + (f", {_duration(left)} left" if left is not None else "")
+            f"sections, {format_eta(progress.seconds_left)}"
         )
 
     def on_finished(self, request_id: int, complete: bool) -> None:

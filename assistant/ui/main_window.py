@@ -153,8 +153,8 @@ class MainWindow(QMainWindow):
         self.questions_label = QLabel("")
         self.questions_label.setToolTip(
             "While the model is idle it writes the questions each section answers, "
-            "so questions in your own words find the right page more often. It "
-            "pauses whenever you ask; turn it off in File › Settings."
+            "searched beside the sentences. It pauses whenever you ask; turn it off "
+            "in File › Settings."
         )
         self.questions_label.hide()
         self.connection = QLabel()
