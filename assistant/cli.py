@@ -255,6 +255,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
     library = _open_library(settings)
     # a Chinese query is also searched in English: the chat model translates it
+    # (and then adds its terms); an English one is searched alone, without the
+    # wait for the chat model to load
     generator = load_generator(settings) if is_cjk_text(args.query) else None
     sources, _ = search_question(library, generator, args.query, args.top_k)
     if args.json:
@@ -481,8 +483,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(Path(args.questions))
     library = _open_library(settings)
     # the chat model translates CJK questions for the search, as when answering
-    needs_model = not args.no_generate or any(
-        is_cjk_text(q.question) for q in questions
+    needs_model = (
+        not args.no_generate
+        or settings.question_terms
+        or any(is_cjk_text(q.question) for q in questions)
     )
     generator = load_generator(settings) if needs_model else None
 

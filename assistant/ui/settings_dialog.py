@@ -65,6 +65,15 @@ class SettingsDialog(QDialog):
             "0.88), indexing takes about 1.8x as long. Applies to files indexed from "
             "now on; File › Re-index library applies it to all.",
         )
+        self.question_terms = _checkbox(
+            "Search with the commands and terms the model expects",
+            settings.question_terms,
+            "Before searching, the chat model names the commands, options and terms "
+            "the documents likely use for your question, and they are searched with "
+            "it: a question in your own words finds the manual's page more often "
+            "(dev set: top-5 0.91 -> 0.94), but the answers did not get better there "
+            "(see the README), and the first word comes about 1 s later.",
+        )
         self.section_questions = _checkbox(
             "Write search questions while idle",
             settings.section_questions,
@@ -103,6 +112,7 @@ class SettingsDialog(QDialog):
         form.addRow("Sources per answer (top-k)", self.top_k)
         form.addRow("Threads", self.threads)
         form.addRow("Search", self.sentence_vectors)
+        form.addRow("", self.question_terms)
         form.addRow("", self.section_questions)
         form.addRow("Answer server", self.chat_server)
         form.addRow("Library location", self.library_uri)
@@ -139,6 +149,7 @@ class SettingsDialog(QDialog):
                 "top_k": self.top_k.value(),
                 "threads": self.threads.value(),
                 "sentence_vectors": self.sentence_vectors.isChecked(),
+                "question_terms": self.question_terms.isChecked(),
                 "section_questions": self.section_questions.isChecked(),
                 "chat_backend": "openai" if server else "local",
                 "chat_base_url": server or self._settings.chat_base_url,
