@@ -69,9 +69,9 @@ def main() -> None:
     assert report.ok, report.failed
 
     texts = library.store._scan(["title", "heading", "text"]).to_pylist()
-    from assistant.core.chunking import _prefix
+    from assistant.core.chunking import row_embed_text
 
-    embed_texts = [_prefix(r["title"], r["heading"]) + r["text"] for r in texts]
+    embed_texts = [row_embed_text(r) for r in texts]
     counts = embedder.count_tokens(embed_texts)
     truncated = sum(c > embedder.max_tokens for c in counts) / len(counts)
     bare_encode_s = float("nan")

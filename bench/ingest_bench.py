@@ -99,7 +99,7 @@ def main() -> None:
     questions_file.write_text(json.dumps(questions))
 
     from assistant.config import Settings
-    from assistant.core.chunking import _prefix
+    from assistant.core.chunking import row_embed_text
     from assistant.core.services import Library, load_embedder
     from assistant.core.store import SENTENCE_ROWS
     from assistant.core.types import IngestProgress
@@ -133,7 +133,7 @@ def main() -> None:
     report = library.ingest(sorted(args.corpus.glob("*.pdf")), progress=on_progress)
     app_s = time.perf_counter() - started
     rows = library.store._scan(["title", "heading", "text"]).to_pylist()
-    texts = [_prefix(r["title"], r["heading"]) + r["text"] for r in rows]
+    texts = [row_embed_text(r) for r in rows]
     truncated = sum(c > embedder.max_tokens for c in embedder.count_tokens(texts))
     sentences = library.store._scan(["text"], rows=SENTENCE_ROWS).column("text")
     started = time.perf_counter()

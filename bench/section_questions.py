@@ -166,15 +166,11 @@ def _tuned_library(
     from transformers import AutoModel, AutoTokenizer
 
     from assistant.core import model_files
-    from assistant.core.chunking import _prefix
+    from assistant.core.chunking import row_embed_text
     from assistant.core.onnx_embedding import export_onnx
     from assistant.core.services import Library, load_embedder
 
-    pairs = [
-        (q, _prefix(s.chunk["title"], s.chunk["heading"] or "") + s.chunk["text"])
-        for s, qs in asked
-        for q in qs
-    ]
+    pairs = [(q, row_embed_text(s.chunk)) for s, qs in asked for q in qs]
     source, _ = model_files.resolve_embedder(model_files.BASE_EMBEDDER)
     tokenizer = AutoTokenizer.from_pretrained(str(source))
     model = AutoModel.from_pretrained(str(source)).train()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fakes import FakeEmbedder
 
-from assistant.core.chunking import chunk_document, sentence_spans
+from assistant.core.chunking import chunk_document, row_embed_text, sentence_spans
 from assistant.core.types import Heading, Page, ParsedDocument
 
 
@@ -86,6 +86,8 @@ def test_heading_path_is_kept_and_sections_do_not_mix() -> None:
     assert by_heading["Guide \u203a Install"] == "## Install\n\nRun the installer."
     assert by_heading["Guide \u203a Remove"] == "## Remove\n\nDelete it."
     assert all(c.embed_text.startswith("Manual") for c in chunks)
+    rows = [{"title": "Manual", "heading": c.heading, "text": c.text} for c in chunks]
+    assert [row_embed_text(r) for r in rows] == [c.embed_text for c in chunks]
 
 
 def test_pdf_pages_keep_numbers_and_labels() -> None:

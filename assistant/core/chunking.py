@@ -9,9 +9,9 @@ input: text past that limit would silently never reach the vector.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from assistant.core.types import Chunk, Heading, Page, ParsedDocument
 
@@ -87,6 +87,12 @@ def sentence_context(heading: str) -> str:
     often names the thing the sentence only calls "it" or "this command"."""
     leaf = heading.rsplit(_HEADING_SEP, 1)[-1].strip()[:_MAX_TITLE_CHARS]
     return f"{leaf}\n" if leaf else ""
+
+
+def row_embed_text(row: Mapping[str, Any]) -> str:
+    """The text a stored chunk row was embedded as (``Chunk.embed_text``): its
+    title and heading prefix, then its text."""
+    return _prefix(row["title"], row["heading"] or "") + str(row["text"])
 
 
 def _prefix(title: str, heading: str) -> str:
