@@ -72,7 +72,11 @@ def main() -> None:
     from assistant.core.cancel import CancelToken
     from assistant.core.embedding import query_views
     from assistant.core.evaluation import load_questions, score, summarize
-    from assistant.core.query_translation import document_terms, english_query
+    from assistant.core.query_translation import (
+        document_terms,
+        english_query,
+        with_terms,
+    )
     from assistant.core.search_text import has_cjk, is_cjk_text, to_search_text
     from assistant.core.services import Library, load_generator
 
@@ -316,10 +320,11 @@ def main() -> None:
             state.clear()
             state.update(change, question=q.question, translation=translation)
             query = q.question
-            if change.get("terms"):
-                query = f"{query} {terms[q.id]}"
-                if translation and change["terms"] == "both":
-                    translation = f"{translation} {terms[q.id]}"
+            if change.get(
+                "terms"
+            ):  # as the app searches them (or on the question only)
+                query, with_both = with_terms(query, translation, terms[q.id])
+                translation = with_both if change["terms"] == "both" else translation
             started = time.perf_counter()
             sources = library.retriever.search(query, config, translation)
             times.append((time.perf_counter() - started) * 1000)

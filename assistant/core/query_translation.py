@@ -86,6 +86,15 @@ def document_terms(
     )
 
 
+def with_terms(
+    question: str, translation: str | None, terms: str
+) -> tuple[str, str | None]:
+    """The question and its translation as searched with the model's terms."""
+    if not terms:
+        return question, translation
+    return f"{question} {terms}", f"{translation} {terms}" if translation else None
+
+
 def _first_line(
     generator: Generator,
     messages: list[dict[str, str]],

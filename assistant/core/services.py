@@ -63,7 +63,11 @@ from assistant.core.prompt import (
     build_messages,
     key_lines_user_message,
 )
-from assistant.core.query_translation import document_terms, english_query
+from assistant.core.query_translation import (
+    document_terms,
+    english_query,
+    with_terms,
+)
 from assistant.core.retrieval import (
     Reranker,
     RetrievalConfig,
@@ -323,9 +327,7 @@ def search_question(
     query = question
     if generator is not None and library.settings.question_terms:
         terms = document_terms(generator, translation or question, cancel)
-        if terms:
-            query = f"{question} {terms}"
-            translation = f"{translation} {terms}" if translation else None
+        query, translation = with_terms(question, translation, terms)
     rewritten_ms = (time.perf_counter() - started) * 1000
     return library.search(query, top_k, translation), rewritten_ms
 
