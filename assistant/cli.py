@@ -28,6 +28,7 @@ from assistant.config import (
 )
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
+from assistant.core.time_left import format_time_left
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
@@ -440,7 +441,7 @@ def cmd_questions(args: argparse.Namespace, settings: Settings) -> int:
     def on_progress(p: QuestionsProgress) -> None:
         if shown:
             left = p.seconds_left
-            eta = f", about {left / 60:.0f} min left" if left is not None else ""
+            eta = "" if left is None else f", {format_time_left(left)}"
             print(
                 f"\r{p.done}/{p.total} sections, {p.questions} questions{eta}   ",
                 end="",

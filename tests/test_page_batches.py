@@ -294,3 +294,12 @@ def test_the_eta_counts_from_the_first_vectors_not_from_reading_the_words(
     rest = total - at
     assert at > 1.5, "the words were not read first"
     assert estimate < 4 * rest + 1.0, (estimate, rest)
+
+
+def test_the_time_left_reads_the_same_in_the_window_and_the_command_line() -> None:
+    from assistant.core.time_left import format_time_left
+
+    assert format_time_left(None) == "estimating…"
+    assert format_time_left(42.7) == "42 s left"
+    assert format_time_left(200) == "3 min 20 s left"
+    assert format_time_left(7500) == "2 h 5 min left"

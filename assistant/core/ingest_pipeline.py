@@ -468,6 +468,7 @@ class _BatchWriter:
             self._open.pop(doc.doc_id, None)
             target = self.report.updated if doc.previous else self.report.added
             target.append(str(doc.path))
+            self.state.committed += (str(doc.path),)
             self.report.pages += doc.page_count
             if doc.blank_scans:
                 self.report.notes.append(

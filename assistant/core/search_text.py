@@ -50,5 +50,5 @@ characters is CJK: a Chinese manual's lines full of commands still count as Chin
 
 def is_cjk_text(text: str) -> bool:
     """Mostly Chinese, Japanese or Korean (``has_cjk``: any at all)."""
-    letters = sum(1 for ch in text if not ch.isspace())
+    letters = sum(map(len, text.split()))  # the non-blank characters, counted in C
     return letters > 0 and len(_CJK_CHAR.findall(text)) >= CJK_SHARE * letters

@@ -544,6 +544,10 @@ class ChunkStore:
         rows = int(self._table.count_rows())
         if rows == 0:
             return
+        # compact (and bring existing indexes up to date) before building new
+        # ones: an index built first is rewritten for the compacted files, which
+        # took 4.7 s of a fresh 20,000-row library's 10.5 s of maintenance
+        self._table.optimize()
         from lancedb.index import FTS
 
         if not self.has_text_index():
@@ -577,7 +581,6 @@ class ChunkStore:
                 num_partitions=partitions,
                 sample_rate=ANN_SAMPLE_RATE,
             )
-        self._table.optimize()
 
     def _has_vector_index(self) -> bool:
         """Whether the ANN index exists, asked again after a write here or after

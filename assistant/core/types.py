@@ -368,6 +368,9 @@ class IngestProgress:
     bytes_embedding: float = 0.0
     """The part of the page batch being embedded that is done, in bytes (its
     chunks done over its chunks): a long document's batch moves the ETA as it goes."""
+    committed: tuple[str, ...] = ()
+    """Paths of the documents committed whole in this run so far, in order: found
+    by search already (the window lists them as ready before the run ends)."""
     pace_from: tuple[float, float] | None = None
     """(seconds in, bytes done) from which the ETA's pace is measured: the first
     vectors, and again when a long document's words pass ends. That pass reads

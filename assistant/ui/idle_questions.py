@@ -15,7 +15,7 @@ import itertools
 from PySide6.QtCore import QObject, Signal
 
 from assistant.core.section_questions import QuestionsProgress, Section
-from assistant.ui.panes.library_pane import format_eta
+from assistant.core.time_left import format_time_left
 from assistant.ui.workers.ask_request import QuestionsRequest
 
 MAINTAIN_EVERY = 200
@@ -114,7 +114,7 @@ class IdleQuestions(QObject):
             return
         self.sig_state.emit(
             f"Writing search questions: {progress.done:,} / {progress.total:,} "
-            f"sections, {format_eta(progress.seconds_left)}"
+            f"sections, {format_time_left(progress.seconds_left)}"
         )
 
     def on_finished(self, request_id: int, complete: bool) -> None:

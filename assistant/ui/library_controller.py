@@ -87,6 +87,8 @@ class LibraryController(QObject):
         """Ingest jobs whose files the worker has not listed yet (by id)."""
         self._running = 0
         """Jobs sent whose report has not come back."""
+        self._committed: set[str] = set()
+        """Documents the running ingest has committed whole (IngestProgress)."""
         self.worker = worker or LibraryWorker(settings)
         self.worker_thread = start_worker(
             self, self.worker, "library-worker", self._wiring()
@@ -242,7 +244,14 @@ class LibraryController(QObject):
             )
 
     def _on_documents(self, documents: list[DocumentInfo]) -> None:
-        self.documents.set_documents(documents)
+        busy: set[str] = set()  # queued or being indexed, not committed yet
+        if self._running:
+            busy = {
+                row.path
+                for row in self.documents.rows()
+                if row.state in ("queued", "indexing")
+            } - self._committed
+        self.documents.set_documents(documents, busy)
         chunks = sum(d.chunks for d in documents)
         count = len(documents)
         noun = "document" if count == 1 else "documents"
@@ -262,6 +271,7 @@ class LibraryController(QObject):
                 self.documents.mark(file, "queued")
 
     def _on_progress(self, progress: IngestProgress) -> None:
+        self._committed = set(progress.committed)
         self.pane.show_progress(progress)
         if progress.current:
             percent = int(100 * progress.chunks_done / max(progress.chunks_total, 1))
@@ -271,6 +281,7 @@ class LibraryController(QObject):
 
     def _on_finished(self, report: IngestReport) -> None:
         self._running = max(0, self._running - 1)
+        self._committed = set()
         if not self._running:
             self.sig_indexing.emit(False)
         self.pane.hide_progress()

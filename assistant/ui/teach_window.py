@@ -35,6 +35,7 @@ from assistant.core.errors import AssistantError
 from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
 from assistant.core.finetune.pairs import load_pairs, save_pairs
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+from assistant.core.time_left import format_time_left
 from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
 
 PHASES = {
@@ -42,13 +43,6 @@ PHASES = {
     "exporting": "Writing the GGUF adapter…",
     "verifying": "Checking that llama.cpp loads the adapter…",
 }
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    minutes, secs = divmod(int(seconds), 60)
-    return f", about {minutes} min {secs:02d} s left" if minutes else f", {secs} s left"
 
 
 class LossChart(QChartView):
@@ -334,7 +328,7 @@ class TeachWindow(QWidget):
             self.chart.add(p.step, p.loss)
         self.status.setText(
             f"Epoch {p.epoch}, step {p.step} of {p.total_steps}, loss {p.loss:.4f}"
-            f"{_eta(p.eta_s)}"
+            + ("" if p.eta_s is None else f", {format_time_left(p.eta_s)}")
         )
 
     def on_finished(self, record: AdapterRecord) -> None:

@@ -975,3 +975,47 @@ def test_a_note_on_a_document_shows_on_its_row_for_the_session() -> None:
     )
     model.set_note("/x/scan.pdf", "")  # indexed again without blank pages
     assert "\u26a0" not in model.rows()[0].summary()
+
+
+def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each committed document is searchable at once: while the rest are indexed
+    the list shows it ready and the status bar counts it (it said "0 documents"
+    until a long ingest ended)."""
+    from fakes import FakeEmbedder
+
+    from assistant.core import ingest_pipeline
+    from assistant.ui.workers import library_worker
+
+    monkeypatch.setattr(ingest_pipeline._BatchWriter, "MAX_SECONDS", 0.2)
+    monkeypatch.setattr(library_worker, "LIST_EVERY_S", 0.2)
+    embed = FakeEmbedder.embed
+
+    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
+        time.sleep(0.15)
+        return embed(self, texts)
+
+    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"doc{i:02d}.md").write_text(f"# Doc {i}\n\nPump {i} runs. " * 5)
+    seen: list[tuple[int, str]] = []  # (ready rows, count label) while indexing
+
+    def look() -> bool:
+        ready = sum(1 for s in _states(window).values() if s == "ready")
+        if window.library._running and 0 < ready < 12:
+            seen.append((ready, window.count_label.text()))
+        return bool(seen)
+
+    window.add_paths([str(folder)])
+    qtbot.waitUntil(look, timeout=30000)
+    ready, label = seen[0]
+    assert f"{ready} document" in label, label
+    assert "indexing" in _states(window).values() or "queued" in _states(
+        window
+    ).values()
+    qtbot.waitUntil(lambda: not window.library._running, timeout=60000)
+    qtbot.waitUntil(lambda: "12 documents" in window.count_label.text())
+    assert set(_states(window).values()) == {"ready"}

@@ -125,14 +125,21 @@ class DocumentListModel(QAbstractListModel):
     def row_for(self, path: str) -> DocumentRow | None:
         return next((r for r in self._rows if r.path == path), None)
 
-    def set_documents(self, documents: list[DocumentInfo]) -> None:
-        """Indexed documents replace ready rows; queued/failed rows stay."""
+    def set_documents(
+        self, documents: list[DocumentInfo], busy: set[str] | None = None
+    ) -> None:
+        """Indexed documents replace ready rows; queued/failed rows stay, and so do
+        the rows of ``busy`` paths (being indexed: a re-indexed document's old
+        version, a long one's first pages are in ``documents`` meanwhile)."""
+        busy = busy or set()
         indexed = {d.path for d in documents}
         kept = [
             r
             for r in self._rows
-            if r.state not in ("ready", "partial") and r.path not in indexed
+            if r.path in busy
+            or (r.state not in ("ready", "partial") and r.path not in indexed)
         ]
+        documents = [d for d in documents if d.path not in busy]
         rows = [
             DocumentRow(
                 d.path,

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from assistant.core.ingest import PARSERS, STREAMS
 from assistant.core.ingest.image import SUFFIXES as IMAGE_SUFFIXES
+from assistant.core.time_left import format_time_left
 from assistant.core.types import IngestProgress
 from assistant.ui.models.document_model import DocumentListModel
 
@@ -31,17 +32,6 @@ FILE_FILTER = ";;".join(
         "Images, read by OCR (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")",
     ]
 )
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating…"
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min left"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60} s left"
-    return f"{seconds} s left"
 
 
 class LibraryPane(QWidget):
@@ -160,7 +150,7 @@ class LibraryPane(QWidget):
         pages = f"{summary} · " if (summary := progress.pages_summary()) else ""
         self.progress_label.setText(
             f"{current}{pages}{progress.chunks_done:,} chunks · "
-            f"{format_eta(progress.eta_s)}"
+            f"{format_time_left(progress.eta_s)}"
         )
 
     def hide_progress(self) -> None:

@@ -38,6 +38,9 @@ FREEZE_EVERY_S = 20.0
 """While indexing, how often what the ingest keeps (a long document's chunks
 waiting for their vectors) is frozen too: over the 2,415-page manual the GC's
 longest full pass was 39 ms without it (bench/gui_stall.py)."""
+LIST_EVERY_S = 2.0
+"""While indexing, how often the document list is read again when documents were
+committed since (they are searchable: the window lists them as ready)."""
 
 
 class LibraryWorker(QObject):
@@ -79,6 +82,8 @@ class LibraryWorker(QObject):
         self._library: Library | None = None
         self._watcher: FolderWatcher | None = None
         self._frozen_at = time.monotonic()
+        self._listed: tuple[int, float] | None = None
+        """While an ingest runs: (documents committed, time) at the last listing."""
         self._sig_changes.connect(self.sync_changes)
 
     @Slot()
@@ -204,6 +209,7 @@ class LibraryWorker(QObject):
             self.sig_failed.emit("The library is still loading; try again in a moment.")
             self.sig_ingest_finished.emit(IngestReport(cancelled=True))
             return
+        self._listed = (0, time.monotonic())
         try:
             report = self._library.ingest(
                 files, progress=self._on_progress, cancel=job.cancel, force=job.force
@@ -211,6 +217,8 @@ class LibraryWorker(QObject):
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
             report = IngestReport(cancelled=True)
+        finally:
+            self._listed = None
         report.failed[:0] = failures
         self.sig_ingest_finished.emit(report)
         self.refresh()
@@ -258,6 +266,14 @@ class LibraryWorker(QObject):
             freeze_heap()
         copy = IngestProgress(**progress.__dict__)
         self.sig_progress.emit(copy)
+        listed = self._listed
+        if (
+            listed
+            and len(progress.committed) > listed[0]
+            and now - listed[1] >= (LIST_EVERY_S)
+        ):
+            self._listed = (len(progress.committed), now)
+            self.refresh()
 
     @Slot(str)
     def remove(self, path: str) -> None:
