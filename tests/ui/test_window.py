@@ -1013,9 +1013,9 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
     qtbot.waitUntil(look, timeout=30000)
     ready, label = seen[0]
     assert f"{ready} document" in label, label
-    assert "indexing" in _states(window).values() or "queued" in _states(
-        window
-    ).values()
+    assert (
+        "indexing" in _states(window).values() or "queued" in _states(window).values()
+    )
     qtbot.waitUntil(lambda: not window.library._running, timeout=60000)
     qtbot.waitUntil(lambda: "12 documents" in window.count_label.text())
     assert set(_states(window).values()) == {"ready"}
