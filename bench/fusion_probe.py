@@ -11,7 +11,15 @@ differs between rows:
 - scores min-max normalised per list, a flat list's scores *divided* by at least
   ``MIN_SPREAD`` of its best (the default: such a list adds little);
 
-each at ``MIN_SPREAD`` 0.1, 0.2 (the default) and 0.3.
+each at ``MIN_SPREAD`` 0.1, 0.2 (the default) and 0.3; and two that look at a
+vector list's cosines themselves (2026-12-06):
+
+- *theoretical* min-max (Bruch et al.): a vector list's cosines normalised from its
+  view's floor (the least that counts as similar) to 1, not over the list, so a
+  list whose best is weak (an English question's USE list of Chinese chunks) adds
+  little; the full text's list as by default;
+- by default, each vector list scaled by how far its best rises above the floor
+  (full at 0.3 above it).
 
     python bench/fusion_probe.py LIBRARY_HOME [--questions FILE]
 
@@ -69,6 +77,30 @@ def main() -> None:
             return [1.0] * len(scores)
         return [(s - low) / (high - low) for s in scores]
 
+    floors: list[float] = []  # the floor of the view whose list is normalised next
+    floor_of = retrieval._floor
+
+    def recording_floor(config: Any, view: Any) -> float:
+        floors.append(floor_of(config, view))
+        return floors[-1]
+
+    def theoretical(
+        scores: Sequence[float], config: Any, lone: float = 0.0
+    ) -> list[float]:
+        if lone or not scores or config.fusion == "rrf":  # full text: as by default
+            return divided(scores, config, lone)
+        low = floors[-1]
+        return [max(0.0, s - low) / (1.0 - low) for s in scores]
+
+    def by_height(
+        scores: Sequence[float], config: Any, lone: float = 0.0
+    ) -> list[float]:
+        shares = divided(scores, config, lone)
+        if lone or not scores or config.fusion == "rrf":
+            return shares
+        height = min(1.0, max(0.0, max(scores) - floors[-1]) / 0.3)
+        return [share * height for share in shares]
+
     default_floor = retrieval.MIN_SPREAD
     by_rank = "reciprocal rank, k 60 (the default before)"
     default = f"scores, flat lists divided, MIN_SPREAD {default_floor} (default)"
@@ -85,8 +117,23 @@ def main() -> None:
                 floor,
             ),
         ]
+    variants += [
+        (
+            "vector lists from the view's floor to 1 (theoretical min-max)",
+            "scores",
+            theoretical,
+            default_floor,
+        ),
+        (
+            "default, a vector list scaled by its best's height above the floor",
+            "scores",
+            by_height,
+            default_floor,
+        ),
+    ]
     base = library.retrieval_config(10)
     rows, ranks = [], {}
+    retrieval._floor = recording_floor
     try:
         for name, fusion, shares, floor in variants:
             retrieval._shares = shares
@@ -99,6 +146,7 @@ def main() -> None:
             rows.append(hit_row(summarize(results), KINDS, times, variant=name))
     finally:
         retrieval._shares, retrieval.MIN_SPREAD = divided, default_floor
+        retrieval._floor = floor_of
     print_hit_table(rows, KINDS, ["variant"])
     before, now = ranks[by_rank], ranks[default]
     moved = {

