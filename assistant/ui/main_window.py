@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
             self.count_label,
             self.connection,
         ):
+            widget.setContentsMargins(12, 0, 0, 0)  # apart from a long message's cut
             bar.addPermanentWidget(widget)
 
     def _show_connection(self) -> None:
