@@ -61,6 +61,35 @@ def test_large_tables_get_an_ann_index_and_still_find_exact_neighbours(
     assert store.count_chunks() == 1200 and len(store.documents()) == 12
 
 
+def test_an_ann_index_of_an_earlier_rule_is_built_again_by_the_current_one(
+    tmp_path: Path,
+) -> None:
+    """Libraries indexed before 2026-12-06 had one partition per square root of
+    their rows, which found 0.945 of exact search's top 10 on the dev set."""
+    from assistant.core.store import ANN_INDEX_NAME
+
+    rng = np.random.default_rng(2)
+    store = ChunkStore(tmp_path / "idx", "fake", 32, ann_min_rows=1000)
+    rows = [r for doc in range(12) for r in _rows(f"doc{doc}", 100, 32, rng)]
+    store.replace_documents([f"doc{doc}" for doc in range(12)], rows)
+    store._table.create_index(  # as maintenance built it before
+        metric="cosine",
+        vector_column_name="vector",
+        index_type="IVF_HNSW_SQ",
+        num_partitions=int(len(rows) ** 0.5),
+        sample_rate=64,
+    )
+    assert [i.name for i in store._table.list_indices()] == ["vector_idx"]
+    store.maintain()
+    vector_indexes = [
+        i.name for i in store._table.list_indices() if "vector" in i.columns
+    ]
+    assert vector_indexes == [ANN_INDEX_NAME]
+    target = rows[321]
+    hits = store.vector_search(np.asarray(target["vector"]), 3)
+    assert hits[0]["chunk_id"] == target["chunk_id"]
+
+
 def test_small_tables_stay_flat(tmp_path: Path) -> None:
     store = ChunkStore(tmp_path / "idx", "fake", 8, ann_min_rows=1000)
     store.replace_document("a", _rows("a", 10, 8, np.random.default_rng(1)))

@@ -102,6 +102,12 @@ partitions 0.970 / 0.986, 16 partitions 0.996 / 0.996, 9 (this rule) 0.994 /
 0.992, at the same 5-6 ms a search and 4-5 s to build. The square root had left
 one library's answerable hit@1 three questions below another built from the same
 files."""
+ANN_INDEX_NAME = f"vector_p{ANN_PARTITION_ROWS}"
+"""The ANN index's name says the rule it was built by: an index of an earlier rule
+(``vector_idx``: the square root of the rows) is built again by this one..."""
+ANN_REBUILD_MAX_ROWS = 100_000
+"""...in the maintenance after a write, up to this many rows (~30 s; a larger
+library keeps its index until it is re-indexed)."""
 
 
 def chunk_schema(dim: int, meta: IndexMeta | None = None) -> pa.Schema:
@@ -576,21 +582,26 @@ class ChunkStore:
             from lancedb.index import BTree
 
             self._table.create_index("chunk_id", config=BTree(), replace=True)
+        ann = [i.name for i in self._table.list_indices() if "vector" in i.columns]
+        stale = [name for name in ann if name != ANN_INDEX_NAME]
         # its partitions are trained on real vectors: not while a stopped long
         # document's text rows (zero vectors) wait for theirs (searched exactly)
         if (
             rows >= self.ann_min_rows
-            and not self._has_index("vector")
+            and (not ann or (stale and rows <= ANN_REBUILD_MAX_ROWS))
             and not self.count_rows_without_vectors()
         ):
-            partitions = max(1, rows // ANN_PARTITION_ROWS)
             self._table.create_index(
                 metric="cosine",
                 vector_column_name="vector",
                 index_type="IVF_HNSW_SQ",
-                num_partitions=partitions,
+                num_partitions=max(1, rows // ANN_PARTITION_ROWS),
                 sample_rate=ANN_SAMPLE_RATE,
+                name=ANN_INDEX_NAME,
+                replace=True,
             )
+            for name in stale:  # searches use the new one from here
+                self._table.drop_index(name)
 
     def _has_vector_index(self) -> bool:
         """Whether the ANN index exists, asked again after a write here or after
