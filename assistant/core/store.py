@@ -582,7 +582,7 @@ class ChunkStore:
             from lancedb.index import BTree
 
             self._table.create_index("chunk_id", config=BTree(), replace=True)
-        ann = [i.name for i in self._table.list_indices() if "vector" in i.columns]
+        ann = self._indexes_on("vector")
         stale = [name for name in ann if name != ANN_INDEX_NAME]
         # its partitions are trained on real vectors: not while a stopped long
         # document's text rows (zero vectors) wait for theirs (searched exactly)
@@ -617,7 +617,11 @@ class ChunkStore:
         return known[2]
 
     def _has_index(self, column: str) -> bool:
-        return any(column in idx.columns for idx in self._table.list_indices())
+        return bool(self._indexes_on(column))
+
+    def _indexes_on(self, column: str) -> list[str]:
+        """The names of the indexes on ``column``."""
+        return [idx.name for idx in self._table.list_indices() if column in idx.columns]
 
     def _scan(
         self,
