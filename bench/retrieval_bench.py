@@ -8,6 +8,10 @@ ingest leaves it.
 
     python bench/retrieval_bench.py [--sizes 1000,10000,100000] [--queries 40]
         [--embedders use-minilm-routed-v1,use-multilingual-v3] [--sentences 3]
+        [--ann-caps none,24]
+
+``--ann-caps``: the most IVF partitions of the ANN index, each cap measured on the
+same rows (the index built again); ``none`` is no cap.
 
 Prints a table and one JSON line (prefix ``BENCH``).
 """
@@ -20,6 +24,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -88,30 +93,35 @@ def main() -> None:
         "--embedders", default="use-minilm-routed-v1,use-multilingual-v3"
     )
     parser.add_argument("--sentences", type=int, default=3)
+    parser.add_argument("--ann-caps", default="default")
     args = parser.parse_args()
     table = []
     for name in args.embedders.split(","):
         table += _measure(
-            name, [int(s) for s in args.sizes.split(",")], args.queries, args.sentences
+            name,
+            [int(s) for s in args.sizes.split(",")],
+            args.queries,
+            args.sentences,
+            args.ann_caps.split(","),
         )
-    header = ("embedder", "chunks", "mode", "ann", "p50 ms", "p95 ms", "index s")
+    header = ("embedder", "chunks", "cap", "mode", "ann", "p50 ms", "p95 ms", "index s")
     print(f"{header[0]:>22} " + " ".join(f"{h:>8}" for h in header[1:]))
     for row in table:
         print(
             f"{row['embedder']:>22} "
-            f"{row['chunks']:>8} {row['mode']:>11} {row['ann_index']!s:>5} "
+            f"{row['chunks']:>8} {row['ann_cap']!s:>8} {row['mode']:>11} "
+            f"{row['ann_index']!s:>5} "
             f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['index_update_s']:>8}"
         )
     print("BENCH " + json.dumps({"retrieval": table}))
 
 
 def _measure(
-    name: str, sizes: list[int], queries_n: int, sentences: int
+    name: str, sizes: list[int], queries_n: int, sentences: int, caps: list[str]
 ) -> list[dict[str, object]]:
     from assistant.config import Settings
-    from assistant.core.retrieval import RetrievalConfig, Retriever
     from assistant.core.services import load_embedder
-    from assistant.core.store import ChunkStore
+    from assistant.core.store import ANN_MAX_PARTITIONS, ChunkStore, ann_index_name
 
     embedder = load_embedder(Settings(embedding_model=name))
     zero_prefix = getattr(getattr(embedder, "multilingual", None), "dim", 0)
@@ -137,40 +147,75 @@ def _measure(
             )
             store.replace_documents(sorted({str(r["doc_id"]) for r in rows}), rows)
             loaded += batch
-        started = time.perf_counter()
-        store.maintain()
-        index_s = time.perf_counter() - started
-        retriever = Retriever(store, embedder)
-        for mode, with_sentences in (
-            ("vector", False),
-            ("hybrid", False),
-            ("vector", True),
-            ("hybrid", True),
-        ):
-            if with_sentences and not sentences:
-                continue
-            config = RetrievalConfig(
-                top_k=5, mode=mode, min_similarity=-1.0, sentences=with_sentences
+        for cap_name in caps:
+            cap = (
+                ANN_MAX_PARTITIONS
+                if cap_name == "default"
+                else None
+                if cap_name == "none"
+                else int(cap_name)
             )
-            retriever.search(queries[0], config)  # warm caches
-            times = []
-            for query in queries:
-                started = time.perf_counter()
-                retriever.search(query, config)
-                times.append((time.perf_counter() - started) * 1000)
-            times.sort()
-            table.append(
-                {
-                    "embedder": name,
-                    "chunks": size,
-                    "mode": mode + ("+sent" if with_sentences else ""),
-                    "rows": store.count_chunks() + store.count_sentences(),
-                    "ann_index": store._has_vector_index(),
-                    "p50_ms": round(statistics.median(times), 1),
-                    "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
-                    "index_update_s": round(index_s, 1),
-                }
-            )
+            if store.ann_max_partitions != cap:  # the same rows by another rule
+                if store._has_vector_index():
+                    store._table.drop_index(store.ann_index_name)
+                store.ann_max_partitions = cap
+                store.ann_index_name = ann_index_name(cap)
+                store.generation += 1
+            started = time.perf_counter()
+            store.maintain()
+            index_s = time.perf_counter() - started
+            rows_now = _searches(store, embedder, name, size, queries, sentences, cap)
+            for row in rows_now:
+                row["index_update_s"] = round(index_s, 1)
+            table += rows_now
+    return table
+
+
+def _searches(
+    store: Any,
+    embedder: Any,
+    name: str,
+    size: int,
+    queries: list[str],
+    sentences: int,
+    cap: int | None,
+) -> list[dict[str, object]]:
+    """Each mode's p50 and p95 over ``queries`` on the store as it is."""
+    from assistant.core.retrieval import RetrievalConfig, Retriever
+
+    table: list[dict[str, object]] = []
+    retriever = Retriever(store, embedder)
+    modes: list[tuple[Literal["vector", "hybrid"], bool]] = [
+        ("vector", False),
+        ("hybrid", False),
+        ("vector", True),
+        ("hybrid", True),
+    ]
+    for mode, with_sentences in modes:
+        if with_sentences and not sentences:
+            continue
+        config = RetrievalConfig(
+            top_k=5, mode=mode, min_similarity=-1.0, sentences=with_sentences
+        )
+        retriever.search(queries[0], config)  # warm caches
+        times = []
+        for query in queries:
+            started = time.perf_counter()
+            retriever.search(query, config)
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        table.append(
+            {
+                "embedder": name,
+                "chunks": size,
+                "mode": mode + ("+sent" if with_sentences else ""),
+                "rows": store.count_chunks() + store.count_sentences(),
+                "ann_index": store._has_vector_index(),
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+                "ann_cap": cap,
+            }
+        )
     return table
 
 

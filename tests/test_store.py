@@ -90,6 +90,34 @@ def test_an_ann_index_of_an_earlier_rule_is_built_again_by_the_current_one(
     assert hits[0]["chunk_id"] == target["chunk_id"]
 
 
+def test_partitions_follow_the_rows_up_to_the_cap() -> None:
+    from assistant.core.store import ann_partitions
+
+    assert ann_partitions(100, None) == ann_partitions(100, 12) == 1
+    assert ann_partitions(400_000, None) == 195
+    assert ann_partitions(400_000, 12) == 12
+    assert ann_partitions(20_000, 12) == 9
+
+
+def test_a_store_with_another_partition_cap_builds_the_index_again(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    rows = [r for doc in range(12) for r in _rows(f"doc{doc}", 100, 32, rng)]
+    uncapped = ChunkStore(tmp_path / "idx", "fake", 32, ann_min_rows=1000)
+    uncapped.replace_documents([f"doc{doc}" for doc in range(12)], rows)
+    uncapped.maintain()
+    assert uncapped._indexes_on("vector") == ["vector_p2048"]
+    capped = ChunkStore(
+        tmp_path / "idx", "fake", 32, ann_min_rows=1000, ann_max_partitions=12
+    )
+    capped.maintain()
+    assert capped._indexes_on("vector") == ["vector_p2048c12"]
+    target = rows[555]
+    hits = capped.vector_search(np.asarray(target["vector"]), 3)
+    assert hits[0]["chunk_id"] == target["chunk_id"]
+
+
 def test_small_tables_stay_flat(tmp_path: Path) -> None:
     store = ChunkStore(tmp_path / "idx", "fake", 8, ann_min_rows=1000)
     store.replace_document("a", _rows("a", 10, 8, np.random.default_rng(1)))

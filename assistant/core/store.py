@@ -94,7 +94,7 @@ recall@30 of 20 questions against exact search 0.968 vs 0.965-0.99 at 256 (each
 build's k-means differs as much as the rates do)."""
 ANN_PARTITION_ROWS = 2048
 """Rows per IVF partition of the ANN index (each searched by its own HNSW graph).
-A search probes 24 partitions; its recall against exact search follows the share
+A search probes ``ANN_PROBES``; its recall against exact search follows the share
 of partitions probed, not their count. On the dev set's 18,745 rows (its 172
 question vectors, recall@10 against exact search, two builds each): 136 partitions
 (the square root of the rows, the rule before 2026-12-06) 0.946 / 0.945, 64
@@ -102,9 +102,34 @@ partitions 0.970 / 0.986, 16 partitions 0.996 / 0.996, 9 (this rule) 0.994 /
 0.992, at the same 5-6 ms a search and 4-5 s to build. The square root had left
 one library's answerable hit@1 three questions below another built from the same
 files."""
-ANN_INDEX_NAME = f"vector_p{ANN_PARTITION_ROWS}"
-"""The ANN index's name says the rule it was built by: an index of an earlier rule
-(``vector_idx``: the square root of the rows) is built again by this one..."""
+ANN_PROBES = 24
+"""IVF partitions a vector search probes (the nearest to the query)."""
+ANN_MAX_PARTITIONS: int | None = 12
+"""At most this many partitions, so a search probes every one, or ``None``: one
+per ``ANN_PARTITION_ROWS`` however many. ``bench/ann_scale.py`` (the dev set's
+vectors grown to 400k rows, its 142 query vectors, recall@10 against exact
+search): 195 partitions, 24 probed, 0.942 (USE views 0.924, 6 queries below 0.5)
+at 17.7 ms a search; 12 partitions 0.988 (0.983, none below 0.5) at 11.4 ms;
+at 100k rows 0.979 against 0.999. The cost is the build: 134 s against 92 at
+400k rows (once; later writes extend it)."""
+
+
+def ann_partitions(rows: int, max_partitions: int | None) -> int:
+    """IVF partitions of an index over ``rows`` vectors."""
+    partitions = max(1, rows // ANN_PARTITION_ROWS)
+    return partitions if max_partitions is None else min(partitions, max_partitions)
+
+
+def ann_index_name(max_partitions: int | None) -> str:
+    """The ANN index's name says the rule it was built by: an index of another
+    rule (``vector_idx``: the square root of the rows) is built again by this
+    one..."""
+    cap = "" if max_partitions is None else f"c{max_partitions}"
+    return f"vector_p{ANN_PARTITION_ROWS}{cap}"
+
+
+ANN_INDEX_NAME = ann_index_name(ANN_MAX_PARTITIONS)
+
 ANN_REBUILD_MAX_ROWS = 100_000
 """...in the maintenance after a write, up to this many rows (~30 s; a larger
 library keeps its index until it is re-indexed)."""
@@ -211,6 +236,7 @@ class ChunkStore:
         ann_min_rows: int = 5_000,
         storage_options: Mapping[str, str] | None = None,
         state_dir: Path | None = None,
+        ann_max_partitions: int | None = ANN_MAX_PARTITIONS,
     ) -> None:
         self.remote = is_remote(location)
         if self.remote:
@@ -222,6 +248,8 @@ class ChunkStore:
             self.directory = private_dir(Path(location))
             self.location = str(self.directory)
         self.ann_min_rows = ann_min_rows
+        self.ann_max_partitions = ann_max_partitions
+        self.ann_index_name = ann_index_name(ann_max_partitions)
         meta_path = self.directory / META_FILE
         if not self.remote and meta_path.exists():
             stored_embedder, stored_dim = _read_meta(meta_path)
@@ -506,7 +534,7 @@ class ChunkStore:
         elif self._has_vector_index():
             # refine 1: exact distances for the rows found (similarity floors
             # compare them); a larger factor cost 30-60 % more for recall@30 0.99
-            query = query.nprobes(24).refine_factor(1)
+            query = query.nprobes(ANN_PROBES).refine_factor(1)
         return list(query.to_list())
 
     def chunks_by_id(self, chunk_ids: list[str]) -> list[dict[str, Any]]:
@@ -583,7 +611,7 @@ class ChunkStore:
 
             self._table.create_index("chunk_id", config=BTree(), replace=True)
         ann = self._indexes_on("vector")
-        stale = [name for name in ann if name != ANN_INDEX_NAME]
+        stale = [name for name in ann if name != self.ann_index_name]
         # its partitions are trained on real vectors: not while a stopped long
         # document's text rows (zero vectors) wait for theirs (searched exactly)
         if (
@@ -595,9 +623,9 @@ class ChunkStore:
                 metric="cosine",
                 vector_column_name="vector",
                 index_type="IVF_HNSW_SQ",
-                num_partitions=max(1, rows // ANN_PARTITION_ROWS),
+                num_partitions=ann_partitions(rows, self.ann_max_partitions),
                 sample_rate=ANN_SAMPLE_RATE,
-                name=ANN_INDEX_NAME,
+                name=self.ann_index_name,
                 replace=True,
             )
             for name in stale:  # searches use the new one from here
