@@ -104,7 +104,9 @@ def test_a_store_with_another_partition_cap_builds_the_index_again(
 ) -> None:
     rng = np.random.default_rng(3)
     rows = [r for doc in range(12) for r in _rows(f"doc{doc}", 100, 32, rng)]
-    uncapped = ChunkStore(tmp_path / "idx", "fake", 32, ann_min_rows=1000)
+    uncapped = ChunkStore(
+        tmp_path / "idx", "fake", 32, ann_min_rows=1000, ann_max_partitions=None
+    )
     uncapped.replace_documents([f"doc{doc}" for doc in range(12)], rows)
     uncapped.maintain()
     assert uncapped._indexes_on("vector") == ["vector_p2048"]
