@@ -57,7 +57,7 @@ def main() -> None:
     from assistant.core.embedding import query_views
     from assistant.core.evaluation import load_questions
     from assistant.core.services import Library
-    from assistant.core.store import ANN_SAMPLE_RATE
+    from assistant.core.store import ANN_SAMPLE_RATE, ann_partitions
 
     library = Library.open(Settings())
     questions = [q for q in load_questions(args.questions) if q.gold]
@@ -87,7 +87,7 @@ def main() -> None:
         )
         layouts = sorted(
             {
-                (rule, min(max(1, total // rule), cap or total))
+                (rule, ann_partitions(total, cap, rule))
                 for rule in (int(r) for r in args.rules.split(","))
                 for cap in (
                     None if c == "none" else int(c) for c in args.caps.split(",")

@@ -121,7 +121,7 @@ def _measure(
 ) -> list[dict[str, object]]:
     from assistant.config import Settings
     from assistant.core.services import load_embedder
-    from assistant.core.store import ANN_MAX_PARTITIONS, ChunkStore, ann_index_name
+    from assistant.core.store import ANN_MAX_PARTITIONS, ChunkStore
 
     embedder = load_embedder(Settings(embedding_model=name))
     zero_prefix = getattr(getattr(embedder, "multilingual", None), "dim", 0)
@@ -159,7 +159,6 @@ def _measure(
                 if store._has_vector_index():
                     store._table.drop_index(store.ann_index_name)
                 store.ann_max_partitions = cap
-                store.ann_index_name = ann_index_name(cap)
                 store.generation += 1
             started = time.perf_counter()
             store.maintain()

@@ -114,9 +114,11 @@ at 100k rows 0.979 against 0.999. The cost is the build: 134 s against 92 at
 400k rows (once; later writes extend it)."""
 
 
-def ann_partitions(rows: int, max_partitions: int | None) -> int:
+def ann_partitions(
+    rows: int, max_partitions: int | None, rows_per_partition: int = ANN_PARTITION_ROWS
+) -> int:
     """IVF partitions of an index over ``rows`` vectors."""
-    partitions = max(1, rows // ANN_PARTITION_ROWS)
+    partitions = max(1, rows // rows_per_partition)
     return partitions if max_partitions is None else min(partitions, max_partitions)
 
 
@@ -249,7 +251,6 @@ class ChunkStore:
             self.location = str(self.directory)
         self.ann_min_rows = ann_min_rows
         self.ann_max_partitions = ann_max_partitions
-        self.ann_index_name = ann_index_name(ann_max_partitions)
         meta_path = self.directory / META_FILE
         if not self.remote and meta_path.exists():
             stored_embedder, stored_dim = _read_meta(meta_path)
@@ -630,6 +631,11 @@ class ChunkStore:
             )
             for name in stale:  # searches use the new one from here
                 self._table.drop_index(name)
+
+    @property
+    def ann_index_name(self) -> str:
+        """The name of the ANN index this store builds (its partition rule)."""
+        return ann_index_name(self.ann_max_partitions)
 
     def _has_vector_index(self) -> bool:
         """Whether the ANN index exists, asked again after a write here or after
