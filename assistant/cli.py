@@ -28,6 +28,7 @@ from assistant.config import (
 )
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
+from assistant.core.fsutil import shown_name
 from assistant.core.time_left import format_time_left
 from assistant.core.types import (
     ANSWER_MODES,
@@ -157,7 +158,7 @@ def _print_sync(report: SyncReport) -> None:
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     for path in report.removed:
-        print(f"removed {path} (deleted from its folder)")
+        print(f"removed {shown_name(path)} (deleted from its folder)")
     _print_report(report.ingest)
 
 
@@ -390,7 +391,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
         print("The library is empty. Add files with: assistant ingest PATH")
     for d in documents:
         pages = f"{d.pages} {page_noun(d.path)}s, " if d.pages else ""
-        print(f"{d.path}  ({d.kind}, {pages}{d.chunks} chunks)")
+        print(f"{shown_name(d.path)}  ({d.kind}, {pages}{d.chunks} chunks)")
     return 0
 
 
@@ -544,9 +545,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     from assistant.core.services import load_generator
-    from assistant.serve import serve
+    from assistant.serve import check_binding, serve
 
     token = args.token or os.environ.get("ASSISTANT_SERVE_TOKEN", "")
+    check_binding(args.host, token)
     library = _open_library(settings)
     generator = load_generator(settings)
     print(

@@ -224,13 +224,18 @@ def index_dir() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read settings; a corrupt file is kept as a backup and defaults are used."""
+    """Read settings. A value out of range or of the wrong type is refused by
+    name and its default used, every other field kept (one bad ``top_k`` must not
+    move ``library_uri`` back to the default library); a file that is not JSON at
+    all is kept as a backup and defaults are used."""
     path = path or settings_path()
     if not path.exists():
         return Settings()
     try:
-        return Settings.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError, OSError) as exc:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+    except (ValueError, OSError) as exc:
         backup = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         try:
             path.replace(backup)
@@ -240,10 +245,42 @@ def load_settings(path: Path | None = None) -> Settings:
             "Settings file %s is unreadable (%s); using defaults. The old "
             "file was kept as %s.",
             path,
-            exc.__class__.__name__,
+            exc,
             backup,
         )
         return Settings()
+    return settings_from(raw, str(path))
+
+
+def settings_from(raw: dict[str, object], where: str) -> Settings:
+    """``raw`` validated field by field: each refused field is named in a warning
+    and left at its default."""
+    fields = Settings.model_fields
+    kept = dict(raw)
+    for _ in range(len(raw) + 1):
+        try:
+            return Settings.model_validate(kept)
+        except ValidationError as exc:
+            refused = set()
+            for error in exc.errors():
+                name = str(error["loc"][0]) if error["loc"] else ""
+                if name not in kept:
+                    continue
+                refused.add(name)
+                default = fields[name].get_default(call_default_factory=True)
+                log.warning(
+                    "%s: %s = %s refused (%s); using %r instead.",
+                    where,
+                    name,
+                    json.dumps(kept[name])[:80],
+                    error["msg"],
+                    default,
+                )
+            if not refused:
+                break
+            kept = {k: v for k, v in kept.items() if k not in refused}
+    log.warning("%s could not be read as settings; using defaults.", where)
+    return Settings()
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

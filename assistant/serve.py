@@ -34,6 +34,9 @@ from assistant.core.types import Answer
 
 MODEL_NAME = "assistant"
 _DONE = object()
+MAX_BODY_BYTES = 8 * 2**20
+"""A long conversation is well under this; a larger body is refused with 413."""
+DISCONNECT_POLL_S = 0.25
 
 
 class Message(BaseModel):
@@ -117,11 +120,15 @@ def _extras(answer: Answer) -> dict[str, Any]:
 def create_app(answers: AnswerQueue, token: str = "") -> FastAPI:
     app = FastAPI(title="Assistant", version="1")
 
+    expected = token.encode("utf-8")
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
     def check(request: Request) -> None:
         if not token:
             return
         given = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(given.strip(), token):
+        # bytes: a header may hold any byte (compare_digest refuses non-ASCII str)
+        if not hmac.compare_digest(given.strip().encode("utf-8"), expected):
             raise HTTPException(401, "a valid API key (Bearer token) is required")
 
     @app.get("/v1/models")
@@ -156,7 +163,7 @@ def create_app(answers: AnswerQueue, token: str = "") -> FastAPI:
                 media_type="text/event-stream",
             )
         try:
-            answer = await _final(out)
+            answer = await _final_unless_gone(out, request, cancel)
         except asyncio.CancelledError:
             cancel.cancel()
             raise
@@ -201,6 +208,73 @@ async def _final(out: queue.Queue[Any]) -> Answer:
             raise HTTPException(500, "no answer")
 
 
+async def _final_unless_gone(
+    out: queue.Queue[Any], request: Request, cancel: CancelToken
+) -> Answer:
+    """The answer, unless the client goes away first: then its request is
+    cancelled (a queued one is skipped, a running one stops at its next token)."""
+    final = asyncio.ensure_future(_final(out))
+    gone = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait({final, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not final.done():
+        cancel.cancel()
+        final.cancel()
+        raise HTTPException(499, "the client went away")
+    return final.result()
+
+
+async def _until_disconnected(request: Request) -> None:
+    while not await request.is_disconnected():
+        await asyncio.sleep(DISCONNECT_POLL_S)
+
+
+class BodyLimit:
+    """Refuses a request body over ``max_bytes`` with 413, by its declared length
+    or, without one, as it arrives (a 50 MB body was a 500 before)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(self.max_bytes, scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge(413, f"the request body is over {self.max_bytes} bytes")
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _too_large(self.max_bytes, scope, receive, send)
+
+
+class _TooLarge(HTTPException):
+    """An HTTPException, so FastAPI's body reading passes it on as it is."""
+
+
+async def _too_large(limit: int, scope: Any, receive: Any, send: Any) -> None:
+    response = JSONResponse(
+        {"error": {"message": f"the request body is over {limit // 2**20} MB"}},
+        status_code=413,
+    )
+    await response(scope, receive, send)
+
+
 async def _stream(
     out: queue.Queue[Any], cancel: CancelToken, reply_id: str, created: int
 ) -> AsyncIterator[str]:
@@ -240,17 +314,23 @@ async def _stream(
         cancel.cancel()  # the client went away (or all is sent): stop the answer
 
 
-def serve(
-    library: Library, generator: Generator, host: str, port: int, token: str
-) -> None:
-    import uvicorn
-
+def check_binding(host: str, token: str) -> None:
+    """Refuse to serve beyond this machine without a token (checked before the
+    model loads, so the refusal comes at once)."""
     if needs_token(host) and not token:
         raise AssistantError(
             f"Serving on {host} makes the library reachable from other machines: "
             "set a token (--token, or ASSISTANT_SERVE_TOKEN) that clients send as "
             "their API key, or bind to 127.0.0.1."
         )
+
+
+def serve(
+    library: Library, generator: Generator, host: str, port: int, token: str
+) -> None:
+    import uvicorn
+
+    check_binding(host, token)
     answers = AnswerQueue(library, generator)
     try:
         uvicorn.run(create_app(answers, token), host=host, port=port, log_level="info")

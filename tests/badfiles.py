@@ -115,6 +115,24 @@ def _epub_cases(add: Callable[[str, str | None], Path]) -> None:
     ) as z:
         z.writestr("mimetype", "application/epub+zip")
     add("notzip.epub", "not a zip archive").write_bytes(b"<html>not a book</html>")
+    # probe 2: DRM (encrypted chapters) refused by name; fonts merely obfuscated
+    # the same way are no reason to refuse a book
+    for name, uri, expect in (
+        ("drm.epub", "OEBPS/text/ch0.xhtml", "DRM-protected"),
+        ("obfuscated-font.epub", "OEBPS/fonts/a.otf", None),
+    ):
+        book = make_epub(add(name, expect), chapters)
+        with zipfile.ZipFile(book, "a") as z:
+            z.writestr(
+                "META-INF/encryption.xml",
+                '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container"'
+                ' xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
+                f'<enc:CipherData><enc:CipherReference URI="{uri}"/></enc:CipherData>'
+                "</enc:EncryptedData></encryption>",
+            )
+    deep = "<span>" * 200_000 + "Deep text about the boiler. " * 3 + "</span>" * 200_000
+    make_epub(add("deep-nesting.epub", None), [("Deep", deep)])
+    add("deep-nesting.html", None).write_text(f"<html><body>{deep}</body></html>")
 
 
 def make_cases(folder: Path, huge_mb: int = 500) -> list[Case]:

@@ -192,3 +192,65 @@ def injection_note(folder: Path) -> Path:
         "The harbour office opens at 08:00 on weekdays.\n"
     )
     return path
+
+
+def many_ops_pdf(folder: Path, pages: int = 200, operations: int = 100_000) -> Path:
+    """Probe 2, case 10: every page draws one shared content stream of
+    ``operations`` tiny text operations (8 MB at 100,000): little text, a lot of
+    work per page."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    ops = [
+        f"BT /F1 4 Tf {20 + (i % 100) * 5} {20 + (i // 100) % 160 * 5} Td (x) Tj ET"
+        for i in range(operations)
+    ]
+    writer = PdfWriter()
+    stream = DecodedStreamObject()
+    stream.set_data("\n".join(ops).encode())
+    shared = writer._add_object(stream)
+    for _ in range(pages):
+        page = writer.add_blank_page(595, 842)
+        page[NameObject("/Contents")] = shared
+    path = folder / "many-ops.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def huge_scan_pdf(folder: Path, side_pt: int = 7200) -> Path:
+    """Probe 2, case 11: one scanned page of ``side_pt`` x ``side_pt`` points (at
+    200 dpi, 20,000 x 20,000 pixels before the pixel budget)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (1000, 1000), 255)
+    ImageDraw.Draw(image).text((100, 100), "A scanned notice", fill=0)
+    path = folder / "huge-scan.pdf"
+    image.save(path, "PDF", resolution=1000 * 72 / side_pt)
+    return path
+
+
+def drm_epub(folder: Path) -> Path:
+    """Probe 2, case 15: chapters listed in META-INF/encryption.xml."""
+    import zipfile
+
+    from docgen import make_epub
+
+    book = make_epub(folder / "drm.epub", [("One", "\x00\x13binary " * 40)])
+    with zipfile.ZipFile(book, "a") as archive:
+        archive.writestr(
+            "META-INF/encryption.xml",
+            '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
+            'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
+            '<enc:CipherData><enc:CipherReference URI="OEBPS/text/ch0.xhtml"/>'
+            "</enc:CipherData></enc:EncryptedData></encryption>",
+        )
+    return book
+
+
+def deep_html(folder: Path, depth: int = 200_000) -> Path:
+    """Probe 2, case 16: ``depth`` nested tags."""
+    path = folder / "deep.html"
+    body = "<span>" * depth + "Deep text about the boiler." + "</span>" * depth
+    path.write_text(f"<html><body>{body}</body></html>")
+    return path

@@ -206,3 +206,18 @@ def llama_server(
             process.kill()
             process.wait(10)
         log.close()
+
+
+@contextmanager
+def hostile_backend(mode: str, arg: str = "", host: str = "127.0.0.1") -> Iterator[str]:
+    """tests/hostile_backend.py on a free port: its ``/v1`` base URL."""
+    port = free_port()
+    script = Path(__file__).with_name("hostile_backend.py")
+    argv = [sys.executable, str(script), str(port), mode, *([arg] if arg else [])]
+    process = subprocess.Popen([*argv, "--host", host])
+    try:
+        wait_for(f"http://{host}:{port}/v1/models", 20, process)  # type: ignore[arg-type]
+        yield f"http://{host}:{port}/v1"
+    finally:
+        process.kill()
+        process.wait(timeout=10)

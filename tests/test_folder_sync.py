@@ -201,3 +201,103 @@ def test_a_file_removed_from_the_library_stays_out_until_added_again(
     assert cli.main(["docs"]) == 0
     listed = capsys.readouterr().out
     assert "a.md" in listed and "b.md" in listed
+
+
+def _settle(batches: _Batches, library: Library, folder: Path, until: Path) -> None:
+    """Apply the watcher's batches until ``until`` (a plain file written last,
+    after the hostile change) is indexed."""
+    deadline = time.monotonic() + 30
+    while until.name not in _names(library):
+        assert time.monotonic() < deadline, "the watcher never delivered"
+        apply_changes(library, batches.next(), [folder])
+
+
+def test_a_link_made_inside_a_watched_folder_is_not_followed(
+    library: Library, tmp_path: Path
+) -> None:
+    """Probe 2, case 1: ``ln -s ../outside/secret.txt watched/passwd.txt`` while
+    watching indexed the outside file."""
+    outside = tmp_path / "outside"
+    (outside / "private").mkdir(parents=True)
+    (outside / "secret.txt").write_text("The vault code is 4471 and nobody knows.")
+    (outside / "private" / "diary.md").write_text("# Diary\n\nThe vault is red.")
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    batches = _Batches()
+    watcher = FolderWatcher(batches, quiet_s=0.3)
+    assert watcher.watch(folder) == ""
+    watcher.start()
+    try:
+        (folder / "passwd.txt").symlink_to(outside / "secret.txt")
+        (folder / "more").symlink_to(outside / "private")  # a folder link
+        (folder / "plain.md").write_text("# Plain\n\nThe pump is green.")
+        _settle(batches, library, folder, folder / "plain.md")
+    finally:
+        watcher.stop()
+    assert _names(library) == {"plain.md"}
+    assert all("vault" not in hit.text for hit in library.search("vault code"))
+    # the same rule for a path named by any component syncing the folder
+    report = apply_changes(
+        library,
+        Changes(changed={folder / "passwd.txt", folder / "more" / "diary.md"}),
+        [folder],
+    )
+    assert not report.ingest.added and _names(library) == {"plain.md"}
+
+
+def test_a_subfolder_replaced_by_a_link_loses_its_documents(
+    library: Library, tmp_path: Path
+) -> None:
+    """Probe 2, case 4: watch printed "removed …/sub/inner.txt" but the document
+    stayed, and the link's target would have been read instead."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "inner.txt").write_text("Outside text about the harbour gate. " * 3)
+    folder = tmp_path / "watched"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "inner.txt").write_text("Inside text about the boiler. " * 3)
+    rescan(library, [folder])
+    assert _names(library) == {"inner.txt"}
+    batches = _Batches()
+    watcher = FolderWatcher(batches, quiet_s=0.3)
+    assert watcher.watch(folder) == ""
+    watcher.start()
+    try:
+        shutil.rmtree(folder / "sub")
+        (folder / "sub").symlink_to(outside)
+        (folder / "plain.md").write_text("# Plain\n\nThe pump is green.")
+        _settle(batches, library, folder, folder / "plain.md")
+    finally:
+        watcher.stop()
+    assert _names(library) == {"plain.md"}
+    report = rescan(library, [folder])  # the start-up rescan agrees
+    assert not report.ingest.added and _names(library) == {"plain.md"}
+    assert all("harbour" not in hit.text for hit in library.search("harbour gate"))
+
+
+def test_a_watched_folder_deleted_and_made_again_is_watched_again(
+    library: Library, tmp_path: Path
+) -> None:
+    """Probe 2, case 5: after "watched folder is missing", files in the folder
+    made again were never indexed."""
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "a.md").write_text("# A\n\nThe first note.")
+    rescan(library, [folder])
+    batches = _Batches()
+    watcher = FolderWatcher(batches, quiet_s=0.3)
+    assert watcher.watch(folder) == ""
+    watcher.start()
+    try:
+        shutil.rmtree(folder)
+        report = apply_changes(library, batches.next(), [folder])
+        assert "missing" in report.notes[0] and _names(library) == {"a.md"}
+        folder.mkdir()
+        time.sleep(0.5)
+        (folder / "b.md").write_text("# B\n\nThe fan is loud.")
+        _settle(batches, library, folder, folder / "b.md")
+        (folder / "c.md").write_text("# C\n\nThe valve is blue.")  # and stays so
+        _settle(batches, library, folder, folder / "c.md")
+    finally:
+        watcher.stop()
+    assert _names(library) == {"b.md", "c.md"}  # a.md went with the old folder

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -266,7 +267,7 @@ def test_a_pdf_whose_pages_share_one_huge_stream_stops_at_the_limit(
     (it used to take hours and be called a scanned PDF)."""
     from assistant.core.errors import IngestError
 
-    pdf = hostile.shared_stream_pdf(tmp_path, pages=200, kilobytes=256)
+    pdf = hostile.shared_stream_pdf(tmp_path, pages=200, kilobytes=64)
     with pytest.raises(IngestError, match=r"too large: more than 2 million .* by page"):
         _within(
             HANG, lambda: parse_file(pdf, 50 * 2**20, ParseLimits(max_chars=2_000_000))
@@ -319,3 +320,18 @@ def test_entity_tricks_and_page_tree_loops_stay_refused(tmp_path: Path) -> None:
         else:
             text = "".join(page.text for page in parsed.pages)
             assert "TOPSECRET" not in text and len(text) < 10_000
+
+
+def test_a_pdf_drawing_more_text_than_its_pages_hold_is_refused_early(
+    tmp_path: Path,
+) -> None:
+    """Probe 2, case 10: 200 pages sharing one stream of 100,000 tiny text
+    operations (under the character limit) ran past 300 s: each page's 100,000
+    characters were chunked and embedded. Refused at its first page now."""
+    from assistant.core.errors import IngestError
+
+    pdf = hostile.many_ops_pdf(tmp_path, pages=200)
+    started = time.monotonic()
+    with pytest.raises(IngestError, match=r"page 1 draws 101,000 characters"):
+        _within(HANG, lambda: parse_file(pdf, 50 * 2**20, ParseLimits()))
+    assert time.monotonic() - started < 20

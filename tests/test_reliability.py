@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import stat
 from pathlib import Path
 
+import pytest
 from fakes import FakeGenerator
 
 from assistant.config import (
@@ -71,3 +73,34 @@ def test_instructions_inside_documents_are_quoted_material() -> None:
     assert quoted in message
     assert message.index(quoted) < message.index("Question:")
     assert "not instructions to you" in PLAIN_RAG_SYSTEM
+
+
+def test_one_bad_setting_is_refused_by_name_and_the_others_kept(
+    _isolated_home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Probe 2, case 3: `top_k` 100 moved the whole file aside, library_uri and the
+    backend with it, so the next ingest landed in the default library."""
+    shared = str(tmp_path / "my-library")
+    settings_path().write_text(
+        json.dumps(
+            {
+                "library_uri": shared,
+                "chat_backend": "openai",
+                "chat_base_url": "http://127.0.0.1:9/v1",
+                "top_k": 100,
+                "context_length": 10**7,
+                "temperature": 0.5,
+            }
+        )
+    )
+    with caplog.at_level(logging.WARNING):
+        loaded = load_settings()
+    assert loaded.library_uri == shared and loaded.chat_backend == "openai"
+    assert loaded.temperature == 0.5
+    assert loaded.top_k == Settings().top_k
+    assert loaded.context_length == Settings().context_length
+    said = caplog.text
+    assert "top_k = 100 refused" in said and "context_length = 10000000" in said
+    assert "ValidationError" not in said
+    assert settings_path().exists()  # not moved aside
+    assert not list(settings_path().parent.glob("settings.json.corrupt-*"))

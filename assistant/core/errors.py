@@ -60,8 +60,8 @@ class IndexWriteError(AssistantError):
             why = "the file system is read-only; move the library (ASSISTANT_HOME)"
         elif code == errno.EACCES or "Permission denied" in text:
             why = "permission denied; check the library folder's permissions"
-        else:
-            why = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+        else:  # a store's error is one huge line with a Rust source path
+            why = _store_reason(exc) if isinstance(exc, Exception) else str(exc)
         self.directory = directory if isinstance(directory, str) else Path(directory)
         super().__init__(
             f"Could not write the library index in {self.directory} ({why}). "
@@ -125,5 +125,8 @@ def _store_reason(exc: Exception) -> str:
         return f"access refused: {code.group(1) if code else 'check the credentials'}"
     if re.search(r"(?i)connection refused|error sending request|dns error", text):
         return "the endpoint does not answer"
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return _without_source_location(first)[:200]
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    first = _without_source_location(first)
+    if len(first) > 200:
+        first = first[:200].rsplit(" ", 1)[0] + " …"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -11,6 +11,7 @@ there are removed from the library.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.core.cancel import CancelToken
 from assistant.core.fsutil import atomic_write_text
-from assistant.core.ingest import discover, is_supported
+from assistant.core.ingest import discover, is_supported, outside_folders
 from assistant.core.ingest_pipeline import ProgressCallback
 from assistant.core.types import IngestReport
 
@@ -39,6 +40,8 @@ EXCLUDED_FILE = "watched-excluded.json"
 QUIET_S = 1.0
 """A batch is handed over once its folders have been quiet this long (an editor
 saving a file five times in a row indexes it once)."""
+REARM_CHECK_S = 1.0
+"""How often the watcher looks for a watched folder deleted and made again."""
 
 
 @dataclass
@@ -174,7 +177,7 @@ def apply_changes(
     report = remove_gone(library, changes, folders)
     wanted = to_index(changes, folders)
     if wanted:
-        files, failures = discover(wanted)
+        files, failures = discover(wanted, within=folders)
         files = without_excluded(files, excluded)
         report.ingest = library.ingest(files, progress=progress, cancel=cancel)
         report.ingest.failed[:0] = [
@@ -213,8 +216,9 @@ def remove_gone(
     library: Library, changes: Changes, folders: Iterable[Path]
 ) -> SyncReport:
     """Remove the documents of files that no longer exist under a watched folder
-    that is still there and readable (a report with what was removed, and notes
-    on the folders that are not)."""
+    that is still there and readable, or that are now reached only through a
+    link (a subfolder replaced by a link to elsewhere); a report with what was
+    removed, and notes on the folders that are not readable."""
     report = SyncReport()
     readable = _readable(folders, report)
     for document in library.documents():
@@ -222,21 +226,31 @@ def remove_gone(
         if (
             any(path.is_relative_to(f) for f in readable)
             and any(path == g or path.is_relative_to(g) for g in changes.gone)
-            and not path.exists()
-        ):
-            library.remove(path)
+            and (not path.exists() or outside_folders(path, readable))
+        ) and library.remove_id(document.doc_id):
             report.removed.append(str(path))
     return report
 
 
 def to_index(changes: Changes, folders: Iterable[Path]) -> list[Path]:
-    """The changed paths that still exist under a readable watched folder."""
+    """The changed paths that still exist under a readable watched folder,
+    reached without following a link (one made inside a watched folder may point
+    anywhere: it is skipped as a folder walk skips it)."""
     readable = _readable(folders, SyncReport())
     return sorted(
-        p
-        for p in changes.changed
-        if any(p.is_relative_to(f) for f in readable) and p.exists()
+        p for p in changes.changed if p.exists() and not outside_folders(p, readable)
     )
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The folder's device and inode (None while it is not a readable folder)."""
+    if unreadable(folder):
+        return None
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 class FolderWatcher:
@@ -254,11 +268,13 @@ class FolderWatcher:
         self._on_changes = on_changes
         self._quiet_s = quiet_s
         self._observer: Any = Observer()
-        self._watches: dict[Path, Any] = {}
+        self._watches: dict[Path, tuple[Any, tuple[int, int] | None]] = {}
         self._pending = Changes()
         self._last_event = 0.0
         self._lock = threading.Condition()
         self._stopped = False
+        self._dead: set[Path] = set()
+        """Watched folders whose own deletion was seen."""
         self._thread = threading.Thread(
             target=self._deliver, name="folder-watcher", daemon=True
         )
@@ -277,30 +293,59 @@ class FolderWatcher:
 
     def watch(self, folder: Path) -> str:
         """Start watching ``folder``; "" or why it cannot be watched now."""
-        from watchdog.events import FileSystemEventHandler
-
         folder = folder.resolve()
         why = unreadable(folder)
         if why or folder in self._watches:
             return why
+        try:
+            self._schedule(folder)
+        except OSError as exc:  # e.g. the inotify watch limit
+            return f"{folder}: cannot be watched ({exc.strerror or exc})"
+        return ""
+
+    def _schedule(self, folder: Path) -> None:
+        from watchdog.events import FileSystemEventHandler
+
         watcher = self
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
                 watcher._record(event)
 
-        try:
-            self._watches[folder] = self._observer.schedule(
-                Handler(), str(folder), recursive=True
-            )
-        except OSError as exc:  # e.g. the inotify watch limit
-            return f"{folder}: cannot be watched ({exc.strerror or exc})"
-        return ""
+        identity = _identity(folder)
+        self._watches[folder] = (
+            self._observer.schedule(Handler(), str(folder), recursive=True),
+            identity,
+        )
 
     def unwatch(self, folder: Path) -> None:
         watch = self._watches.pop(folder.resolve(), None)
         if watch is not None:
-            self._observer.unschedule(watch)
+            self._observer.unschedule(watch[0])
+
+    def _rearm(self) -> None:
+        """Watch again a folder that was deleted (or replaced) and is back: its
+        old watch died with the old folder. The folder is then rescanned whole.
+        Called outside ``_lock``: the observer calls ``_record`` under its own
+        lock, which ``schedule`` takes too."""
+        with self._lock:
+            dead = set(self._dead)
+        for folder, (watch, identity) in list(self._watches.items()):
+            now = _identity(folder)
+            if now is None or (now == identity and folder not in dead):
+                continue  # (a new folder may reuse the old one's inode)
+            with contextlib.suppress(KeyError, OSError):  # ended with the folder
+                self._observer.unschedule(watch)
+            try:
+                self._schedule(folder)
+            except OSError as exc:
+                log.warning("%s: cannot be watched again (%s)", folder, exc)
+                continue
+            with self._lock:
+                self._dead.discard(folder)
+                self._pending.changed.add(folder)
+                self._pending.gone.add(folder)
+                self._last_event = time.monotonic()
 
     def _record(self, event: Any) -> None:
         kind = event.event_type
@@ -310,6 +355,8 @@ class FolderWatcher:
         with self._lock:
             if kind in ("deleted", "moved"):
                 self._pending.gone.add(source)
+                if source in self._watches:  # the watched folder itself
+                    self._dead.add(source)
             if kind == "moved":
                 self._add_changed(Path(os.fsdecode(event.dest_path)), event)
             elif kind in ("created", "modified", "closed", "attrib"):
@@ -326,9 +373,11 @@ class FolderWatcher:
 
     def _deliver(self) -> None:
         while True:
+            self._rearm()
             with self._lock:
-                while not self._stopped and not self._pending:
-                    self._lock.wait()
+                if not self._stopped and not self._pending:
+                    self._lock.wait(REARM_CHECK_S)
+                    continue
                 if self._stopped:
                     return
                 wait = self._last_event + self._quiet_s - time.monotonic()

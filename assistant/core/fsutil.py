@@ -10,6 +10,32 @@ from pathlib import Path
 
 from assistant.core.errors import AssistantError
 
+_UNSHOWABLE = {
+    **{c: f"\\x{c:02x}" for c in range(32)},
+    0x7F: "\\x7f",
+    **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F))},
+    **{c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)},
+}
+"""Control characters and bidirectional marks: a file name holding them would
+garble a line of output (a newline splits it, an RTL override reverses it)."""
+
+
+def shown_name(text: str) -> str:
+    """A file name as one safe line: controls and bidi marks escaped, bytes that
+    are not UTF-8 (kept by Python as surrogates) shown as \\xNN."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.translate(_UNSHOWABLE)
+
+
+def unnameable(path: Path | str) -> bool:
+    """A name with bytes that are not UTF-8: it cannot be stored in the index's
+    text columns, nor named again reliably."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
 
 def is_remote(location: Path | str) -> bool:
     """Whether a library location is an object-store URI (``s3://bucket/prefix``)

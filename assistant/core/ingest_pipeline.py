@@ -66,6 +66,10 @@ FIRST_PART_CHUNKS = 32
 within seconds."""
 PART_CHUNKS = 512
 """Later page batches (a commit each)."""
+PART_EVERY_S = 30.0
+"""Or a batch at least this often: a scanned page (OCR, a few seconds) gives few
+chunks, and a Stop after minutes should keep the pages read (a 500-page scan
+had committed none after 237 s)."""
 PARSE_WAIT_S = 2.0
 """While a long document's words are being committed, how long to wait for its
 next page batch before embedding an earlier one: the text layer of a PDF comes
@@ -344,6 +348,7 @@ def _read_parts(
         pending: list[Chunk] = []
         pages = chars = 0
         first = True
+        part_started = time.monotonic()
         try:
             with read_errors(path):
                 for page in stream.pages:
@@ -354,11 +359,14 @@ def _read_parts(
                         raise too_much_text(path, chars, limits.max_chars)
                     pending.extend(chunker.page_chunks(page))
                     pages += 1
-                    if len(pending) >= (FIRST_PART_CHUNKS if first else PART_CHUNKS):
+                    if len(pending) >= (
+                        FIRST_PART_CHUNKS if first else PART_CHUNKS
+                    ) or (pending and time.monotonic() - part_started > PART_EVERY_S):
                         share = size * pages // max(stream.page_count, 1)
                         counted += share
                         yield _Part(doc, pending, pages, share, first, False)
                         pending, pages, first = [], 0, False
+                        part_started = time.monotonic()
         finally:
             stream.close()
         if chunker.count == 0:

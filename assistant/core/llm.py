@@ -95,6 +95,23 @@ def repacking(repack: bool) -> Iterator[None]:
             binding.llama_model_default_params = default_params
 
 
+def refuse_non_gguf(path: Path) -> None:
+    """A file that does not start with GGUF's signature, named clearly (llama.cpp
+    says only "Failed to load model from file")."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise AssistantError(
+            f"The chat model {path} cannot be read ({exc.strerror or exc})."
+        ) from exc
+    if head != b"GGUF":
+        raise AssistantError(
+            f"{path} is not a GGUF model file (it does not start with the GGUF "
+            "signature); choose a .gguf chat model in Settings › Chat model."
+        )
+
+
 class LlamaGenerator:
     """A GGUF model answering with its own chat template, streaming token by token.
 
@@ -114,18 +131,25 @@ class LlamaGenerator:
         path = Path(model_path)
         if not path.is_file():
             raise ModelNotFound(f"Chat model not found: {path}")
+        refuse_non_gguf(path)
         threads = threads or physical_cores()
         self.path = path
         self.name = path.stem
-        self._llm: Any = open_llama(
-            path,
-            n_ctx=context_length,
-            n_threads=threads,
-            n_threads_batch=threads,
-            n_batch=512,
-            flash_attn=True,  # prompt evaluation ~10 % faster on CPU (bench)
-            seed=seed,
-        )
+        try:
+            self._llm: Any = open_llama(
+                path,
+                n_ctx=context_length,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=512,
+                flash_attn=True,  # prompt evaluation ~10 % faster on CPU (bench)
+                seed=seed,
+            )
+        except ValueError as exc:  # llama.cpp's "Failed to load model from file"
+            raise AssistantError(
+                f"The chat model {path} could not be loaded (a damaged or "
+                "unsupported GGUF file); choose another in Settings › Chat model."
+            ) from exc
         self.context_length = int(self._llm.n_ctx())
         self.trained_context_length = int(self._llm._model.n_ctx_train())
         self.architecture = str(self._llm.metadata.get("general.architecture", ""))

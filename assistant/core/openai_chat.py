@@ -21,13 +21,17 @@ from typing import Any
 from assistant.config import ChatServer, url_host
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
+from assistant.core.http_policy import (
+    READ_TIMEOUT_S,
+    StreamBudget,
+    guarded_client,
+    policy_refusal,
+)
 from assistant.core.yes_no import NO_WORDS, YES_WORDS
 
 log = logging.getLogger(__name__)
 
 _END = object()
-TIMEOUT_S = 120.0
-"""Per request; a CPU server may need tens of seconds for a long prompt."""
 
 
 class ServerLost(AssistantError):
@@ -47,11 +51,13 @@ class OpenAIGenerator:
         from openai import OpenAI
 
         self.server = server
+        self._http = guarded_client(server.base_url)
         self._client = OpenAI(
             base_url=server.base_url,
             api_key=server.api_key or "not-needed",
-            timeout=TIMEOUT_S,
+            timeout=READ_TIMEOUT_S,
             max_retries=0,
+            http_client=self._http,
         )
         self.model = server.model or self._first_model()
         host = url_host(server.base_url)
@@ -68,6 +74,9 @@ class OpenAIGenerator:
         try:
             models = self._client.models.list().data
         except Exception as exc:
+            refusal = policy_refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
             raise AssistantError(
                 f"The answer server at {self.server.base_url} did not answer "
                 f"({_reason(exc)}). Start it, or answer with the local model "
@@ -104,7 +113,7 @@ class OpenAIGenerator:
             if endpoint == "/extras/tokenize"
             else {"content": text}
         )
-        response = self._client._client.post(
+        response = self._http.post(
             root + endpoint, json=body, headers=self._headers(), timeout=10.0
         )
         response.raise_for_status()
@@ -126,14 +135,26 @@ class OpenAIGenerator:
         """The request runs on a helper thread that hands over the text as it
         comes, so Stop returns at once even while the server is still reading the
         prompt (an HTTP read cannot be interrupted); the helper closes the
-        connection at its next chunk, which tells the server to stop."""
-        parts: queue.Queue[object] = queue.Queue()
+        connection at its next chunk, which tells the server to stop. The reply
+        is bounded by the HTTP policy's :class:`StreamBudget`: a server that
+        ignores ``max_tokens`` is cut off there, one that stalls is reported."""
+        parts: queue.Queue[object] = queue.Queue(maxsize=256)
+        done = threading.Event()
         helper = threading.Thread(
             target=self._receive,
-            args=(messages, max_tokens, temperature, cancel, parts),
+            args=(messages, max_tokens, temperature, cancel, done, parts),
             daemon=True,
         )
         helper.start()
+        budget = StreamBudget(max_tokens)
+        try:
+            yield from self._read_parts(parts, budget, cancel)
+        finally:
+            done.set()  # the helper closes the connection at its next part
+
+    def _read_parts(
+        self, parts: queue.Queue[object], budget: StreamBudget, cancel: CancelToken
+    ) -> Iterator[str]:
         received = False
         while True:
             try:
@@ -141,10 +162,18 @@ class OpenAIGenerator:
             except queue.Empty:
                 if cancel.cancelled:
                     return
+                why = budget.overrun()
+                if why:
+                    raise ServerLost(
+                        f"The answer server at {self.host} stopped answering ({why})."
+                    ) from None
                 continue
             if item is _END or cancel.cancelled:
                 return
             if isinstance(item, BaseException):
+                refusal = policy_refusal(item)
+                if refusal is not None:
+                    raise refusal
                 from openai import APIStatusError
 
                 if isinstance(item, APIStatusError):
@@ -163,6 +192,13 @@ class OpenAIGenerator:
                     f"({_reason(item)})."
                 ) from item
             received = True
+            if not budget.take(str(item)):
+                log.warning(
+                    "%s sent more than the %d tokens asked for; the reply is cut",
+                    self.host,
+                    budget.max_tokens,
+                )
+                return
             yield str(item)
 
     def _receive(
@@ -171,6 +207,7 @@ class OpenAIGenerator:
         max_tokens: int,
         temperature: float,
         cancel: CancelToken,
+        done: threading.Event,
         parts: queue.Queue[object],
     ) -> None:
         try:
@@ -184,14 +221,14 @@ class OpenAIGenerator:
             )
             with stream:
                 for part in stream:
-                    if cancel.cancelled:
+                    if cancel.cancelled or done.is_set():
                         break
                     if part.choices and part.choices[0].delta.content:
-                        parts.put(part.choices[0].delta.content)
+                        _hand_over(parts, part.choices[0].delta.content, done)
         except Exception as exc:
-            parts.put(exc)
+            _hand_over(parts, exc, done)
         finally:
-            parts.put(_END)
+            _hand_over(parts, _END, done)
 
     def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
         """From the first token's top log-probabilities; a server that gives
@@ -207,6 +244,9 @@ class OpenAIGenerator:
             )
             top = reply.choices[0].logprobs.content[0].top_logprobs
         except Exception as exc:
+            refusal = policy_refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
             raise NotImplementedError(f"no log-probabilities: {exc}") from exc
         yes = [t.logprob for t in top if t.token in YES_WORDS]
         no = [t.logprob for t in top if t.token in NO_WORDS]
@@ -223,6 +263,17 @@ class OpenAIGenerator:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _hand_over(parts: queue.Queue[object], item: object, done: threading.Event) -> None:
+    """Put ``item`` for the reader, unless the reader has gone (then drop it:
+    the queue is bounded, so a reply faster than its reader cannot fill memory)."""
+    while not done.is_set():
+        try:
+            parts.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 def _logsumexp(values: Sequence[float]) -> float:

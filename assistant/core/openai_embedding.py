@@ -20,6 +20,7 @@ import numpy as np
 from assistant.config import url_host
 from assistant.core.errors import AssistantError
 from assistant.core.fast_tokenizer import load_tokenizer, special_tokens
+from assistant.core.http_policy import guarded_client, policy_refusal
 
 PREFIX = "openai"
 BATCH = 32
@@ -54,7 +55,10 @@ class OpenAIEmbedder:
                 "(or ASSISTANT_EMBED_BASE_URL), e.g. http://127.0.0.1:8080/v1."
             )
         self._client = OpenAI(
-            base_url=base_url, api_key=api_key or "not-needed", max_retries=1
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            max_retries=1,
+            http_client=guarded_client(base_url),
         )
         self.base_url = base_url
         self.model = model
@@ -111,6 +115,9 @@ class OpenAIEmbedder:
         try:
             reply = self._client.embeddings.create(model=self.model, input=texts)
         except Exception as exc:
+            refusal = policy_refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
             raise AssistantError(
                 f"The embedding server at {self.base_url} failed ({exc})."
             ) from exc

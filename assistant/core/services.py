@@ -243,7 +243,11 @@ class Library:
         return self.store.documents()
 
     def remove(self, path: Path | str) -> bool:
-        doc_id = doc_id_for(Path(path))
+        return self.remove_id(doc_id_for(Path(path)))
+
+    def remove_id(self, doc_id: str) -> bool:
+        """By the stored id: a path that now resolves elsewhere (through a link
+        put in its place) no longer names its document."""
         if self.store.document(doc_id) is None:
             return False
         self.store.remove_document(doc_id)

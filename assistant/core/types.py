@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.core.cancel import CancelToken
+from assistant.core.fsutil import shown_name
 
 
 def shorten(text: str, width: int) -> str:
@@ -414,7 +415,7 @@ class FileFailure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{Path(self.path).name}: {self.reason}"
+        return f"{shown_name(Path(self.path).name)}: {self.reason}"
 
 
 @dataclass

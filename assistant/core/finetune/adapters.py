@@ -12,7 +12,7 @@ import shutil
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from assistant.config import data_dir
 from assistant.core.errors import AssistantError
@@ -46,6 +46,14 @@ class AdapterRecord(BaseModel):
     check_answer: str = ""
     """The adapter's answer to the first training question, loaded by llama.cpp
     right after export (proves the file loads and shows what it learned)."""
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where}: {error['msg']}" if where else str(error["msg"])
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
 def adapters_dir() -> Path:
@@ -91,7 +99,14 @@ class AdapterStore:
         if not record_file.is_file():
             names = ", ".join(r.name for r in self.records()) or "none yet"
             raise AssistantError(f"No adapter named '{name}' (adapters: {names}).")
-        return AdapterRecord.model_validate_json(record_file.read_text())
+        try:
+            return AdapterRecord.model_validate_json(record_file.read_text())
+        except (ValueError, OSError) as exc:
+            raise AssistantError(
+                f"The adapter '{name}' is damaged: {record_file} cannot be read "
+                f"({_first_error(exc)}). Teach it again, or delete it (Teach view, "
+                f"or remove the folder {record_file.parent})."
+            ) from exc
 
     def adapter_file(self, name: str) -> Path:
         return self.path(name) / ADAPTER_FILE

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from assistant.core.errors import IngestError
+from assistant.core.fsutil import unnameable
 from assistant.core.ingest.docx import parse_docx
 from assistant.core.ingest.epub import parse_epub
 from assistant.core.ingest.html import parse_html
@@ -49,15 +50,41 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in PARSERS or path.suffix.lower() in STREAMS
 
 
-def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]]:
+UNNAMEABLE = "the file name is not valid UTF-8 text; rename the file to index it"
+
+
+def outside_folders(path: Path, folders: Iterable[Path]) -> str:
+    """Why ``path`` is not reachable inside one of ``folders`` without following a
+    link ("" when it is): the folder-walk rule, for paths a component names one by
+    one (a watcher's events, a sync's changed files). A link created inside a
+    watched folder may point anywhere (``ln -s ../secret.txt``), so a path with a
+    link anywhere below its folder is refused, the path itself included."""
+    path = Path(os.path.abspath(path.expanduser()))
+    for folder in folders:
+        if not path.is_relative_to(folder):
+            continue
+        step = folder
+        for part in path.relative_to(folder).parts:
+            step = step / part
+            if step.is_symlink():
+                return f"a link inside the watched folder {folder} (not followed)"
+        return ""
+    return "not inside a watched folder"
+
+
+def discover(
+    paths: Iterable[Path | str], within: Sequence[Path] | None = None
+) -> tuple[list[Path], list[FileFailure]]:
     """Expand folders recursively into supported regular files.
 
     Links are not followed inside folders (neither folder nor file links: a link in
     a dropped folder may point anywhere, even in a loop); a link named explicitly
-    is followed to its target. Pipes, devices and sockets are never read (reading
-    one would block forever). Files named explicitly but unsupported are reported;
-    unsupported files found inside folders are skipped silently, as a file
-    manager's "add folder" would.
+    is followed to its target, unless ``within`` is given (paths found by syncing
+    those folders): then every path must lie in one of them with no link on the
+    way (:func:`outside_folders`). Pipes, devices and sockets are never read
+    (reading one would block forever). Files named explicitly but unsupported are
+    reported; unsupported files found inside folders are skipped silently, as a
+    file manager's "add folder" would.
     """
     files: dict[Path, None] = {}
     failures: list[FileFailure] = []
@@ -66,12 +93,20 @@ def discover(paths: Iterable[Path | str]) -> tuple[list[Path], list[FileFailure]
             failures.append(FileFailure(str(raw), "empty path (name a file or folder)"))
             continue
         path = Path(raw).expanduser()
+        why = "" if within is None else outside_folders(path, within)
+        if not why and unnameable(path):
+            why = UNNAMEABLE
+        if why:
+            failures.append(FileFailure(str(path), why))
+            continue
         if path.is_dir():
             for root, dirs, names in os.walk(path, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
                     candidate = Path(root) / name
-                    if (
+                    if unnameable(candidate):
+                        failures.append(FileFailure(str(candidate), UNNAMEABLE))
+                    elif (
                         not name.startswith(".")
                         and is_supported(candidate)
                         and not candidate.is_symlink()

@@ -57,6 +57,15 @@ def parse_epub(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedDocume
             "",
         )
         names = set(archive.namelist())
+        locked = _encrypted(path, archive, names) & {
+            manifest.get(idref, ("", ""))[0] for idref in spine
+        }
+        if locked:
+            raise IngestError(
+                path,
+                f"the book is DRM-protected ({len(locked)} encrypted chapters, e.g. "
+                f"{sorted(locked)[0]}); only DRM-free EPUBs can be read",
+            )
         pages: list[Page] = []
         total = 0
         read: set[str] = set()
@@ -115,6 +124,18 @@ def _xml(path: Path, archive: zipfile.ZipFile, member: str) -> ElementTree.Eleme
         raise IngestError(
             path, f"the EPUB is damaged: {member} is not valid XML ({exc})"
         ) from exc
+
+
+def _encrypted(path: Path, archive: zipfile.ZipFile, names: set[str]) -> set[str]:
+    """The members ``META-INF/encryption.xml`` lists as encrypted (fonts are often
+    only obfuscated this way, which a reader may ignore; chapters may not)."""
+    if "META-INF/encryption.xml" not in names:
+        return set()
+    return {
+        posixpath.normpath(unquote(element.get("URI", "")))
+        for element in _xml(path, archive, "META-INF/encryption.xml").iter()
+        if _local(element.tag) == "CipherReference" and element.get("URI")
+    }
 
 
 def _local(tag: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
@@ -78,8 +79,18 @@ class _Flattener:
         self._emit("".join(self._buffer))
         self._buffer.clear()
 
-    def walk(self, node: Tag) -> None:
-        for child in node.children:
+    def walk(self, root: Tag) -> None:
+        """Depth first with a stack of its own, not recursion: a page may nest
+        200,000 tags (Python's recursion limit is 1,000)."""
+        stack: list[tuple[Iterator[object], bool]] = [(iter(root.children), False)]
+        while stack:
+            children, block = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if block:
+                    self.flush()
+                continue
             if isinstance(child, Comment):
                 continue
             if isinstance(child, NavigableString):
@@ -94,10 +105,9 @@ class _Flattener:
                 self._emit(child.get_text(" "), _HEADINGS[child.name])
             elif child.name in _BLOCKS:
                 self.flush()
-                self.walk(child)
-                self.flush()
+                stack.append((iter(child.children), True))
             else:
-                self.walk(child)
+                stack.append((iter(child.children), False))
 
 
 def html_text(markup: str | bytes) -> tuple[str, str, tuple[Heading, ...]]:

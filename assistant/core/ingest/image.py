@@ -3,6 +3,7 @@ multi-page TIFF is a scanned document), each with its line boxes for the viewer.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ MAX_MEGAPIXELS = 50
 600 dpi is 35 megapixels; a 20 KB PNG can declare 100,000 x 100,000 pixels)."""
 MAX_FRAMES = 1000
 """Frames a multi-page image may have (a scanned book of 1,000 pages)."""
+MAX_ASPECT = 50
+"""A frame longer than this many times its width (or the reverse) is no page:
+OCR scales it so its short side vanishes (100,000 x 12 pixels failed inside the
+recogniser)."""
 MIN_CONTRAST = 8
 """A frame whose pixel values spread less than this is blank (no OCR run)."""
 
@@ -35,16 +40,26 @@ def open_image(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> DocumentStre
     from PIL import Image, UnidentifiedImageError
 
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():
+            # Pillow warns (two lines on stderr, a site-packages path) between
+            # its two limits: over ours either way, so refused as a bomb here
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except UnidentifiedImageError as exc:
         raise IngestError(
             path, "not a readable image (the content is not PNG, JPEG, TIFF, ...)"
         ) from exc
-    except Image.DecompressionBombError as exc:  # Pillow's own limit, at open
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise IngestError(
             path,
             f"the image declares far more pixels than the {MAX_MEGAPIXELS}-megapixel "
             "limit (a decompression bomb, or a scan to scale down first)",
+        ) from exc
+    except OSError as exc:  # e.g. a truncated WebP: "could not create decoder"
+        raise IngestError(
+            path,
+            "the image is damaged or cut short and cannot be read "
+            f"({exc or 'no detail'})",
         ) from exc
     frames = int(getattr(image, "n_frames", 1) or 1)
     if frames > MAX_FRAMES:
@@ -74,10 +89,23 @@ def _pages(path: Path, image: Any, frames: int, limits: ParseLimits) -> Iterator
                     f"({width * height / 1e6:.0f} megapixels), over the "
                     f"{MAX_MEGAPIXELS}-megapixel limit (scale it down first)",
                 )
+            if max(width, height) > MAX_ASPECT * max(min(width, height), 1):
+                raise IngestError(
+                    path,
+                    f"frame {index + 1} is {width:,} x {height:,} pixels: too long and "
+                    "thin to read as a page (crop it into pages first)",
+                )
             pixels = _rgb(path, image, index)
             text, boxes = "", tuple[TextBox, ...]()
             if int(pixels.max()) - int(pixels.min()) >= MIN_CONTRAST:
-                text, boxes = ocr.recognize(pixels)
+                try:
+                    text, boxes = ocr.recognize(pixels)
+                except Exception as exc:  # the recogniser's own errors are terse
+                    raise IngestError(
+                        path,
+                        f"OCR failed on frame {index + 1} ({width:,} x {height:,} "
+                        f"pixels): {type(exc).__name__} {exc}".rstrip(),
+                    ) from exc
             yield Page(index + 1, text, str(index + 1), (), boxes, scanned=True)
     finally:
         image.close()

@@ -48,6 +48,12 @@ NO_TEXT_LAYER = (
     "(blank, or scans too faint or small to read)"
 )
 
+MIN_PT2_PER_CHAR = 8.0
+"""Page area a character needs at least: 4 pt type packed edge to edge takes
+~9 pt² (an A4 page holds ~60,000 such characters; a dense real page 5,000)."""
+OCR_MAX_PIXELS = 36e6
+"""A scan is rendered at most this large (an A4 page at 200 dpi is 3.9
+megapixels, A0 62): the render's memory is four bytes a pixel."""
 OCR_DPI = 200
 """Scans are rendered at this resolution for OCR (bench/ocr.py, README table).
 Scanned pages of the sample manual (9 pt type, turned 1.5 degrees, grain): words
@@ -186,6 +192,14 @@ class _Pdfium:
         finally:
             page.close()
 
+    def size(self, index: int) -> tuple[float, float]:
+        page = self.document[index]
+        try:
+            width, height = page.get_size()
+            return float(width), float(height)
+        finally:
+            page.close()
+
     def has_text(self, index: int) -> bool:
         """The page draws text (pdfium failed on a page that has some, or the
         page is blank: only then is pypdf asked)."""
@@ -219,10 +233,21 @@ class _Pdfium:
                 letters >= MIN_SCAN_LETTERS and covered < width * height / 2
             ):
                 return None
-            bitmap = page.render(scale=OCR_DPI / 72, rev_byteorder=True)
+            bitmap = page.render(scale=ocr_scale(width, height), rev_byteorder=True)
             return bitmap.to_numpy()[:, :, :3]
         finally:
             page.close()
+
+
+def ocr_scale(width_pt: float, height_pt: float) -> float:
+    """Pixels per point to render a scan at: OCR_DPI, unless the page is so large
+    that it would pass OCR_MAX_PIXELS (a 7,200 pt page at 200 dpi is 400
+    megapixels, 3.6 GB): then what fits the budget."""
+    scale = OCR_DPI / 72
+    area = max(width_pt * height_pt, 1.0)
+    if area * scale * scale > OCR_MAX_PIXELS:
+        scale = (OCR_MAX_PIXELS / area) ** 0.5
+    return scale
 
 
 @contextmanager
@@ -356,6 +381,8 @@ def _read_pages(
             if not text.strip() and (pdfium is None or pdfium.has_text(index)):
                 text = pypdf_text(index)  # (listing pypdf's pages takes seconds)
             text = clean_page_text(text)
+            if pdfium is not None:
+                _refuse_overfull(path, pdfium, index, len(text))
             boxes: tuple[TextBox, ...] = ()
             scanned = False
             if pdfium is not None:
@@ -381,6 +408,22 @@ def _read_pages(
             )
 
 
+def _refuse_overfull(path: Path, pdfium: _Pdfium, index: int, chars: int) -> None:
+    """A page whose text would not fit on it legibly is a generated or hostile
+    file (100,000 tiny text operations drawn on each of 200 pages: hours of
+    embedding); refused before its text is chunked."""
+    if chars <= 10_000:
+        return
+    width, height = pdfium.size(index)
+    if chars > width * height / MIN_PT2_PER_CHAR:
+        raise IngestError(
+            path,
+            f"page {index + 1} draws {chars:,} characters on a {width:.0f} x "
+            f"{height:.0f} pt page, more text than a page can show (a generated "
+            "file); not read",
+        )
+
+
 def _read_scan(
     path: Path, pdfium: _Pdfium, index: int, text: str
 ) -> tuple[str, tuple[TextBox, ...], bool]:
@@ -398,7 +441,12 @@ def _read_scan(
 
         found, boxes = ocr.recognize(image)
     except Exception as exc:  # OCR missing or failing: the page keeps its text
-        log.warning("%s: OCR failed on page %d: %s", path.name, index + 1, exc)
+        log.warning(
+            "%s: OCR failed on page %d: %s",
+            path.name,
+            index + 1,
+            f"{type(exc).__name__} {exc}".rstrip(),
+        )
         return text, (), False
     if sum(ch.isalnum() for ch in found) <= letters:
         return text, (), True

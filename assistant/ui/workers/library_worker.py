@@ -193,8 +193,10 @@ class LibraryWorker(QObject):
     def ingest(self, job: IngestJob) -> None:
         """Find the files (folders are walked here, never on the GUI thread), say
         which were found, then index them with the job's own cancel token."""
-        files, failures = discover(job.paths)
         watched = self._watched()
+        files, failures = discover(
+            job.paths, within=watched.folders() if watched and job.synced else None
+        )
         if watched is not None and job.synced:
             files = without_excluded(files, watched.excluded())
         elif watched is not None:
