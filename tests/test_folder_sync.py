@@ -3,6 +3,7 @@ through watchdog), debouncing, moves and deletes, and folders that go away."""
 
 from __future__ import annotations
 
+import queue
 import shutil
 import threading
 import time
@@ -78,18 +79,28 @@ def test_the_watched_list_is_kept_beside_the_index(tmp_path: Path) -> None:
 
 
 class _Batches:
+    """The watcher's batches, each handed out once, in order."""
+
     def __init__(self) -> None:
         self.batches: list[Changes] = []
-        self.arrived = threading.Event()
+        self._unread: queue.Queue[Changes] = queue.Queue()
 
     def __call__(self, changes: Changes) -> None:
         self.batches.append(changes)
-        self.arrived.set()
+        self._unread.put(changes)
 
     def next(self, timeout: float = 15.0) -> Changes:
-        assert self.arrived.wait(timeout), "no changes reported"
-        self.arrived.clear()
-        return self.batches[-1]
+        try:
+            return self._unread.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no changes reported") from None
+
+    def more(self, within: float) -> Changes | None:
+        """The next batch if one comes within ``within`` seconds."""
+        try:
+            return self._unread.get(timeout=within)
+        except queue.Empty:
+            return None
 
 
 def test_the_watcher_debounces_saves_and_sees_moves_and_deletes(
@@ -210,6 +221,8 @@ def _settle(batches: _Batches, library: Library, folder: Path, until: Path) -> N
     while until.name not in _names(library):
         assert time.monotonic() < deadline, "the watcher never delivered"
         apply_changes(library, batches.next(), [folder])
+    while (later := batches.more(1.5)) is not None:  # whatever is still coming
+        apply_changes(library, later, [folder])
 
 
 def test_a_link_made_inside_a_watched_folder_is_not_followed(
@@ -230,6 +243,7 @@ def test_a_link_made_inside_a_watched_folder_is_not_followed(
     try:
         (folder / "passwd.txt").symlink_to(outside / "secret.txt")
         (folder / "more").symlink_to(outside / "private")  # a folder link
+        time.sleep(0.5)
         (folder / "plain.md").write_text("# Plain\n\nThe pump is green.")
         _settle(batches, library, folder, folder / "plain.md")
     finally:
@@ -265,6 +279,7 @@ def test_a_subfolder_replaced_by_a_link_loses_its_documents(
     try:
         shutil.rmtree(folder / "sub")
         (folder / "sub").symlink_to(outside)
+        time.sleep(0.5)
         (folder / "plain.md").write_text("# Plain\n\nThe pump is green.")
         _settle(batches, library, folder, folder / "plain.md")
     finally:
@@ -301,3 +316,109 @@ def test_a_watched_folder_deleted_and_made_again_is_watched_again(
     finally:
         watcher.stop()
     assert _names(library) == {"b.md", "c.md"}  # a.md went with the old folder
+
+
+def test_a_new_file_is_not_held_back_by_another_rewritten_all_the_time(
+    tmp_path: Path,
+) -> None:
+    """Probe 2: a file created while another was rewritten 100 times a second
+    waited until the writes stopped."""
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    batches = _Batches()
+    watcher = FolderWatcher(batches, quiet_s=0.5)
+    assert watcher.watch(folder) == ""
+    watcher.start()
+    busy = folder / "log.txt"
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        n = 0
+        while not stop.is_set():
+            busy.write_text(f"line {n}\n")
+            n += 1
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        time.sleep(0.5)
+        new = folder / "new.md"
+        new.write_text("# New\n\nThe fan is loud.")
+        written = time.monotonic()
+        seen: set[Path] = set()
+        while new not in seen:
+            seen |= batches.next(timeout=10).changed
+        assert time.monotonic() - written < 5 and busy not in seen
+    finally:
+        stop.set()
+        writer.join()
+        watcher.stop()
+
+
+_UNREADABLE_SYNC = """
+import json, os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from fakes import FakeEmbedder
+from assistant.config import Settings
+from assistant.core.folder_sync import rescan
+from assistant.core.services import Library
+
+folder = Path(sys.argv[2])
+library = Library(Settings(chunk_tokens=40, chunk_overlap=8), FakeEmbedder())
+rescan(library, [folder])
+before = sorted(Path(d.path).name for d in library.documents())
+os.chmod(folder / "a.txt", 0)
+os.chmod(folder / "sub", 0)
+(folder / "c.txt").write_text("A new note about the fan. " * 3)
+report = rescan(library, [folder])
+print(json.dumps({
+    "before": before,
+    "after": sorted(Path(d.path).name for d in library.documents()),
+    "removed": report.removed,
+    "failed": [str(f) for f in report.ingest.failed],
+}))
+"""
+
+
+def test_files_made_unreadable_mid_watch_keep_their_documents(tmp_path: Path) -> None:
+    """Worth doing beside probe 2: chmod 000 on a watched file and subfolder, as a
+    user who is not root (root reads them anyway)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="unreadable-"))
+    work.chmod(0o777)
+    folder = work / "watched"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("The pump is red. " * 3)
+    (folder / "sub" / "b.txt").write_text("The valve is blue. " * 3)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        for path in (work, folder, folder / "sub", *folder.rglob("*")):
+            os.chown(path, 65534, 65534)
+    done = subprocess.run(
+        [
+            *prefix,
+            sys.executable,
+            "-c",
+            _UNREADABLE_SYNC,
+            str(Path(__file__).parent),
+            str(folder),
+        ],
+        env={**os.environ, "ASSISTANT_HOME": str(work / "home")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["before"] == ["a.txt", "b.txt"]
+    assert result["after"] == ["a.txt", "b.txt", "c.txt"] and not result["removed"]
+    assert result["failed"] == ["a.txt: permission denied (the file is not readable)"]
+    (folder / "sub").chmod(0o755)

@@ -226,10 +226,22 @@ def remove_gone(
         if (
             any(path.is_relative_to(f) for f in readable)
             and any(path == g or path.is_relative_to(g) for g in changes.gone)
-            and (not path.exists() or outside_folders(path, readable))
+            and (_gone(path) or outside_folders(path, readable))
         ) and library.remove_id(document.doc_id):
             report.removed.append(str(path))
     return report
+
+
+def _gone(path: Path) -> bool:
+    """Deleted (or its folder replaced by a file), not merely unreadable: a file
+    or subfolder made unreadable (chmod 000) keeps its documents."""
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def to_index(changes: Changes, folders: Iterable[Path]) -> list[Path]:
@@ -270,7 +282,8 @@ class FolderWatcher:
         self._observer: Any = Observer()
         self._watches: dict[Path, tuple[Any, tuple[int, int] | None]] = {}
         self._pending = Changes()
-        self._last_event = 0.0
+        self._touched: dict[Path, float] = {}
+        """Each pending path's last event."""
         self._lock = threading.Condition()
         self._stopped = False
         self._dead: set[Path] = set()
@@ -345,7 +358,7 @@ class FolderWatcher:
                 self._dead.discard(folder)
                 self._pending.changed.add(folder)
                 self._pending.gone.add(folder)
-                self._last_event = time.monotonic()
+                self._touched[folder] = time.monotonic()
 
     def _record(self, event: Any) -> None:
         kind = event.event_type
@@ -357,11 +370,14 @@ class FolderWatcher:
                 self._pending.gone.add(source)
                 if source in self._watches:  # the watched folder itself
                     self._dead.add(source)
+            now = time.monotonic()
             if kind == "moved":
-                self._add_changed(Path(os.fsdecode(event.dest_path)), event)
+                destination = Path(os.fsdecode(event.dest_path))
+                self._add_changed(destination, event)
+                self._touched[destination] = now
             elif kind in ("created", "modified", "closed", "attrib"):
                 self._add_changed(source, event)
-            self._last_event = time.monotonic()
+            self._touched[source] = now
             self._lock.notify_all()
 
     def _add_changed(self, path: Path, event: Any) -> None:
@@ -370,6 +386,24 @@ class FolderWatcher:
                 self._pending.changed.add(path)
         elif is_supported(path) and not path.name.startswith("."):
             self._pending.changed.add(path)
+
+    def _quiet_paths(self) -> Changes:
+        """Take the pending paths quiet for ``quiet_s`` (each path on its own: a
+        file rewritten 100 times a second must not hold back a new one beside
+        it); waits until one is, when none is yet. Called under ``_lock``."""
+        now = time.monotonic()
+        ready = {p for p, t in self._touched.items() if now - t >= self._quiet_s}
+        if not ready:
+            self._lock.wait(
+                min(self._touched.values(), default=now) + self._quiet_s - now
+            )
+            return Changes()
+        for path in ready:
+            del self._touched[path]
+        batch = Changes(self._pending.changed & ready, self._pending.gone & ready)
+        self._pending.changed -= ready
+        self._pending.gone -= ready
+        return batch
 
     def _deliver(self) -> None:
         while True:
@@ -380,11 +414,9 @@ class FolderWatcher:
                     continue
                 if self._stopped:
                     return
-                wait = self._last_event + self._quiet_s - time.monotonic()
-                if wait > 0:
-                    self._lock.wait(wait)
+                batch = self._quiet_paths()
+                if not batch:
                     continue
-                batch, self._pending = self._pending, Changes()
             try:
                 self._on_changes(batch)
             except Exception:  # the owner reports; the watcher goes on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,7 +67,11 @@ def outside_folders(path: Path, folders: Iterable[Path]) -> str:
         step = folder
         for part in path.relative_to(folder).parts:
             step = step / part
-            if step.is_symlink():
+            try:
+                is_link = stat.S_ISLNK(os.lstat(step).st_mode)
+            except OSError:  # missing, or behind a folder we may not enter:
+                return ""  # nothing there can be read through a link either
+            if is_link:
                 return f"a link inside the watched folder {folder} (not followed)"
         return ""
     return "not inside a watched folder"
