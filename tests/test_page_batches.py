@@ -303,3 +303,22 @@ def test_the_time_left_reads_the_same_in_the_window_and_the_command_line() -> No
     assert format_time_left(42.7) == "42 s left"
     assert format_time_left(200) == "3 min 20 s left"
     assert format_time_left(7500) == "2 h 5 min left"
+
+
+def test_pages_that_give_few_chunks_are_still_committed_as_time_passes(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe 2: a 500-page scan stopped after 237 s had committed no page: OCR'd
+    pages give few chunks, and a batch waited for 32 of them. A batch now also
+    goes at least every PART_EVERY_S (0 here: every page)."""
+    pdf = make_pdf(
+        tmp_path / "short-pages.pdf",
+        [f"Page {n} says the gate code is {1000 + n}." for n in range(6)],
+    )
+    read: list[int] = []
+    library.ingest([pdf], progress=lambda p: read.append(p.pages_read))
+    assert len(set(read) - {0}) == 1  # by default: one batch, all six pages
+    monkeypatch.setattr(ingest_pipeline, "PART_EVERY_S", 0.0)
+    read.clear()
+    library.ingest([pdf], progress=lambda p: read.append(p.pages_read), force=True)
+    assert len(set(read) - {0}) >= 3, read
