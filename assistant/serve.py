@@ -120,20 +120,12 @@ def _extras(answer: Answer) -> dict[str, Any]:
 def create_app(answers: AnswerQueue, token: str = "") -> FastAPI:
     app = FastAPI(title="Assistant", version="1")
 
-    expected = token.encode("utf-8")
+    # outermost first: the key is checked before the body is read or parsed
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-
-    def check(request: Request) -> None:
-        if not token:
-            return
-        given = request.headers.get("authorization", "").removeprefix("Bearer ")
-        # bytes: a header may hold any byte (compare_digest refuses non-ASCII str)
-        if not hmac.compare_digest(given.strip().encode("utf-8"), expected):
-            raise HTTPException(401, "a valid API key (Bearer token) is required")
+    app.add_middleware(TokenCheck, token=token)
 
     @app.get("/v1/models")
     def models(request: Request) -> dict[str, Any]:
-        check(request)
         return {
             "object": "list",
             "data": [
@@ -151,7 +143,6 @@ def create_app(answers: AnswerQueue, token: str = "") -> FastAPI:
     async def chat(
         body: ChatRequest, request: Request
     ) -> JSONResponse | StreamingResponse:
-        check(request)
         question, history = _question_and_history(body.messages)
         cancel = CancelToken()
         out = answers.submit(question, history, cancel)
@@ -229,6 +220,30 @@ async def _final_unless_gone(
 async def _until_disconnected(request: Request) -> None:
     while not await request.is_disconnected():
         await asyncio.sleep(DISCONNECT_POLL_S)
+
+
+class TokenCheck:
+    """Every request must carry the token as its Bearer key (when one is set),
+    checked before the body is read: a client without it learns nothing."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.expected = token.encode("utf-8")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.expected:
+            headers = dict(scope.get("headers") or [])
+            given = headers.get(b"authorization", b"").removeprefix(b"Bearer ")
+            # bytes as sent: a header may hold any byte (compare_digest refuses
+            # a non-ASCII str: a TypeError and a 500 before)
+            if not hmac.compare_digest(given.strip(), self.expected):
+                response = JSONResponse(
+                    {"detail": "a valid API key (Bearer token) is required"},
+                    status_code=401,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimit:

@@ -516,6 +516,31 @@ def main() -> None:
         result["pass_extra"] = found
         return result
 
+    @case("watch as a non-root user: chmod 000 on a file and a subfolder", 120)
+    def _(home: Path) -> dict[str, object]:
+        if os.geteuid() != 0:
+            return skipped("needs root to run the case as the user nobody")
+        d = folder("unreadable")
+        (d / "sub").mkdir()
+        (d / "a.txt").write_text("The pump is red.")
+        (d / "sub" / "b.txt").write_text("The valve is blue.")
+        own = work / "nobody-home"
+        own.mkdir()
+        for path in (work, own, d, d / "sub", d / "a.txt", d / "sub" / "b.txt"):
+            os.chown(path, 65534, 65534)
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        run(["watch", "--once", str(d)], own, 120, prefix=as_nobody)
+        os.chmod(d / "a.txt", 0)
+        os.chmod(d / "sub", 0)
+        (d / "c.txt").write_text("A new note about the fan.")
+        os.chown(d / "c.txt", 65534, 65534)
+        result = run(["watch", "--once"], own, 120, prefix=as_nobody)
+        os.chmod(d / "sub", 0o755)
+        listed = sum(shows(own, ["docs"], n) for n in ("a.txt", "b.txt", "c.txt"))
+        result["message"] = f"{str(result['message'])[:70]} | listed: {listed} of 3"
+        result["pass_extra"] = listed == 3
+        return {**result, "home": own}
+
     @case("settings.json: top_k 100 beside a library_uri", 60)
     def _(home: Path) -> dict[str, object]:
         library = work / "my-library"
