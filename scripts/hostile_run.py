@@ -23,7 +23,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -391,60 +392,6 @@ def main() -> None:
         return run(["ingest", str(d)], home, 300)
 
     # ---- the second probe (watch, OCR, EPUB, serve, the server backend, ...) ----
-    @case("watch: a link to an outside file made in the watched folder", 120)
-    def _(home: Path) -> dict[str, object]:
-        d = folder("watched")
-        secret = work / "watch-secret.txt"
-        secret.write_text("The vault code is 4471.")
-        env = dict(os.environ, ASSISTANT_HOME=str(home), PYTHONUNBUFFERED="1")
-        started = time.perf_counter()
-        watch = subprocess.Popen(
-            [*CLI, "watch", str(d)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert watch.stderr is not None
-        for line in watch.stderr:  # wait until it follows changes
-            if "Following changes" in line:
-                break
-        (d / "passwd.txt").symlink_to(secret)
-        (d / "plain.txt").write_text("The ferry leaves at noon.")
-        deadline = time.monotonic() + 60
-        while not shows(home, ["docs"], "plain.txt") and time.monotonic() < deadline:
-            time.sleep(0.5)
-        watch.send_signal(signal.SIGINT)
-        _, err = watch.communicate(timeout=30)
-        leaked = shows(home, ["search", "vault code"], "4471")
-        return {
-            "seconds": round(time.perf_counter() - started, 1),
-            "rss_mb": 0,
-            "exit": watch.returncode,
-            "traceback": "Traceback" in err,
-            "message": f"plain file indexed: {shows(home, ['docs'], 'plain.txt')}; "
-            f"outside file searchable: {leaked}",
-            "pass_extra": not leaked,
-        }
-
-    @case("server backend redirects (307) to another host", 120)
-    def _(home: Path) -> dict[str, object]:
-        caught = work / "caught.jsonl"
-        with hostile_backend("record", str(caught), host="127.0.0.2") as other:  # noqa: SIM117
-            with hostile_backend("redirect", other.removesuffix("/v1")) as url:
-                result = run(
-                    ["ask", "When does the harbour gate close?"],
-                    home,
-                    120,
-                    extra_env={"ASSISTANT_CHAT_BASE_URL": url},
-                )
-        leaked = caught.exists() and "21:30" in caught.read_text()
-        result["message"] = (
-            f"{str(result['message'])[:70]} | excerpts reached the other host: {leaked}"
-        )
-        result["pass_extra"] = not leaked
-        return result
-
     def watching(
         home: Path, d: Path, change: Callable[[], None], until: str
     ) -> dict[str, object]:
@@ -476,6 +423,43 @@ def main() -> None:
             "traceback": "Traceback" in err,
             "stdout": out,
         }
+
+    @case("watch: a link to an outside file made in the watched folder", 120)
+    def _(home: Path) -> dict[str, object]:
+        d = folder("watched")
+        secret = work / "watch-secret.txt"
+        secret.write_text("The vault code is 4471.")
+
+        def link() -> None:
+            (d / "passwd.txt").symlink_to(secret)
+            (d / "plain.txt").write_text("The ferry leaves at noon.")
+
+        result = watching(home, d, link, "plain.txt")
+        leaked = shows(home, ["search", "vault code"], "4471")
+        result["message"] = (
+            f"plain file indexed: {shows(home, ['docs'], 'plain.txt')}; "
+            f"outside file searchable: {leaked}"
+        )
+        result["pass_extra"] = not leaked
+        return result
+
+    @case("server backend redirects (307) to another host", 120)
+    def _(home: Path) -> dict[str, object]:
+        caught = work / "caught.jsonl"
+        with hostile_backend("record", str(caught), host="127.0.0.2") as other:  # noqa: SIM117
+            with hostile_backend("redirect", other.removesuffix("/v1")) as url:
+                result = run(
+                    ["ask", "When does the harbour gate close?"],
+                    home,
+                    120,
+                    extra_env={"ASSISTANT_CHAT_BASE_URL": url},
+                )
+        leaked = caught.exists() and "21:30" in caught.read_text()
+        result["message"] = (
+            f"{str(result['message'])[:70]} | excerpts reached the other host: {leaked}"
+        )
+        result["pass_extra"] = not leaked
+        return result
 
     @case("watch: a subfolder replaced by a link to elsewhere", 120)
     def _(home: Path) -> dict[str, object]:
@@ -580,60 +564,61 @@ def main() -> None:
                 extra_env={"ASSISTANT_CHAT_BASE_URL": url},
             )
 
+    @contextmanager
+    def serving(home: Path, **env: str) -> Iterator[tuple[int, list[str]]]:
+        """`assistant serve` on a free port (its output in the list after)."""
+        port = free_port()
+        server = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            env=dict(os.environ, ASSISTANT_HOME=str(home), **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output: list[str] = []
+        try:
+            wait_for(f"http://127.0.0.1:{port}/v1/models", 120, server)  # type: ignore[arg-type]
+            yield port, output
+        finally:
+            server.terminate()
+            output.append(server.communicate(timeout=30)[0])
+
     @case("serve: 6 clients leave, then one asks", 180)
     def _(home: Path) -> dict[str, object]:
         import http.client
         import socket
 
-        with hostile_backend("delay", "3") as url:
-            port = free_port()
-            env = dict(
-                os.environ, ASSISTANT_HOME=str(home), ASSISTANT_CHAT_BASE_URL=url
+        question = {"role": "user", "content": "When does the gate close?"}
+        body = json.dumps({"messages": [question]}).encode()
+        request = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        with (
+            hostile_backend("delay", "3") as url,
+            serving(home, ASSISTANT_CHAT_BASE_URL=url) as (port, output),
+        ):
+            for _ in range(6):
+                with socket.create_connection(("127.0.0.1", port)) as sock:
+                    sock.sendall(request)
+                    time.sleep(0.3)
+            started = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=170)
+            connection.request(
+                "POST",
+                "/v1/chat/completions",
+                body,
+                {"Content-Type": "application/json"},
             )
-            server = subprocess.Popen(
-                [*CLI, "serve", "--port", str(port)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-            try:
-                wait_for(f"http://127.0.0.1:{port}/v1/models", 120, server)  # type: ignore[arg-type]
-                body = json.dumps(
-                    {
-                        "messages": [
-                            {"role": "user", "content": "When does the gate close?"}
-                        ]
-                    }
-                ).encode()
-                request = (
-                    b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
-                    b"Content-Type: application/json\r\n"
-                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )
-                for _ in range(6):
-                    with socket.create_connection(("127.0.0.1", port)) as sock:
-                        sock.sendall(request)
-                        time.sleep(0.3)
-                started = time.perf_counter()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=170)
-                connection.request(
-                    "POST",
-                    "/v1/chat/completions",
-                    body,
-                    {"Content-Type": "application/json"},
-                )
-                status = connection.getresponse().status
-                waited = time.perf_counter() - started
-            finally:
-                server.terminate()
-                out, _ = server.communicate(timeout=30)
+            status = connection.getresponse().status
+            waited = time.perf_counter() - started
         return {
             "seconds": round(waited, 1),
             "rss_mb": 0,
             "exit": 0 if status == 200 else 1,
-            "traceback": "Traceback" in out,
+            "traceback": "Traceback" in "".join(output),
             "message": f"the next request: HTTP {status} after {waited:.1f} s "
             "(each answer takes 3 s)",
             "pass_extra": waited < 9,
@@ -646,18 +631,8 @@ def main() -> None:
         refused = run(
             ["serve", "--host", "0.0.0.0", "--port", str(free_port())], home, 60
         )
-        port = free_port()
-        env = dict(os.environ, ASSISTANT_HOME=str(home), ASSISTANT_SERVE_TOKEN="s3cret")
-        server = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
         statuses = []
-        try:
-            wait_for(f"http://127.0.0.1:{port}/v1/models", 120, server)  # type: ignore[arg-type]
+        with serving(home, ASSISTANT_SERVE_TOKEN="s3cret") as (port, output):
             for token, size in ((b"\xe9\xe9", 100), (b"s3cret", 50 * 2**20)):
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 connection.putrequest("POST", "/v1/chat/completions")
@@ -665,12 +640,9 @@ def main() -> None:
                 connection.putheader("Content-Length", str(size))
                 connection.endheaders(b" " * size)
                 statuses.append(connection.getresponse().status)
-        finally:
-            server.terminate()
-            out, _ = server.communicate(timeout=30)
         return {
             **refused,
-            "traceback": bool(refused["traceback"]) or "Traceback" in out,
+            "traceback": bool(refused["traceback"]) or "Traceback" in "".join(output),
             "message": f"0.0.0.0: {str(refused['message'])[:40]}… in "
             f"{refused['seconds']} s; bad token: {statuses[0]}; 50 MB: {statuses[1]}",
             "pass_extra": statuses == [401, 413],

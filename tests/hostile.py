@@ -83,21 +83,24 @@ def inflating_docx(folder: Path, megabytes: int = 8) -> Path:
 def shared_stream_pdf(folder: Path, pages: int = 200, kilobytes: int = 256) -> Path:
     """Every page draws the same large content stream: a small file whose text is
     ``pages`` x the stream's (a real one: 1,000 pages x 8 MB)."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, NameObject
-
     lines = [
         f"BT /F1 9 Tf 20 {800 - (i % 80) * 10} Td (line {i} of text) Tj ET"
         for i in range(kilobytes * 1024 // 40)
     ]
+    return _pages_sharing_one_stream(folder / "shared.pdf", lines, pages)
+
+
+def _pages_sharing_one_stream(path: Path, operations: list[str], pages: int) -> Path:
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
     writer = PdfWriter()
     stream = DecodedStreamObject()
-    stream.set_data("\n".join(lines).encode())
+    stream.set_data("\n".join(operations).encode())
     shared = writer._add_object(stream)
     for _ in range(pages):
         page = writer.add_blank_page(595, 842)
         page[NameObject("/Contents")] = shared
-    path = folder / "shared.pdf"
     with path.open("wb") as handle:
         writer.write(handle)
     return path
@@ -198,24 +201,11 @@ def many_ops_pdf(folder: Path, pages: int = 200, operations: int = 100_000) -> P
     """Probe 2, case 10: every page draws one shared content stream of
     ``operations`` tiny text operations (8 MB at 100,000): little text, a lot of
     work per page."""
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, NameObject
-
     ops = [
         f"BT /F1 4 Tf {20 + (i % 100) * 5} {20 + (i // 100) % 160 * 5} Td (x) Tj ET"
         for i in range(operations)
     ]
-    writer = PdfWriter()
-    stream = DecodedStreamObject()
-    stream.set_data("\n".join(ops).encode())
-    shared = writer._add_object(stream)
-    for _ in range(pages):
-        page = writer.add_blank_page(595, 842)
-        page[NameObject("/Contents")] = shared
-    path = folder / "many-ops.pdf"
-    with path.open("wb") as handle:
-        writer.write(handle)
-    return path
+    return _pages_sharing_one_stream(folder / "many-ops.pdf", ops, pages)
 
 
 def huge_scan_pdf(folder: Path, side_pt: int = 7200) -> Path:

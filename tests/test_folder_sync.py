@@ -7,6 +7,8 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,19 @@ def test_a_file_removed_from_the_library_stays_out_until_added_again(
     assert "a.md" in listed and "b.md" in listed
 
 
+@contextmanager
+def _watching(folder: Path, quiet_s: float = 0.3) -> Iterator[_Batches]:
+    """A started watcher on ``folder``, stopped after."""
+    batches = _Batches()
+    watcher = FolderWatcher(batches, quiet_s=quiet_s)
+    assert watcher.watch(folder) == ""
+    watcher.start()
+    try:
+        yield batches
+    finally:
+        watcher.stop()
+
+
 def _settle(batches: _Batches, library: Library, folder: Path, until: Path) -> None:
     """Apply the watcher's batches until ``until`` (a plain file written last,
     after the hostile change) is indexed."""
@@ -236,18 +251,12 @@ def test_a_link_made_inside_a_watched_folder_is_not_followed(
     (outside / "private" / "diary.md").write_text("# Diary\n\nThe vault is red.")
     folder = tmp_path / "watched"
     folder.mkdir()
-    batches = _Batches()
-    watcher = FolderWatcher(batches, quiet_s=0.3)
-    assert watcher.watch(folder) == ""
-    watcher.start()
-    try:
+    with _watching(folder) as batches:
         (folder / "passwd.txt").symlink_to(outside / "secret.txt")
         (folder / "more").symlink_to(outside / "private")  # a folder link
         time.sleep(0.5)
         (folder / "plain.md").write_text("# Plain\n\nThe pump is green.")
         _settle(batches, library, folder, folder / "plain.md")
-    finally:
-        watcher.stop()
     assert _names(library) == {"plain.md"}
     assert all("vault" not in hit.text for hit in library.search("vault code"))
     # the same rule for a path named by any component syncing the folder
@@ -272,18 +281,12 @@ def test_a_subfolder_replaced_by_a_link_loses_its_documents(
     (folder / "sub" / "inner.txt").write_text("Inside text about the boiler. " * 3)
     rescan(library, [folder])
     assert _names(library) == {"inner.txt"}
-    batches = _Batches()
-    watcher = FolderWatcher(batches, quiet_s=0.3)
-    assert watcher.watch(folder) == ""
-    watcher.start()
-    try:
+    with _watching(folder) as batches:
         shutil.rmtree(folder / "sub")
         (folder / "sub").symlink_to(outside)
         time.sleep(0.5)
         (folder / "plain.md").write_text("# Plain\n\nThe pump is green.")
         _settle(batches, library, folder, folder / "plain.md")
-    finally:
-        watcher.stop()
     assert _names(library) == {"plain.md"}
     report = rescan(library, [folder])  # the start-up rescan agrees
     assert not report.ingest.added and _names(library) == {"plain.md"}
@@ -299,11 +302,7 @@ def test_a_watched_folder_deleted_and_made_again_is_watched_again(
     folder.mkdir()
     (folder / "a.md").write_text("# A\n\nThe first note.")
     rescan(library, [folder])
-    batches = _Batches()
-    watcher = FolderWatcher(batches, quiet_s=0.3)
-    assert watcher.watch(folder) == ""
-    watcher.start()
-    try:
+    with _watching(folder) as batches:
         shutil.rmtree(folder)
         report = apply_changes(library, batches.next(), [folder])
         assert "missing" in report.notes[0] and _names(library) == {"a.md"}
@@ -313,8 +312,6 @@ def test_a_watched_folder_deleted_and_made_again_is_watched_again(
         _settle(batches, library, folder, folder / "b.md")
         (folder / "c.md").write_text("# C\n\nThe valve is blue.")  # and stays so
         _settle(batches, library, folder, folder / "c.md")
-    finally:
-        watcher.stop()
     assert _names(library) == {"b.md", "c.md"}  # a.md went with the old folder
 
 
@@ -325,10 +322,6 @@ def test_a_new_file_is_not_held_back_by_another_rewritten_all_the_time(
     waited until the writes stopped."""
     folder = tmp_path / "watched"
     folder.mkdir()
-    batches = _Batches()
-    watcher = FolderWatcher(batches, quiet_s=0.5)
-    assert watcher.watch(folder) == ""
-    watcher.start()
     busy = folder / "log.txt"
     stop = threading.Event()
 
@@ -339,9 +332,9 @@ def test_a_new_file_is_not_held_back_by_another_rewritten_all_the_time(
             n += 1
             time.sleep(0.01)
 
-    writer = threading.Thread(target=rewrite)
-    writer.start()
-    try:
+    writer = threading.Thread(target=rewrite, daemon=True)
+    with _watching(folder, quiet_s=0.5) as batches:
+        writer.start()
         time.sleep(0.5)
         new = folder / "new.md"
         new.write_text("# New\n\nThe fan is loud.")
@@ -349,11 +342,9 @@ def test_a_new_file_is_not_held_back_by_another_rewritten_all_the_time(
         seen: set[Path] = set()
         while new not in seen:
             seen |= batches.next(timeout=10).changed
-        assert time.monotonic() - written < 5 and busy not in seen
-    finally:
         stop.set()
         writer.join()
-        watcher.stop()
+        assert time.monotonic() - written < 5 and busy not in seen
 
 
 _UNREADABLE_SYNC = """
