@@ -18,6 +18,7 @@ import numpy as np
 from assistant.core.embedding import TokenCounting
 from assistant.core.fast_tokenizer import enable_batches, load_tokenizer
 from assistant.core.hardware import physical_cores
+from assistant.core.onnx_runtime import onnx_runtime
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -63,6 +64,7 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
         dynamo=False,
     )
     if quantize:
+        onnx_runtime()
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
@@ -89,8 +91,7 @@ class OnnxEmbedder(TokenCounting):
     ) -> None:
         import json
 
-        import onnxruntime as ort
-
+        ort = onnx_runtime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or physical_cores()
         self._session: Any = ort.InferenceSession(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.ingest.ocr_spaces import restore_spaces
+from assistant.core.onnx_runtime import onnx_runtime
 from assistant.core.search_text import has_cjk
 from assistant.core.types import TextBox
 
@@ -47,6 +48,7 @@ def _engine() -> Any:
                 "OCR is not installed (rapidocr-onnxruntime); "
                 "run scripts/bootstrap.sh to install it"
             ) from exc
+        onnx_runtime()  # telemetry off before the recogniser's sessions exist
         _ENGINE = RapidOCR(max_side_len=MAX_SIDE, print_verbose=False)
     return _ENGINE
 
