@@ -199,6 +199,28 @@ def test_damaged_conversation_files_are_skipped(tmp_path: Path) -> None:
     assert store.list() == []
 
 
+def test_a_conversation_file_of_hundreds_of_megabytes_is_not_read(
+    tmp_path: Path,
+) -> None:
+    """Worth doing beside probe 2: a 500 MB conversation file opened by the
+    window (the start-up list read every file whole). Sparse, so it takes no
+    disk; the size alone decides."""
+    import resource
+
+    from assistant.core.conversations import ConversationRecord, ConversationStore
+
+    store = ConversationStore(tmp_path / "chats")
+    store.save(ConversationRecord(id="small", title="Kept"))
+    with (store.directory / "huge.json").open("wb") as handle:
+        handle.truncate(500 * 2**20)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    assert [r.title for r in store.list()] == ["Kept"]
+    assert store.load("huge") is None
+    assert time.monotonic() - started < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000
+
+
 def test_text_that_inflates_past_the_limit_is_refused_with_its_size(
     tmp_path: Path,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -12,6 +13,8 @@ from typing import Any
 from assistant.core.fsutil import atomic_write_text, private_dir
 from assistant.core.prompt import Turn
 from assistant.core.types import Answer, Claim, Source, shorten
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,6 +111,32 @@ class ConversationRecord:
         return "\n".join(lines)
 
 
+MAX_FILE_MB = 64
+"""A conversation file larger than this is not read (a thousand long answers
+with their passages are ~20 MB; a 500 MB file would take gigabytes to load)."""
+
+
+def _read(path: Path) -> ConversationRecord | None:
+    """A conversation file, or None (with a warning naming it) when it cannot be
+    one: damaged (even `[1, 2]`), or too large to be a conversation."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_MB * 2**20:
+            log.warning(
+                "%s is %d MB, too large to be a conversation (over %d MB); skipped",
+                path,
+                size // 2**20,
+                MAX_FILE_MB,
+            )
+            return None
+        return ConversationRecord.from_json(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("%s is not a readable conversation (%s); skipped", path, exc)
+        return None
+
+
 class ConversationStore:
     def __init__(self, directory: Path) -> None:
         self.directory = private_dir(directory)
@@ -118,21 +147,14 @@ class ConversationStore:
     def list(self) -> list[ConversationRecord]:
         records = []
         for path in self.directory.glob("*.json"):
-            try:
-                records.append(
-                    ConversationRecord.from_json(json.loads(path.read_text()))
-                )
-            except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                continue  # a damaged file (even `[1, 2]`) is skipped, not fatal
+            record = _read(path)
+            if record is not None:
+                records.append(record)
         return sorted(records, key=lambda r: r.created, reverse=True)
 
     def load(self, conversation_id: str) -> ConversationRecord | None:
-        """One conversation; None if it is gone or damaged."""
-        try:
-            data = json.loads(self._path(conversation_id).read_text())
-            return ConversationRecord.from_json(data)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
+        """One conversation; None if it is gone, damaged or too large."""
+        return _read(self._path(conversation_id))
 
     def save(self, record: ConversationRecord) -> None:
         atomic_write_text(
