@@ -224,13 +224,19 @@ def index_dir() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read settings. A value out of range or of the wrong type is refused by
-    name and its default used, every other field kept (one bad ``top_k`` must not
-    move ``library_uri`` back to the default library); a file that is not JSON at
-    all is kept as a backup and defaults are used."""
+    """:func:`read_settings` without the list of refused fields (they are logged)."""
+    return read_settings(path)[0]
+
+
+def read_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """Read settings, and say what was refused (a line each, for the window).
+    A value out of range or of the wrong type is refused by name and its default
+    used, every other field kept (one bad ``top_k`` must not move ``library_uri``
+    back to the default library); a file that is not JSON at all is kept as a
+    backup and defaults are used."""
     path = path or settings_path()
     if not path.exists():
-        return Settings()
+        return Settings(), []
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
@@ -241,25 +247,24 @@ def load_settings(path: Path | None = None) -> Settings:
             path.replace(backup)
         except OSError:
             backup = path
-        log.warning(
-            "Settings file %s is unreadable (%s); using defaults. The old "
-            "file was kept as %s.",
-            path,
-            exc,
-            backup,
+        said = (
+            f"Settings file {path} is unreadable ({exc}); using defaults. The old "
+            f"file was kept as {backup}."
         )
-        return Settings()
+        log.warning("%s", said)
+        return Settings(), [said]
     return settings_from(raw, str(path))
 
 
-def settings_from(raw: dict[str, object], where: str) -> Settings:
+def settings_from(raw: dict[str, object], where: str) -> tuple[Settings, list[str]]:
     """``raw`` validated field by field: each refused field is named in a warning
-    and left at its default."""
+    (and in the list returned) and left at its default."""
     fields = Settings.model_fields
     kept = dict(raw)
+    said: list[str] = []
     for _ in range(len(raw) + 1):
         try:
-            return Settings.model_validate(kept)
+            return Settings.model_validate(kept), said
         except ValidationError as exc:
             refused = set()
             for error in exc.errors():
@@ -268,19 +273,17 @@ def settings_from(raw: dict[str, object], where: str) -> Settings:
                     continue
                 refused.add(name)
                 default = fields[name].get_default(call_default_factory=True)
-                log.warning(
-                    "%s: %s = %s refused (%s); using %r instead.",
-                    where,
-                    name,
-                    json.dumps(kept[name])[:80],
-                    error["msg"],
-                    default,
+                said.append(
+                    f"{name} = {json.dumps(kept[name])[:80]} refused ({error['msg']}); "
+                    f"using {default!r} instead"
                 )
+                log.warning("%s: %s.", where, said[-1])
             if not refused:
                 break
             kept = {k: v for k, v in kept.items() if k not in refused}
-    log.warning("%s could not be read as settings; using defaults.", where)
-    return Settings()
+    said.append(f"{where} could not be read as settings; using defaults")
+    log.warning("%s.", said[-1])
+    return Settings(), said
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from assistant.config import load_settings, resources_dir
+from assistant.config import read_settings, resources_dir
 
 if TYPE_CHECKING:
     from assistant.ui.main_window import MainWindow  # noqa: F401 (annotations)
@@ -48,8 +48,11 @@ def run(argv: list[str] | None = None, files: list[str] | None = None) -> int:
         QIcon(str(icon)) if icon.is_file() else QIcon.fromTheme("help-browser")
     )
     app.setDesktopFileName("assistant")
-    window = MainWindow(load_settings())
+    settings, refused = read_settings()
+    window = MainWindow(settings)
     window.show()
+    if refused:
+        window.warn_refused_settings(refused)
     if files:
         window.add_paths([str(Path(f).resolve()) for f in files])
     if os.environ.get("ASSISTANT_EXIT_WHEN_READY"):

@@ -217,6 +217,22 @@ class MainWindow(QMainWindow):
         self.dark_action = menus["&View"].addAction("&Dark theme")
         self.dark_action.setCheckable(True)
 
+    def warn_refused_settings(self, refused: list[str]) -> None:
+        """Say which settings were not valid (each is at its default now; the
+        others, the library's location included, are as they were)."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Some settings were not valid",
+            "These settings in settings.json were not valid and use their "
+            "defaults for now; everything else is as you set it. Open "
+            "Settings to choose other values (saving writes them back).",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setDetailedText("\n".join(refused))
+        box.setInformativeText("\n".join(refused[:3]))
+        box.open()
+
     def _text(self, steps: int) -> None:
         self._show_status(f"Text size {step_text_size(steps)} pt", 2000)
 

@@ -1019,3 +1019,23 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
     qtbot.waitUntil(lambda: not window.library._running, timeout=60000)
     qtbot.waitUntil(lambda: "12 documents" in window.count_label.text())
     assert set(_states(window).values()) == {"ready"}
+
+
+def test_settings_refused_at_start_are_named_in_a_dialog(
+    window: MainWindow, qtbot: QtBot, _isolated_home: Path
+) -> None:
+    """Probe 2, case 3, as the window shows it: which values were refused."""
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant.config import read_settings, settings_path
+
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text(json.dumps({"top_k": 100, "library_uri": "/x/lib"}))
+    settings, refused = read_settings()
+    assert settings.library_uri == "/x/lib" and len(refused) == 1
+    window.warn_refused_settings(refused)
+    boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
+    assert len(boxes) == 1 and "top_k = 100 refused" in boxes[0].informativeText()
+    boxes[0].close()
