@@ -10,10 +10,12 @@ HOME is an ``ASSISTANT_HOME`` whose library holds the documents (e.g. the dev
 set's, from ``assistant ingest``). Answers come from the default model and
 prompt with the decline rules off, so claims the app would withhold are kept
 (wrong refusals are part of what the verifier must get right). One JSON line per
-claim: the question, the answer, the claim, the app's current verdict and the
-three windows of the passages closest to the claim (by the grounding's own
-similarity and word overlap), with ``label`` left empty. Lines already in OUT
-(by question id) are kept, so a run can be resumed.
+claim: the question, the answer, the claim, the app's current verdict and its
+evidence spans, and the three windows of the passages closest to the claim (by
+the grounding's own similarity and word overlap), with ``label`` left empty.
+Lines already in OUT (by question id) are kept, so a run can be resumed. Labels
+are kept apart, in ``bench/claims/labels.jsonl`` (claim id, label, whether the
+claim answers the question, a note), so the claims can be read beside them.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def main() -> None:
             continue
         conversation = Conversation(library, generator, decline_unsupported=False)
         answer = conversation.ask(question["question"])
+        by_n = {source.n: source for source in answer.sources}
         with out.open("a", encoding="utf-8") as handle:
             for number, claim in enumerate(answer.claims):
                 row = {
@@ -122,6 +125,11 @@ def main() -> None:
                     "claim_id": f"{question['id']}.{number + 1}",
                     "claim": claim.text,
                     "app_supported": claim.supported,
+                    "app_evidence": [
+                        {"n": e.n, "text": by_n[e.n].text[e.start : e.end]}
+                        for e in claim.evidence
+                        if e.n in by_n
+                    ],
                     "windows": _windows(claim.text, answer.sources, embed),
                     "label": None,
                 }
