@@ -542,27 +542,20 @@ def main() -> None:
     for name, mode, arg, limit in (
         ("server backend streams for ever (ignores max_tokens)", "forever", "", 120),
         ("server backend streams 100 MB", "flood", "100", 120),
+        ("server backend sends a word every 100 s", "trickle", "100", 200),
     ):
 
         @case(name, limit)
-        def _(home: Path, mode: str = mode, arg: str = arg) -> dict[str, object]:
+        def _(
+            home: Path, mode: str = mode, arg: str = arg, limit: float = limit
+        ) -> dict[str, object]:
             with hostile_backend(mode, arg) as url:
                 return run(
                     ["ask", "When does the harbour gate close?"],
                     home,
-                    120,
+                    limit,
                     extra_env={"ASSISTANT_CHAT_BASE_URL": url},
                 )
-
-    @case("server backend sends a word every 100 s", 200)
-    def _(home: Path) -> dict[str, object]:
-        with hostile_backend("trickle", "100") as url:
-            return run(
-                ["ask", "When does the harbour gate close?"],
-                home,
-                200,
-                extra_env={"ASSISTANT_CHAT_BASE_URL": url},
-            )
 
     @contextmanager
     def serving(home: Path, **env: str) -> Iterator[tuple[int, list[str]]]:
@@ -648,13 +641,19 @@ def main() -> None:
             "pass_extra": statuses == [401, 413],
         }
 
-    @case("PDF: 200 pages x 100,000 tiny text operations", 300)
-    def _(home: Path) -> dict[str, object]:
-        return run(["ingest", str(hostile.many_ops_pdf(folder("ops")))], home, 300)
+    for name, limit, make in (
+        ("PDF: 200 pages x 100,000 tiny text operations", 300, hostile.many_ops_pdf),
+        ("PDF: one scanned page of 7,200 x 7,200 pt", 300, hostile.huge_scan_pdf),
+        ("EPUB with DRM (encrypted chapters)", 60, hostile.drm_epub),
+        ("HTML with 200,000 nested tags", 120, hostile.deep_html),
+    ):
 
-    @case("PDF: one scanned page of 7,200 x 7,200 pt", 300)
-    def _(home: Path) -> dict[str, object]:
-        return run(["ingest", str(hostile.huge_scan_pdf(folder("bigscan")))], home, 300)
+        @case(name, limit)
+        def _(
+            home: Path, make: Callable[[Path], Path] = make, limit: float = limit
+        ) -> dict[str, object]:
+            """One file made by ``make``, ingested."""
+            return run(["ingest", str(make(folder(make.__name__)))], home, limit)
 
     @case("chat_model: a text file named .gguf", 60)
     def _(home: Path) -> dict[str, object]:
@@ -668,14 +667,6 @@ def main() -> None:
         (home / "adapters" / "X").mkdir(parents=True)
         (home / "adapters" / "X" / "adapter.json").write_text("{garbage")
         return run(["ask", "Gate?", "--mode", "sft", "--adapter", "X"], home, 60)
-
-    @case("EPUB with DRM (encrypted chapters)", 60)
-    def _(home: Path) -> dict[str, object]:
-        return run(["ingest", str(hostile.drm_epub(folder("drm")))], home, 60)
-
-    @case("HTML with 200,000 nested tags", 120)
-    def _(home: Path) -> dict[str, object]:
-        return run(["ingest", str(hostile.deep_html(folder("deep")))], home, 120)
 
     @case("images OCR cannot take: 100,000 x 12, cut WebP, 10,000\u00b2 PNG", 120)
     def _(home: Path) -> dict[str, object]:

@@ -406,8 +406,11 @@ class FolderWatcher:
         return batch
 
     def _deliver(self) -> None:
+        next_rearm = 0.0
         while True:
-            self._rearm()
+            if time.monotonic() >= next_rearm:  # not on every event of a burst
+                self._rearm()
+                next_rearm = time.monotonic() + REARM_CHECK_S
             with self._lock:
                 if not self._stopped and not self._pending:
                     self._lock.wait(REARM_CHECK_S)

@@ -75,19 +75,14 @@ def guarded_client(base_url: str, timeout: float = READ_TIMEOUT_S) -> Any:
     )
 
 
-def policy_refusal(exc: BaseException) -> OffOriginRedirect | None:
-    """The policy's refusal behind a client library's wrapping, if that is what
-    ``exc`` is (the openai client reports it as a connection error)."""
+def raise_if_refused(exc: BaseException) -> None:
+    """Raise the policy's own refusal if it is what ``exc`` wraps (the openai
+    client reports it as a bare connection error), so the user reads why."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, OffOriginRedirect):
-            return seen
+            raise seen
         seen = seen.__cause__ or seen.__context__
-    return None
-
-
-class StreamOverrun(AssistantError):
-    """A streamed reply went past its time budget (the text so far is kept)."""
 
 
 @dataclass

@@ -6,16 +6,15 @@ inside onnxruntime a few seconds after its first session. The runtime call
 ``disable_telemetry_events()`` only mutes later events; ``ORT_DISABLE_TELEMETRY=1``
 set before the runtime initialises is its full opt-out (no uploader, no device
 id, no upload): the package sets it as it is imported (``assistant/__init__``),
-before anything can import onnxruntime, and :func:`onnx_runtime`, through which
-every use in the product goes (the encoders, the OCR recogniser, the quantiser at
-set-up), checks that it holds.
+before anything can import onnxruntime (its one writer), and :func:`onnx_runtime`,
+through which every use in the product goes (the encoders, the OCR recogniser,
+the quantiser at set-up), checks that it still holds.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -24,10 +23,8 @@ OPT_OUT = "ORT_DISABLE_TELEMETRY"
 
 def onnx_runtime() -> Any:
     """The ``onnxruntime`` module, its telemetry off."""
-    if "onnxruntime" not in sys.modules:
-        os.environ[OPT_OUT] = "1"
-    elif os.environ.get(OPT_OUT) != "1":  # imported before the opt-out was set
-        log.warning("onnxruntime was imported before its telemetry was turned off")
+    if os.environ.get(OPT_OUT) != "1":  # undone after the package set it
+        log.warning("%s is not 1: onnxruntime's telemetry may be on", OPT_OUT)
     import onnxruntime
 
     onnxruntime.disable_telemetry_events()

@@ -25,7 +25,7 @@ from assistant.core.http_policy import (
     READ_TIMEOUT_S,
     StreamBudget,
     guarded_client,
-    policy_refusal,
+    raise_if_refused,
 )
 from assistant.core.yes_no import NO_WORDS, YES_WORDS
 
@@ -74,9 +74,7 @@ class OpenAIGenerator:
         try:
             models = self._client.models.list().data
         except Exception as exc:
-            refusal = policy_refusal(exc)
-            if refusal is not None:
-                raise refusal from exc
+            raise_if_refused(exc)
             raise AssistantError(
                 f"The answer server at {self.server.base_url} did not answer "
                 f"({_reason(exc)}). Start it, or answer with the local model "
@@ -171,9 +169,7 @@ class OpenAIGenerator:
             if item is _END or cancel.cancelled:
                 return
             if isinstance(item, BaseException):
-                refusal = policy_refusal(item)
-                if refusal is not None:
-                    raise refusal
+                raise_if_refused(item)
                 from openai import APIStatusError
 
                 if isinstance(item, APIStatusError):
@@ -244,9 +240,7 @@ class OpenAIGenerator:
             )
             top = reply.choices[0].logprobs.content[0].top_logprobs
         except Exception as exc:
-            refusal = policy_refusal(exc)
-            if refusal is not None:
-                raise refusal from exc
+            raise_if_refused(exc)
             raise NotImplementedError(f"no log-probabilities: {exc}") from exc
         yes = [t.logprob for t in top if t.token in YES_WORDS]
         no = [t.logprob for t in top if t.token in NO_WORDS]

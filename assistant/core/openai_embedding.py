@@ -20,7 +20,7 @@ import numpy as np
 from assistant.config import url_host
 from assistant.core.errors import AssistantError
 from assistant.core.fast_tokenizer import load_tokenizer, special_tokens
-from assistant.core.http_policy import guarded_client, policy_refusal
+from assistant.core.http_policy import guarded_client, raise_if_refused
 
 PREFIX = "openai"
 BATCH = 32
@@ -115,9 +115,7 @@ class OpenAIEmbedder:
         try:
             reply = self._client.embeddings.create(model=self.model, input=texts)
         except Exception as exc:
-            refusal = policy_refusal(exc)
-            if refusal is not None:
-                raise refusal from exc
+            raise_if_refused(exc)
             raise AssistantError(
                 f"The embedding server at {self.base_url} failed ({exc})."
             ) from exc
