@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docgen import FILLER, make_docx, make_epub, make_pdf
+from docgen import FILLER, encrypt_in_epub, make_docx, make_epub, make_pdf
 
 
 @dataclass(frozen=True)
@@ -121,15 +121,7 @@ def _epub_cases(add: Callable[[str, str | None], Path]) -> None:
         ("drm.epub", "OEBPS/text/ch0.xhtml", "DRM-protected"),
         ("obfuscated-font.epub", "OEBPS/fonts/a.otf", None),
     ):
-        book = make_epub(add(name, expect), chapters)
-        with zipfile.ZipFile(book, "a") as z:
-            z.writestr(
-                "META-INF/encryption.xml",
-                '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container"'
-                ' xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
-                f'<enc:CipherData><enc:CipherReference URI="{uri}"/></enc:CipherData>'
-                "</enc:EncryptedData></encryption>",
-            )
+        encrypt_in_epub(make_epub(add(name, expect), chapters), uri)
     deep = "<span>" * 200_000 + "Deep text about the boiler. " * 3 + "</span>" * 200_000
     make_epub(add("deep-nesting.epub", None), [("Deep", deep)])
     add("deep-nesting.html", None).write_text(f"<html><body>{deep}</body></html>")

@@ -86,6 +86,22 @@ def image_pdf(pages: Sequence[Any], path: Path) -> Path:
     return path
 
 
+def encrypt_in_epub(book: Path, uri: str) -> Path:
+    """List ``uri`` in the book's META-INF/encryption.xml, as DRM (or font
+    obfuscation) does; the member itself is left as it is."""
+    import zipfile
+
+    with zipfile.ZipFile(book, "a") as archive:
+        archive.writestr(
+            "META-INF/encryption.xml",
+            '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container"'
+            ' xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
+            f'<enc:CipherData><enc:CipherReference URI="{uri}"/></enc:CipherData>'
+            "</enc:EncryptedData></encryption>",
+        )
+    return book
+
+
 def make_epub(
     path: Path,
     chapters: Sequence[tuple[str, str]],

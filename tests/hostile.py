@@ -222,20 +222,10 @@ def huge_scan_pdf(folder: Path, side_pt: int = 7200) -> Path:
 
 def drm_epub(folder: Path) -> Path:
     """Probe 2, case 15: chapters listed in META-INF/encryption.xml."""
-    import zipfile
-
-    from docgen import make_epub
+    from docgen import encrypt_in_epub, make_epub
 
     book = make_epub(folder / "drm.epub", [("One", "\x00\x13binary " * 40)])
-    with zipfile.ZipFile(book, "a") as archive:
-        archive.writestr(
-            "META-INF/encryption.xml",
-            '<encryption xmlns="urn:oasis:names:tc:opendocument:xmlns:container" '
-            'xmlns:enc="http://www.w3.org/2001/04/xmlenc#"><enc:EncryptedData>'
-            '<enc:CipherData><enc:CipherReference URI="OEBPS/text/ch0.xhtml"/>'
-            "</enc:CipherData></enc:EncryptedData></encryption>",
-        )
-    return book
+    return encrypt_in_epub(book, "OEBPS/text/ch0.xhtml")
 
 
 def deep_html(folder: Path, depth: int = 200_000) -> Path:
