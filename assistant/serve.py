@@ -114,6 +114,7 @@ def _extras(answer: Answer) -> dict[str, Any]:
         "cited": answer.cited,
         "claims": [c.to_json() for c in answer.claims],
         "declined": answer.declined,
+        "withheld": answer.withheld,
     }
 
 

@@ -75,6 +75,9 @@ class FakeGenerator:
         self.judgements: list[float] = []
         """Replies to ``yes_odds`` in turn; when empty, a confident yes."""
         self.judged: list[list[dict[str, str]]] = []
+        self.verdicts: list[float] = []
+        """Replies to ``judge_odds`` in turn; when empty, a confident yes."""
+        self.verified: list[list[dict[str, str]]] = []
         self.terms: dict[str, str] = {}
         """Replies to requests for a question's documentation terms; else none."""
         self.terms_asked: list[str] = []
@@ -85,6 +88,11 @@ class FakeGenerator:
 
     def use_adapter(self, path: Path | None) -> None:
         self.adapter = path
+
+    def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """The claim verifier's questions: scripted apart from the self-check's."""
+        self.verified.append(list(messages))
+        return self.verdicts.pop(0) if self.verdicts else 5.0
 
     def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
         self.judged.append(list(messages))

@@ -5,7 +5,7 @@ supports is replaced by an honest "not in your documents"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.core.citations import cited_numbers, link_citations, unsupported_numbers
@@ -69,6 +69,10 @@ class CheckedAnswer:
     withheld: str = ""
 
 
+Verify = Callable[[list[Claim]], list[Claim]]
+"""Gives each grounded claim its verdict (claim_verifier.verify_claims)."""
+
+
 def check_answer(
     question: str,
     reply: str,
@@ -76,10 +80,12 @@ def check_answer(
     embed: EmbedTexts | None,
     config: GroundingConfig | None = None,
     decline_unsupported: bool = True,
+    verify: Verify | None = None,
 ) -> CheckedAnswer:
-    """Ground ``reply`` in ``sources`` and write its citations.
+    """Ground ``reply`` in ``sources``, let ``verify`` judge each claim, and
+    write the citations of the stated ones.
 
-    With ``decline_unsupported``, a reply none of whose claims any passage supports
+    With ``decline_unsupported``, a reply none of whose claims any passage states
     is replaced by :func:`decline_text` (kept in ``withheld``): the model answered
     from its own memory, or made something up.
     """
@@ -90,6 +96,8 @@ def check_answer(
     if says_not_found(text):
         return CheckedAnswer(text, declined=True)
     claims = ground(text, sources, embed, config, question)
+    if verify is not None and claims:
+        claims = verify(claims)
     if decline_unsupported and claims and not any(c.supported for c in claims):
         return CheckedAnswer(decline_text(question), declined=True, withheld=text)
     text, claims = with_markers(text, claims)

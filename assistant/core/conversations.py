@@ -31,6 +31,8 @@ class Message:
     """Of the answer: first_token_ms, tokens_per_s (shown under it)."""
     interrupted: str = ""
     """Why the answer ended early other than Stop (the server was lost)."""
+    withheld: str = ""
+    """The model's reply when the answer was declined instead (shown folded)."""
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -49,6 +51,7 @@ class Message:
                 if k in ("first_token_ms", "tokens_per_s")
             },
             answer.interrupted,
+            answer.withheld,
         )
 
     def claim(self, index: int) -> Claim | None:
@@ -81,6 +84,7 @@ class ConversationRecord:
                 [Claim.from_json(c) for c in m.get("claims", [])],
                 {k: float(v) for k, v in m.get("timings", {}).items()},
                 str(m.get("interrupted", "")),
+                str(m.get("withheld", "")),
             )
             for m in data.get("messages", [])
         ]
@@ -101,6 +105,7 @@ class ConversationRecord:
         for message in self.messages:
             who = "**You:**" if message.role == "user" else "**Assistant:**"
             lines += [f"{who} {message.text}", ""]
+            lines += claim_flags(message)
             cited = [s for s in message.sources if s.n in message.cited]
             if cited:
                 lines.append("Sources:")
@@ -109,6 +114,29 @@ class ConversationRecord:
                     lines.append(f"- [{s.n}] {s.location()} \u2014 \u201c{quote}\u201d")
                 lines.append("")
         return "\n".join(lines)
+
+
+def claim_flags(message: Message) -> list[str]:
+    """Markdown lines for what checking an answer found: claims a source
+    contradicts (with its words), claims no source states, a withheld reply."""
+    lines = []
+    by_n = {s.n: s for s in message.sources}
+    for claim in message.claims:
+        if claim.verdict == "contradicted" and claim.evidence:
+            e = claim.evidence[0]
+            said = by_n[e.n].text[e.start : e.end] if e.n in by_n else ""
+            lines.append(
+                f"- \u26a0 Contradicted by [{e.n}]: \u201c{claim.text}\u201d \u2014 "
+                f"the source says \u201c{shorten(said, 200)}\u201d"
+            )
+        elif not claim.supported:
+            lines.append(f"- \u26a0 Stated by no source: \u201c{claim.text}\u201d")
+    if message.withheld:
+        lines.append(
+            "- Not supported by your documents; the model wrote: "
+            f"\u201c{shorten(message.withheld, 600)}\u201d"
+        )
+    return [*lines, ""] if lines else []
 
 
 MAX_FILE_MB = 64

@@ -10,6 +10,7 @@ and the ``[n]`` markers are written from that alignment.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _BULLET = re.compile(r"\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")  # at a line start (match)
 _MARKER = re.compile(r"\s*\[\d{1,3}\]")
 _CODE = re.compile(r"`([^`\n]+)`")
+_NOT_A_CLAIM = re.compile(
+    r"\s*(?:```|~~~|#{1,6}\s|(?:\*\*|__)[^*_\n]+(?:\*\*|__)\s*[:\uff1a]?\s*$)"
+)
+"""A code fence's own line, a Markdown heading, a line that is only a bold
+label ("**Install the tool**:"): structure, not something a passage can state."""
 # fmt: off
 _STOP = frozenset((
     "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could",
@@ -175,6 +181,8 @@ def ground(
     fences = fenced_blocks(answer)
     for start, end in spans:
         sentence = _MARKER.sub("", answer[start:end])
+        if _NOT_A_CLAIM.match(sentence):
+            continue
         claim_terms = [t for t in terms(sentence) if t not in given_terms]
         numbers = _numbers(sentence) - given_numbers
         in_fence = fence_end(fences, start) is not None
@@ -258,6 +266,42 @@ def ground(
     return claims
 
 
+def nearest_windows(
+    claim: str,
+    sources: Sequence[Source],
+    embed: EmbedTexts | None,
+    k: int = 3,
+    question: str = "",
+) -> list[Evidence]:
+    """The ``k`` source windows closest to ``claim`` (by the larger of meaning and
+    word overlap, overlapping windows left out): where a claim no rule supports
+    would have come from, for a verifier or a person to read."""
+    found = [
+        (source.n, start, end, source.text[start:end])
+        for source in sources
+        for start, end in source_windows(source.text)
+    ]
+    if not found:
+        return []
+    similarity = _similarities([claim], [w[3] for w in found], embed)
+    given = set(terms(question))
+    claim_terms = [t for t in terms(claim) if t not in given] or terms(claim)
+    scored = []
+    for j, (n, start, end, text) in enumerate(found):
+        sim = float(similarity[0, j]) if similarity is not None else 0.0
+        overlap = _overlap(claim_terms, frozenset(terms(text)))
+        scored.append((max(sim, overlap), n, start, end))
+    scored.sort(key=lambda item: (-item[0], item[3] - item[2]))
+    picked: list[Evidence] = []
+    for score, n, start, end in scored:
+        if any(p.n == n and p.start < end and start < p.end for p in picked):
+            continue
+        picked.append(Evidence(n, start, end, score))
+        if len(picked) == k:
+            break
+    return picked
+
+
 def _similarities(
     claims: list[str], windows: list[str], embed: EmbedTexts | None
 ) -> np.ndarray | None:
@@ -268,13 +312,13 @@ def _similarities(
 
 
 def with_markers(answer: str, claims: Sequence[Claim]) -> tuple[str, list[Claim]]:
-    """Write ``[n]`` after each supported claim (its best evidence first) and move
+    """Write ``[n]`` after each stated claim (its best evidence first) and move
     the claims' offsets to the new text. Claims inside a fenced code block get
     their markers after the closing fence, so commands stay copyable."""
     fences = fenced_blocks(answer)
     inserts: dict[int, list[int]] = {}
     for claim in claims:
-        if not claim.evidence:
+        if not claim.supported:
             continue
         at = fence_end(fences, claim.start) or claim.end
         numbers = inserts.setdefault(at, [])
@@ -291,7 +335,7 @@ def with_markers(answer: str, claims: Sequence[Claim]) -> tuple[str, list[Claim]
         return offset + sum(len(m) for at, m in markers.items() if at < offset)
 
     shifted = [
-        Claim(c.text, moved(c.start), moved(c.end), c.supported, c.evidence)
+        dataclasses.replace(c, start=moved(c.start), end=moved(c.end))
         for c in sorted(claims, key=lambda c: c.start)
     ]
     return "".join(out), shifted

@@ -51,6 +51,11 @@ class Generator(Protocol):
         ``NotImplementedError`` where the backend cannot tell."""
         ...
 
+    def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """``yes_odds`` for a conversation of its own, without disturbing the
+        conversation whose KV cache a follow-up question will reuse."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -157,6 +162,8 @@ class LlamaGenerator:
         self._token_classes: TokenClasses | None = None
         self._template: ChatTemplate | None = None
         self._yes_no: tuple[list[int], list[int]] | None = None
+        self._judge: Any = None
+        self._threads = threads
         self.guard_answers = True
         """Forbid replies that start with a marker or blank (answer_guard.py)."""
         self.adapter: Path | None = None
@@ -244,6 +251,28 @@ class LlamaGenerator:
         """Reuses the KV cache of the prompt and reply just generated: only the
         tokens after the common prefix are evaluated (a follow-up question about
         the last answer costs tens of tokens, not the whole prompt)."""
+        return self._odds(self._llm, messages)
+
+    JUDGE_CONTEXT = 1024
+    """Tokens of the judging context: a claim and its spans, quoted short."""
+
+    def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """On a second, small context over the same (memory-mapped) weights, made
+        on first use: the answer's KV cache stays for a follow-up question, and
+        the judge's own instructions stay cached from one claim to the next.
+        Always the base model (an adapter is taught to answer, not to judge)."""
+        if self._judge is None:
+            self._judge = open_llama(
+                self.path,
+                n_ctx=self.JUDGE_CONTEXT,
+                n_threads=self._threads,
+                n_threads_batch=self._threads,
+                n_batch=512,
+                flash_attn=True,
+            )
+        return self._odds(self._judge, messages)
+
+    def _odds(self, llm: Any, messages: Sequence[dict[str, str]]) -> float:
         if self._template is None:
             self._template = ChatTemplate(self._llm, self.name)
             self._yes_no = (
@@ -251,18 +280,20 @@ class LlamaGenerator:
                 first_tokens(self._llm, NO_WORDS),
             )
         assert self._yes_no is not None
-        ids = chat_tokens(self._llm, self._template.render(messages, True))
-        if len(ids) > self.context_length:
-            raise AssistantError("The self-check does not fit the model's context.")
-        cached = self._llm._input_ids[: self._llm.n_tokens].tolist()
+        ids = chat_tokens(llm, self._template.render(messages, True))
+        if len(ids) > int(llm.n_ctx()):
+            raise AssistantError("The check does not fit the model's context.")
+        cached = llm._input_ids[: llm.n_tokens].tolist()
         common = 0
         for old, new in zip(cached, ids[:-1], strict=False):
             if old != new:
                 break
             common += 1
-        self._llm.n_tokens = common  # eval() drops the KV cache after this
-        self._llm.eval(ids[common:])
-        return log_odds(last_logits(self._llm), *self._yes_no)
+        llm.n_tokens = common  # eval() drops the KV cache after this
+        llm.eval(ids[common:])
+        return log_odds(last_logits(llm), *self._yes_no)
 
     def close(self) -> None:
+        if self._judge is not None:
+            self._judge.close()
         self._llm.close()

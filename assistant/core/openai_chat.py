@@ -226,6 +226,10 @@ class OpenAIGenerator:
         finally:
             _hand_over(parts, _END, done)
 
+    def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """The server keeps no conversation state here to disturb."""
+        return self.yes_odds(messages)
+
     def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
         """From the first token's top log-probabilities; a server that gives
         none is reported as ``NotImplementedError`` (the self-check is skipped)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.core.claim_verifier import VerifierConfig
 from assistant.core.search_text import has_cjk
 from assistant.core.types import Source
 
@@ -189,6 +190,9 @@ class PromptDesign:
     """After answering, ask the model whether the excerpts answer the question
     with what it wrote (``SELF_CHECK_QUESTION``, read from the KV cache); a "no"
     more likely than a "yes" turns the reply into an honest decline."""
+    verifier: VerifierConfig | None = None
+    """Judge each claim against its spans (claim_verifier.py): a tick only for
+    stated claims, contradicted ones flagged. None: grounding's overlap alone."""
 
 
 DESIGNS: dict[str, PromptDesign] = {
@@ -230,10 +234,20 @@ DESIGNS: dict[str, PromptDesign] = {
             max_user_tokens=900,
             self_check=True,
         ),
+        PromptDesign(
+            "widened-key-lines-checked-900-verified",
+            PLAIN_RAG_SYSTEM,
+            plain_user_message,
+            widen=1,
+            key_sentences=3,
+            max_user_tokens=900,
+            self_check=True,
+            verifier=VerifierConfig(),
+        ),
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }
-DEFAULT_DESIGN = "widened-key-lines-checked-900"
+DEFAULT_DESIGN = "widened-key-lines-checked-900-verified"
 
 
 def build_messages(

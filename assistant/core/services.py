@@ -25,6 +25,7 @@ from assistant.core.answer_check import (
 )
 from assistant.core.cancel import CancelToken
 from assistant.core.citations import link_citations
+from assistant.core.claim_verifier import verify_claims
 from assistant.core.embedding import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -80,6 +81,7 @@ from assistant.core.store import ChunkStore
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
+    Claim,
     DocumentInfo,
     IngestReport,
     Source,
@@ -411,6 +413,34 @@ class Conversation:
         except NotImplementedError:  # a server without log-probabilities
             return None
 
+    def prompt(
+        self, question: str, sources: list[Source], grounded: bool = True
+    ) -> tuple[PromptDesign, list[dict[str, str]], list[Source]]:
+        """The design, the messages the model reads for ``question`` beside
+        ``sources`` and this conversation's history, and the sources that fit."""
+        design = self.design
+        if grounded and design.widen:
+            sources = widen_top(self.library.store, sources, design.widen)
+        if grounded and design.key_sentences:
+            lines = key_sentences(
+                self.library.embedder, question, sources, design.key_sentences
+            )
+            design = dataclasses.replace(
+                design,
+                user_message=lambda q, s: key_lines_user_message(q, s, lines),
+            )
+        messages, included = build_messages(
+            question,
+            sources,
+            self.history,
+            self.generator.count_tokens,
+            self.generator.context_length,
+            self.library.settings.max_answer_tokens,
+            grounded=grounded,
+            design=design,
+        )
+        return design, messages, included
+
     def ask(
         self,
         question: str,
@@ -474,26 +504,8 @@ class Conversation:
                 mode=mode,
                 declined=True,
             )
-        design = self.design
-        if use_retrieval and design.widen:
-            sources = widen_top(self.library.store, sources, design.widen)
-        if use_retrieval and design.key_sentences:
-            lines = key_sentences(
-                self.library.embedder, question, sources, design.key_sentences
-            )
-            design = dataclasses.replace(
-                design,
-                user_message=lambda q, s: key_lines_user_message(q, s, lines),
-            )
-        messages, included = build_messages(
-            question,
-            sources,
-            self.history,
-            self.generator.count_tokens,
-            self.generator.context_length,
-            settings.max_answer_tokens,
-            grounded=use_retrieval,
-            design=design,
+        design, messages, included = self.prompt(
+            question, sources, grounded=use_retrieval
         )
         if on_sources is not None and use_retrieval:
             on_sources(included)
@@ -521,15 +533,37 @@ class Conversation:
             interrupted = str(exc)  # the partial answer is kept, marked stopped
         finished = time.perf_counter()
         raw = "".join(pieces)
+        verify_s = [0.0]
         if use_retrieval:
+            embed = multilingual_embed(self.library.embedder)
+            answered = [*messages, {"role": "assistant", "content": raw}]
+
+            def verify(claims: list[Claim]) -> list[Claim]:
+                if design.verifier is None or cancel.cancelled or interrupted:
+                    return claims
+                began = time.perf_counter()
+                judged = verify_claims(
+                    claims,
+                    included,
+                    question,
+                    embed,
+                    lambda message: self.generator.yes_odds([*answered, message]),
+                    self.generator.judge_odds,
+                    design.verifier,
+                    cancel,
+                )
+                verify_s[0] = time.perf_counter() - began
+                return judged
+
             checked = check_answer(
                 question,
                 raw,
                 included,
-                multilingual_embed(self.library.embedder),
+                embed,
                 decline_unsupported=self.decline_unsupported
                 and not cancel.cancelled
                 and not interrupted,
+                verify=verify,
             )
             self_check = (
                 None
@@ -553,6 +587,7 @@ class Conversation:
             "ttft_ms": ((first_token_at or finished) - retrieved) * 1000,
             "first_token_ms": ((first_token_at or finished) - started) * 1000,
             "grounding_ms": (grounded_at - finished) * 1000,
+            "verify_ms": verify_s[0] * 1000,
             "total_ms": (grounded_at - started) * 1000,
             "tokens": float(generated),
             "tokens_per_s": (generated - 1) / decode_s

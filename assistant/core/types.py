@@ -266,16 +266,42 @@ class Evidence:
         }
 
 
+VERDICTS = ("stated", "not_stated", "contradicted")
+"""What the passages make of a claim: they state it, they do not, or they say
+otherwise."""
+
+
 @dataclass(frozen=True)
 class Claim:
-    """One sentence of an answer (``answer[start:end]``) and the passage spans that
-    support it; ``supported`` is False when no span does."""
+    """One sentence of an answer (``answer[start:end]``) and what the passages make
+    of it: ``verdict`` is one of ``VERDICTS``; ``supported`` is verdict ==
+    "stated". ``evidence``: the spans that state it, or for a contradicted claim
+    the span that contradicts it."""
 
     text: str
     start: int
     end: int
     supported: bool
     evidence: tuple[Evidence, ...] = ()
+    verdict: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.verdict:
+            verdict = "stated" if self.supported else "not_stated"
+            object.__setattr__(self, "verdict", verdict)
+        if self.verdict not in VERDICTS or self.supported != (self.verdict == "stated"):
+            raise ValueError(f"claim verdict {self.verdict!r} with {self.supported=}")
+
+    def judged(
+        self, verdict: str, evidence: tuple[Evidence, ...] | None = None
+    ) -> Claim:
+        """This claim with another verdict (and evidence, if given)."""
+        return replace(
+            self,
+            supported=verdict == "stated",
+            verdict=verdict,
+            evidence=self.evidence if evidence is None else evidence,
+        )
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -283,6 +309,7 @@ class Claim:
             "start": self.start,
             "end": self.end,
             "supported": self.supported,
+            "verdict": self.verdict,
             "evidence": [e.to_json() for e in self.evidence],
         }
 
@@ -297,6 +324,7 @@ class Claim:
                 Evidence(int(e["n"]), int(e["start"]), int(e["end"]), float(e["score"]))
                 for e in data.get("evidence", [])
             ),
+            str(data.get("verdict", "")),
         )
 
 

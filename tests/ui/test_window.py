@@ -177,6 +177,66 @@ def test_unsupported_claims_are_shaded_and_flagged() -> None:
     assert "(claim:3:1)" in markdown and "1 of 2 sentences" in markdown
 
 
+def test_a_contradicted_claim_is_flagged_and_its_span_shows_on_hover(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    from assistant.ui.panes.chat_pane import CONTRADICTED_STYLE, message_markdown
+
+    win = window
+    doc = tmp_path / "pump.txt"
+    doc.write_text(
+        "The pump runs at 300 rpm during tests. The night shift services it. "
+        + FILLER
+    )
+    _add_and_wait(qtbot, win, [str(doc)])
+    fake_generator.queue(
+        "The night shift services it. The pump runs at 500 rpm during tests."
+    )
+    fake_generator.verdicts = [4.0]  # the second claim: "contradicts?" yes
+    with qtbot.waitSignal(win.chat.sig_answer_shown, timeout=20000) as blocker:
+        win.chat_pane.input.setPlainText("How fast does the pump run during tests?")
+        win.chat_pane.submit()
+    answer = blocker.args[0]
+    assert [c.verdict for c in answer.claims] == ["stated", "contradicted"]
+    assert not answer.declined
+    message = win.chat.messages.messages()[1]
+    markdown = message_markdown(1, message)
+    assert f'<span style="{CONTRADICTED_STYLE}">The pump runs at 500 rpm' in markdown
+    assert "[\u2717](claim:1:1)" in markdown and "contradicted by a source" in markdown
+    tip = win.chat_pane.link_tooltip(QUrl("claim:1:1"))
+    assert "Contradicted by [1]" in tip and "300 rpm" in tip
+    assert "500 rpm" in win.chat_pane.transcript.toPlainText()
+
+
+def test_a_declined_answer_keeps_what_the_model_wrote_folded_under_it(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    from assistant.core.answer_check import DECLINE_EN
+    from assistant.ui.panes.chat_pane import DECLINED_FOLD
+
+    win = window
+    doc = tmp_path / "pump.txt"
+    doc.write_text("The pump runs at 300 rpm during tests. " + FILLER)
+    _add_and_wait(qtbot, win, [str(doc)])
+    fake_generator.queue("The crew services the pump every winter in the shed.")
+    fake_generator.verdicts = [-4.0, -4.0]  # not stated, not contradicted
+    with qtbot.waitSignal(win.chat.sig_answer_shown, timeout=20000) as blocker:
+        win.chat_pane.input.setPlainText("Who services the pump in winter?")
+        win.chat_pane.submit()
+    answer = blocker.args[0]
+    assert answer.declined and answer.text == DECLINE_EN
+    shown = win.chat_pane.transcript.toPlainText()
+    assert DECLINE_EN in shown and DECLINED_FOLD in shown
+    assert "every winter in the shed" not in shown
+    win.chat_pane.transcript.anchorClicked.emit(QUrl("unfold:1"))
+    assert "every winter in the shed" in win.chat_pane.transcript.toPlainText()
+    win.chat_pane.transcript.anchorClicked.emit(QUrl("unfold:1"))
+    assert "every winter in the shed" not in win.chat_pane.transcript.toPlainText()
+    # kept with the conversation: saved and loaded again, still there
+    record = win.chat.store.load(win.chat.conversation.id)
+    assert record is not None and record.messages[1].withheld.startswith("The crew")
+
+
 def test_stop_halts_the_answer_quickly(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator
 ) -> None:

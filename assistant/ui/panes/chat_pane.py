@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from assistant.core.conversations import Message
 from assistant.core.grounding import fence_end, fenced_blocks
-from assistant.core.types import mode_uses_adapter, shorten
+from assistant.core.types import Claim, mode_uses_adapter, shorten
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
 
@@ -51,16 +51,23 @@ MODE_TIPS = {
 
 UNSUPPORTED_STYLE = "background-color:#ffe0b2; color:#000000"
 UNSUPPORTED_TIP = (
-    "No passage among the sources supports this sentence: the model may have "
+    "No passage among the sources states this sentence: the model may have "
     "made it up. Check it before relying on it."
 )
+CONTRADICTED_STYLE = "background-color:#ffcdd2; color:#000000"
+DECLINED_FOLD = "Not supported by your documents \u2014 show what the model wrote"
+DECLINED_UNFOLD = "Hide what the model wrote"
 
 
 def _claim_for_marker(message: Message, n: int, position: int) -> int:
     """Index of the claim whose ``[n]`` marker stands at ``position`` (-1: none)."""
     best = -1
     for k, claim in enumerate(message.claims):
-        if claim.end <= position and any(e.n == n for e in claim.evidence):
+        if (
+            claim.supported
+            and claim.end <= position
+            and any(e.n == n for e in claim.evidence)
+        ):
             best = k
     return best
 
@@ -75,12 +82,13 @@ def annotated_answer(index: int, message: Message) -> str:
     for k, claim in enumerate(message.claims):
         if claim.supported:
             continue
-        flag = f" [\u26a0](claim:{index}:{k})"
+        contradicted = claim.verdict == "contradicted"
+        symbol = "\u2717" if contradicted else "\u26a0"
+        flag = f" [{symbol}](claim:{index}:{k})"
+        style = CONTRADICTED_STYLE if contradicted else UNSUPPORTED_STYLE
         after_fence = fence_end(fences, claim.start)
         if after_fence is None:
-            edits.append(
-                (claim.start, claim.start, f'<span style="{UNSUPPORTED_STYLE}">')
-            )
+            edits.append((claim.start, claim.start, f'<span style="{style}">'))
             edits.append((claim.end, claim.end, "</span>" + flag))
         else:
             edits.append((after_fence, after_fence, flag))
@@ -98,9 +106,12 @@ def annotated_answer(index: int, message: Message) -> str:
     return "".join(out)
 
 
-def message_markdown(index: int, message: Message, streaming: bool = False) -> str:
+def message_markdown(
+    index: int, message: Message, streaming: bool = False, unfolded: bool = False
+) -> str:
     """``streaming``: the answer so far, without links or notes (more text is
-    appended to it as it arrives)."""
+    appended to it as it arrives). ``unfolded``: a declined answer shows the
+    reply the model wrote under the decline."""
     if message.role == "user":
         return f"**You**\n\n{message.text}"
     mode = "" if message.mode == "rag" else f" \u00b7 *{MODE_LABELS[message.mode]}*"
@@ -110,11 +121,17 @@ def message_markdown(index: int, message: Message, streaming: bool = False) -> s
     suffix = "\n\n*(stopped)*" if message.stopped else ""
     if message.interrupted:
         suffix = f"\n\n\u26a0 *{message.interrupted}*"
-    unsupported = sum(1 for c in message.claims if not c.supported)
+    contradicted = sum(1 for c in message.claims if c.verdict == "contradicted")
+    unsupported = sum(1 for c in message.claims if c.verdict == "not_stated")
+    if contradicted:
+        suffix += (
+            f"\n\n\u2717 *{contradicted} of {len(message.claims)} sentences are "
+            "contradicted by a source (red): hover the \u2717 to read what it says.*"
+        )
     if unsupported:
         suffix += (
             f"\n\n\u26a0 *{unsupported} of {len(message.claims)} sentences are "
-            "supported by no source (shaded). Check them before relying on them.*"
+            "stated by no source (shaded). Check them before relying on them.*"
         )
     elif message.unsupported:
         figures = ", ".join(message.unsupported)
@@ -122,9 +139,20 @@ def message_markdown(index: int, message: Message, streaming: bool = False) -> s
             f"\n\n\u26a0 *Not found in any source: {figures}. "
             "Check before relying on it.*"
         )
+    if message.withheld:
+        suffix += "\n\n" + _withheld_markdown(index, message.withheld, unfolded)
     if text:
         suffix += "\n\n" + _answer_footer(index, message)
     return f"**Assistant**{mode}\n\n{text or '…'}{suffix}"
+
+
+def _withheld_markdown(index: int, withheld: str, unfolded: bool) -> str:
+    """The link that folds the declined reply, and the reply when unfolded (as a
+    quote: it is the model's, not checked against the documents)."""
+    if not unfolded:
+        return f"[{DECLINED_FOLD}](unfold:{index})"
+    quoted = "\n".join(f"> {line}" if line else ">" for line in withheld.splitlines())
+    return f"[{DECLINED_UNFOLD}](unfold:{index})\n\n{quoted}"
 
 
 def _answer_footer(index: int, message: Message) -> str:
@@ -137,6 +165,23 @@ def _answer_footer(index: int, message: Message) -> str:
     if speed:
         parts.append(f"{speed:.0f} tokens/s")
     return " \u00b7 ".join(parts)
+
+
+def _claim_tip(message: Message, claim: Claim | None) -> str:
+    """A flagged claim's tooltip: the span that contradicts it, quoted, or why it
+    is shaded."""
+    if claim is None or claim.verdict != "contradicted" or not claim.evidence:
+        return UNSUPPORTED_TIP
+    e = claim.evidence[0]
+    source = next((s for s in message.sources if s.n == e.n), None)
+    if source is None:
+        return UNSUPPORTED_TIP
+    said = source.text[e.start : e.end]
+    return (
+        f"<p><b>Contradicted by [{e.n}] {html.escape(source.location())}:</b></p>"
+        f"<p>\u201c{html.escape(shorten(said, 400))}\u201d</p>"
+        "<p>The answer says otherwise: trust the source.</p>"
+    )
 
 
 class QuestionEdit(QPlainTextEdit):
@@ -260,6 +305,9 @@ class ChatPane(QWidget):
         self._streamed = 0
         """Characters of the last message on screen, while it streams."""
         self._busy = False
+        self.unfolded: set[int] = set()
+        """Messages whose withheld reply is shown (by index; cleared on a reset)."""
+        model.modelReset.connect(self.unfolded.clear)
         for signal in (model.modelReset, model.rowsInserted):
             signal.connect(self.refresh_view)
         model.dataChanged.connect(self._on_data_changed)
@@ -347,7 +395,9 @@ class ChatPane(QWidget):
         bar = self.transcript.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 4
         parts = [
-            message_markdown(i, m, streaming and i == len(messages) - 1)
+            message_markdown(
+                i, m, streaming and i == len(messages) - 1, i in self.unfolded
+            )
             for i, m in enumerate(messages)
         ]
         self.transcript.setMarkdown("\n\n---\n\n".join(parts))
@@ -366,6 +416,9 @@ class ChatPane(QWidget):
                 QGuiApplication.clipboard().setText(messages[index].text)
         elif url.scheme() == "regen" and url.path().isdigit():
             self.sig_regenerate.emit(int(url.path()))
+        elif url.scheme() == "unfold" and url.path().isdigit():
+            self.unfolded ^= {int(url.path())}
+            self.refresh_view()
 
     def _on_link_hovered(self, url: QUrl) -> None:
         tip = self.link_tooltip(url)
@@ -385,7 +438,8 @@ class ChatPane(QWidget):
             return ""
         message = messages[index]
         if url.scheme() == "claim":
-            return UNSUPPORTED_TIP
+            flagged = message.claim(int(parts[1])) if len(parts) > 1 else None
+            return _claim_tip(message, flagged)
         n = int(parts[1])
         claim = message.claim(int(parts[2])) if len(parts) > 2 else None
         source = next((s for s in message.sources if s.n == n), None)

@@ -1,0 +1,302 @@
+"""Whether a passage *states* a claim of an answer, not only shares its topic.
+
+Grounding (grounding.py) finds each claim's closest spans by word overlap and
+meaning; here the chat model reads the claim beside those spans and answers yes
+or no (log-odds from its logits, no generation), and cheap cues catch what a
+small model misses (a number or a command the span does not hold).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from assistant.core.cancel import CancelToken
+from assistant.core.grounding import EmbedTexts, nearest_windows, terms
+from assistant.core.types import Claim, Evidence, Source
+
+Message = dict[str, str]
+
+_QUOTE_CHARS = 300
+
+
+def _quote(text: str, near: str = "") -> str:
+    """``text`` on one line; a long one cut to the stretch that holds the most
+    terms of ``near`` (the claim), so the judge reads what matters."""
+    text = " ".join(text.split())
+    if len(text) <= _QUOTE_CHARS:
+        return text
+    wanted = set(terms(near))
+    starts = range(0, len(text) - _QUOTE_CHARS + 50, 50)
+    best = max(
+        starts, key=lambda i: len(wanted & set(terms(text[i : i + _QUOTE_CHARS])))
+    )
+    cut = text[best : best + _QUOTE_CHARS]
+    return (
+        ("…" if best else "") + cut + ("…" if best + _QUOTE_CHARS < len(text) else "")
+    )
+
+
+def _span_block(spans: Sequence[str], claim: str = "") -> str:
+    return "\n".join(f'"{_quote(s, claim)}"' for s in spans)
+
+
+Question = Callable[[str, Sequence[str], str], Message]
+"""A user message asking about one claim (its text, its spans, the question)."""
+
+KV_QUESTIONS: dict[str, Question] = {
+    "kv_state": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f'Is this sentence of your answer stated in the excerpts: "{_quote(claim)}"'
+            " Reply with one word: yes or no."
+        ),
+    },
+    "kv_span": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f"The excerpts say:\n{_span_block(spans)}\n"
+            f'Do these words state that "{_quote(claim)}"? Reply with one word: '
+            "yes or no."
+        ),
+    },
+    "kv_contra": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f"The excerpts say:\n{_span_block(spans)}\n"
+            f'Do these words contradict "{_quote(claim)}"? Reply with one word: '
+            "yes or no."
+        ),
+    },
+    "kv_answers": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f'Does the sentence "{_quote(claim)}" give what my question asks for? '
+            "Reply with one word: yes or no."
+        ),
+    },
+}
+"""Asked after the answer, in the conversation the model just had: only these
+tokens are evaluated (the excerpts and the answer are in the KV cache)."""
+
+JUDGE_SYSTEM = (
+    "You compare a sentence with a passage. The passage states the sentence only "
+    "if it says the same thing about the same subject, with the same numbers, "
+    "names and commands. The passage contradicts the sentence if it says "
+    "something different about the same subject, such as another number, name "
+    "or command, or the opposite."
+)
+
+
+_YES_OR_NO = "Reply with one word: yes or no."
+
+
+def _judge(tail: str) -> Callable[[str, Sequence[str], str], list[Message]]:
+    """The judge's messages: the same words up to the last line, so a second
+    question about the same claim costs only its own tokens."""
+
+    def build(claim: str, spans: Sequence[str], question: str) -> list[Message]:
+        return [
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {
+                "role": "user",
+                "content": f"Passage:\n{_span_block(spans, claim)}\n\n"
+                f'Sentence: "{_quote(claim)}"\n\n{tail} {_YES_OR_NO}',
+            },
+        ]
+
+    return build
+
+
+SOLO_QUESTIONS: dict[str, Callable[[str, Sequence[str], str], list[Message]]] = {
+    "solo_state": _judge("Does the passage state the sentence?"),
+    "solo_contra": _judge("Does the passage contradict the sentence?"),
+}
+"""Asked afresh (on a context of their own): the claim beside its spans only."""
+
+
+def spans_to_check(
+    claim: Claim,
+    sources: Sequence[Source],
+    embed: EmbedTexts | None,
+    question: str = "",
+) -> list[Evidence]:
+    """The spans that grounding found for ``claim``, or else the one window
+    closest to it (a claim the overlap rules missed may still be stated)."""
+    if claim.evidence:
+        return list(claim.evidence)
+    return nearest_windows(claim.text, sources, embed, 1, question)
+
+
+_NEGATION = re.compile(
+    r"\b(not|no|never|none|cannot|can't|don't|doesn't|isn't|aren't|won't|without|"
+    r"neither|nor)\b|[不没无未非]",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"`([^`\n]+)`")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Cheap signals of a claim against its spans."""
+
+    copied: float
+    """Share of the claim quoted in order from one span (``copied_share``)."""
+    overlap: float
+    """Share of the claim's terms (beyond the question's) in the spans."""
+    numbers_missing: tuple[str, ...]
+    numbers_far: tuple[str, ...]
+    """Numbers the spans hold, but with no word of the claim nearby."""
+    code_missing: tuple[str, ...]
+    negation_differs: bool
+
+
+def cues(claim: str, spans: Sequence[str], question: str = "") -> Cues:
+    """Numbers, `code` and words of the claim the spans lack, how much of it is
+    quoted, and a negation on one side only."""
+    joined = "\n".join(spans)
+    given = set(terms(question))
+    span_terms = set(terms(joined))
+    numbers = {n.rstrip(".,:") for n in _NUMBER.findall(claim)} - {
+        n.rstrip(".,:") for n in _NUMBER.findall(question)
+    }
+    claim_terms = {t for t in terms(claim) if t not in given}
+    words = {t for t in claim_terms if not t[0].isdigit()}
+    code = {c.strip() for c in _CODE.findall(claim)}
+    return Cues(
+        copied=copied_share(claim, spans),
+        overlap=sum(1 for t in claim_terms if t in span_terms)
+        / max(1, len(claim_terms)),
+        numbers_missing=tuple(sorted(n for n in numbers if n not in joined)),
+        numbers_far=tuple(
+            sorted(n for n in numbers if n in joined and not _beside(n, joined, words))
+        ),
+        code_missing=tuple(sorted(c for c in code if c not in joined)),
+        negation_differs=bool(_NEGATION.search(claim))
+        != bool(_NEGATION.search(joined)),
+    )
+
+
+def copied_share(claim: str, spans: Sequence[str]) -> float:
+    """The share of the claim's characters that stand, in order, in one span
+    (1.0: the claim is a quotation; markup and spacing ignored)."""
+    text = _plain(claim)
+    if not text:
+        return 0.0
+    best = 0
+    for span in spans:
+        matcher = difflib.SequenceMatcher(None, text, _plain(span), autojunk=False)
+        best = max(
+            best, sum(b.size for b in matcher.get_matching_blocks() if b.size >= 4)
+        )
+    return best / len(text)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[`*_\"\u201c\u201d\u2019']", "", text).lower().split())
+
+
+def _beside(number: str, text: str, words: set[str], reach: int = 80) -> bool:
+    """Some occurrence of ``number`` in ``text`` has a claim word within ``reach``
+    characters."""
+    for match in re.finditer(re.escape(number), text):
+        near = text[max(0, match.start() - reach) : match.end() + reach]
+        if words & set(terms(near)):
+            return True
+    return False
+
+
+AskKV = Callable[[Message], float]
+"""Log-odds of "yes" to one more user message in the conversation just had."""
+AskAfresh = Callable[[list[Message]], float]
+"""Log-odds of "yes" to a conversation of its own."""
+
+
+@dataclass(frozen=True)
+class VerifierConfig:
+    """Which questions decide, and from what log-odds (bench/claim_verifier.py
+    measured the directions side by side on the labelled claim set)."""
+
+    stated_question: str = "solo_state"
+    min_stated: float = 0.0
+    contra_question: str | None = "solo_contra"
+    min_contradicted: float = 0.0
+    min_copied: float = 0.9
+    """A claim this much quoted from its span is stated without asking."""
+    use_cues: bool = True
+
+
+def verify_claims(
+    claims: Sequence[Claim],
+    sources: Sequence[Source],
+    question: str,
+    embed: EmbedTexts | None,
+    ask_kv: AskKV,
+    ask_afresh: AskAfresh,
+    config: VerifierConfig | None = None,
+    cancel: CancelToken | None = None,
+) -> list[Claim]:
+    """Each claim with its verdict: stated (its spans say it), contradicted (a
+    span says otherwise) or not stated. A claim quoted from its span is stated
+    without asking; one whose spans lack one of its numbers or `code` is not,
+    unless the span contradicts it. A backend that cannot judge (no
+    log-probabilities) leaves grounding's verdicts."""
+    config = config or VerifierConfig()
+    try:
+        return [
+            claim
+            if cancel is not None and cancel.cancelled
+            else _verdict(claim, sources, question, embed, ask_kv, ask_afresh, config)
+            for claim in claims
+        ]
+    except NotImplementedError:
+        return list(claims)
+
+
+def _verdict(
+    claim: Claim,
+    sources: Sequence[Source],
+    question: str,
+    embed: EmbedTexts | None,
+    ask_kv: AskKV,
+    ask_afresh: AskAfresh,
+    config: VerifierConfig,
+) -> Claim:
+    by_n = {s.n: s for s in sources}
+    spans = [e for e in spans_to_check(claim, sources, embed, question) if e.n in by_n]
+    texts = [by_n[e.n].text[e.start : e.end] for e in spans]
+    if not texts:
+        return claim.judged("not_stated", ())
+    found = cues(claim.text, texts, question)
+    lacking = config.use_cues and bool(found.numbers_missing or found.code_missing)
+    if not lacking and not found.negation_differs and found.copied >= config.min_copied:
+        return claim.judged("stated", tuple(spans))
+    if not lacking:
+        odds = _odds(
+            config.stated_question, claim.text, texts, question, ask_kv, ask_afresh
+        )
+        if odds >= config.min_stated:
+            return claim.judged("stated", tuple(spans))
+    if config.contra_question is not None:
+        odds = _odds(
+            config.contra_question, claim.text, texts, question, ask_kv, ask_afresh
+        )
+        if odds >= config.min_contradicted:
+            return claim.judged("contradicted", tuple(spans[:1]))
+    return claim.judged("not_stated", ())
+
+
+def _odds(
+    name: str,
+    claim: str,
+    spans: Sequence[str],
+    question: str,
+    ask_kv: AskKV,
+    ask_afresh: AskAfresh,
+) -> float:
+    if name in KV_QUESTIONS:
+        return ask_kv(KV_QUESTIONS[name](claim, spans, question))
+    return ask_afresh(SOLO_QUESTIONS[name](claim, spans, question))

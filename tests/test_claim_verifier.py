@@ -1,0 +1,132 @@
+"""The claim verifier's rules with scripted judgements (the real model: see
+test_real_models.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.core.answer_check import check_answer
+from assistant.core.claim_verifier import (
+    VerifierConfig,
+    copied_share,
+    cues,
+    verify_claims,
+)
+from assistant.core.grounding import ground
+from assistant.core.types import Claim, Evidence, Source
+
+PASSAGE = (
+    "The pump runs at 300 rpm during tests. It is serviced by the night shift. "
+    "Oil is changed every spring."
+)
+
+
+def _source(text: str = PASSAGE, n: int = 1) -> Source:
+    return Source(n, f"/d/f{n}.txt", "F", None, None, 0, len(text), 1.0, text)
+
+
+class Judge:
+    """Answers the verifier's questions from a script: the "stated" question
+    gets ``stated``, the "contradicts" one ``contradicts``; counts them."""
+
+    def __init__(self, stated: float = -3.0, contradicts: float = -3.0) -> None:
+        self.stated = stated
+        self.contradicts = contradicts
+        self.asked: list[str] = []
+
+    def __call__(self, messages: Sequence[dict[str, str]]) -> float:
+        text = messages[-1]["content"]
+        self.asked.append(text)
+        return self.contradicts if "contradict" in text else self.stated
+
+
+def _kv(message: dict[str, str]) -> float:
+    raise AssertionError("the default verifier asks afresh, not in the answer's KV")
+
+
+def _verify(claims: list[Claim], judge: Judge, question: str = "") -> list[Claim]:
+    return verify_claims(
+        claims, [_source()], question, None, _kv, judge, VerifierConfig()
+    )
+
+
+def _claim(text: str) -> Claim:
+    start = PASSAGE.find(text)
+    evidence = (Evidence(1, start, start + len(text), 0.9),) if start >= 0 else ()
+    return Claim(text, 0, len(text), bool(evidence), evidence)
+
+
+def test_a_quoted_claim_is_stated_without_asking_the_model() -> None:
+    judge = Judge()
+    [claim] = _verify([_claim("The pump runs at 300 rpm during tests.")], judge)
+    assert claim.verdict == "stated" and claim.supported
+    assert claim.evidence and judge.asked == []
+
+
+def test_the_model_decides_a_reworded_claim() -> None:
+    reworded = Claim("Tests run the pump at 300 rpm.", 0, 30, False)
+    [yes] = _verify([reworded], Judge(stated=2.5))
+    assert yes.verdict == "stated" and yes.evidence[0].n == 1
+    [no] = _verify([reworded], Judge(stated=-2.5))
+    assert no.verdict == "not_stated" and not no.supported and no.evidence == ()
+
+
+def test_a_number_the_span_lacks_is_contradicted_or_not_stated_never_stated() -> None:
+    wrong = Claim("The pump runs at 500 rpm during tests.", 0, 38, False)
+    judge = Judge(stated=9.0, contradicts=3.0)
+    [flagged] = _verify([wrong], judge)
+    assert flagged.verdict == "contradicted" and not flagged.supported
+    # the span that contradicts it is kept, to show on hover
+    span = flagged.evidence[0]
+    assert "300 rpm" in PASSAGE[span.start : span.end]
+    assert len(judge.asked) == 1 and "contradict" in judge.asked[0]
+    [plain] = _verify([wrong], Judge(stated=9.0, contradicts=-3.0))
+    assert plain.verdict == "not_stated"
+
+
+def test_a_backend_without_log_probabilities_keeps_groundings_verdicts() -> None:
+    def no_logprobs(messages: Sequence[dict[str, str]]) -> float:
+        raise NotImplementedError
+
+    claims = [Claim("Tests run the pump at 300 rpm.", 0, 30, True, ())]
+    assert (
+        verify_claims(claims, [_source()], "", None, _kv, no_logprobs, None) == claims
+    )
+
+
+def test_cues_read_numbers_code_quotation_and_negation() -> None:
+    found = cues("Run `pump --fast` at 500 rpm.", [PASSAGE])
+    assert found.numbers_missing == ("500",) and found.code_missing == ("pump --fast",)
+    assert not cues("The pump does not run at 300 rpm.", [PASSAGE]).copied > 0.9
+    assert cues("The pump does not run at 300 rpm.", [PASSAGE]).negation_differs
+    assert copied_share("**The pump** runs at 300 rpm during tests", [PASSAGE]) == 1.0
+
+
+def test_fences_headings_and_bold_labels_are_not_claims() -> None:
+    answer = (
+        "**Install the tool**:\n\n```bash\nsudo apt install pump-tools\n```\n\n"
+        "## Next\n\nThe pump runs at 300 rpm during tests."
+    )
+    texts = [c.text for c in ground(answer, [_source()], None)]
+    assert "```bash" not in texts and "**Install the tool**:" not in texts
+    assert "## Next" not in texts
+    assert "The pump runs at 300 rpm during tests." in texts
+
+
+def test_only_stated_claims_get_markers_and_a_contradicted_one_stays_flagged() -> None:
+    def verify(claims: list[Claim]) -> list[Claim]:
+        return verify_claims(
+            claims, [_source()], "", None, _kv, Judge(-3.0, 3.0), VerifierConfig()
+        )
+
+    checked = check_answer(
+        "How fast does the pump run?",
+        "The pump runs at 300 rpm during tests. The oil is changed every 5 years.",
+        [_source()],
+        None,
+        verify=verify,
+    )
+    verdicts = [c.verdict for c in checked.claims]
+    assert verdicts == ["stated", "contradicted"]
+    assert checked.text.count("[1]") == 1 and checked.text.endswith("years.")
+    assert not checked.declined
