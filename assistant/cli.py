@@ -339,13 +339,26 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def _print_checked(answer: Answer) -> None:
     """After the streamed reply: what checking it against the sources made of it."""
     if answer.withheld:
-        print(f"\n(no source supports that reply) {answer.text}")
+        print(f"\n(not supported by your documents) {answer.text}")
         return
     if answer.claims and answer.text != answer.raw.strip():
         print(f"\nWith citations: {answer.text}")
+    by_n = {s.n: s for s in answer.sources}
     unsupported = [c for c in answer.claims if not c.supported]
     for claim in unsupported:
-        print(f"warning: no source supports: \u201c{claim.text}\u201d")
+        if (
+            claim.verdict == "contradicted"
+            and claim.evidence[:1]
+            and claim.evidence[0].n in by_n
+        ):
+            e = claim.evidence[0]
+            said = shorten(by_n[e.n].text[e.start : e.end], 200)
+            print(
+                f"warning: source [{e.n}] contradicts: \u201c{claim.text}\u201d "
+                f"\u2014 it says \u201c{said}\u201d"
+            )
+        else:
+            print(f"warning: no source states: \u201c{claim.text}\u201d")
     if unsupported:
         print("Check these before relying on them.")
     elif answer.unsupported:

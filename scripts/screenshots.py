@@ -9,6 +9,11 @@ searchable by words while its vectors are made) and long-pdf-stopped.png (after
 Stop: the document partly indexed, Resume offered).
 ``--server`` makes only server-answer.png, answered by the OpenAI-compatible server
 that ``ASSISTANT_CHAT_BASE_URL`` names (start one first, see the README).
+``--trust`` makes only claim-contradicted.png (a reply whose words are given,
+checked by the real verifier: one claim stated, one contradicted, its span shown
+on hover; run under Xvfb so the tooltip is captured from the screen) and
+declined-folded.png (a near-miss question answered by the real model, declined,
+the reply unfolded under the decline).
 ``--ocr`` makes only ocr-passage.png: the sample manual printed, scanned (each page
 rendered at 150 dpi, turned 1 degree, with grain) into an image-only PDF.
 """
@@ -81,6 +86,10 @@ def main() -> int:
         long_pdf_shots(window, sys.argv[sys.argv.index("--long-pdf") + 1], settle)
         window.close()
         return 0
+    if "--trust" in sys.argv:
+        trust_shots(window, [str(pdf), str(rules)], wait_for, settle)
+        window.close()
+        return 0
     if "--ocr" in sys.argv or "--server" in sys.argv:
         shot = "ocr-passage.png" if "--ocr" in sys.argv else "server-answer.png"
         add_ask_and_cite([str(pdf)], shot)
@@ -143,6 +152,83 @@ def main() -> int:
     window.close()
     print(f"screenshots in {OUT}")
     return 0
+
+
+NEAR_MISS = "How much does a new altimeter for the Heron cost?"
+GIVEN_REPLY = (
+    "The altimeter must be recalibrated every 30 days by a certified technician. "
+    "It must also be recalibrated after any hard landing."
+)
+
+
+class GivenReply:
+    """The real generator, except that the next reply's words are given (to show
+    how the real verifier flags a wrong number)."""
+
+    def __init__(self, real: Any, reply: str) -> None:
+        self._real = real
+        self._reply = reply
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Any:
+        reply, self._reply = self._reply, ""
+        if not reply:
+            yield from self._real.stream_chat(messages, **kwargs)
+            return
+        for word in reply.split(" "):
+            yield word + " "
+
+
+def trust_shots(window: Any, paths: list[str], wait_for: Any, settle: Any) -> None:
+    import subprocess
+
+    from PySide6.QtCore import QUrl
+
+    window.add_paths(paths)
+    wait_for(window.library.worker.sig_ingest_finished, 300000)
+    settle(500)
+    window.chat_pane.input.setPlainText(NEAR_MISS)
+    window.chat_pane.submit()
+    wait_for(window.chat.sig_answer_shown, 300000)
+    settle()
+    declined = window.chat.messages.messages()[-1]
+    print("near miss:", declined.text, "| withheld:", declined.withheld)
+    if declined.withheld:
+        index = len(window.chat.messages.messages()) - 1
+        window.chat_pane.transcript.anchorClicked.emit(QUrl(f"unfold:{index}"))
+    settle(500)
+    window.grab().save(str(OUT / "declined-folded.png"))
+    worker = window.chat.worker
+    worker._generator = GivenReply(worker._generator, GIVEN_REPLY)
+    window.chat_pane.input.setPlainText(QUESTION)
+    window.chat_pane.submit()
+    wait_for(window.chat.sig_answer_shown, 300000)
+    settle()
+    messages = window.chat.messages.messages()
+    index = len(messages) - 1
+    claims = messages[index].claims
+    print("verdicts:", [(c.text, c.verdict) for c in claims])
+    flagged = next((k for k, c in enumerate(claims) if c.verdict == "contradicted"), -1)
+    if flagged >= 0:
+        from PySide6.QtGui import QCursor
+        from PySide6.QtWidgets import QToolTip
+
+        tip = window.chat_pane.link_tooltip(QUrl(f"claim:{index}:{flagged}"))
+        transcript = window.chat_pane.transcript
+        point = transcript.mapToGlobal(transcript.rect().center())
+        QCursor.setPos(point)
+        QToolTip.showText(point, tip, transcript)
+        settle(800)
+    display = os.environ.get("DISPLAY")
+    if display:
+        subprocess.run(
+            ["import", "-window", "root", str(OUT / "claim-contradicted.png")],
+            check=True,
+        )
+    else:
+        window.grab().save(str(OUT / "claim-contradicted.png"))
 
 
 def long_pdf_shots(window: Any, pdf: str, settle: Any) -> None:

@@ -72,16 +72,19 @@ def test_the_model_decides_a_reworded_claim() -> None:
 
 
 def test_a_number_the_span_lacks_is_contradicted_or_not_stated_never_stated() -> None:
+    judge = Judge(stated=9.0, contradicts=9.0)
+    # the span says the same but for the number: contradicted, without asking
     wrong = Claim("The pump runs at 500 rpm during tests.", 0, 38, False)
-    judge = Judge(stated=9.0, contradicts=3.0)
     [flagged] = _verify([wrong], judge)
     assert flagged.verdict == "contradicted" and not flagged.supported
-    # the span that contradicts it is kept, to show on hover
-    span = flagged.evidence[0]
+    span = flagged.evidence[0]  # the span that contradicts it, shown on hover
     assert "300 rpm" in PASSAGE[span.start : span.end]
-    assert len(judge.asked) == 1 and "contradict" in judge.asked[0]
-    [plain] = _verify([wrong], Judge(stated=9.0, contradicts=-3.0))
-    assert plain.verdict == "not_stated"
+    negated = Claim("The pump does not run at 300 rpm during tests.", 0, 46, False)
+    assert _verify([negated], judge)[0].verdict == "contradicted"
+    # a number the passage never gives, about something it does not say
+    added = Claim("The pump is replaced every 5 years.", 0, 35, False)
+    assert _verify([added], judge)[0].verdict == "not_stated"
+    assert judge.asked == []
 
 
 def test_a_backend_without_log_probabilities_keeps_groundings_verdicts() -> None:
@@ -116,17 +119,47 @@ def test_fences_headings_and_bold_labels_are_not_claims() -> None:
 def test_only_stated_claims_get_markers_and_a_contradicted_one_stays_flagged() -> None:
     def verify(claims: list[Claim]) -> list[Claim]:
         return verify_claims(
-            claims, [_source()], "", None, _kv, Judge(-3.0, 3.0), VerifierConfig()
+            claims, [_source()], "", None, _kv, Judge(-3.0, -3.0), VerifierConfig()
         )
 
     checked = check_answer(
         "How fast does the pump run?",
-        "The pump runs at 300 rpm during tests. The oil is changed every 5 years.",
+        "It is serviced by the night shift. The pump runs at 500 rpm during tests.",
         [_source()],
         None,
         verify=verify,
     )
     verdicts = [c.verdict for c in checked.claims]
     assert verdicts == ["stated", "contradicted"]
-    assert checked.text.count("[1]") == 1 and checked.text.endswith("years.")
+    assert checked.text.count("[1]") == 1 and checked.text.endswith("tests.")
     assert not checked.declined
+
+
+def test_a_reply_that_does_not_answer_is_declined_with_what_the_documents_say() -> None:
+    from assistant.core.answer_check import DECLINE_EN, HOLD_EN
+    from assistant.core.claim_verifier import answers_the_question
+
+    asked: list[str] = []
+
+    def judge(messages: Sequence[dict[str, str]]) -> float:
+        asked.append(messages[-1]["content"])
+        return -3.0  # "does it answer the question?" no
+
+    question = "How many people work on the night shift?"
+    checked = check_answer(
+        question,
+        "It is serviced by the night shift.",
+        [_source()],
+        None,
+        verify=lambda claims: verify_claims(
+            claims, [_source()], question, None, _kv, judge, VerifierConfig()
+        ),
+        answers=lambda stated: answers_the_question(stated, question, judge),
+    )
+    assert checked.declined and checked.withheld == "It is serviced by the night shift."
+    assert checked.text.startswith(DECLINE_EN + " " + HOLD_EN)
+    assert checked.text.endswith("It is serviced by the night shift. [1]")
+    assert [c.verdict for c in checked.claims] == ["stated"]
+    claim = checked.claims[0]
+    assert checked.text[claim.start : claim.end] == claim.text
+    assert len(asked) == 1 and question in asked[0]

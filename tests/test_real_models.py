@@ -351,6 +351,64 @@ def test_answer_is_worded_grounded_and_unanswerable_is_declined(
     assert chinese.declined and chinese.text == DECLINE_ZH, (chinese.text, chinese.raw)
 
 
+def test_the_verifier_states_a_paraphrase_and_flags_a_contradiction(
+    real_generator: LlamaGenerator,
+) -> None:
+    """The real chat model as the judge, on a context of its own: a reworded
+    claim is stated, another number is contradicted (with the span that says
+    otherwise), an addition the passage never makes is not stated."""
+    from assistant.core.claim_verifier import verify_claims
+    from assistant.core.types import Claim, Source
+
+    text = (
+        "The heron glider has a wingspan of 15 metres. Its empty weight is 250 kg. "
+        "A winch launch costs 12 euros."
+    )
+    source = Source(1, "/d/heron.md", "Heron", None, None, 0, len(text), 1.0, text)
+    claims = [
+        Claim(t, 0, len(t), False)
+        for t in (
+            "The empty heron glider weighs 250 kg.",
+            "A winch launch costs 40 euros.",
+            "The heron glider was designed in Poland.",
+        )
+    ]
+
+    def no_kv(message: dict[str, str]) -> float:
+        raise AssertionError("judged on its own context")
+
+    judged = verify_claims(claims, [source], "", None, no_kv, real_generator.judge_odds)
+    assert [c.verdict for c in judged] == ["stated", "contradicted", "not_stated"]
+    span = judged[1].evidence[0]
+    assert "12 euros" in text[span.start : span.end]
+
+
+def test_a_near_miss_question_is_declined_with_what_the_documents_do_say(
+    tmp_path: Path, real_embedder: Embedder, real_generator: LlamaGenerator
+) -> None:
+    """The question's words are in the library, its answer is not: the reply
+    (a true sentence about the subject) is declined, the sentence kept, cited."""
+    from assistant.core.answer_check import HOLD_EN
+
+    manual = tmp_path / "plant.md"
+    manual.write_text(
+        "# Riverside plant\n\nThe Riverside water plant opened in 1998 on the "
+        "north bank of the river. It filters water for the whole valley and is "
+        "inspected every spring.\n\n# Visits\n\nSchool groups can visit the "
+        "plant on Tuesdays.\n"
+    )
+    library = Library(Settings(), real_embedder, directory=tmp_path / "index")
+    library.ingest([manual])
+    answer = Conversation(library, real_generator).ask(
+        "How many people work at the Riverside water plant?"
+    )
+    assert answer.declined, (answer.text, answer.raw)
+    assert answer.withheld or not answer.claims
+    if HOLD_EN in answer.text:
+        assert answer.claims and all(c.supported for c in answer.claims)
+        assert "[1]" in answer.text
+
+
 def test_chinese_question_is_answered_from_an_english_manual(
     tmp_path: Path, real_embedder: Embedder, real_generator: LlamaGenerator
 ) -> None:

@@ -4,6 +4,7 @@ supports is replaced by an honest "not in your documents"."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,11 @@ class CheckedAnswer:
 
 Verify = Callable[[list[Claim]], list[Claim]]
 """Gives each grounded claim its verdict (claim_verifier.verify_claims)."""
+Answers = Callable[[list[Claim]], bool]
+"""Whether any of these (stated) claims gives what the question asks for."""
+
+HOLD_EN = "What they do say:"
+HOLD_ZH = "文档中相关的内容："
 
 
 def check_answer(
@@ -81,13 +87,18 @@ def check_answer(
     config: GroundingConfig | None = None,
     decline_unsupported: bool = True,
     verify: Verify | None = None,
+    answers: Answers | None = None,
 ) -> CheckedAnswer:
     """Ground ``reply`` in ``sources``, let ``verify`` judge each claim, and
     write the citations of the stated ones.
 
-    With ``decline_unsupported``, a reply none of whose claims any passage states
-    is replaced by :func:`decline_text` (kept in ``withheld``): the model answered
-    from its own memory, or made something up.
+    With ``decline_unsupported``, a reply none of whose claims shares a passage's
+    words or meaning is replaced by :func:`decline_text` (kept in ``withheld``):
+    the model answered from its own memory, or made something up. (That looser
+    test decides declining, so that a strict verifier costs ticks, not answers.)
+    When ``answers`` finds that those claims do not give what the question asks
+    for (a true sentence about the place, for a question about its population),
+    the decline says so and quotes what the documents do state, cited.
     """
     text, _ = link_citations(reply, 0)  # drops every marker: we cite from evidence
     text = text.strip()
@@ -95,14 +106,41 @@ def check_answer(
         return CheckedAnswer(decline_text(question), declined=True, withheld=text)
     if says_not_found(text):
         return CheckedAnswer(text, declined=True)
-    claims = ground(text, sources, embed, config, question)
-    if verify is not None and claims:
-        claims = verify(claims)
-    if decline_unsupported and claims and not any(c.supported for c in claims):
+    grounded = ground(text, sources, embed, config, question)
+    if decline_unsupported and grounded and not any(c.supported for c in grounded):
         return CheckedAnswer(decline_text(question), declined=True, withheld=text)
+    claims = verify(grounded) if verify is not None and grounded else grounded
+    if (
+        decline_unsupported
+        and answers is not None
+        and grounded
+        and not answers([c for c in grounded if c.supported])
+    ):
+        stated = [c for c in claims if c.supported]
+        held, held_claims = with_markers(*_what_they_say(question, stated))
+        return CheckedAnswer(
+            held, held_claims, cited_numbers(held), declined=True, withheld=text
+        )
     text, claims = with_markers(text, claims)
     unsupported = unsupported_numbers(
         " ".join(c.text for c in claims if not c.supported),
         [s.text for s in sources] + [question],
     )
     return CheckedAnswer(text, claims, cited_numbers(text), unsupported)
+
+
+def _what_they_say(question: str, stated: Sequence[Claim]) -> tuple[str, list[Claim]]:
+    """The decline followed by the stated claims (moved to their new offsets)."""
+    zh = has_cjk(question)
+    text = decline_text(question)
+    if not stated:
+        return text, []
+    text += HOLD_ZH if zh else " " + HOLD_EN
+    moved = []
+    for claim in stated:
+        text += "" if zh else " "
+        moved.append(
+            dataclasses.replace(claim, start=len(text), end=len(text) + len(claim.text))
+        )
+        text += claim.text
+    return text, moved

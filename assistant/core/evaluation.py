@@ -153,6 +153,7 @@ def score(
         result["first_token_ms"] = round(
             answer.timings.get("first_token_ms", answer.timings.get("ttft_ms", 0.0)), 1
         )
+        result["verify_ms"] = round(answer.timings.get("verify_ms", 0.0), 1)
         if answer.withheld:
             result["withheld"] = answer.withheld
     return result
@@ -201,6 +202,10 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
             if claims:
                 entry["claims_supported"] = _share(c["supported"] for c in claims)
             entry["ttft_s"] = sum(r["ttft_ms"] for r in answered) / len(answered) / 1000
+            # checking the claims after the last token (claim_verifier.py)
+            entry["verify_s"] = (
+                sum(r.get("verify_ms", 0.0) for r in answered) / len(answered) / 1000
+            )
             # from the question: search (and translation) included
             entry["first_token_s"] = (
                 sum(r.get("first_token_ms", r["ttft_ms"]) for r in answered)

@@ -25,7 +25,7 @@ from assistant.core.answer_check import (
 )
 from assistant.core.cancel import CancelToken
 from assistant.core.citations import link_citations
-from assistant.core.claim_verifier import verify_claims
+from assistant.core.claim_verifier import answers_the_question, verify_claims
 from assistant.core.embedding import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -555,6 +555,16 @@ class Conversation:
                 verify_s[0] = time.perf_counter() - began
                 return judged
 
+            def answers(stated: list[Claim]) -> bool:
+                if design.verifier is None:
+                    return True
+                began = time.perf_counter()
+                found = answers_the_question(
+                    stated, question, self.generator.judge_odds, design.verifier
+                )
+                verify_s[0] += time.perf_counter() - began
+                return found
+
             checked = check_answer(
                 question,
                 raw,
@@ -564,6 +574,7 @@ class Conversation:
                 and not cancel.cancelled
                 and not interrupted,
                 verify=verify,
+                answers=answers,
             )
             self_check = (
                 None

@@ -51,8 +51,8 @@ MODE_TIPS = {
 
 UNSUPPORTED_STYLE = "background-color:#ffe0b2; color:#000000"
 UNSUPPORTED_TIP = (
-    "No passage among the sources states this sentence: the model may have "
-    "made it up. Check it before relying on it."
+    "No passage among the sources was found to state this sentence: it may be "
+    "the model's own. Check it before relying on it."
 )
 CONTRADICTED_STYLE = "background-color:#ffcdd2; color:#000000"
 DECLINED_FOLD = "Not supported by your documents \u2014 show what the model wrote"
@@ -130,8 +130,8 @@ def message_markdown(
         )
     if unsupported:
         suffix += (
-            f"\n\n\u26a0 *{unsupported} of {len(message.claims)} sentences are "
-            "stated by no source (shaded). Check them before relying on them.*"
+            f"\n\n\u26a0 *{unsupported} of {len(message.claims)} sentences were not "
+            "found stated in a source (shaded). Check them before relying on them.*"
         )
     elif message.unsupported:
         figures = ", ".join(message.unsupported)
