@@ -24,18 +24,59 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from assistant.core import claim_verifier as cv  # noqa: E402
+
+Question = Callable[[str, Sequence[str], str], dict[str, str]]
+"""A user message asking about one claim (its text, its spans, the question)."""
+
+KV_QUESTIONS: dict[str, Question] = {
+    "kv_state": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            "Is this sentence of your answer stated in the excerpts: "
+            f'"{cv.quote(claim)}"'
+            " Reply with one word: yes or no."
+        ),
+    },
+    "kv_span": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f"The excerpts say:\n{cv.span_block(spans)}\n"
+            f'Do these words state that "{cv.quote(claim)}"? Reply with one word: '
+            "yes or no."
+        ),
+    },
+    "kv_contra": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f"The excerpts say:\n{cv.span_block(spans)}\n"
+            f'Do these words contradict "{cv.quote(claim)}"? Reply with one word: '
+            "yes or no."
+        ),
+    },
+    "kv_answers": lambda claim, spans, question: {
+        "role": "user",
+        "content": (
+            f'Does the sentence "{cv.quote(claim)}" give what my question asks for? '
+            "Reply with one word: yes or no."
+        ),
+    },
+}
+"""The directions asked after the answer, in the conversation the model just had
+(only these tokens are evaluated: the excerpts and the answer are in the KV
+cache). Measured, not used by the app: the model says yes to its own answer."""
 
 
 def _score_rows(args: argparse.Namespace, rows: list[dict], out: Path) -> None:
     os.environ["ASSISTANT_HOME"] = str(Path(args.home).resolve())
     sys.path.insert(0, str(ROOT))
     from assistant.config import load_settings
-    from assistant.core import claim_verifier as cv
     from assistant.core.citations import link_citations
     from assistant.core.embedding import multilingual_embed
     from assistant.core.grounding import ground
@@ -80,7 +121,7 @@ def _score_rows(args: argparse.Namespace, rows: list[dict], out: Path) -> None:
         results: dict[str, dict[str, object]] = {r["claim_id"]: {} for r in claims}
 
         # the KV-cache directions first: they share the prompt and the answer
-        kv_questions = cv.KV_QUESTIONS if args.kv else {}
+        kv_questions = KV_QUESTIONS if args.kv else {}
         asked: list[tuple[str, str, list[dict[str, str]]]] = [
             (
                 row["claim_id"],

@@ -40,14 +40,8 @@ class Judge:
         return self.contradicts if "contradict" in text else self.stated
 
 
-def _kv(message: dict[str, str]) -> float:
-    raise AssertionError("the default verifier asks afresh, not in the answer's KV")
-
-
 def _verify(claims: list[Claim], judge: Judge, question: str = "") -> list[Claim]:
-    return verify_claims(
-        claims, [_source()], question, None, _kv, judge, VerifierConfig()
-    )
+    return verify_claims(claims, [_source()], question, None, judge, VerifierConfig())
 
 
 def _claim(text: str) -> Claim:
@@ -92,9 +86,7 @@ def test_a_backend_without_log_probabilities_keeps_groundings_verdicts() -> None
         raise NotImplementedError
 
     claims = [Claim("Tests run the pump at 300 rpm.", 0, 30, True, ())]
-    assert (
-        verify_claims(claims, [_source()], "", None, _kv, no_logprobs, None) == claims
-    )
+    assert verify_claims(claims, [_source()], "", None, no_logprobs, None) == claims
 
 
 def test_cues_read_numbers_code_quotation_and_negation() -> None:
@@ -119,7 +111,7 @@ def test_fences_headings_and_bold_labels_are_not_claims() -> None:
 def test_only_stated_claims_get_markers_and_a_contradicted_one_stays_flagged() -> None:
     def verify(claims: list[Claim]) -> list[Claim]:
         return verify_claims(
-            claims, [_source()], "", None, _kv, Judge(-3.0, -3.0), VerifierConfig()
+            claims, [_source()], "", None, Judge(-3.0, -3.0), VerifierConfig()
         )
 
     checked = check_answer(
@@ -152,7 +144,7 @@ def test_a_reply_that_does_not_answer_is_declined_with_what_the_documents_say() 
         [_source()],
         None,
         verify=lambda claims: verify_claims(
-            claims, [_source()], question, None, _kv, judge, VerifierConfig()
+            claims, [_source()], question, None, judge, VerifierConfig()
         ),
         answers=lambda stated: answers_the_question(stated, question, judge),
     )

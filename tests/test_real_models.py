@@ -374,10 +374,7 @@ def test_the_verifier_states_a_paraphrase_and_flags_a_contradiction(
         )
     ]
 
-    def no_kv(message: dict[str, str]) -> float:
-        raise AssertionError("judged on its own context")
-
-    judged = verify_claims(claims, [source], "", None, no_kv, real_generator.judge_odds)
+    judged = verify_claims(claims, [source], "", None, real_generator.judge_odds)
     assert [c.verdict for c in judged] == ["stated", "contradicted", "not_stated"]
     span = judged[1].evidence[0]
     assert "12 euros" in text[span.start : span.end]

@@ -23,7 +23,7 @@ Message = dict[str, str]
 _QUOTE_CHARS = 300
 
 
-def _quote(text: str, near: str = "") -> str:
+def quote(text: str, near: str = "") -> str:
     """``text`` on one line; a long one cut to the stretch that holds the most
     terms of ``near`` (the claim), so the judge reads what matters."""
     text = " ".join(text.split())
@@ -40,47 +40,9 @@ def _quote(text: str, near: str = "") -> str:
     )
 
 
-def _span_block(spans: Sequence[str], claim: str = "") -> str:
-    return "\n".join(f'"{_quote(s, claim)}"' for s in spans)
+def span_block(spans: Sequence[str], claim: str = "") -> str:
+    return "\n".join(f'"{quote(s, claim)}"' for s in spans)
 
-
-Question = Callable[[str, Sequence[str], str], Message]
-"""A user message asking about one claim (its text, its spans, the question)."""
-
-KV_QUESTIONS: dict[str, Question] = {
-    "kv_state": lambda claim, spans, question: {
-        "role": "user",
-        "content": (
-            f'Is this sentence of your answer stated in the excerpts: "{_quote(claim)}"'
-            " Reply with one word: yes or no."
-        ),
-    },
-    "kv_span": lambda claim, spans, question: {
-        "role": "user",
-        "content": (
-            f"The excerpts say:\n{_span_block(spans)}\n"
-            f'Do these words state that "{_quote(claim)}"? Reply with one word: '
-            "yes or no."
-        ),
-    },
-    "kv_contra": lambda claim, spans, question: {
-        "role": "user",
-        "content": (
-            f"The excerpts say:\n{_span_block(spans)}\n"
-            f'Do these words contradict "{_quote(claim)}"? Reply with one word: '
-            "yes or no."
-        ),
-    },
-    "kv_answers": lambda claim, spans, question: {
-        "role": "user",
-        "content": (
-            f'Does the sentence "{_quote(claim)}" give what my question asks for? '
-            "Reply with one word: yes or no."
-        ),
-    },
-}
-"""Asked after the answer, in the conversation the model just had: only these
-tokens are evaluated (the excerpts and the answer are in the KV cache)."""
 
 JUDGE_SYSTEM = (
     "You compare a sentence with a passage. The passage states the sentence only "
@@ -103,8 +65,8 @@ def _judge(tail: str) -> Callable[[str, Sequence[str], str], list[Message]]:
             {"role": "system", "content": JUDGE_SYSTEM},
             {
                 "role": "user",
-                "content": f"Passage:\n{_span_block(spans, claim)}\n\n"
-                f'Sentence: "{_quote(claim)}"\n\n{tail} {_YES_OR_NO}',
+                "content": f"Passage:\n{span_block(spans, claim)}\n\n"
+                f'Sentence: "{quote(claim)}"\n\n{tail} {_YES_OR_NO}',
             },
         ]
 
@@ -131,7 +93,7 @@ def answers_question(claim: str, spans: Sequence[str], question: str) -> list[Me
         {"role": "system", "content": ANSWERS_SYSTEM},
         {
             "role": "user",
-            "content": f'Question: "{_quote(question)}"\n\nSentence: "{_quote(claim)}"'
+            "content": f'Question: "{quote(question)}"\n\nSentence: "{quote(claim)}"'
             f"\n\nDoes the sentence answer the question? {_YES_OR_NO}",
         },
     ]
@@ -260,10 +222,8 @@ def _beside(number: str, text: str, words: set[str], reach: int = 80) -> bool:
     return False
 
 
-AskKV = Callable[[Message], float]
-"""Log-odds of "yes" to one more user message in the conversation just had."""
-AskAfresh = Callable[[list[Message]], float]
-"""Log-odds of "yes" to a conversation of its own."""
+Judge = Callable[[list[Message]], float]
+"""Log-odds of "yes" to a conversation of its own (``Generator.judge_odds``)."""
 
 
 @dataclass(frozen=True)
@@ -292,8 +252,7 @@ def verify_claims(
     sources: Sequence[Source],
     question: str,
     embed: EmbedTexts | None,
-    ask_kv: AskKV,
-    ask_afresh: AskAfresh,
+    judge: Judge,
     config: VerifierConfig | None = None,
     cancel: CancelToken | None = None,
 ) -> list[Claim]:
@@ -307,7 +266,7 @@ def verify_claims(
         return [
             claim
             if cancel is not None and cancel.cancelled
-            else _verdict(claim, sources, question, embed, ask_kv, ask_afresh, config)
+            else _verdict(claim, sources, question, embed, judge, config)
             for claim in claims
         ]
     except NotImplementedError:
@@ -317,7 +276,7 @@ def verify_claims(
 def answers_the_question(
     stated: Sequence[Claim],
     question: str,
-    ask_afresh: AskAfresh,
+    judge: Judge,
     config: VerifierConfig | None = None,
 ) -> bool:
     """Whether one of the ``stated`` claims gives what ``question`` asks for (a
@@ -327,7 +286,7 @@ def answers_the_question(
         return True
     try:
         return any(
-            ask_afresh(answers_question(claim.text, (), question)) >= config.min_answers
+            judge(answers_question(claim.text, (), question)) >= config.min_answers
             for claim in stated[: config.most_asked]
         )
     except NotImplementedError:
@@ -339,8 +298,7 @@ def _verdict(
     sources: Sequence[Source],
     question: str,
     embed: EmbedTexts | None,
-    ask_kv: AskKV,
-    ask_afresh: AskAfresh,
+    judge: Judge,
     config: VerifierConfig,
 ) -> Claim:
     by_n = {s.n: s for s in sources}
@@ -355,25 +313,13 @@ def _verdict(
         return claim.judged("not_stated", ())
     if not found.negation_differs and found.copied >= config.min_copied:
         return claim.judged("stated", tuple(spans))
-    ask = (claim.text, texts, question, ask_kv, ask_afresh)
-    if _odds(config.stated_question, *ask) >= config.min_stated:
+    ask = (claim.text, texts, question)
+    if judge(SOLO_QUESTIONS[config.stated_question](*ask)) >= config.min_stated:
         return claim.judged("stated", tuple(spans))
     if (
         config.contra_question is not None
-        and _odds(config.contra_question, *ask) >= config.min_contradicted
+        and judge(SOLO_QUESTIONS[config.contra_question](*ask))
+        >= config.min_contradicted
     ):
         return claim.judged("contradicted", tuple(spans[:1]))
     return claim.judged("not_stated", ())
-
-
-def _odds(
-    name: str,
-    claim: str,
-    spans: Sequence[str],
-    question: str,
-    ask_kv: AskKV,
-    ask_afresh: AskAfresh,
-) -> float:
-    if name in KV_QUESTIONS:
-        return ask_kv(KV_QUESTIONS[name](claim, spans, question))
-    return ask_afresh(SOLO_QUESTIONS[name](claim, spans, question))

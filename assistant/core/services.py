@@ -536,7 +536,6 @@ class Conversation:
         verify_s = [0.0]
         if use_retrieval:
             embed = multilingual_embed(self.library.embedder)
-            answered = [*messages, {"role": "assistant", "content": raw}]
 
             def verify(claims: list[Claim]) -> list[Claim]:
                 if design.verifier is None or cancel.cancelled or interrupted:
@@ -547,7 +546,6 @@ class Conversation:
                     included,
                     question,
                     embed,
-                    lambda message: self.generator.yes_odds([*answered, message]),
                     self.generator.judge_odds,
                     design.verifier,
                     cancel,

@@ -185,8 +185,7 @@ def test_a_contradicted_claim_is_flagged_and_its_span_shows_on_hover(
     win = window
     doc = tmp_path / "pump.txt"
     doc.write_text(
-        "The pump runs at 300 rpm during tests. The night shift services it. "
-        + FILLER
+        "The pump runs at 300 rpm during tests. The night shift services it. " + FILLER
     )
     _add_and_wait(qtbot, win, [str(doc)])
     fake_generator.queue(
