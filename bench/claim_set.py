@@ -75,6 +75,16 @@ def _windows(claim: str, sources: list, embed) -> list[dict[str, object]]:  # ty
     return picked
 
 
+def read_jsonl(paths: str) -> list[dict]:
+    """The JSON lines of one or more files (comma-separated paths)."""
+    return [
+        json.loads(line)
+        for path in paths.split(",")
+        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--home", required=True)
@@ -88,12 +98,7 @@ def main() -> None:
     from assistant.core.embedding import multilingual_embed
     from assistant.core.services import Conversation, Library, load_generator
 
-    questions = [
-        json.loads(line)
-        for path in args.questions.split(",")
-        for line in Path(path).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    questions = read_jsonl(args.questions)
     if args.limit:
         questions = questions[: args.limit]
     out = Path(args.out)

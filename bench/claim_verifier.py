@@ -30,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from claim_set import read_jsonl  # noqa: E402
+
 from assistant.core import claim_verifier as cv  # noqa: E402
 
 Question = Callable[[str, Sequence[str], str], dict[str, str]]
@@ -354,12 +356,7 @@ def main() -> None:
         for line in Path(args.labels).read_text().splitlines()
         if line.strip()
     }
-    rows = [
-        json.loads(line)
-        for path in args.claims.split(",")
-        for line in Path(path).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    rows = read_jsonl(args.claims)
     if args.report:
         report(
             args.report.split(","),

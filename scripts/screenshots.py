@@ -67,15 +67,21 @@ def main() -> int:
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
 
-    def add_ask_and_cite(paths: list[str], shot: str) -> None:
-        """Index ``paths``, ask QUESTION, open the first claim's evidence, save."""
+    def add(paths: list[str]) -> None:
         window.add_paths(paths)
         wait_for(window.library.worker.sig_ingest_finished, 300000)
         settle(500)
-        window.chat_pane.input.setPlainText(QUESTION)
+
+    def ask(question: str) -> None:
+        window.chat_pane.input.setPlainText(question)
         window.chat_pane.submit()
-        wait_for(window.chat.sig_answer_shown, 180000)
+        wait_for(window.chat.sig_answer_shown, 300000)
         settle()
+
+    def add_ask_and_cite(paths: list[str], shot: str) -> None:
+        """Index ``paths``, ask QUESTION, open the first claim's evidence, save."""
+        add(paths)
+        ask(QUESTION)
         window.chat_pane.sig_citation.emit(1, 1, 0)
         settle(500)
         window.grab().save(str(OUT / shot))
@@ -87,7 +93,8 @@ def main() -> int:
         window.close()
         return 0
     if "--trust" in sys.argv:
-        trust_shots(window, [str(pdf), str(rules)], wait_for, settle)
+        add([str(pdf), str(rules)])
+        trust_shots(window, ask, settle)
         window.close()
         return 0
     if "--ocr" in sys.argv or "--server" in sys.argv:
@@ -104,15 +111,9 @@ def main() -> int:
     dialog.grab().save(str(OUT / "settings.png"))
     dialog.close()
     add_ask_and_cite([str(pdf), str(rules)], "answer-with-passage.png")
-    window.chat_pane.input.setPlainText(UNANSWERABLE)
-    window.chat_pane.submit()
-    wait_for(window.chat.sig_answer_shown, 180000)
-    settle()
+    ask(UNANSWERABLE)
     window.grab().save(str(OUT / "declined.png"))
-    window.chat_pane.input.setPlainText(CROSSLINGUAL)
-    window.chat_pane.submit()
-    wait_for(window.chat.sig_answer_shown, 180000)
-    settle()
+    ask(CROSSLINGUAL)
     index = len(window.chat.messages.messages()) - 1
     answer = window.chat.messages.messages()[index]
     cited = [(k, c.evidence[0].n) for k, c in enumerate(answer.claims) if c.evidence]
@@ -181,18 +182,12 @@ class GivenReply:
             yield word + " "
 
 
-def trust_shots(window: Any, paths: list[str], wait_for: Any, settle: Any) -> None:
+def trust_shots(window: Any, ask: Any, settle: Any) -> None:
     import subprocess
 
     from PySide6.QtCore import QUrl
 
-    window.add_paths(paths)
-    wait_for(window.library.worker.sig_ingest_finished, 300000)
-    settle(500)
-    window.chat_pane.input.setPlainText(NEAR_MISS)
-    window.chat_pane.submit()
-    wait_for(window.chat.sig_answer_shown, 300000)
-    settle()
+    ask(NEAR_MISS)
     declined = window.chat.messages.messages()[-1]
     print("near miss:", declined.text, "| withheld:", declined.withheld)
     if declined.withheld:
@@ -202,10 +197,7 @@ def trust_shots(window: Any, paths: list[str], wait_for: Any, settle: Any) -> No
     window.grab().save(str(OUT / "declined-folded.png"))
     worker = window.chat.worker
     worker._generator = GivenReply(worker._generator, GIVEN_REPLY)
-    window.chat_pane.input.setPlainText(QUESTION)
-    window.chat_pane.submit()
-    wait_for(window.chat.sig_answer_shown, 300000)
-    settle()
+    ask(QUESTION)
     messages = window.chat.messages.messages()
     index = len(messages) - 1
     claims = messages[index].claims
