@@ -343,7 +343,9 @@ def main() -> None:
     parser.add_argument(
         "--report", default="", help="scores files to report on (a,b); no scoring"
     )
-    parser.add_argument("--min-stated", type=float, default=0.0)
+    parser.add_argument(
+        "--min-stated", type=float, default=cv.VerifierConfig().min_stated
+    )
     parser.add_argument(
         "--min-contradicted",
         type=float,

@@ -123,7 +123,7 @@ def check_answer(
         )
     text, claims = with_markers(text, claims)
     unsupported = unsupported_numbers(
-        " ".join(c.text for c in claims if not c.supported),
+        " ".join(c.text for c in claims if c.verdict == "not_stated"),
         [s.text for s in sources] + [question],
     )
     return CheckedAnswer(text, claims, cited_numbers(text), unsupported)
