@@ -28,6 +28,15 @@ def real_generator() -> LlamaGenerator:
     return load_generator(Settings())
 
 
+def _library_of(tmp_path: Path, embedder: Embedder, manual: str) -> Library:
+    """A library of one Markdown manual with the default settings."""
+    path = tmp_path / "manual.md"
+    path.write_text(manual)
+    library = Library(Settings(), embedder, directory=tmp_path / "index")
+    assert library.ingest([path]).ok
+    return library
+
+
 def test_no_chunk_exceeds_what_minilm_reads(
     real_embedder: Embedder,
 ) -> None:
@@ -320,15 +329,14 @@ def test_answer_is_worded_grounded_and_unanswerable_is_declined(
 ) -> None:
     from assistant.core.answer_check import DECLINE_EN, DECLINE_ZH
 
-    manual = tmp_path / "heron.md"
-    manual.write_text(
+    library = _library_of(
+        tmp_path,
+        real_embedder,
         "# Heron glider\n\nThe maximum crosswind for take-off is 15 knots. The "
         "empty weight of the Heron is 250 kg and its wingspan is 15 metres.\n\n"
         "# Winch launch\n\nA winch launch costs 12 euros. The weak link breaks at "
-        "a maximum load of 600 daN.\n"
+        "a maximum load of 600 daN.\n",
     )
-    library = Library(Settings(), real_embedder, directory=tmp_path / "index")
-    library.ingest([manual])
     conversation = Conversation(library, real_generator)
     answer = conversation.ask("How much does a winch launch cost?")
     assert "12" in answer.text and not answer.declined
@@ -387,15 +395,14 @@ def test_a_near_miss_question_is_declined_with_what_the_documents_do_say(
     (a true sentence about the subject) is declined, the sentence kept, cited."""
     from assistant.core.answer_check import HOLD_EN
 
-    manual = tmp_path / "plant.md"
-    manual.write_text(
+    library = _library_of(
+        tmp_path,
+        real_embedder,
         "# Riverside plant\n\nThe Riverside water plant opened in 1998 on the "
         "north bank of the river. It filters water for the whole valley and is "
         "inspected every spring.\n\n# Visits\n\nSchool groups can visit the "
-        "plant on Tuesdays.\n"
+        "plant on Tuesdays.\n",
     )
-    library = Library(Settings(), real_embedder, directory=tmp_path / "index")
-    library.ingest([manual])
     answer = Conversation(library, real_generator).ask(
         "How many people work at the Riverside water plant?"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.core.claim_verifier import VerifierConfig
 from assistant.core.search_text import has_cjk
@@ -195,6 +195,17 @@ class PromptDesign:
     stated claims, contradicted ones flagged. None: grounding's overlap alone."""
 
 
+CHECKED_900 = PromptDesign(
+    "widened-key-lines-checked-900",
+    PLAIN_RAG_SYSTEM,
+    plain_user_message,
+    widen=1,
+    key_sentences=3,
+    max_user_tokens=900,
+    self_check=True,
+)
+"""The default before the claim verifier (``assistant eval --design`` compares)."""
+
 DESIGNS: dict[str, PromptDesign] = {
     d.name: d
     for d in (
@@ -225,23 +236,10 @@ DESIGNS: dict[str, PromptDesign] = {
             key_sentences=3,
             self_check=True,
         ),
-        PromptDesign(
-            "widened-key-lines-checked-900",
-            PLAIN_RAG_SYSTEM,
-            plain_user_message,
-            widen=1,
-            key_sentences=3,
-            max_user_tokens=900,
-            self_check=True,
-        ),
-        PromptDesign(
-            "widened-key-lines-checked-900-verified",
-            PLAIN_RAG_SYSTEM,
-            plain_user_message,
-            widen=1,
-            key_sentences=3,
-            max_user_tokens=900,
-            self_check=True,
+        CHECKED_900,
+        replace(
+            CHECKED_900,
+            name="widened-key-lines-checked-900-verified",
             verifier=VerifierConfig(),
         ),
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
