@@ -130,11 +130,7 @@ class Cues:
 
     copied: float
     """Share of the claim quoted in order from one span (``copied_share``)."""
-    overlap: float
-    """Share of the claim's terms (beyond the question's) in the spans."""
     numbers_missing: tuple[str, ...]
-    numbers_far: tuple[str, ...]
-    """Numbers the spans hold, but with no word of the claim nearby."""
     code_missing: tuple[str, ...]
     negation_differs: bool
     opposed: bool = False
@@ -143,25 +139,16 @@ class Cues:
 
 
 def cues(claim: str, spans: Sequence[str], question: str = "") -> Cues:
-    """Numbers, `code` and words of the claim the spans lack, how much of it is
-    quoted, and a negation on one side only."""
+    """Numbers and `code` of the claim the spans lack, how much of it is quoted,
+    a negation on one side only, and the same sentence said otherwise."""
     joined = "\n".join(spans)
-    given = set(terms(question))
-    span_terms = set(terms(joined))
     numbers = {n.rstrip(".,:") for n in _NUMBER.findall(claim)} - {
         n.rstrip(".,:") for n in _NUMBER.findall(question)
     }
-    claim_terms = {t for t in terms(claim) if t not in given}
-    words = {t for t in claim_terms if not t[0].isdigit()}
     code = {c.strip() for c in _CODE.findall(claim)}
     return Cues(
         copied=copied_share(claim, spans),
-        overlap=sum(1 for t in claim_terms if t in span_terms)
-        / max(1, len(claim_terms)),
         numbers_missing=tuple(sorted(n for n in numbers if n not in joined)),
-        numbers_far=tuple(
-            sorted(n for n in numbers if n in joined and not _beside(n, joined, words))
-        ),
         code_missing=tuple(sorted(c for c in code if c not in joined)),
         negation_differs=bool(_NEGATION.search(claim))
         != bool(_NEGATION.search(joined)),
@@ -210,16 +197,6 @@ def copied_share(claim: str, spans: Sequence[str]) -> float:
 
 def _plain(text: str) -> str:
     return " ".join(re.sub(r"[`*_\"\u201c\u201d\u2019']", "", text).lower().split())
-
-
-def _beside(number: str, text: str, words: set[str], reach: int = 80) -> bool:
-    """Some occurrence of ``number`` in ``text`` has a claim word within ``reach``
-    characters."""
-    for match in re.finditer(re.escape(number), text):
-        near = text[max(0, match.start() - reach) : match.end() + reach]
-        if words & set(terms(near)):
-            return True
-    return False
 
 
 Judge = Callable[[list[Message]], float]
