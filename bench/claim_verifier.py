@@ -196,18 +196,46 @@ def _copied(score: dict, min_copied: float = 0.9) -> bool:
     return score["copied"] >= min_copied and not score["negation_differs"]
 
 
-def verdict(score: dict, t: float, tc: float | None) -> str:
-    """The app's rule (claim_verifier._verdict) on a scored claim."""
-    if score["opposed"]:
-        return "contradicted"
-    if _lacking(score):
-        return "not_stated"
-    if _copied(score) or score["solo_state"] >= t:
-        return "stated"
-    if tc is not None and score["solo_contra"] >= tc:
-        return "contradicted"
-    return "not_stated"
+def _reading(score: dict) -> cv.Reading:
+    found = cv.Cues(
+        **{
+            f.name: score[f.name]
+            for f in dataclasses.fields(cv.Cues)
+            if f.name in score
+        }
+    )
+    return cv.Reading(found, score.get("enc_stated"), score.get("enc_contra"))
 
+
+def verdict(score: dict, config: cv.VerifierConfig) -> str:
+    """The app's own rule (claim_verifier.decide) on a scored claim; the judge's
+    stored log-odds stand in for asking it, ``solo_state_s`` for its cost."""
+    asked = score.setdefault("_asked", {})
+
+    def ask() -> float:
+        asked[id(config)] = True
+        return float(score["solo_state"])
+
+    found = cv.decide(_reading(score), ask, config)
+    if (
+        found == "not_stated"
+        and config.contra_question is not None
+        and score[config.contra_question] >= config.min_contradicted
+    ):
+        return "contradicted"
+    return found
+
+
+APP = cv.VerifierConfig()
+VARIANTS: dict[str, cv.VerifierConfig] = {
+    "cues, quoted, judge (no encoder)": dataclasses.replace(APP, use_encoder=False),
+    "cues, quoted, encoder (no judge)": dataclasses.replace(
+        APP, stated_question=None, encoder_stated=0.5
+    ),
+    "cues, quoted, encoder, judge between (the app)": APP,
+}
+"""The app's rule with one signal or another left out (each row decides every
+claim of the set with the same function the app runs)."""
 
 DIRECTIONS: dict[str, Callable[[dict, float], bool]] = {
     "grounding (overlap + similarity, before)": lambda s, t: s["app_ticked"],
@@ -216,10 +244,7 @@ DIRECTIONS: dict[str, Callable[[dict, float], bool]] = {
     ),
     "quoted (copied >= 0.9) only": lambda s, t: _copied(s) and not _lacking(s),
     "judge alone (solo_state >= t)": lambda s, t: s["solo_state"] >= t,
-    "cues, quoted or judge (the app)": lambda s, t: verdict(s, t, None) == "stated",
-    "grounding and the app": lambda s, t: (
-        s["app_ticked"] and verdict(s, t, None) == "stated"
-    ),
+    "encoder alone (p stated >= 0.5)": lambda s, t: s.get("enc_stated", 0) >= 0.5,
 }
 KV_DIRECTIONS = {
     "KV: own answer, sentence only (kv_state >= t)": "kv_state",
@@ -227,56 +252,74 @@ KV_DIRECTIONS = {
 }
 
 
-def _cost(score: dict) -> float:
-    """Seconds the app's rule spends on a claim: nothing when a cue or a
-    quotation decides, the stated question otherwise."""
-    if score["opposed"] or _lacking(score) or _copied(score):
-        return 0.0
-    return float(score["solo_state_s"])
-
-
 def _scores(
-    name: str, ticks: list[bool], rows: list[tuple[dict, dict]]
+    name: str, verdicts: list[str], rows: list[tuple[dict, dict]]
 ) -> dict[str, Any]:
-    stated = [lab["label"] == "stated" for _, lab in rows]
-    right = sum(1 for tick, ok in zip(ticks, stated, strict=True) if tick and ok)
+    labels = [lab["label"] for _, lab in rows]
+    ticks = [v == "stated" for v in verdicts]
+    right = sum(
+        1 for v, lab in zip(verdicts, labels, strict=True) if v == lab == "stated"
+    )
+    flagged = [v == "contradicted" for v in verdicts]
+    caught = sum(
+        1 for f, lab in zip(flagged, labels, strict=True) if f and lab == "contradicted"
+    )
     return {
         "direction": name,
         "claims": len(rows),
         "ticked": sum(ticks),
         "tick_precision": round(right / max(1, sum(ticks)), 3),
-        "stated_recall": round(right / max(1, sum(stated)), 3),
+        "stated_recall": round(right / max(1, labels.count("stated")), 3),
         "contradicted_ticked": sum(
             1
-            for tick, (_, lab) in zip(ticks, rows, strict=True)
-            if tick and lab["label"] == "contradicted"
+            for t, lab in zip(ticks, labels, strict=True)
+            if t and lab == "contradicted"
         ),
+        "contradicted_recall": round(caught / max(1, labels.count("contradicted")), 3),
+        "contradicted_precision": round(caught / max(1, sum(flagged)), 3),
     }
 
 
-def _table(rows: list[tuple[dict, dict]], t: float, tc: float | None) -> list[dict]:
+def _table(rows: list[tuple[dict, dict]], t: float) -> list[dict]:
     table = [
-        _scores(name, [bool(rule(score, t)) for score, _ in rows], rows)
+        _scores(name, ["stated" if rule(s, t) else "-" for s, _ in rows], rows)
         for name, rule in DIRECTIONS.items()
+        if all("enc_stated" in s for s, _ in rows) or "encoder" not in name
     ]
-    app = next(r for r in table if r["direction"].endswith("(the app)"))
-    truth = [lab["label"] == "contradicted" for _, lab in rows]
-    for name, contra in (("cues", None), ("cues + judge", tc)):
-        if name != "cues" and contra is None:
+    for name, config in VARIANTS.items():
+        if config.use_encoder and not all("enc_stated" in s for s, _ in rows):
             continue
-        flagged = [verdict(score, t, contra) == "contradicted" for score, _ in rows]
-        hit = sum(1 for f, c in zip(flagged, truth, strict=True) if f and c)
-        app[f"contradicted recall ({name})"] = round(hit / max(1, sum(truth)), 3)
-        app[f"contradicted precision ({name})"] = round(hit / max(1, sum(flagged)), 3)
-    app["s per claim"] = round(sum(_cost(s) for s, _ in rows) / max(1, len(rows)), 2)
-    app["judge asked"] = round(
-        sum(1 for s, _ in rows if _cost(s) > 0) / max(1, len(rows)), 2
-    )
+        verdicts = [verdict(s, config) for s, _ in rows]
+        row = _scores(name, verdicts, rows)
+        asked = [s for s, _ in rows if s["_asked"].pop(id(config), False)]
+        row["judge asked"] = round(len(asked) / max(1, len(rows)), 2)
+        judge_s = sum(float(s["solo_state_s"]) for s in asked) / max(1, len(rows))
+        encoder_s = sum(float(s.get("enc_s", 0)) for s, _ in rows) / max(1, len(rows))
+        row["s per claim"] = round(judge_s + encoder_s * config.use_encoder, 3)
+        table.append(row)
     for name, key in KV_DIRECTIONS.items():
         have = [(score, lab) for score, lab in rows if key in score]
         if have:
-            table.append(_scores(name, [s[key] >= t for s, _ in have], have))
+            table.append(
+                _scores(name, ["stated" if s[key] >= t else "-" for s, _ in have], have)
+            )
     return table
+
+
+def _encode(scores: list[dict], claims: dict[str, dict], folder: str) -> None:
+    """The claim encoder's chances for each scored claim's stored spans (as the
+    app reads them: claim_verifier.read_claim), and its time per claim."""
+    from assistant.core.claim_encoder import ClaimEncoder
+
+    encoder = ClaimEncoder(Path(folder))
+    for score in scores:
+        row = claims.get(score["claim_id"])
+        if row is None or not score.get("spans"):
+            continue
+        started = time.perf_counter()
+        reading = cv.read_claim(row["claim"], score["spans"], "", encoder.scores)
+        score["enc_s"] = time.perf_counter() - started
+        score["enc_stated"], score["enc_contra"] = reading.stated, reading.contradicted
 
 
 def report(
@@ -284,49 +327,48 @@ def report(
     claims: dict[str, dict],
     labels: dict[str, dict],
     t: float,
-    tc: float | None,
+    encoder: str,
 ) -> None:
     """Step 2: the table, one set per scores file (the dev set calibrates the
-    thresholds, the others only check them). The cheap cues are computed again
-    from the claim and its stored spans (a change to them needs no model)."""
-    sys.path.insert(0, str(ROOT))
-    from assistant.core.claim_verifier import cues
-
+    thresholds, the others only check them). The cheap cues and the encoder are
+    computed again from the claim and its stored spans (no chat model)."""
     for path in scores_paths:
         scores = [json.loads(line) for line in Path(path).read_text().splitlines()]
         for score in scores:
             row = claims.get(score["claim_id"])
             if row is not None and "spans" in score:
-                found = cues(row["claim"], score["spans"], row["question"])
+                found = cv.cues(row["claim"], score["spans"], row["question"])
                 score.update(dataclasses.asdict(found))
+        if encoder:
+            _encode(scores, claims, encoder)
         rows = [
             (score, labels[score["claim_id"]])
             for score in scores
             if labels.get(score["claim_id"], {}).get("label") not in (None, "skip")
             and "opposed" in score
+            and "solo_state" in score
         ]
-        table = _table(rows, t, tc)
+        table = _table(rows, t)
         counts = {
             k: sum(1 for _, lab in rows if lab["label"] == k)
             for k in ("stated", "not_stated", "contradicted")
         }
         line = {"bench": "claim_verifier", "set": path, "labels": counts}
-        line.update({"min_stated": t, "min_contradicted": tc, "table": table})
+        line.update({"min_stated": t, "encoder": encoder, "table": table})
         print(json.dumps(line))
-        print(f"\n{path}: {counts}, min_stated {t}, min_contradicted {tc}")
+        print(f"\n{path}: {counts}, min_stated {t}")
         print(
             f"{'direction':48} {'n':>4} {'ticks':>5} {'prec':>5} {'recall':>6} "
-            f"{'contra ticked':>13}"
+            f"{'contra ticked':>13} {'contra recall':>13} {'s/claim':>7}"
         )
         for r in table:
+            cost = r.get("s per claim", "")
             print(
                 f"{r['direction']:48} {r['claims']:4} {r['ticked']:5} "
                 f"{r['tick_precision']:5.2f} {r['stated_recall']:6.2f} "
-                f"{r['contradicted_ticked']:13}"
+                f"{r['contradicted_ticked']:13} {r['contradicted_recall']:13.2f} "
+                f"{cost:>7}"
             )
-        app = next(r for r in table if r["direction"].endswith("(the app)"))
-        extra = {k: v for k, v in app.items() if " " in k}
-        print("the app:", ", ".join(f"{k} {v}" for k, v in extra.items()))
 
 
 def main() -> None:
@@ -347,10 +389,9 @@ def main() -> None:
         "--min-stated", type=float, default=cv.VerifierConfig().min_stated
     )
     parser.add_argument(
-        "--min-contradicted",
-        type=float,
-        default=None,
-        help="also flag contradicted from the judge's contradiction question",
+        "--encoder",
+        default="",
+        help="a claim encoder folder (resources/models/claim-encoder) to read with",
     )
     args = parser.parse_args()
     labels = {
@@ -365,7 +406,7 @@ def main() -> None:
             {r["claim_id"]: r for r in rows},
             labels,
             args.min_stated,
-            args.min_contradicted,
+            args.encoder,
         )
         return
     rows = [

@@ -73,12 +73,62 @@ def test_a_number_the_span_lacks_is_contradicted_or_not_stated_never_stated() ->
     assert flagged.verdict == "contradicted" and not flagged.supported
     span = flagged.evidence[0]  # the span that contradicts it, shown on hover
     assert "300 rpm" in PASSAGE[span.start : span.end]
-    negated = Claim("The pump does not run at 300 rpm during tests.", 0, 46, False)
-    assert _verify([negated], judge)[0].verdict == "contradicted"
+    # a negation alone is not a cue: the span's sentence may be a condition
+    conditional = _source("If no speed is set, the pump runs at 300 rpm during tests.")
+    said = Claim("The pump runs at 300 rpm during tests.", 0, 38, False)
+    [kept] = verify_claims([said], [conditional], "", None, Judge(stated=2.0), None)
+    assert kept.verdict == "stated"
     # a number the passage never gives, about something it does not say
     added = Claim("The pump is replaced every 5 years.", 0, 35, False)
     assert _verify([added], judge)[0].verdict == "not_stated"
     assert judge.asked == []
+
+
+class Encoder:
+    """Scripted claim encoder: the chances it gives every pair; counts calls."""
+
+    def __init__(self, stated: float, contradicted: float = 0.0) -> None:
+        self.chances = {
+            "stated": stated,
+            "not_stated": 1 - stated - contradicted,
+            "contradicted": contradicted,
+        }
+        self.pairs: list[tuple[str, str]] = []
+
+    def __call__(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, float]]:
+        self.pairs.extend(pairs)
+        return [dict(self.chances) for _ in pairs]
+
+
+def _encoded(claim: Claim, judge: Judge, encoder: Encoder) -> Claim:
+    [judged] = verify_claims(
+        [claim], [_source()], "", None, judge, VerifierConfig(), encode=encoder
+    )
+    return judged
+
+
+def test_the_encoder_decides_what_it_is_sure_of_and_the_model_the_rest() -> None:
+    reworded = Claim("Tests run the pump at 300 rpm.", 0, 30, False)
+    judge = Judge(stated=-3.0)
+    sure = _encoded(reworded, judge, Encoder(stated=0.97))
+    assert sure.verdict == "stated" and judge.asked == []
+    assert _encoded(reworded, judge, Encoder(stated=0.02)).verdict == "not_stated"
+    assert judge.asked == []
+    unsure = Encoder(stated=0.5)
+    assert _encoded(reworded, Judge(stated=2.0), unsure).verdict == "stated"
+    assert _encoded(reworded, judge, unsure).verdict == "not_stated"
+    assert len(judge.asked) == 1
+    # the encoder reads the claim beside each span grounding (or nearness) found
+    assert unsure.pairs and all(c == reworded.text for c, _ in unsure.pairs)
+
+
+def test_a_contradiction_the_encoder_finds_is_flagged_with_its_span() -> None:
+    negated = Claim("The pump does not run at 300 rpm during tests.", 0, 46, False)
+    judge = Judge(stated=9.0)
+    flagged = _encoded(negated, judge, Encoder(stated=0.02, contradicted=0.96))
+    assert flagged.verdict == "contradicted" and not flagged.supported
+    span = flagged.evidence[0]
+    assert "300 rpm" in PASSAGE[span.start : span.end] and judge.asked == []
 
 
 def test_a_backend_without_log_probabilities_keeps_groundings_verdicts() -> None:
@@ -155,3 +205,47 @@ def test_a_reply_that_does_not_answer_is_declined_with_what_the_documents_say() 
     claim = checked.claims[0]
     assert checked.text[claim.start : claim.end] == claim.text
     assert len(asked) == 1 and question in asked[0]
+
+
+def test_the_sources_windows_are_embedded_once_per_answer() -> None:
+    import numpy as np
+
+    embedded: list[str] = []
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        embedded.extend(texts)
+        return np.ones((len(texts), 4), dtype=np.float32) / 2
+
+    unfound = [Claim(f"Claim {i} about valves.", 0, 20, False) for i in range(3)]
+    verify_claims(unfound, [_source()], "", embed, Judge(), VerifierConfig())
+    assert len(embedded) == len(set(embedded))  # each window once, each claim once
+
+
+def test_the_shipped_claim_encoder_reads_a_claim_beside_its_passage() -> None:
+    """The real encoder (resources/models/claim-encoder): a sentence the passage
+    holds scores "stated" above the same sentence with another subject's fact
+    added and above a passage about something else."""
+    from assistant.core.claim_encoder import shipped_encoder
+
+    encoder = shipped_encoder()
+    assert encoder is not None, "resources/models/claim-encoder is missing"
+    passage = (
+        "Ninja defaults to running commands in parallel. By default, it looks for "
+        "a file named build.ninja in the current directory."
+    )
+    held, added, elsewhere = encoder.scores(
+        [
+            ("Ninja looks for a file named build.ninja by default.", passage),
+            (
+                "Ninja looks for a file named build.ninja, and it keeps a log in "
+                "/var/log/ninja.",
+                passage,
+            ),
+            (
+                "Ninja looks for a file named build.ninja by default.",
+                "The console pool has a depth of 1.",
+            ),
+        ]
+    )
+    assert held["stated"] > max(added["stated"], elsewhere["stated"])
+    assert all(abs(sum(c.values()) - 1) < 1e-4 for c in (held, added, elsewhere))

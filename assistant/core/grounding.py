@@ -302,6 +302,22 @@ def nearest_windows(
     return picked
 
 
+def remembering(embed: EmbedTexts | None) -> EmbedTexts | None:
+    """``embed`` that embeds each text once (a verifier looks for several
+    claims' nearest windows among the same sources)."""
+    if embed is None:
+        return None
+    known: dict[str, np.ndarray] = {}
+
+    def embed_once(texts: Sequence[str]) -> np.ndarray:
+        fresh = list(dict.fromkeys(t for t in texts if t not in known))
+        if fresh:
+            known.update(zip(fresh, np.asarray(embed(fresh)), strict=True))
+        return np.stack([known[t] for t in texts])
+
+    return embed_once
+
+
 def _similarities(
     claims: list[str], windows: list[str], embed: EmbedTexts | None
 ) -> np.ndarray | None:

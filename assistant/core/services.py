@@ -25,6 +25,7 @@ from assistant.core.answer_check import (
 )
 from assistant.core.cancel import CancelToken
 from assistant.core.citations import link_citations
+from assistant.core.claim_encoder import shipped_encoder
 from assistant.core.claim_verifier import answers_the_question, verify_claims
 from assistant.core.embedding import (
     Embedder,
@@ -541,6 +542,7 @@ class Conversation:
                 if design.verifier is None or cancel.cancelled or interrupted:
                     return claims
                 began = time.perf_counter()
+                encoder = shipped_encoder() if design.verifier.use_encoder else None
                 judged = verify_claims(
                     claims,
                     included,
@@ -549,6 +551,7 @@ class Conversation:
                     self.generator.judge_odds,
                     design.verifier,
                     cancel,
+                    encoder.scores if encoder is not None else None,
                 )
                 verify_s[0] = time.perf_counter() - began
                 return judged
