@@ -168,6 +168,100 @@ def _score_rows(args: argparse.Namespace, rows: list[dict], out: Path) -> None:
         print(f"{qid}: {len(claims)} claims, {len(included)} sources", file=sys.stderr)
 
 
+def _time_answers(args: argparse.Namespace, rows: list[dict]) -> None:
+    """Seconds the app spends after the last token checking an answer (the
+    verdicts and the near-miss question), with and without the encoder, on the
+    first ``--time`` answers, beside two bare baselines measured in the same
+    run: one judge question, one encoder pass."""
+    os.environ["ASSISTANT_HOME"] = str(Path(args.home).resolve())
+    from assistant.config import load_settings
+    from assistant.core.citations import link_citations
+    from assistant.core.claim_encoder import shipped_encoder
+    from assistant.core.embedding import multilingual_embed
+    from assistant.core.grounding import ground
+    from assistant.core.services import (
+        Conversation,
+        Library,
+        load_generator,
+        search_question,
+    )
+
+    settings = load_settings()
+    library = Library.open(settings)
+    generator = load_generator(settings)
+    encoder = shipped_encoder()
+    assert encoder is not None
+    embed = multilingual_embed(library.embedder)
+    by_question: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_question[row["qid"]].append(row)
+    rules = {
+        "encoder, judge between (the app)": APP,
+        "judge (no encoder)": dataclasses.replace(APP, use_encoder=False),
+    }
+    spent: dict[str, list[float]] = {name: [] for name in rules}
+    sizes: list[int] = []
+    bare_judge: list[float] = []
+    bare_encoder: list[float] = []
+    for qid in list(by_question)[: args.time]:
+        first = by_question[qid][0]
+        question = first["question"]
+        raw = link_citations(first["answer"], 0)[0].strip()
+        conversation = Conversation(library, generator, decline_unsupported=False)
+        sources, _ = search_question(library, generator, question)
+        _, _, included = conversation.prompt(question, sources)
+        grounded = ground(raw, included, embed, question=question)
+        if not grounded:
+            continue
+        sizes.append(len(grounded))
+        order = list(rules.items())
+        if len(sizes) % 2:  # alternate: the judge's context reuses a shared prefix
+            order.reverse()
+        for name, config in order:
+            started = time.perf_counter()
+            cv.verify_claims(
+                grounded,
+                included,
+                question,
+                embed,
+                generator.judge_odds,
+                config,
+                encode=encoder.scores if config.use_encoder else None,
+            )
+            cv.answers_the_question(
+                [c for c in grounded if c.supported],
+                question,
+                generator.judge_odds,
+                config,
+            )
+            spent[name].append(time.perf_counter() - started)
+        claim = grounded[0].text
+        started = time.perf_counter()
+        generator.judge_odds(cv.SOLO_QUESTIONS["solo_state"](claim, [raw], question))
+        bare_judge.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        encoder.scores([(claim, raw)])
+        bare_encoder.append(time.perf_counter() - started)
+        print(f"{qid}: {len(grounded)} claims", file=sys.stderr)
+    n = max(1, len(sizes))
+    line: dict[str, Any] = {
+        "bench": "claim_verifier_time",
+        "answers": len(sizes),
+        "claims per answer": round(sum(sizes) / n, 2),
+        "bare judge question s": round(sum(bare_judge) / n, 3),
+        "bare encoder pass s": round(sum(bare_encoder) / n, 3),
+    }
+    for name, values in spent.items():
+        line[f"{name} s per answer"] = round(sum(values) / n, 3)
+        line[f"{name} s per 4 claims"] = round(4 * sum(values) / max(1, sum(sizes)), 3)
+        line[f"{name} / bare judge"] = round(
+            sum(values) / max(1e-9, sum(bare_judge)), 2
+        )
+    print(json.dumps(line))
+    for key, value in line.items():
+        print(f"{key:48} {value}")
+
+
 def _answers_only(
     generator: Any, by_question: dict[str, list[dict]], out: Path
 ) -> None:
@@ -322,6 +416,40 @@ def _encode(scores: list[dict], claims: dict[str, dict], folder: str) -> None:
         score["enc_stated"], score["enc_contra"] = reading.stated, reading.contradicted
 
 
+def _near_miss(
+    scores: list[dict], claims: dict[str, dict], min_answers: float
+) -> dict[str, Any]:
+    """Per question, from its claims: declined before (grounding supports none
+    of them) and with the near-miss check (also when none of the first
+    ``most_asked`` supported ones answers the question, ``solo_answers``)."""
+    by_question: dict[str, list[dict]] = defaultdict(list)
+    for score in scores:
+        row = claims.get(score["claim_id"])
+        if row is not None and "app_ticked" in score:
+            by_question[row["qid"]].append({**row, **score})
+    out = {"near_miss": [0, 0, 0], "answerable": [0, 0, 0]}
+    for qid, rows in by_question.items():
+        kind = (
+            "near_miss"
+            if (qid.startswith("nm") or rows[0].get("kind") == "unanswerable")
+            else "answerable"
+        )
+        supported = [r for r in rows if r["app_ticked"]]
+        before = not supported
+        asked = supported[: APP.most_asked]
+        after = before or not any(
+            r.get("solo_answers", min_answers) >= min_answers for r in asked
+        )
+        counts = out[kind]
+        counts[0] += 1
+        counts[1] += before
+        counts[2] += after
+    return {
+        f"{kind} declined (before, with the check) of n": f"{c[1]}, {c[2]} of {c[0]}"
+        for kind, c in out.items()
+    }
+
+
 def report(
     scores_paths: list[str],
     claims: dict[str, dict],
@@ -334,7 +462,17 @@ def report(
     computed again from the claim and its stored spans (no chat model)."""
     for path in scores_paths:
         scores = [json.loads(line) for line in Path(path).read_text().splitlines()]
+        answers = Path(path.replace("-scores", "-answers"))
+        if answers.exists():
+            asked = {
+                r["claim_id"]: r["solo_answers"]
+                for r in map(json.loads, answers.read_text().splitlines())
+            }
+            for score in scores:
+                score.setdefault("solo_answers", asked.get(score["claim_id"]))
         for score in scores:
+            if score.get("solo_answers") is None:
+                score.pop("solo_answers", None)
             row = claims.get(score["claim_id"])
             if row is not None and "spans" in score:
                 found = cv.cues(row["claim"], score["spans"], row["question"])
@@ -354,7 +492,9 @@ def report(
             for k in ("stated", "not_stated", "contradicted")
         }
         line = {"bench": "claim_verifier", "set": path, "labels": counts}
+        declines = _near_miss(scores, claims, APP.min_answers or -99.0)
         line.update({"min_stated": t, "encoder": encoder, "table": table})
+        line["declines"] = declines
         print(json.dumps(line))
         print(f"\n{path}: {counts}, min_stated {t}")
         print(
@@ -369,6 +509,7 @@ def report(
                 f"{r['contradicted_ticked']:13} {r['contradicted_recall']:13.2f} "
                 f"{cost:>7}"
             )
+        print("questions:", "; ".join(f"{k} {v}" for k, v in declines.items()))
 
 
 def main() -> None:
@@ -387,6 +528,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--min-stated", type=float, default=cv.VerifierConfig().min_stated
+    )
+    parser.add_argument(
+        "--time", type=int, default=0, help="time the check on this many answers"
     )
     parser.add_argument(
         "--encoder",
@@ -416,6 +560,9 @@ def main() -> None:
     ]
     if args.limit:
         rows = rows[: args.limit]
+    if args.time:
+        _time_answers(args, rows)
+        return
     _score_rows(args, rows, Path(args.out))
 
 
