@@ -362,9 +362,11 @@ def test_answer_is_worded_grounded_and_unanswerable_is_declined(
 def test_the_verifier_states_a_paraphrase_and_flags_a_contradiction(
     real_generator: LlamaGenerator,
 ) -> None:
-    """The real chat model as the judge, on a context of its own: a reworded
-    claim is stated, another number is contradicted (with the span that says
-    otherwise), an addition the passage never makes is not stated."""
+    """The app's rule with the real parts (the shipped claim encoder, the chat
+    model as the judge on a context of its own): a reworded claim is stated,
+    another number is contradicted (with the span that says otherwise), an
+    addition the passage never makes is not stated."""
+    from assistant.core.claim_encoder import shipped_encoder
     from assistant.core.claim_verifier import verify_claims
     from assistant.core.types import Claim, Source
 
@@ -382,7 +384,11 @@ def test_the_verifier_states_a_paraphrase_and_flags_a_contradiction(
         )
     ]
 
-    judged = verify_claims(claims, [source], "", None, real_generator.judge_odds)
+    encoder = shipped_encoder()
+    assert encoder is not None
+    judged = verify_claims(
+        claims, [source], "", None, real_generator.judge_odds, encode=encoder.scores
+    )
     assert [c.verdict for c in judged] == ["stated", "contradicted", "not_stated"]
     span = judged[1].evidence[0]
     assert "12 euros" in text[span.start : span.end]
