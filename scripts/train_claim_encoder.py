@@ -133,46 +133,14 @@ def accuracy(model: Any, rows: list[dict], batch_of: Any) -> float:
 
 def export(folder: Path, target: Path) -> None:
     """int8 ONNX with the logits as output, and the tokenizer beside it."""
-    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from assistant.core.onnx_runtime import onnx_runtime
+    from assistant.core.onnx_embedding import export_bert
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
-    names = ("input_ids", "attention_mask", "token_type_ids")
     sample = tokenizer(["a claim"], ["a passage that says it"], return_tensors="pt")
-
-    class Logits(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(
-            self, input_ids: Any, attention_mask: Any, token_type_ids: Any
-        ) -> Any:
-            return self.model(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=token_type_ids,
-            ).logits
-
-    target.mkdir(parents=True, exist_ok=True)
-    fp32 = Path(str(folder) + ".fp32.onnx")
-    torch.onnx.export(
-        Logits(),
-        tuple(sample[n] for n in names),
-        str(fp32),
-        input_names=list(names),
-        output_names=["logits"],
-        dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names},
-        opset_version=17,
-        dynamo=False,
-    )
-    onnx_runtime()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(str(fp32), str(target / "model.onnx"), weight_type=QuantType.QInt8)
+    export_bert(model, sample, target / "model.onnx", "logits", quantize=True)
     shutil.copy(folder / "tokenizer.json", target / "tokenizer.json")
     (target / "labels.json").write_text(json.dumps(list(LABELS)) + "\n")
 
@@ -182,7 +150,7 @@ def main() -> None:
     parser.add_argument("--pairs", default="build/claim-pairs.jsonl")
     parser.add_argument("--work", default="build")
     parser.add_argument("--target", default=str(TARGET))
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--limit", type=int, default=0)

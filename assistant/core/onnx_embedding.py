@@ -27,17 +27,27 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
     """Export (and optionally int8-quantise) a BERT-style encoder; idempotent."""
     if target.exists():
         return target
-    import torch
     from transformers import AutoModel, AutoTokenizer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModel.from_pretrained(str(model_dir)).eval()
     sample = tokenizer(
         ["an example", "another example text"], padding=True, return_tensors="pt"
     )
+    return export_bert(model, sample, target, "last_hidden_state", quantize)
+
+
+def export_bert(
+    model: Any, sample: Any, target: Path, output: str, quantize: bool
+) -> Path:
+    """Export a BERT-style torch ``model`` to ``target``, its forward output's
+    field ``output`` (``last_hidden_state``, ``logits``) as the one output, batch
+    and token axes dynamic; ``sample`` is a tokenizer's tensors to trace with."""
+    import torch
+
+    target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = target.with_suffix(".fp32.onnx") if quantize else target
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, output)}
 
     class Encoder(torch.nn.Module):  # fixed positional inputs, whatever forward() takes
         def __init__(self) -> None:
@@ -47,18 +57,21 @@ def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:
         def forward(
             self, input_ids: Any, attention_mask: Any, token_type_ids: Any
         ) -> Any:
-            return self.model(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                token_type_ids=token_type_ids,
-            ).last_hidden_state
+            return getattr(
+                self.model(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                ),
+                output,
+            )
 
     torch.onnx.export(
         Encoder(),
         tuple(sample[name] for name in INPUTS),
         str(fp32),
         input_names=list(INPUTS),
-        output_names=["last_hidden_state"],
+        output_names=[output],
         dynamic_axes=axes,
         opset_version=17,
         dynamo=False,
