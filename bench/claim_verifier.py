@@ -75,43 +75,64 @@ KV_QUESTIONS: dict[str, Question] = {
 cache). Measured, not used by the app: the model says yes to its own answer."""
 
 
-def _score_rows(args: argparse.Namespace, rows: list[dict], out: Path) -> None:
-    os.environ["ASSISTANT_HOME"] = str(Path(args.home).resolve())
-    sys.path.insert(0, str(ROOT))
+@dataclasses.dataclass(frozen=True)
+class Replay:
+    """A labelled answer put back where the app had it: the question's sources
+    and messages rebuilt from the library, the answer as written, its claims
+    grounded."""
+
+    question: str
+    raw: str
+    messages: list[dict[str, str]]
+    included: list[Any]
+    grounded: list[Any]
+
+
+def _open(home: str) -> tuple[Any, Any, Any]:
+    """HOME's library, the default chat model and the library's embedder."""
+    os.environ["ASSISTANT_HOME"] = str(Path(home).resolve())
     from assistant.config import load_settings
-    from assistant.core.citations import link_citations
     from assistant.core.embedding import multilingual_embed
+    from assistant.core.services import Library, load_generator
+
+    settings = load_settings()
+    library = Library.open(settings)
+    return library, load_generator(settings), multilingual_embed(library.embedder)
+
+
+def _replay(library: Any, generator: Any, embed: Any, row: dict) -> Replay:
+    from assistant.core.citations import link_citations
     from assistant.core.grounding import ground
-    from assistant.core.services import (
-        Conversation,
-        Library,
-        load_generator,
-        search_question,
-    )
+    from assistant.core.services import Conversation, search_question
+
+    question = row["question"]
+    raw = link_citations(row["answer"], 0)[0].strip()
+    conversation = Conversation(library, generator, decline_unsupported=False)
+    sources, _ = search_question(library, generator, question)
+    _, messages, included = conversation.prompt(question, sources)
+    grounded = ground(raw, included, embed, question=question)
+    return Replay(question, raw, messages, included, grounded)
+
+
+def _score_rows(args: argparse.Namespace, rows: list[dict], out: Path) -> None:
     from assistant.core.types import Claim
 
     done = set()
     if out.exists():
         done = {json.loads(line)["claim_id"] for line in out.read_text().splitlines()}
-    settings = load_settings()
-    library = Library.open(settings)
-    generator = load_generator(settings)
+    library, generator, embed = _open(args.home)
     by_question: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         if row["claim_id"] not in done:
             by_question[row["qid"]].append(row)
-    embed = multilingual_embed(library.embedder)
     if args.only == "solo_answers":  # the claim and the question only: no search
         _answers_only(generator, by_question, out)
         return
     for qid, claims in by_question.items():
-        question = claims[0]["question"]
-        raw = link_citations(claims[0]["answer"], 0)[0].strip()
-        conversation = Conversation(library, generator, decline_unsupported=False)
-        sources, _ = search_question(library, generator, question)
-        _, messages, included = conversation.prompt(question, sources)
-        answered = [*messages, {"role": "assistant", "content": raw}]
-        grounded = {c.text: c for c in ground(raw, included, embed, question=question)}
+        replay = _replay(library, generator, embed, claims[0])
+        question, raw, included = replay.question, replay.raw, replay.included
+        answered = [*replay.messages, {"role": "assistant", "content": raw}]
+        grounded = {c.text: c for c in replay.grounded}
         by_n = {s.n: s for s in included}
         spans: dict[str, list[str]] = {}
         for row in claims:
@@ -173,25 +194,11 @@ def _time_answers(args: argparse.Namespace, rows: list[dict]) -> None:
     verdicts and the near-miss question), with and without the encoder, on the
     first ``--time`` answers, beside two bare baselines measured in the same
     run: one judge question, one encoder pass."""
-    os.environ["ASSISTANT_HOME"] = str(Path(args.home).resolve())
-    from assistant.config import load_settings
-    from assistant.core.citations import link_citations
     from assistant.core.claim_encoder import shipped_encoder
-    from assistant.core.embedding import multilingual_embed
-    from assistant.core.grounding import ground
-    from assistant.core.services import (
-        Conversation,
-        Library,
-        load_generator,
-        search_question,
-    )
 
-    settings = load_settings()
-    library = Library.open(settings)
-    generator = load_generator(settings)
+    library, generator, embed = _open(args.home)
     encoder = shipped_encoder()
     assert encoder is not None
-    embed = multilingual_embed(library.embedder)
     by_question: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_question[row["qid"]].append(row)
@@ -204,13 +211,9 @@ def _time_answers(args: argparse.Namespace, rows: list[dict]) -> None:
     bare_judge: list[float] = []
     bare_encoder: list[float] = []
     for qid in list(by_question)[: args.time]:
-        first = by_question[qid][0]
-        question = first["question"]
-        raw = link_citations(first["answer"], 0)[0].strip()
-        conversation = Conversation(library, generator, decline_unsupported=False)
-        sources, _ = search_question(library, generator, question)
-        _, _, included = conversation.prompt(question, sources)
-        grounded = ground(raw, included, embed, question=question)
+        replay = _replay(library, generator, embed, by_question[qid][0])
+        question, raw, included = replay.question, replay.raw, replay.included
+        grounded = replay.grounded
         if not grounded:
             continue
         sizes.append(len(grounded))
@@ -301,13 +304,13 @@ def _reading(score: dict) -> cv.Reading:
     return cv.Reading(found, score.get("enc_stated"), score.get("enc_contra"))
 
 
-def verdict(score: dict, config: cv.VerifierConfig) -> str:
-    """The app's own rule (claim_verifier.decide) on a scored claim; the judge's
-    stored log-odds stand in for asking it, ``solo_state_s`` for its cost."""
-    asked = score.setdefault("_asked", {})
+def verdict(score: dict, config: cv.VerifierConfig) -> tuple[str, bool]:
+    """The app's own rule (claim_verifier.decide) on a scored claim, and whether
+    it asked the judge (whose stored log-odds stand in for asking it)."""
+    asked = []
 
     def ask() -> float:
-        asked[id(config)] = True
+        asked.append(True)
         return float(score["solo_state"])
 
     found = cv.decide(_reading(score), ask, config)
@@ -316,8 +319,8 @@ def verdict(score: dict, config: cv.VerifierConfig) -> str:
         and config.contra_question is not None
         and score[config.contra_question] >= config.min_contradicted
     ):
-        return "contradicted"
-    return found
+        return "contradicted", bool(asked)
+    return found, bool(asked)
 
 
 APP = cv.VerifierConfig()
@@ -383,9 +386,9 @@ def _table(rows: list[tuple[dict, dict]], t: float) -> list[dict]:
     for name, config in VARIANTS.items():
         if config.use_encoder and not all("enc_stated" in s for s, _ in rows):
             continue
-        verdicts = [verdict(s, config) for s, _ in rows]
-        row = _scores(name, verdicts, rows)
-        asked = [s for s, _ in rows if s["_asked"].pop(id(config), False)]
+        decided = [verdict(s, config) for s, _ in rows]
+        row = _scores(name, [v for v, _ in decided], rows)
+        asked = [s for (s, _), (_, a) in zip(rows, decided, strict=True) if a]
         row["judge asked"] = round(len(asked) / max(1, len(rows)), 2)
         judge_s = sum(float(s["solo_state_s"]) for s in asked) / max(1, len(rows))
         encoder_s = sum(float(s.get("enc_s", 0)) for s, _ in rows) / max(1, len(rows))

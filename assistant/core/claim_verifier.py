@@ -270,25 +270,21 @@ def decide(reading: Reading, ask: Callable[[], float], config: VerifierConfig) -
     """The verdict from the cheap signals, asking the chat model (``ask``: its
     log-odds that the passage states the claim) only when they leave it open."""
     found = reading.cues
+    stated = reading.stated if config.use_encoder else None
+    contradicted = reading.contradicted if config.use_encoder else None
     if config.use_cues and found.opposed:
         return "contradicted"
-    encoded = config.use_encoder and reading.stated is not None
-    if (
-        encoded
-        and reading.contradicted is not None
-        and reading.contradicted >= config.encoder_contradicted
-    ):
+    if contradicted is not None and contradicted >= config.encoder_contradicted:
         return "contradicted"
     if config.use_cues and (found.numbers_missing or found.code_missing):
         return "not_stated"
     if not found.negation_differs and found.copied >= config.min_copied:
         return "stated"
-    if encoded and reading.stated is not None:
-        if reading.stated >= config.encoder_stated:
-            return "stated"
-        if reading.stated < config.encoder_not_stated or config.stated_question is None:
-            return "not_stated"
-    if config.stated_question is None:
+    if stated is not None and stated >= config.encoder_stated:
+        return "stated"
+    if config.stated_question is None or (
+        stated is not None and stated < config.encoder_not_stated
+    ):
         return "not_stated"
     return "stated" if ask() >= config.min_stated else "not_stated"
 
