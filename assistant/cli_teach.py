@@ -12,6 +12,7 @@ from typing import Any
 from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
+from assistant.core.time_left import format_time_left
 from assistant.core.types import (
     ANSWER_MODES,
     MODES_WITHOUT_ADAPTER,
@@ -40,11 +41,92 @@ def adapter_for(settings: Settings, mode: str, name: str | None) -> Path | None:
     return store.adapter_file(record.name)
 
 
+def _print_training(p: Any) -> None:
+    if p.phase == "training":
+        eta = f", {format_time_left(p.eta_s)}" if p.eta_s is not None else ""
+        print(
+            f"  step {p.step}/{p.total_steps} (epoch {p.epoch}) loss {p.loss:.4f}{eta}",
+            flush=True,
+        )
+    else:
+        print(f"  {p.phase} ...", flush=True)
+
+
+def _print_record(record: Any) -> None:
+    print(
+        f"Adapter '{record.name}': {record.steps} steps, final loss "
+        f"{record.losses[-1][1]:.4f}, {record.total_s:.0f} s "
+        f"(loading {record.load_s:.0f} s, training {record.train_s:.0f} s), "
+        f"peak memory {record.peak_rss_mb / 1024:.1f} GB."
+    )
+    print(f"Check: {shorten(record.check_question, 200)}\n  -> {record.check_answer}")
+
+
+def cmd_teach_library(args: argparse.Namespace, settings: Settings) -> int:
+    """Teach the model to read excerpts of this library (reading adapter)."""
+    from assistant.cli import _cancel_on_interrupt, _open_library
+    from assistant.core.library_teaching import (
+        LibraryLesson,
+        reading_settings,
+        teach_from_library,
+    )
+    from assistant.core.model_files import resolve_chat_model
+    from assistant.core.services import load_generator
+
+    lesson = LibraryLesson(
+        args.name, args.limit, args.seed, reading_settings(settings.threads)
+    )
+    library = _open_library(settings)
+    generator = load_generator(settings)
+    model = resolve_chat_model(settings.chat_model)
+    if not args.json:
+        print(
+            f"Teaching {model.name} to read this library as '{args.name}': "
+            f"{args.limit} examples from its documents, then training "
+            "(Ctrl+C stops; the same command goes on later) ..."
+        )
+
+    def on_examples(p: Any) -> None:
+        if args.json:
+            return
+        eta = f", {format_time_left(p.seconds_left)}"
+        print(
+            f"  examples {p.kept}/{p.wanted} ({p.tried} passages tried{eta})",
+            flush=True,
+        )
+
+    try:
+        with _cancel_on_interrupt() as cancel:
+            record = teach_from_library(
+                library,
+                generator,
+                model,
+                lesson,
+                on_examples=on_examples,
+                progress=None if args.json else _print_training,
+                cancel=cancel,
+            )
+    finally:
+        generator.close()
+    if args.json:
+        print(record.model_dump_json())
+    else:
+        _print_record(record)
+    return 0
+
+
 def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
+    if args.from_library:
+        return cmd_teach_library(args, settings)
+    if not args.pairs:
+        raise AssistantError(
+            "Give a file of question/answer pairs, or --from-library to teach the "
+            "model to read your documents."
+        )
     from assistant.cli import _cancel_on_interrupt
     from assistant.core.finetune.pairs import load_pairs
     from assistant.core.finetune.teach import teach
-    from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+    from assistant.core.finetune.trainer import LoraSettings
     from assistant.core.model_files import resolve_chat_model
 
     pairs = load_pairs(args.pairs)
@@ -61,33 +143,19 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         print(f"Teaching {model.name} {len(pairs)} pairs as '{args.name}' ...")
 
-    def on_progress(p: TrainProgress) -> None:
-        if args.json:
-            return
-        if p.phase == "training":
-            eta = f", ETA {p.eta_s:.0f} s" if p.eta_s is not None else ""
-            print(
-                f"  step {p.step}/{p.total_steps} (epoch {p.epoch}) "
-                f"loss {p.loss:.4f}{eta}",
-                flush=True,
-            )
-        else:
-            print(f"  {p.phase} ...", flush=True)
-
     with _cancel_on_interrupt() as cancel:
         record = teach(
-            model, pairs, args.name, lora, progress=on_progress, cancel=cancel
+            model,
+            pairs,
+            args.name,
+            lora,
+            progress=None if args.json else _print_training,
+            cancel=cancel,
         )
     if args.json:
         print(record.model_dump_json())
     else:
-        print(
-            f"Adapter '{record.name}': {record.steps} steps, final loss "
-            f"{record.losses[-1][1]:.4f}, {record.total_s:.0f} s "
-            f"(loading {record.load_s:.0f} s, training {record.train_s:.0f} s), "
-            f"peak memory {record.peak_rss_mb / 1024:.1f} GB."
-        )
-        print(f"Check: {record.check_question}\n  -> {record.check_answer}")
+        _print_record(record)
     return 0
 
 
@@ -152,8 +220,20 @@ def add_commands(sub: Any) -> None:
         aliases=["finetune"],
         help="teach the model question/answer pairs (LoRA fine-tuning)",
     )
-    p.add_argument("pairs", help="JSONL or CSV with question/answer pairs")
+    p.add_argument("pairs", nargs="?", help="JSONL or CSV with question/answer pairs")
     p.add_argument("--name", required=True, help="name of the new adapter")
+    p.add_argument(
+        "--from-library",
+        action="store_true",
+        help="teach the model to read excerpts of your documents (examples made "
+        "from the library; resumes a stopped run of the same name)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=300,
+        help="examples to make with --from-library (default 300)",
+    )
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=5e-4, help="learning rate")
     p.add_argument("--rank", type=int, default=16, help="LoRA rank")

@@ -166,17 +166,18 @@ def test_teaching_is_refused_when_the_memory_is_not_there(
     import psutil
 
     from assistant.core.finetune.teach import check_training_memory, training_memory_mb
+    from assistant.core.finetune.trainer import LoraSettings
 
     class Little:
         available = 300 * 2**20
 
     monkeypatch.setattr(psutil, "virtual_memory", lambda: Little())
     # The need depends on the CPU (float32 weights where bfloat16 is emulated).
-    needed = training_memory_mb(models_dir() / SMALL_MODEL) / 1024
+    needed = training_memory_mb(models_dir() / SMALL_MODEL, LoraSettings()) / 1024
     with pytest.raises(
         AssistantError, match=rf"needs about {needed:.1f} GB of free memory and 0\.3 GB"
     ):
-        check_training_memory(models_dir() / SMALL_MODEL)
+        check_training_memory(models_dir() / SMALL_MODEL, LoraSettings())
 
 
 def test_without_native_bfloat16_training_holds_float32_weights(
@@ -186,14 +187,16 @@ def test_without_native_bfloat16_training_holds_float32_weights(
     such a CPU the weights are float32, and the memory check counts 4 bytes each."""
     from assistant.core import hardware
     from assistant.core.finetune.teach import RUNTIME_MB, training_memory_mb
+    from assistant.core.finetune.trainer import LoraSettings
 
+    unquantised = LoraSettings(quantised=False)
     real = hardware.native_bf16
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     assert real() == ("avx512_bf16" in flags or "amx_bf16" in flags)
     monkeypatch.setattr(hardware, "native_bf16", lambda: True)
     assert hardware.training_dtype_name() == "bfloat16"
-    half = training_memory_mb(models_dir() / SMALL_MODEL) - RUNTIME_MB
+    half = training_memory_mb(models_dir() / SMALL_MODEL, unquantised) - RUNTIME_MB
     monkeypatch.setattr(hardware, "native_bf16", lambda: False)
     assert hardware.training_dtype_name() == "float32"
-    full = training_memory_mb(models_dir() / SMALL_MODEL) - RUNTIME_MB
+    full = training_memory_mb(models_dir() / SMALL_MODEL, unquantised) - RUNTIME_MB
     assert full == pytest.approx(2 * half)

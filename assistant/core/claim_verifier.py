@@ -289,6 +289,25 @@ def decide(reading: Reading, ask: Callable[[], float], config: VerifierConfig) -
     return "stated" if ask() >= config.min_stated else "not_stated"
 
 
+def passage_verdict(
+    claim: str,
+    spans: Sequence[str],
+    question: str,
+    judge: Judge,
+    config: VerifierConfig | None = None,
+    encode: Encode | None = None,
+) -> str:
+    """The app's verdict on one claim against these texts (the rule ``decide``
+    applies to an answer's claims), for text that is not an answer: a training
+    example's target checked against its passage."""
+    config = config or VerifierConfig()
+    if not spans:
+        return "not_stated"
+    reading = read_claim(claim, spans, question, encode)
+    asked = SOLO_QUESTIONS[config.stated_question or "solo_state"]
+    return decide(reading, lambda: judge(asked(claim, spans, question)), config)
+
+
 def verify_claims(
     claims: Sequence[Claim],
     sources: Sequence[Source],

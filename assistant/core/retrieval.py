@@ -439,8 +439,14 @@ def _text(cand: _Candidate) -> str:
 
 
 def _to_source(n: int, cand: _Candidate, score: float) -> Source:
-    row = cand.row
-    assert row is not None  # read by _complete
+    assert cand.row is not None  # read by _complete
+    return source_from_row(n, cand.row, score, cand.similarity or 0.0)
+
+
+def source_from_row(
+    n: int, row: dict[str, Any], score: float = 0.0, similarity: float = 0.0
+) -> Source:
+    """A chunk row of the store as the numbered passage the model reads."""
     return Source(
         n=n,
         path=row["path"],
@@ -453,7 +459,7 @@ def _to_source(n: int, cand: _Candidate, score: float) -> Source:
         text=row["text"],
         heading=row["heading"] or "",
         doc_id=row["doc_id"],
-        similarity=cand.similarity or 0.0,
+        similarity=similarity,
         boxes=boxes_from_json(row.get("boxes")),
     )
 

@@ -1,9 +1,11 @@
 """Trained adapters kept in the data directory, each with its training record.
 
-``adapters/<name>/`` holds ``adapter.gguf``, ``pairs.jsonl`` (the training data)
-and ``adapter.json`` (settings, loss history, timings, base model). A folder
-appears under its final name only when complete (written under a temp name, then
-renamed)."""
+``adapters/<name>/`` holds ``adapter.gguf``, the training data (``pairs.jsonl``,
+or ``examples.jsonl`` for a reading adapter taught from the library) and
+``adapter.json`` (settings, loss history, timings, base model). A folder appears
+under its final name only when complete (written under a temp name, then
+renamed); a run that can resume keeps its examples and checkpoint in
+``adapters/.<name>.work/`` until it is done."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ from assistant.core.fsutil import atomic_write_text, private_dir
 
 ADAPTER_FILE = "adapter.gguf"
 PAIRS_FILE = "pairs.jsonl"
+EXAMPLES_FILE = "examples.jsonl"
+CHECKPOINT_FILE = "checkpoint.pt"
 RECORD_FILE = "adapter.json"
 NAME_PATTERN = re.compile(r"^[\w][\w .-]{0,63}$")
 
@@ -34,7 +38,11 @@ class AdapterRecord(BaseModel):
     architecture: str = ""
     settings: LoraSettings
     system_prompt: str = ""
+    reading: bool = False
+    """Taught to answer from excerpts (``teach --from-library``): it is meant for
+    the rag+sft mode; a pairs adapter answers without excerpts."""
     pairs: int = 0
+    """Training pairs or examples."""
     steps: int = 0
     losses: list[tuple[int, float]] = Field(default_factory=list)
     load_s: float = 0.0
@@ -122,6 +130,17 @@ class AdapterStore:
                 "(`assistant teach PAIRS --name NAME`, or the Teach view)."
             )
         return latest
+
+    def work_dir(self, name: str) -> Path:
+        """Where a resumable run keeps its examples and checkpoint (kept across
+        runs of the same name until the adapter is made)."""
+        final = self.path(name)
+        if final.exists():
+            raise AssistantError(
+                f"An adapter named '{name}' already exists; pick another name or "
+                "delete it first."
+            )
+        return private_dir(self.root / f".{final.name}.work")
 
     def staging(self, name: str) -> Path:
         """A fresh temp folder to build the adapter in."""

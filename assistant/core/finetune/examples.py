@@ -47,12 +47,23 @@ def chat_messages(system_prompt: str, question: str) -> list[dict[str, str]]:
 def build_example(
     tokenizer: ChatTokenizer, system_prompt: str, pair: QAPair, max_tokens: int
 ) -> Example:
+    """A pair asked without excerpts, as the sft mode asks it."""
+    return build_chat_example(
+        tokenizer, chat_messages(system_prompt, pair.question), pair.answer, max_tokens
+    )
+
+
+def build_chat_example(
+    tokenizer: ChatTokenizer,
+    messages: Sequence[dict[str, str]],
+    answer: str,
+    max_tokens: int,
+) -> Example:
     """The prompt is tokenized on its own, exactly as llama.cpp will see it at
     answer time, and the answer (with the end-of-turn marker) after it."""
-    messages = chat_messages(system_prompt, pair.question)
     prompt = tokenizer.render(messages, add_generation_prompt=True)
     full = tokenizer.render(
-        [*messages, {"role": "assistant", "content": pair.answer}],
+        [*messages, {"role": "assistant", "content": answer}],
         add_generation_prompt=False,
     )
     if not full.startswith(prompt):
@@ -63,8 +74,9 @@ def build_example(
     prompt_ids = tokenizer.encode(prompt)
     answer_ids = tokenizer.encode(full[len(prompt) :])
     if len(prompt_ids) >= max_tokens - 1:
+        question = messages[-1]["content"]
         raise AssistantError(
-            f"The question \u201c{pair.question[:60]}\u201d is "
+            f"The question \u201c{question[:60]}\u201d is "
             f"{len(prompt_ids)} tokens with the chat template, over the limit of "
             f"{max_tokens}; shorten it or raise the maximum length."
         )

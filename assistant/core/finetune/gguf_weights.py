@@ -33,8 +33,10 @@ def gguf_parameter_count(model_path: Path) -> int:
         del reader
 
 
-def load_training_model(model_path: Path, dtype: Any) -> Any:
-    """A transformers causal LM with the GGUF's weights in ``dtype``."""
+def load_training_model(model_path: Path, dtype: Any, quantised: bool = False) -> Any:
+    """A transformers causal LM with the GGUF's weights in ``dtype``; with
+    ``quantised``, its linear and embedding weights as int8 rows instead
+    (int8_weights.py), each quantised as soon as it is read."""
     from accelerate import init_empty_weights
     from gguf import GGUFReader
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -45,6 +47,12 @@ def load_training_model(model_path: Path, dtype: Any) -> Any:
         load_gguf_checkpoint,
     )
 
+    from assistant.core.finetune.int8_weights import (
+        quantise_modules,
+        quantised_owner,
+        tie_output,
+    )
+
     try:
         parsed = load_gguf_checkpoint(str(model_path), return_tensors=False)
         config = AutoConfig.from_pretrained(
@@ -52,6 +60,8 @@ def load_training_model(model_path: Path, dtype: Any) -> Any:
         )
         with init_empty_weights(include_buffers=False):
             model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+        if quantised:
+            quantise_modules(model)
     except (ValueError, KeyError, NotImplementedError) as exc:
         raise AssistantError(
             f"{model_path.name}: this model's architecture cannot be loaded for "
@@ -68,7 +78,12 @@ def load_training_model(model_path: Path, dtype: Any) -> Any:
     try:
         for tensor in reader.tensors:
             for name, value in _dequantised(tensor, processor, mapping, parsed, dtype):
-                model.load_state_dict({name: value}, strict=False, assign=True)
+                owner = quantised_owner(model, name) if quantised else None
+                if owner is not None:
+                    owner.set_weight(value)
+                else:
+                    model.load_state_dict({name: value}, strict=False, assign=True)
+                del value
             if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
                 # the file's pages read so far leave this process's RSS (1.1 GB
                 # at the end otherwise, on top of the weights)
@@ -76,7 +91,10 @@ def load_training_model(model_path: Path, dtype: Any) -> Any:
     finally:
         del reader  # unmaps the file
     if getattr(config, "tie_word_embeddings", False):
-        model.tie_weights()
+        if quantised:
+            tie_output(model)
+        else:
+            model.tie_weights()
     empty = [n for n, p in model.named_parameters() if p.device.type == "meta"]
     if empty:
         raise AssistantError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,13 @@ from assistant.core.finetune.adapters import (
     AdapterStore,
     check_name,
 )
-from assistant.core.finetune.examples import GgufChatTokenizer, build_example
+from assistant.core.finetune.examples import (
+    ChatTokenizer,
+    Example,
+    GgufChatTokenizer,
+    build_example,
+    chat_messages,
+)
 from assistant.core.finetune.pairs import QAPair, save_pairs
 from assistant.core.finetune.trainer import (
     LoraSettings,
@@ -33,20 +40,20 @@ from assistant.core.hardware import training_dtype_name
 from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
 
 CHECK_TOKENS = 48
+CHECK_CONTEXT = 2048
 
 
 def check_adapter(
-    model_path: Path, adapter: Path, question: str, threads: int = 0
+    model_path: Path,
+    adapter: Path,
+    messages: Sequence[dict[str, str]],
+    threads: int = 0,
 ) -> str:
-    """Load the adapter with llama.cpp and answer ``question`` greedily."""
+    """Load the adapter with llama.cpp and answer ``messages`` greedily."""
     from assistant.core.llm import LlamaGenerator
-    from assistant.core.prompt import build_messages
 
-    generator = LlamaGenerator(model_path, 1024, threads, adapter=adapter)
+    generator = LlamaGenerator(model_path, CHECK_CONTEXT, threads, adapter=adapter)
     try:
-        messages, _ = build_messages(
-            question, [], [], generator.count_tokens, 1024, CHECK_TOKENS, grounded=False
-        )
         return "".join(
             generator.stream_chat(
                 messages, max_tokens=CHECK_TOKENS, temperature=0.0, cancel=CancelToken()
@@ -64,20 +71,30 @@ the activations of a batch of 4 pairs (bench/memory.py: 6.4 GB for the 1.5B
 default's 3.39 GB in bfloat16)."""
 
 
-def training_memory_mb(model_path: Path) -> float:
+QUANTISED_FACTOR = 2.0
+"""With int8 weights (1 byte each) the peak is about twice them plus the runtime:
+the LoRA weights, optimiser state and one layer's activations at a time
+(checkpointing) no longer shrink with the weights (bench/memory.py)."""
+
+
+def training_memory_mb(model_path: Path, settings: LoraSettings) -> float:
     from assistant.core.finetune.gguf_weights import gguf_parameter_count
 
-    width = 2 if training_dtype_name() == "bfloat16" else 4
+    if settings.quantised:
+        width, factor = 1, QUANTISED_FACTOR
+    else:
+        width = 2 if training_dtype_name() == "bfloat16" else 4
+        factor = WEIGHT_FACTOR
     weights_mb = gguf_parameter_count(model_path) * width / 2**20
-    return weights_mb * WEIGHT_FACTOR + RUNTIME_MB
+    return weights_mb * factor + RUNTIME_MB
 
 
-def check_training_memory(model_path: Path) -> None:
+def check_training_memory(model_path: Path, settings: LoraSettings) -> None:
     """Refuse before loading anything when the machine lacks the memory a run
     needs: a half-loaded model that pushes the laptop into swap helps no one."""
     import psutil
 
-    needed = training_memory_mb(model_path)
+    needed = training_memory_mb(model_path, settings)
     free = psutil.virtual_memory().available / 2**20
     if free < needed:
         raise AssistantError(
@@ -86,6 +103,20 @@ def check_training_memory(model_path: Path) -> None:
             "web browser frees the most) and try again, or choose a smaller chat "
             "model in Settings."
         )
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What an adapter is taught from: its examples, made once the tokenizer is
+    open, the first one's messages (asked again of the exported adapter) and how
+    its data is kept beside it."""
+
+    count: int
+    examples: Callable[[ChatTokenizer], list[Example]]
+    check_messages: list[dict[str, str]]
+    keep_data: Callable[[Path], None]
+    system_prompt: str = PLAIN_SYSTEM_PROMPT
+    reading: bool = False
 
 
 def teach(
@@ -102,21 +133,45 @@ def teach(
     check that llama.cpp loads it, and keep it (with its data) under ``name``.
     On failure or cancel nothing is left behind. ``epoch_end`` goes to the trainer."""
     settings = settings or LoraSettings()
+    if not pairs:
+        raise AssistantError("There are no training pairs.")
+    lesson = Lesson(
+        len(pairs),
+        lambda tokenizer: [
+            build_example(tokenizer, PLAIN_SYSTEM_PROMPT, p, settings.max_tokens)
+            for p in pairs
+        ],
+        chat_messages(PLAIN_SYSTEM_PROMPT, pairs[0].question),
+        lambda folder: save_pairs(pairs, folder / PAIRS_FILE),
+    )
+    return train_adapter(
+        model_path, lesson, name, settings, store, progress, cancel, epoch_end
+    )
+
+
+def train_adapter(
+    model_path: Path,
+    lesson: Lesson,
+    name: str,
+    settings: LoraSettings,
+    store: AdapterStore | None = None,
+    progress: TrainCallback | None = None,
+    cancel: CancelToken | None = None,
+    epoch_end: Callable[[Any, int], None] | None = None,
+    checkpoint: Path | None = None,
+) -> AdapterRecord:
+    """Train ``lesson`` into an adapter named ``name``, check that llama.cpp loads
+    it, and keep it. ``checkpoint``: the run resumes from it and saves to it."""
     store = store or AdapterStore()
     report = progress or (lambda p: None)
     name = check_name(name)
-    if not pairs:
-        raise AssistantError("There are no training pairs.")
-    check_training_memory(model_path)
+    check_training_memory(model_path, settings)
     started = time.perf_counter()
     staging = store.staging(name)
     try:
         tokenizer = GgufChatTokenizer(model_path)
         try:
-            examples = [
-                build_example(tokenizer, PLAIN_SYSTEM_PROMPT, p, settings.max_tokens)
-                for p in pairs
-            ]
+            examples = lesson.examples(tokenizer)
             pad_id = tokenizer.pad_id
             architecture = tokenizer.architecture
         finally:
@@ -129,16 +184,20 @@ def teach(
             architecture,
             staging / ADAPTER_FILE,
             name,
+            checkpoint,
         )
         if epoch_end is None:
             trained = train_in_child(job, report, cancel or CancelToken())
         else:  # a benchmark probing the model as it learns: it must be here
             trained = train_and_write(job, report, cancel, epoch_end)
-        save_pairs(pairs, staging / PAIRS_FILE)
+        lesson.keep_data(staging)
         report(TrainProgress("verifying", trained.steps, trained.steps))
         try:
             answer = check_adapter(
-                model_path, staging / ADAPTER_FILE, pairs[0].question, settings.threads
+                model_path,
+                staging / ADAPTER_FILE,
+                lesson.check_messages,
+                settings.threads,
             )
         except Exception as exc:
             raise AssistantError(
@@ -150,8 +209,9 @@ def teach(
             base_model_bytes=model_path.stat().st_size,
             architecture=architecture,
             settings=settings,
-            system_prompt=PLAIN_SYSTEM_PROMPT,
-            pairs=len(pairs),
+            system_prompt=lesson.system_prompt,
+            reading=lesson.reading,
+            pairs=lesson.count,
             steps=trained.steps,
             losses=trained.losses,
             load_s=trained.load_s,
@@ -159,7 +219,7 @@ def teach(
             total_s=time.perf_counter() - started,
             peak_rss_mb=trained.peak_rss_mb,
             adapted_weights=trained.adapted_weights,
-            check_question=pairs[0].question,
+            check_question=lesson.check_messages[-1]["content"],
             check_answer=answer,
         )
         store.commit(staging, record)

@@ -9,8 +9,10 @@ is later applied by llama.cpp to the quantised model.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 import random
 import time
 import warnings
@@ -59,6 +61,11 @@ class LoraSettings(BaseModel):
         "instead of keeping them (less memory, a slower step)",
     )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
+    quantised: bool = Field(
+        True,
+        description="hold the frozen weights as int8 rows (int8_weights.py): a "
+        "quarter of float32's memory",
+    )
 
     def total_steps(self, examples: int) -> int:
         return math.ceil(examples / self.batch_size) * self.epochs
@@ -100,7 +107,9 @@ class TrainResult:
     train_s: float = 0.0
 
 
-def load_base_model(model_path: Path) -> tuple[Any, BaseModelInfo]:
+def load_base_model(
+    model_path: Path, quantised: bool = False
+) -> tuple[Any, BaseModelInfo]:
     import torch
     from transformers.utils import logging as hf_logging
 
@@ -108,7 +117,8 @@ def load_base_model(model_path: Path) -> tuple[Any, BaseModelInfo]:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    model = load_training_model(model_path, getattr(torch, training_dtype_name()))
+    dtype = torch.float32 if quantised else getattr(torch, training_dtype_name())
+    model = load_training_model(model_path, dtype, quantised)
     release_memory()  # the loader's transient blocks (~450 MB of heap)
     config = model.config
     info = BaseModelInfo(
@@ -152,6 +162,87 @@ def batches(
     return out
 
 
+CHECKPOINT_EVERY_S = 300.0
+
+
+class Resume:
+    """A training run's state on disk: the LoRA weights, the optimiser's and the
+    schedule's state and the steps done, with a key naming the examples and the
+    settings it belongs to (a checkpoint of another run is ignored)."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        examples: Sequence[Example],
+        settings: LoraSettings,
+        every_s: float = CHECKPOINT_EVERY_S,
+    ) -> None:
+        self.path = path
+        self.every_s = every_s
+        self.saved_at = time.monotonic()
+        digest = hashlib.sha256(settings.model_dump_json(exclude={"threads"}).encode())
+        for example in examples:
+            digest.update(repr((example.input_ids, example.labels)).encode())
+        self.key = digest.hexdigest()
+
+    def restore(
+        self,
+        model: Any,
+        optimizer: Any,
+        scheduler: Any,
+        losses: list[tuple[int, float]],
+    ) -> int:
+        """The steps already done (0: none, or no usable checkpoint)."""
+        import torch
+        from peft import set_peft_model_state_dict
+
+        if self.path is None or not self.path.is_file():
+            return 0
+        try:
+            state = torch.load(self.path, weights_only=False)
+        except Exception:  # a file cut short: start again
+            log.warning("Unreadable training checkpoint %s: starting over", self.path)
+            return 0
+        if state.get("key") != self.key:
+            return 0
+        set_peft_model_state_dict(model, state["lora"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        losses.extend(state["losses"])
+        return int(state["step"])
+
+    def save_if_due(
+        self,
+        model: Any,
+        optimizer: Any,
+        scheduler: Any,
+        step: int,
+        losses: list[tuple[int, float]],
+    ) -> None:
+        import torch
+        from peft import get_peft_model_state_dict
+
+        if self.path is None or time.monotonic() - self.saved_at < self.every_s:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            lora = get_peft_model_state_dict(model)
+        partial = self.path.with_name(self.path.name + ".partial")
+        torch.save(
+            {
+                "key": self.key,
+                "step": step,
+                "lora": lora,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "losses": list(losses),
+            },
+            partial,
+        )
+        os.replace(partial, self.path)
+        self.saved_at = time.monotonic()
+
+
 def train_lora(
     model_path: Path,
     examples: Sequence[Example],
@@ -160,8 +251,11 @@ def train_lora(
     progress: TrainCallback | None = None,
     cancel: CancelToken | None = None,
     epoch_end: Callable[[Any, int], None] | None = None,
+    checkpoint: Path | None = None,
 ) -> TrainResult:
-    """``epoch_end(model, epoch)`` lets a benchmark probe the model as it learns."""
+    """``epoch_end(model, epoch)`` lets a benchmark probe the model as it learns.
+    ``checkpoint``: the run's state is saved there every few minutes, and a run
+    that finds one for the same examples and settings goes on from it."""
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
 
@@ -179,7 +273,7 @@ def train_lora(
     try:
         started = time.perf_counter()
         report(TrainProgress("loading"))
-        base, info = load_base_model(model_path)
+        base, info = load_base_model(model_path, settings.quantised)
         cancel.raise_if_cancelled()
         loaded = time.perf_counter()
 
@@ -212,9 +306,14 @@ def train_lora(
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
         result = TrainResult({}, info, load_s=loaded - started)
-        step = 0
+        resume = Resume(checkpoint, examples, settings)
+        step = resume.restore(model, optimizer, scheduler, result.losses)
+        skipped = 0
         for epoch in range(1, settings.epochs + 1):
             for batch in batches(examples, settings.batch_size, rng):
+                if skipped < step:  # done before the run was stopped
+                    skipped += 1
+                    continue
                 cancel.raise_if_cancelled()
                 ids, labels, mask = pad_batch(batch, pad_id)
                 loss_value = answer_loss(
@@ -229,7 +328,9 @@ def train_lora(
                 loss = float(loss_value.detach())
                 del loss_value
                 result.losses.append((step, loss))
+                resume.save_if_due(model, optimizer, scheduler, step, result.losses)
                 elapsed = time.perf_counter() - loaded
+                done_here = step - skipped
                 report(
                     TrainProgress(
                         "training",
@@ -238,7 +339,7 @@ def train_lora(
                         epoch,
                         loss,
                         elapsed,
-                        elapsed / step * (total - step),
+                        elapsed / done_here * (total - step),
                     )
                 )
             if epoch_end is not None:

@@ -54,6 +54,8 @@ class TrainingJob:
     """The GGUF architecture name the adapter is written for."""
     adapter_path: Path
     name: str
+    checkpoint: Path | None = None
+    """Where the run saves its state now and then, and resumes from."""
 
 
 def train_and_write(
@@ -75,6 +77,7 @@ def train_and_write(
         progress,
         cancel,
         epoch_end,
+        job.checkpoint,
     )
     progress(TrainProgress("exporting", result.steps, result.steps))
     adapted = write_gguf_adapter(
