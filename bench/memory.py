@@ -16,6 +16,10 @@ announced. Scenarios:
 - ``index``: ``Library.ingest`` of a big PDF (the CLI's path).
 - ``teach``: teaching N pairs for one epoch, then what is still held once it ended;
   ``teach-cancel``: the same run cancelled during training.
+- ``teach-reading``: training a reading adapter on ``--reading-examples`` (made by
+  ``teach --from-library`` from real documents: the app's real prompt length,
+  about 1,100 tokens) with the library-teaching settings (int8 frozen weights,
+  checkpointing); ``teach-reading-float``: the same with float32 weights.
 
 Prints a table and one ``BENCH {json}`` line.
 """
@@ -201,6 +205,59 @@ def child_teach(
     )
 
 
+def child_teach_reading(args: argparse.Namespace, quantised: bool) -> None:
+    from assistant.config import Settings
+    from assistant.core.finetune.adapters import AdapterStore
+    from assistant.core.finetune.reading_examples import read_examples
+    from assistant.core.finetune.teach import train_adapter
+    from assistant.core.finetune.trainer import TrainProgress
+    from assistant.core.hardware import release_memory
+    from assistant.core.library_teaching import reading_lesson, reading_settings
+    from assistant.core.model_files import resolve_chat_model
+
+    path = Path(args.reading_examples)
+    examples = [e for e in read_examples(path) if e.kind != "rejected"][: args.pairs]
+    settings = reading_settings().model_copy(update={"quantised": quantised})
+    lesson = reading_lesson(examples, settings.max_tokens, path)
+    model = resolve_chat_model(Settings().chat_model)
+    say("step", "before teaching")
+    seconds: list[float] = []
+    last = [time.perf_counter()]
+
+    def progress(p: TrainProgress) -> None:
+        now = time.perf_counter()
+        if p.phase == "training":
+            if not seconds:
+                say("phase", "training")
+            seconds.append(now - last[0])
+        else:
+            say("phase", p.phase)
+        last[0] = now
+
+    say("phase", "loading")
+    record = train_adapter(
+        model, lesson, f"memory-bench-{args.child}", settings, AdapterStore(), progress
+    )
+    say("phase", "ended")
+    release_memory()
+    time.sleep(2)
+    tokens = [len(e.input_ids) for e in lesson.examples(_tokenizer(model))]
+    say(
+        "step",
+        "after teaching",
+        step_s=sum(seconds[1:] or seconds) / max(1, len(seconds[1:] or seconds)),
+        steps=len(seconds),
+        tokens=sum(tokens) / len(tokens),
+        child_peak_mb=record.peak_rss_mb,
+    )
+
+
+def _tokenizer(model: Path) -> Any:
+    from assistant.core.finetune.examples import GgufChatTokenizer
+
+    return GgufChatTokenizer(model)
+
+
 LLM_CONFIGS = [  # n_ctx, n_batch, n_ubatch, repacked weights
     (4096, 512, 512, True),
     (4096, 512, 512, False),
@@ -329,6 +386,11 @@ def main() -> None:
     )
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument(
+        "--reading-examples",
+        default=str(HERE / "reading" / "examples.jsonl"),
+        help="reading examples for the teach-reading scenarios (first --pairs)",
+    )
+    parser.add_argument(
         "--only",
         default="llm,steps,window,index,teach,teach-checkpointing,teach-cancel",
     )
@@ -343,6 +405,8 @@ def main() -> None:
             "teach": lambda a: child_teach(a, None),
             "teach-cancel": lambda a: child_teach(a, 3),
             "teach-checkpointing": lambda a: child_teach(a, None, True),
+            "teach-reading": lambda a: child_teach_reading(a, True),
+            "teach-reading-float": lambda a: child_teach_reading(a, False),
             "llm": child_llm,
         }[args.child](args)
         return
@@ -374,7 +438,16 @@ def main() -> None:
             continue
         started = time.perf_counter()
         run = run_child(
-            scenario, ["--pdf", args.pdf, "--pairs", str(args.pairs)], child_env
+            scenario,
+            [
+                "--pdf",
+                args.pdf,
+                "--pairs",
+                str(args.pairs),
+                "--reading-examples",
+                args.reading_examples,
+            ],
+            child_env,
         )
         run.phases["wall_s"] = {"s": round(time.perf_counter() - started, 1)}
         runs.append(run)

@@ -32,6 +32,24 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+MMAP_THRESHOLD = 2 * 2**20
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def map_large_blocks() -> None:
+    """Have glibc map every block of 2 MB and more on its own, and unmap it when
+    freed. glibc raises its threshold (up to 32 MB) as large blocks are freed, and
+    then keeps them in the heap: a LoRA step's transient float32 weight blocks
+    and activations (2-55 MB each) left a heap of holes that put a 1,100-token
+    training step at 4.5 GB RSS instead of 2.8 GB (bench/memory.py, at the same
+    speed)."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def freeze_heap() -> None:
     """Leave every object alive now out of the cyclic garbage collector's full
     passes. A full pass walks the whole heap holding the GIL: with the models and

@@ -148,10 +148,13 @@ def teach_from_library(
     on_examples: Callable[[ExamplesProgress], None] | None = None,
     progress: TrainCallback | None = None,
     cancel: CancelToken | None = None,
+    before_training: Callable[[], None] | None = None,
 ) -> AdapterRecord:
     """Make (or finish making) ``lesson.limit`` examples from the library, then
     train (or resume training) the adapter and keep it. Raises ``Cancelled`` when
-    stopped; what was done is kept for the next run of the same name."""
+    stopped; what was done is kept for the next run of the same name.
+    ``before_training``: called once the examples are made (a caller that loaded
+    the chat model for them alone frees it for the training child)."""
     store = store or AdapterStore()
     cancel = cancel or CancelToken()
     name = check_name(lesson.name)
@@ -178,6 +181,8 @@ def teach_from_library(
             "questions were not answered by their passages. Add longer documents "
             "with more text, or teach question/answer pairs instead."
         )
+    if before_training is not None:
+        before_training()
     record = train_adapter(
         model_path,
         reading_lesson(examples, lesson.settings.max_tokens, work / EXAMPLES_FILE),

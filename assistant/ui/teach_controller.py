@@ -13,20 +13,23 @@ from assistant.config import Settings
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
 from assistant.core.finetune.trainer import LoraSettings
+from assistant.core.library_teaching import LibraryLesson, reading_settings
 from assistant.core.model_files import resolve_chat_model
 from assistant.ui.teach_window import TeachWindow
-from assistant.ui.workers.teach_worker import TeachWorker, TrainJob
+from assistant.ui.workers.teach_worker import LibraryTeachJob, TeachWorker, TrainJob
 from assistant.ui.workers.worker_thread import join, start_worker
 
 
 class TeachController(QObject):
     """Signals:
     sig_train(object): a TrainJob, to the worker.
+    sig_teach_library(object): a LibraryTeachJob, to the worker.
     sig_adapters_changed(list): adapter names, newest first.
     sig_trained(object): an AdapterRecord (for tests and the status bar).
     """
 
     sig_train = Signal(object)
+    sig_teach_library = Signal(object)
     sig_adapters_changed = Signal(list)
     sig_trained = Signal(object)
 
@@ -41,7 +44,7 @@ class TeachController(QObject):
         self._settings = settings
         self.store = store or AdapterStore()
         self.window: TeachWindow | None = None
-        self._job: TrainJob | None = None
+        self._job: TrainJob | LibraryTeachJob | None = None
         self.worker = TeachWorker()
         self.worker_thread = start_worker(
             self,
@@ -49,6 +52,7 @@ class TeachController(QObject):
             "teach-worker",
             [
                 (self.sig_train, self.worker.train),
+                (self.sig_teach_library, self.worker.teach_library),
                 (self.worker.sig_finished, self._on_finished),
             ],
         )
@@ -71,6 +75,7 @@ class TeachController(QObject):
         if self.window is None:
             window = TeachWindow(self.store, self._parent)
             window.sig_train.connect(self._on_train_requested)
+            window.sig_teach_library.connect(self.teach_library)
             window.sig_cancel.connect(self.cancel)
             window.sig_adapters_changed.connect(self._announce)
             self.worker.sig_progress.connect(window.on_progress)
@@ -101,6 +106,25 @@ class TeachController(QObject):
         )
         self._job = job
         self.sig_train.emit(job)
+
+    def teach_library(self, name: str, limit: int) -> None:
+        """Teach the chat model to read the library's documents (or go on with
+        a stopped run of the same name)."""
+        settings = self._settings()
+        try:
+            model = resolve_chat_model(settings.chat_model)
+        except AssistantError as exc:
+            QMessageBox.warning(self._parent, "Teach the model", str(exc))
+            if self.window is not None:
+                self.window.set_training(False)
+            return
+        job = LibraryTeachJob(
+            settings,
+            model,
+            LibraryLesson(name, limit, settings=reading_settings(settings.threads)),
+        )
+        self._job = job
+        self.sig_teach_library.emit(job)
 
     def cancel(self) -> None:
         if self._job is not None:

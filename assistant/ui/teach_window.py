@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from assistant.core.errors import AssistantError
 from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
 from assistant.core.finetune.pairs import load_pairs, save_pairs
+from assistant.core.finetune.reading_examples import ExamplesProgress
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress
 from assistant.core.time_left import format_time_left
 from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
@@ -68,6 +69,7 @@ class LossChart(QChartView):
         self.reset(1)
 
     def reset(self, total_steps: int) -> None:
+        self.total_steps = total_steps
         self.series.clear()
         self.x_axis.setRange(0, max(1, total_steps))
         self.x_axis.setTickCount(min(11, max(2, total_steps + 1)))
@@ -95,6 +97,7 @@ class TeachWindow(QWidget):
     """
 
     sig_train = Signal(list, str, object)
+    sig_teach_library = Signal(str, int)
     sig_cancel = Signal()
     sig_adapters_changed = Signal()
 
@@ -186,7 +189,16 @@ class TeachWindow(QWidget):
         self.start_button.setToolTip("Train an adapter on the pairs (Ctrl+Return)")
         self.start_button.clicked.connect(self.start)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.start)
-        self.cancel_button = QPushButton("Cancel")
+        self.library_button = QPushButton("Teach from my library")
+        self.library_button.setToolTip(
+            "Teach the model to read excerpts of your documents: it writes "
+            "questions about them, then learns to answer from what the search "
+            "finds (hours; Stop keeps what is done, Start again goes on)"
+        )
+        self.library_button.clicked.connect(self.teach_library)
+        self.library_limit = QSpinBox(minimum=2, maximum=5000, value=300)
+        self.library_limit.setToolTip("How many examples to make from the library")
+        self.cancel_button = QPushButton("Stop")
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar()
         self.status = QLabel("")
@@ -196,6 +208,11 @@ class TeachWindow(QWidget):
         run.addWidget(self.start_button)
         run.addWidget(self.cancel_button)
         run.addWidget(self.progress, 1)
+        library_row = QHBoxLayout()
+        library_row.addWidget(self.library_button)
+        library_row.addWidget(QLabel("examples"))
+        library_row.addWidget(self.library_limit)
+        library_row.addStretch(1)
 
         self.adapter_list = QListView()
         self.adapter_list.setModel(self.adapters)
@@ -213,6 +230,7 @@ class TeachWindow(QWidget):
         settings_layout = QVBoxLayout(settings_box)
         settings_layout.addLayout(form)
         settings_layout.addLayout(run)
+        settings_layout.addLayout(library_row)
         settings_layout.addWidget(self.status)
         layout.addWidget(settings_box)
         layout.addWidget(self.chart, 1)
@@ -304,19 +322,48 @@ class TeachWindow(QWidget):
         self.status.setText(PHASES["loading"])
         self.sig_train.emit(pairs, self.name_edit.text().strip(), settings)
 
+    def teach_library(self) -> None:
+        if not self.library_button.isEnabled():
+            return
+        name = self.name_edit.text().strip()
+        if name in self.adapters.names():
+            QMessageBox.information(
+                self,
+                "Teach the model",
+                "An adapter with this name exists; choose another name.",
+            )
+            return
+        self.chart.reset(0)
+        self.set_training(True)
+        self.status.setText("Writing questions about your documents…")
+        self.sig_teach_library.emit(name, self.library_limit.value())
+
     def cancel(self) -> None:
         self.cancel_button.setEnabled(False)
-        self.status.setText("Stopping after the current step…")
+        self.status.setText("Stopping…")
         self.sig_cancel.emit()
 
     def set_training(self, training: bool) -> None:
+        self.library_button.setEnabled(not training)
         self.start_button.setEnabled(not training)
         self.cancel_button.setEnabled(training)
         self.progress.setVisible(training)
         if training:
             self.progress.setRange(0, 0)
 
-    def on_progress(self, p: TrainProgress) -> None:
+    def on_progress(self, p: TrainProgress | ExamplesProgress) -> None:
+        if isinstance(p, ExamplesProgress):
+            self.progress.setRange(0, p.wanted)
+            self.progress.setValue(p.kept)
+            self.progress.setFormat(f"example {p.kept}/{p.wanted}")
+            self.status.setText(
+                f"Writing questions about your documents: {p.kept} of {p.wanted} "
+                f"examples kept ({p.tried} passages tried), "
+                f"{format_time_left(p.seconds_left)}"
+            )
+            return
+        if self.chart.total_steps != p.total_steps and p.phase == "training":
+            self.chart.reset(p.total_steps)
         if p.phase != "training":
             self.progress.setRange(0, 0)
             self.status.setText(PHASES.get(p.phase, p.phase))
@@ -326,6 +373,8 @@ class TeachWindow(QWidget):
         self.progress.setFormat(f"step {p.step}/{p.total_steps}")
         if p.loss is not None:
             self.chart.add(p.step, p.loss)
+        if p.loss is None:
+            return
         self.status.setText(
             f"Epoch {p.epoch}, step {p.step} of {p.total_steps}, loss {p.loss:.4f}"
             + ("" if p.eta_s is None else f", {format_time_left(p.eta_s)}")
@@ -343,7 +392,11 @@ class TeachWindow(QWidget):
 
     def on_cancelled(self) -> None:
         self.set_training(False)
-        self.status.setText("Training stopped; no adapter was saved.")
+        self.status.setText(
+            "Stopped; no adapter was saved. (Teaching from the library keeps its "
+            "examples and training so far: start it again with the same name to "
+            "go on.)"
+        )
 
     def on_failed(self, message: str) -> None:
         self.set_training(False)

@@ -157,6 +157,10 @@ def _died(code: int | None) -> str:
 
 
 def _child_main(send: Any, job: TrainingJob) -> None:
+    from assistant.core.hardware import map_large_blocks
+
+    map_large_blocks()
+
     def report(p: TrainProgress) -> None:
         send.send(("progress", p))
 

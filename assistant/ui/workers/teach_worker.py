@@ -8,10 +8,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import Cancelled
 from assistant.core.finetune.teach import teach
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+from assistant.core.library_teaching import LibraryLesson, teach_from_library
 from assistant.ui.workers.readable_error import readable_error
 
 
@@ -26,9 +28,24 @@ class TrainJob:
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
 
 
+@dataclass(frozen=True)
+class LibraryTeachJob:
+    """Teach the model to read the library (library_teaching.py), as a value: the
+    settings it was asked with, and its own cancel token. The job opens the
+    library and its own copy of the chat model for the examples (the chat keeps
+    answering meanwhile, on the chat worker's copy), and closes it before the
+    training child starts."""
+
+    settings: Settings
+    model_path: Path
+    lesson: LibraryLesson
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+
+
 class TeachWorker(QObject):
     """Signals:
-    sig_progress(object): TrainProgress (phase, step, loss, ETA).
+    sig_progress(object): TrainProgress (phase, step, loss, ETA), or
+        ExamplesProgress while a library job makes its examples.
     sig_finished(object): the AdapterRecord of the new adapter.
     sig_cancelled(): training stopped by the user; nothing was kept.
     sig_failed(str): a readable error.
@@ -59,4 +76,33 @@ class TeachWorker(QObject):
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
             return
+        self.sig_finished.emit(record)
+
+    @Slot(object)
+    def teach_library(self, job: LibraryTeachJob) -> None:
+        from assistant.core.services import Library, load_generator
+
+        generator = None
+        try:
+            library = Library.open(job.settings)
+            generator = load_generator(job.settings)
+            record = teach_from_library(
+                library,
+                generator,
+                job.model_path,
+                job.lesson,
+                on_examples=self.sig_progress.emit,
+                progress=self.sig_progress.emit,
+                cancel=job.cancel,
+                before_training=generator.close,
+            )
+        except Cancelled:
+            self.sig_cancelled.emit()
+            return
+        except Exception as exc:
+            self.sig_failed.emit(readable_error(exc))
+            return
+        finally:
+            if generator is not None:
+                generator.close()
         self.sig_finished.emit(record)
