@@ -146,6 +146,28 @@ def child_index(args: argparse.Namespace) -> None:
     )
 
 
+def _phases(
+    seconds: list[float], cancel: Any = None, cancel_at: int | None = None
+) -> Any:
+    """A training progress callback that announces the phases and keeps each
+    step's seconds (and cancels at step ``cancel_at``)."""
+    last = [time.perf_counter()]
+
+    def progress(p: Any) -> None:
+        now = time.perf_counter()
+        if p.phase == "training":
+            if not seconds:
+                say("phase", "training")
+            seconds.append(now - last[0])
+            if cancel_at is not None and p.step >= cancel_at:
+                cancel.cancel()
+        else:
+            say("phase", p.phase)
+        last[0] = now
+
+    return progress
+
+
 def child_teach(
     args: argparse.Namespace, cancel_at: int | None, checkpointing: bool = False
 ) -> None:
@@ -157,7 +179,7 @@ def child_teach(
     from assistant.core.finetune.adapters import AdapterStore
     from assistant.core.finetune.pairs import QAPair
     from assistant.core.finetune.teach import teach
-    from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+    from assistant.core.finetune.trainer import LoraSettings
     from assistant.core.hardware import release_memory
     from assistant.core.model_files import resolve_chat_model
 
@@ -168,19 +190,7 @@ def child_teach(
     say("step", "before teaching")
     cancel = CancelToken()
     seconds: list[float] = []
-    last = [time.perf_counter()]
-
-    def progress(p: TrainProgress) -> None:
-        now = time.perf_counter()
-        if p.phase == "training":
-            if not seconds:
-                say("phase", "training")
-            seconds.append(now - last[0])
-            if cancel_at is not None and p.step >= cancel_at:
-                cancel.cancel()
-        else:
-            say("phase", p.phase)
-        last[0] = now
+    progress = _phases(seconds, cancel, cancel_at)
 
     say("phase", "loading")
     with contextlib.suppress(Cancelled):
@@ -210,7 +220,6 @@ def child_teach_reading(args: argparse.Namespace, quantised: bool) -> None:
     from assistant.core.finetune.adapters import AdapterStore
     from assistant.core.finetune.reading_examples import read_examples
     from assistant.core.finetune.teach import train_adapter
-    from assistant.core.finetune.trainer import TrainProgress
     from assistant.core.hardware import release_memory
     from assistant.core.library_teaching import reading_lesson, reading_settings
     from assistant.core.model_files import resolve_chat_model
@@ -222,17 +231,7 @@ def child_teach_reading(args: argparse.Namespace, quantised: bool) -> None:
     model = resolve_chat_model(Settings().chat_model)
     say("step", "before teaching")
     seconds: list[float] = []
-    last = [time.perf_counter()]
-
-    def progress(p: TrainProgress) -> None:
-        now = time.perf_counter()
-        if p.phase == "training":
-            if not seconds:
-                say("phase", "training")
-            seconds.append(now - last[0])
-        else:
-            say("phase", p.phase)
-        last[0] = now
+    progress = _phases(seconds)
 
     say("phase", "loading")
     record = train_adapter(

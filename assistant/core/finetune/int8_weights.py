@@ -81,6 +81,12 @@ class _Int8Product(torch.autograd.Function):
         return grad_x, None, None, None
 
 
+def _set_rows(module: nn.Module, weight: torch.Tensor) -> None:
+    q, scale = quantise_rows(weight)
+    module.weight = nn.Parameter(q, requires_grad=False)
+    module.scale = nn.Parameter(scale, requires_grad=False)
+
+
 class Int8Linear(nn.Linear):
     """A frozen ``nn.Linear`` whose weight is int8 rows with float32 scales."""
 
@@ -103,9 +109,7 @@ class Int8Linear(nn.Linear):
             self.register_parameter("bias", None)
 
     def set_weight(self, weight: torch.Tensor) -> None:
-        q, scale = quantise_rows(weight)
-        self.weight = nn.Parameter(q, requires_grad=False)
-        self.scale = nn.Parameter(scale, requires_grad=False)
+        _set_rows(self, weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bias = None if self.bias is None else self.bias.float()
@@ -131,9 +135,7 @@ class Int8Embedding(nn.Embedding):
         )
 
     def set_weight(self, weight: torch.Tensor) -> None:
-        q, scale = quantise_rows(weight)
-        self.weight = nn.Parameter(q, requires_grad=False)
-        self.scale = nn.Parameter(scale, requires_grad=False)
+        _set_rows(self, weight)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.weight[ids].float() * self.scale[ids].unsqueeze(-1)

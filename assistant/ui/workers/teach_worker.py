@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from assistant.config import Settings
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import Cancelled
+from assistant.core.finetune.adapters import AdapterRecord
 from assistant.core.finetune.teach import teach
-from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+from assistant.core.finetune.trainer import LoraSettings
 from assistant.core.library_teaching import LibraryLesson, teach_from_library
 from assistant.ui.workers.readable_error import readable_error
 
@@ -58,51 +60,47 @@ class TeachWorker(QObject):
 
     @Slot(object)
     def train(self, job: TrainJob) -> None:
-        def on_progress(progress: TrainProgress) -> None:
-            self.sig_progress.emit(progress)
-
-        try:
-            record = teach(
+        self._report(
+            lambda: teach(
                 job.model_path,
                 job.pairs,
                 job.name,
                 job.settings,
-                progress=on_progress,
+                progress=self.sig_progress.emit,
                 cancel=job.cancel,
             )
-        except Cancelled:
-            self.sig_cancelled.emit()
-            return
-        except Exception as exc:
-            self.sig_failed.emit(readable_error(exc))
-            return
-        self.sig_finished.emit(record)
+        )
 
     @Slot(object)
     def teach_library(self, job: LibraryTeachJob) -> None:
         from assistant.core.services import Library, load_generator
 
-        generator = None
-        try:
-            library = Library.open(job.settings)
+        def run() -> AdapterRecord:
             generator = load_generator(job.settings)
-            record = teach_from_library(
-                library,
-                generator,
-                job.model_path,
-                job.lesson,
-                on_examples=self.sig_progress.emit,
-                progress=self.sig_progress.emit,
-                cancel=job.cancel,
-                before_training=generator.close,
-            )
+            try:
+                return teach_from_library(
+                    Library.open(job.settings),
+                    generator,
+                    job.model_path,
+                    job.lesson,
+                    on_examples=self.sig_progress.emit,
+                    progress=self.sig_progress.emit,
+                    cancel=job.cancel,
+                    before_training=generator.close,
+                )
+            finally:
+                generator.close()
+
+        self._report(run)
+
+    def _report(self, run: Callable[[], AdapterRecord]) -> None:
+        """The new adapter, a cancel or a readable error, as signals."""
+        try:
+            record = run()
         except Cancelled:
             self.sig_cancelled.emit()
             return
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
             return
-        finally:
-            if generator is not None:
-                generator.close()
         self.sig_finished.emit(record)
