@@ -307,12 +307,13 @@ def train_lora(
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
         result = TrainResult({}, info, load_s=loaded - started)
         resume = Resume(checkpoint, examples, settings)
-        step = resume.restore(model, optimizer, scheduler, result.losses)
-        skipped = 0
+        resumed = resume.restore(model, optimizer, scheduler, result.losses)
+        step = skipped = 0
         for epoch in range(1, settings.epochs + 1):
             for batch in batches(examples, settings.batch_size, rng):
-                if skipped < step:  # done before the run was stopped
+                if skipped < resumed:  # done before the run was stopped
                     skipped += 1
+                    step += 1
                     continue
                 cancel.raise_if_cancelled()
                 ids, labels, mask = pad_batch(batch, pad_id)
@@ -330,7 +331,7 @@ def train_lora(
                 result.losses.append((step, loss))
                 resume.save_if_due(model, optimizer, scheduler, step, result.losses)
                 elapsed = time.perf_counter() - loaded
-                done_here = step - skipped
+                done_here = step - resumed
                 report(
                     TrainProgress(
                         "training",
