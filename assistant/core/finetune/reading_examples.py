@@ -224,12 +224,11 @@ def make_example(
     found = tools.search(question)
     gold_found = any(_overlaps(s, gold) for s in found)
     decline = wants_decline(chunk_id, seed)
+    sources = [s for s in found if not _overlaps(s, gold)]
     if decline:
-        sources = [s for s in found if not _overlaps(s, gold)]
         if not sources:
             return rejected("nothing but the passage found", question)
     else:
-        sources = [s for s in found if not _overlaps(s, gold)]
         slot = random.Random(f"{seed}:{chunk_id}:slot").randrange(
             min(GOLD_SLOTS, len(sources) + 1)
         )
