@@ -284,3 +284,79 @@ def test_modes_choose_retrieval_and_adapter(
         conversation.ask("Q?", mode="sft")
     with pytest.raises(AssistantError, match="Unknown answer mode"):
         conversation.ask("Q?", mode="magic")
+
+
+def _tiny_lora(seed: int) -> tuple[torch.nn.Module, torch.optim.Optimizer, object]:
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(4, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.proj(x)
+
+    model = get_peft_model(Tiny(), LoraConfig(r=2, target_modules=["proj"]))
+    for name, p in model.named_parameters():  # lora_B starts at zero: make it differ
+        if "lora_B" in name:
+            torch.nn.init.normal_(p)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+    return model, optimizer, scheduler
+
+
+def test_a_checkpoint_resumes_only_its_own_run(tmp_path: Path) -> None:
+    from assistant.core.finetune.examples import Example
+    from assistant.core.finetune.trainer import Resume
+
+    path = tmp_path / "checkpoint.pt"
+    examples = [Example([1, 2, 3], [-100, 2, 3]), Example([4, 5], [-100, 5])]
+    settings = LoraSettings(rank=2)
+    model, optimizer, scheduler = _tiny_lora(1)
+    model(torch.ones(1, 4)).sum().backward()
+    optimizer.step()
+    saver = Resume(path, examples, settings, every_s=0.0)
+    saver.save_if_due(model, optimizer, scheduler, 7, [(1, 2.0), (7, 0.5)])
+    assert path.is_file() and not path.with_name(path.name + ".partial").exists()
+
+    def lora(m: torch.nn.Module) -> list[torch.Tensor]:
+        return [p.detach().clone() for n, p in m.named_parameters() if "lora_" in n]
+
+    # the same examples and settings: the weights, optimiser and losses come back
+    fresh, fresh_opt, fresh_sched = _tiny_lora(2)
+    assert not all(
+        torch.equal(a, b) for a, b in zip(lora(fresh), lora(model), strict=True)
+    )
+    losses: list[tuple[int, float]] = []
+    assert (
+        Resume(path, examples, settings).restore(fresh, fresh_opt, fresh_sched, losses)
+        == 7
+    )
+    assert all(torch.equal(a, b) for a, b in zip(lora(fresh), lora(model), strict=True))
+    assert losses == [(1, 2.0), (7, 0.5)]
+    assert fresh_opt.state_dict()["state"]  # AdamW's moments restored
+
+    # other settings, other examples, or a damaged file: start over
+    other, other_opt, other_sched = _tiny_lora(3)
+    before = lora(other)
+    for resume in (
+        Resume(path, examples, settings.model_copy(update={"learning_rate": 1e-3})),
+        Resume(path, examples[:1], settings),
+    ):
+        assert resume.restore(other, other_opt, other_sched, []) == 0
+    assert all(torch.equal(a, b) for a, b in zip(lora(other), before, strict=True))
+    # the thread count is not part of the run: another machine goes on with it
+    assert (
+        Resume(path, examples, settings.model_copy(update={"threads": 7})).restore(
+            other, other_opt, other_sched, []
+        )
+        == 7
+    )
+    path.write_bytes(path.read_bytes()[:100])
+    third, third_opt, third_sched = _tiny_lora(4)
+    assert (
+        Resume(path, examples, settings).restore(third, third_opt, third_sched, []) == 0
+    )

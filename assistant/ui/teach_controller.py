@@ -79,7 +79,6 @@ class TeachController(QObject):
             window.sig_cancel.connect(self.cancel)
             window.sig_adapters_changed.connect(self._announce)
             self.worker.sig_progress.connect(window.on_progress)
-            self.worker.sig_finished.connect(window.on_finished)
             self.worker.sig_cancelled.connect(window.on_cancelled)
             self.worker.sig_failed.connect(window.on_failed)
             self.window = window
@@ -131,6 +130,10 @@ class TeachController(QObject):
             self._job.cancel.cancel()
 
     def _on_finished(self, record: AdapterRecord) -> None:
+        # The window hears of it here rather than through its own queued
+        # connection, so its list is current by the time sig_trained is out.
+        if self.window is not None:
+            self.window.on_finished(record)
         self._announce()
         self.sig_trained.emit(record)
 
