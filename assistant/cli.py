@@ -520,9 +520,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             decline_unsupported=not args.keep_unsupported,
         )
 
+        adapter = Path(args.adapter) if args.adapter else None
+
         def answer(question: str) -> Answer:
             conversation.reset()
-            return conversation.ask(question)
+            if adapter is None:
+                return conversation.ask(question)
+            return conversation.ask(question, mode="rag+sft", adapter=adapter)
 
     def on_progress(done: int, total: int) -> None:
         if sys.stderr.isatty():
@@ -762,6 +766,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--reranker",
         help="re-rank with this cross-encoder folder or chat model (.gguf or name); "
         "'' = none (default: the settings)",
+    )
+    p.add_argument(
+        "--adapter",
+        help="answer with this GGUF LoRA adapter applied (e.g. a reading adapter)",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)

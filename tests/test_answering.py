@@ -296,3 +296,19 @@ def test_self_check_no_turns_the_reply_into_a_decline_and_yes_keeps_it(
     generator.judgements = [-2.0]
     answer = unchecked.ask("Who services the pump in winter?")
     assert not answer.declined and answer.self_check == -2.0  # benchmarks decide
+
+
+def test_an_empty_library_says_to_add_documents_first(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.answer_check import EMPTY_EN, EMPTY_ZH
+
+    conversation = Conversation(library, generator)
+    answer = conversation.ask("What cools the reactor?")
+    assert answer.declined and answer.text == EMPTY_EN
+    assert conversation.ask("反应堆用什么冷却？").text == EMPTY_ZH
+    assert not generator.prompts  # the model was not asked
+    (docs / "facts.txt").write_text("The reactor cools with heavy water. " * 3)
+    library.ingest([docs])
+    generator.queue("The reactor cools with heavy water.")
+    assert conversation.ask("What cools the reactor?").text != EMPTY_EN

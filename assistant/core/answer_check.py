@@ -16,6 +16,13 @@ from assistant.core.types import Claim, Source
 
 DECLINE_EN = "Your documents don't seem to contain the answer to this question."
 DECLINE_ZH = "在您的文档中没有找到这个问题的答案。"
+EMPTY_EN = (
+    "Your library is empty: add documents first (drop files on the window, or "
+    "Add files), then ask again."
+)
+EMPTY_ZH = (
+    "您的资料库还是空的：请先添加文档（把文件拖到窗口上，或点击“添加文件”），再提问。"
+)
 
 _DECLINES = re.compile(
     r"(do(es)?(n't| not) (say|contain|mention|include|provide|specify|cover)|"
@@ -28,9 +35,13 @@ _WORD = re.compile(r"[\u3400-\u9fff]|[^\W\d_\u3400-\u9fff]{2,}")
 _HEADER_ECHO = re.compile(r"^\s*\[?\d{1,3}\]?\s*\S+\.\w{2,4}, page \d+", re.IGNORECASE)
 
 
-def decline_text(question: str, unknown: Sequence[str] = ()) -> str:
+def decline_text(
+    question: str, unknown: Sequence[str] = (), empty: bool = False
+) -> str:
     """The honest answer, in the question's language, naming what the documents
-    never mention when that is the reason."""
+    never mention when that is the reason (``empty``: there are no documents)."""
+    if empty:
+        return EMPTY_ZH if has_cjk(question) else EMPTY_EN
     if not unknown:
         return DECLINE_ZH if has_cjk(question) else DECLINE_EN
     if has_cjk(question):

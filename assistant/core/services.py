@@ -491,7 +491,8 @@ class Conversation:
         if use_retrieval and (not sources or unknown):
             # nothing in the library is about this, or it never names what the
             # question asks about: say so without asking the model
-            text = decline_text(question, unknown)
+            empty = not sources and self.library.store.count_chunks() == 0
+            text = decline_text(question, unknown, empty)
             if on_token is not None:
                 on_token(text)
             return Answer(

@@ -36,7 +36,9 @@ from assistant.config import (
     generator_settings,
     save_settings,
 )
+from assistant.core.errors import AssistantError
 from assistant.core.hardware import freeze_heap
+from assistant.core.model_files import resolve_chat_model
 from assistant.ui.about_dialog import show_about
 from assistant.ui.chat_controller import ChatController
 from assistant.ui.library_controller import LibraryController
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         library.sig_state.connect(self.model_label.setText)
         library.sig_count.connect(self.count_label.setText)
         chat.sig_status.connect(self._show_status)
+        self.chat_pane.sig_status.connect(self._show_status)
         questions = chat.idle_questions
         questions.sig_found.connect(library.sig_add_questions)
         questions.sig_update_index.connect(library.sig_update_index)
@@ -265,7 +268,11 @@ class MainWindow(QMainWindow):
             self.library.add(documents)
 
     def show_about(self) -> None:
-        show_about(self, self.settings.chat_model, self.library.embedder_name)
+        try:
+            chat_model = resolve_chat_model(self.settings.chat_model).name
+        except AssistantError as exc:
+            chat_model = f"not found ({exc})"
+        show_about(self, chat_model, self.library.embedder_name)
 
     # ---- settings and layout -----------------------------------------------------
     def open_settings(self) -> None:

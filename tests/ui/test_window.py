@@ -177,6 +177,32 @@ def test_unsupported_claims_are_shaded_and_flagged() -> None:
     assert "(claim:3:1)" in markdown and "1 of 2 sentences" in markdown
 
 
+def test_code_in_a_shaded_sentence_stays_where_it_was_written(qtbot) -> None:
+    from PySide6.QtWidgets import QTextBrowser
+
+    from assistant.core.conversations import Message
+    from assistant.core.types import Claim
+    from assistant.ui.panes.chat_pane import message_markdown
+
+    sentence = (
+        "To load it you can use the `read.table()` function with the "
+        "`header=TRUE` argument, or `x[1]`."
+    )
+    text = f"Yes. {sentence} [1]"
+    start = text.index("To")
+    message = Message(
+        "assistant",
+        text,
+        claims=[Claim(sentence, start, start + len(sentence), False)],
+    )
+    view = QTextBrowser()
+    qtbot.addWidget(view)
+    view.setMarkdown(message_markdown(0, message))
+    shown = view.toPlainText()
+    assert sentence.replace("`", "") in shown, shown  # (was: the code first)
+    assert "cite:0:1" in message_markdown(0, message)  # x[1] is not a citation
+
+
 def test_a_contradicted_claim_is_flagged_and_its_span_shows_on_hover(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
 ) -> None:
@@ -1098,3 +1124,23 @@ def test_settings_refused_at_start_are_named_in_a_dialog(
     boxes = [w for w in window.findChildren(QMessageBox) if w.isVisible()]
     assert len(boxes) == 1 and "top_k = 100 refused" in boxes[0].informativeText()
     boxes[0].close()
+
+
+def test_small_dead_ends_say_what_to_do(window, monkeypatch) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant.core.model_files import resolve_chat_model
+
+    # Compare with nothing typed says so instead of doing nothing
+    window.chat_pane.input.clear()
+    window.chat_pane.submit_compare()
+    assert window.statusBar().currentMessage().startswith("Type a question first")
+    # Help > About names the chat model in use (the default: setting "")
+    shown: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox,
+        "about",
+        staticmethod(lambda parent, title, text: shown.append(text)),
+    )
+    window.show_about()
+    assert f"Chat model: {resolve_chat_model('').name}<" in shown[0]

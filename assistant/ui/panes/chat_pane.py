@@ -27,6 +27,7 @@ from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
 
 CITATION_MARKER = re.compile(r"\[(\d{1,3})\]")
+INLINE_CODE = re.compile(r"(`+)([^`\n]|[^`\n].*?[^`\n])\1(?!`)")
 WELCOME = (
     "### Ask about your documents\n\n"
     "Add files on the left (or drop them on the window), then type a question below. "
@@ -78,6 +79,7 @@ def annotated_answer(index: int, message: Message) -> str:
     flag goes after the block)."""
     text = message.text
     fences = fenced_blocks(text)
+    code_spans = [(m.start(), m.end(), m.group(2)) for m in INLINE_CODE.finditer(text)]
     edits: list[tuple[int, int, str]] = []
     for k, claim in enumerate(message.claims):
         if claim.supported:
@@ -89,10 +91,19 @@ def annotated_answer(index: int, message: Message) -> str:
         after_fence = fence_end(fences, claim.start)
         if after_fence is None:
             edits.append((claim.start, claim.start, f'<span style="{style}">'))
+            # Qt's Markdown reader moves a `code` span out of raw HTML around it
+            # (to the span's start): inside the shading it is HTML too.
+            edits.extend(
+                (start, end, f"<code>{html.escape(code.strip())}</code>")
+                for start, end, code in code_spans
+                if claim.start <= start and end <= claim.end
+            )
             edits.append((claim.end, claim.end, "</span>" + flag))
         else:
             edits.append((after_fence, after_fence, flag))
     for match in CITATION_MARKER.finditer(text):
+        if any(start <= match.start() < end for start, end, _ in code_spans):
+            continue  # `a[1]` is code, not a citation
         n = int(match.group(1))
         k = _claim_for_marker(message, n, match.start())
         edits.append((match.start(), match.end(), f"[\\[{n}\\]](cite:{index}:{n}:{k})"))
@@ -220,6 +231,7 @@ class ChatPane(QWidget):
     sig_conversation_selected = Signal(str)
     sig_search = Signal(str)
     sig_compare = Signal(str)
+    sig_status = Signal(str, int)
     sig_regenerate = Signal(int)
 
     def __init__(self, model: ChatMessagesModel, parent: QWidget | None = None) -> None:
@@ -349,7 +361,13 @@ class ChatPane(QWidget):
 
     def submit_compare(self) -> None:
         question = self.input.toPlainText().strip()
-        if question and self.compare_button.isEnabled():
+        if not question:
+            self.input.setFocus()
+            self.sig_status.emit(
+                "Type a question first: Compare answers it in every mode side by side.",
+                5000,
+            )
+        elif self.compare_button.isEnabled():
             self.input.clear()
             self.sig_compare.emit(question)
 
