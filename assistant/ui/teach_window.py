@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +38,7 @@ from assistant.core.finetune.reading_examples import ExamplesProgress
 from assistant.core.finetune.trainer import LoraSettings, TrainProgress
 from assistant.core.time_left import format_time_left
 from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
+from assistant.ui.theme import is_dark
 
 PHASES = {
     "loading": "Loading the base model for training (about a minute)…",
@@ -66,7 +67,25 @@ class LossChart(QChartView):
         super().__init__(chart)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumHeight(200)
+        self.follow_theme()
         self.reset(1)
+
+    def follow_theme(self) -> None:
+        """Charts draw with a theme of their own, not the palette: pick the one
+        that matches it (white on a dark window otherwise)."""
+        theme = (
+            QChart.ChartTheme.ChartThemeDark
+            if is_dark()
+            else QChart.ChartTheme.ChartThemeLight
+        )
+        chart = self.chart()
+        if chart.theme() != theme:
+            chart.setTheme(theme)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.follow_theme()
+        super().changeEvent(event)
 
     def reset(self, total_steps: int) -> None:
         self.total_steps = total_steps

@@ -844,8 +844,16 @@ def test_dark_theme_is_chosen_and_remembered(qtbot: QtBot, window: MainWindow) -
     palette, style = QApplication.palette(), QApplication.style().name()
     try:
         assert not is_dark()  # the offscreen platform reports no dark desktop
+        from PySide6.QtCharts import QChart
+
+        teach = window.teach.open()
+        chart = teach.chart.chart()
+        assert chart.theme() == QChart.ChartTheme.ChartThemeLight
         window.dark_action.setChecked(True)
         assert is_dark()
+        # the Teach view's loss chart follows (it drew white on dark before)
+        qtbot.waitUntil(lambda: chart.theme() == QChart.ChartTheme.ChartThemeDark)
+        teach.close()
         window.close()  # the choice was saved when made
         QApplication.setPalette(palette)
         again = MainWindow(window.settings)
