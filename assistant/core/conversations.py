@@ -180,6 +180,17 @@ class ConversationStore:
                 records.append(record)
         return sorted(records, key=lambda r: r.created, reverse=True)
 
+    def last_saved(self) -> str | None:
+        """The id of the conversation saved last (the one to reopen at start)."""
+        newest: tuple[float, str] | None = None
+        for path in self.directory.glob("*.json"):
+            try:
+                saved = (path.stat().st_mtime, path.stem)
+            except OSError:  # deleted meanwhile
+                continue
+            newest = saved if newest is None else max(newest, saved)
+        return newest[1] if newest else None
+
     def load(self, conversation_id: str) -> ConversationRecord | None:
         """One conversation; None if it is gone, damaged or too large."""
         return _read(self._path(conversation_id))

@@ -114,6 +114,9 @@ class ChatController(QObject):
         wiring = self._wiring()
         self.worker_thread = start_worker(self, self.worker, "chat-worker", wiring)
         self.sig_load.emit()
+        last = self.store.last_saved()
+        if last is not None:
+            self.open_conversation(last)  # where the user left off
         self.refresh_conversations()
 
     def _wiring(self) -> Wiring:

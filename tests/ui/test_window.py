@@ -319,6 +319,15 @@ def test_conversation_is_saved_and_exported(
     assert window.chat.messages.rowCount() == 0
     window.chat.open_conversation(saved[0].id)
     assert window.chat.messages.rowCount() == 2
+    # the next start opens where the user left off, not on a new conversation
+    again = MainWindow(window.settings)
+    qtbot.addWidget(again)
+    try:
+        assert again.chat.conversation.id == saved[0].id
+        assert again.chat.messages.rowCount() == 2
+        assert "Hello there." in again.chat_pane.transcript.toPlainText()
+    finally:
+        again.shutdown()
 
 
 def test_conversations_are_searched_by_title_question_and_answer(
