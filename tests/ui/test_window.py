@@ -1161,3 +1161,23 @@ def test_small_dead_ends_say_what_to_do(window, monkeypatch) -> None:  # type: i
     )
     window.show_about()
     assert f"Chat model: {resolve_chat_model('').name}<" in shown[0]
+
+
+def test_the_conversation_search_box_stays_readable_with_larger_text(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from assistant.ui.window_layout import set_text_points
+
+    font = QApplication.font()
+    try:
+        window.resize(1280, 800)
+        for points in (9, 14, 18):
+            set_text_points(points)
+            qtbot.wait(50)
+            edit = window.chat_pane.search_edit
+            need = edit.fontMetrics().horizontalAdvance("Search conv")
+            assert edit.width() >= need, (points, edit.width(), need)
+    finally:
+        QApplication.setFont(font)

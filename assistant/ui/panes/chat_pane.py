@@ -12,9 +12,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QTextBrowser,
+    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -238,7 +240,6 @@ class ChatPane(QWidget):
         super().__init__(parent)
         self.model = model
         self.conversations = QComboBox()
-        self.conversations.setMinimumContentsLength(18)
         self.conversations.activated.connect(
             lambda i: self.sig_conversation_selected.emit(
                 self.conversations.itemData(i)
@@ -249,21 +250,28 @@ class ChatPane(QWidget):
         self.search_edit.setToolTip(
             "Show only conversations whose title, questions or answers contain this"
         )
-        self.search_edit.setMaximumWidth(200)
         self.search_edit.textChanged.connect(self.sig_search.emit)
         header = QHBoxLayout()
         header.addWidget(QLabel("<b>Chat</b>"))
-        header.addWidget(self.conversations, 1)
-        header.addWidget(self.search_edit)
-        for text, tip, signal in (
-            ("New", "New conversation (Ctrl+N)", self.sig_new),
-            ("Rename", "Rename this conversation", self.sig_rename),
-            ("Delete", "Delete this conversation", self.sig_delete),
-            ("Export", "Export as Markdown with sources (Ctrl+E)", self.sig_export),
+        header.addWidget(self.conversations, 3)
+        header.addWidget(self.search_edit, 2)
+        new = tool_button("New", "New conversation (Ctrl+N)")
+        new.clicked.connect(self.sig_new.emit)
+        header.addWidget(new)
+        # the rest in a menu: with larger text four buttons left the search box
+        # two letters wide
+        self.more_button = tool_button("⋯", "Rename, delete or export")
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.more_button)
+        for text, signal in (
+            ("Rename…", self.sig_rename),
+            ("Delete", self.sig_delete),
+            ("Export as Markdown…\tCtrl+E", self.sig_export),
         ):
-            button = tool_button(text, tip)
-            button.clicked.connect(signal.emit)
-            header.addWidget(button)
+            menu.addAction(text).triggered.connect(signal.emit)
+        self.more_button.setMenu(menu)
+        header.addWidget(self.more_button)
+        self._fit_header()
 
         self.transcript = QTextBrowser()
         self.transcript.setOpenLinks(False)
@@ -400,7 +408,17 @@ class ChatPane(QWidget):
         """Links take their colour when rendered: render again for a new theme."""
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_busy"):
             self.refresh_view()
+        if event.type() == QEvent.Type.FontChange and hasattr(self, "search_edit"):
+            self._fit_header()
         super().changeEvent(event)
+
+    def _fit_header(self) -> None:
+        """Room for a few words in the conversation list and the search box at
+        any text size (the pane's minimum width grows with the text)."""
+        metrics = self.fontMetrics()
+        self.search_edit.setMinimumWidth(metrics.horizontalAdvance("Search conv") + 30)
+        self.search_edit.setMaximumWidth(metrics.horizontalAdvance("M" * 16))
+        self.conversations.setMinimumContentsLength(8)
 
     def refresh_view(self) -> None:
         messages = self.model.messages()
