@@ -63,6 +63,8 @@ class ChatController(QObject):
         0: until replaced, "" clears a question's "Searching…/Reading…");
         sig_model(str, bool): the model label and whether it is still loading;
         sig_open_source(object): show this Source (or span) in the viewer;
+        sig_passages_gone(): the answer whose passage the viewer shows left the
+            screen (a new question, another conversation);
         sig_answer_shown(object): an Answer is on screen, complete (tests).
     ``idle_questions`` has signals of its own (search questions written while the
     model is free).
@@ -76,6 +78,7 @@ class ChatController(QObject):
     sig_status = Signal(str, int)
     sig_model = Signal(str, bool)
     sig_open_source = Signal(object)
+    sig_passages_gone = Signal()
     sig_answer_shown = Signal(object)
 
     def __init__(
@@ -209,6 +212,7 @@ class ChatController(QObject):
         )
         self.messages.append(Message("user", question))
         self.messages.append(Message("assistant", ""))
+        self.sig_passages_gone.emit()
         self.pane.set_busy(True)
         self.idle_questions.model_busy(True)
         if mode_uses_retrieval(mode):
@@ -394,6 +398,7 @@ class ChatController(QObject):
         self.pane.set_busy(False)
         self.conversation = record
         self.messages.set_messages(record.messages)
+        self.sig_passages_gone.emit()
         last = next(
             (m for m in reversed(record.messages) if m.role == "assistant"), None
         )

@@ -91,11 +91,11 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.sources_pane)
         right.addWidget(self.viewer)
-        right.setSizes([300, 500])
+        right.setSizes([260, 540])
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (self.library_pane, self.chat_pane, right):
             self.splitter.addWidget(widget)
-        self.splitter.setSizes([260, 560, 460])
+        self.splitter.setSizes([230, 510, 540])  # a page readable beside the chat
         self.right_splitter = right
         self.setCentralWidget(self.splitter)
         self._build_status_bar()
@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         library.sig_indexing.connect(questions.indexing)
         chat.sig_model.connect(self._show_model)
         chat.sig_open_source.connect(library.show_source)
+        chat.sig_passages_gone.connect(self.viewer.clear)
         self.sources_pane.sig_open_source.connect(library.show_source)
         self.library_pane.sig_add_paths.connect(self.add_paths)
         self.teach.sig_adapters_changed.connect(self.chat_pane.set_adapters)

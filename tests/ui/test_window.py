@@ -1181,3 +1181,46 @@ def test_the_conversation_search_box_stays_readable_with_larger_text(
             assert edit.width() >= need, (points, edit.width(), need)
     finally:
         QApplication.setFont(font)
+
+
+def test_the_viewer_follows_the_answer_and_a_zoomed_page_shows_the_passage(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QRectF
+
+    from assistant.ui.panes.viewer_pane import PLACEHOLDER
+
+    # a fresh window gives the page room: it was a third of the chat's width
+    assert window.viewer.width() >= 0.4 * window.width()
+    lower = "\n\n".join([FILLER] * 9 + ["The pump runs at 300 rpm at night."])
+    pdf = make_pdf(tmp_path / "pump.pdf", [FILLER, lower])
+    _add_and_wait(qtbot, window, [str(pdf)])
+    window.resize(1280, 800)
+    viewer = window.viewer
+    viewer.set_zoom(2.5)  # as remembered from an earlier session
+    source = window.library.worker._library.search("pump runs at night", 1)[0]
+    assert source.page == 2
+    window.library.show_source(source)
+    qtbot.waitUntil(lambda: bool(viewer.highlight_rects))
+    ratio = viewer.devicePixelRatioF()
+
+    def passage_in_view() -> bool:
+        seen = viewer.page_label.visibleRegion().boundingRect()
+        return any(
+            QRectF(seen).intersects(
+                QRectF(r.left() / ratio, r.top() / ratio, r.width(), r.height())
+            )
+            for r in viewer.highlight_rects
+        )
+
+    qtbot.waitUntil(passage_in_view, timeout=3000)
+    # a new question: the page of the last answer goes, the placeholder comes back
+    fake_generator.queue("It runs at 300 rpm.")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("How fast is the pump at night?")
+    assert viewer.stack.currentWidget() is viewer.placeholder
+    assert viewer.placeholder.text() == PLACEHOLDER and not viewer.highlight_rects
+    window.library.show_source(source)
+    assert viewer.stack.currentWidget() is viewer.page_scroll
+    window.chat.new_conversation()
+    assert viewer.stack.currentWidget() is viewer.placeholder

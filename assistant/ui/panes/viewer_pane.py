@@ -43,6 +43,7 @@ from assistant.ui.widgets import tool_button
 HIGHLIGHT = QColor(255, 214, 0, 110)
 MIN_SCALE, MAX_SCALE = 0.6, 4.0  # pixels per PDF point
 ZOOM_STEP = 1.25
+PLACEHOLDER = "Click a source or a citation marker to see the passage in its document."
 MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
 """Zoom is relative to fit-to-width (1.0)."""
 
@@ -130,9 +131,7 @@ class PassageViewer(QWidget):
         self.page_scroll.setWidgetResizable(True)
         self.page_scroll.viewport().installEventFilter(self)
         self.text_view = QTextBrowser()
-        self.placeholder = QLabel(
-            "Click a source or a citation marker to see the passage in its document."
-        )
+        self.placeholder = QLabel(PLACEHOLDER)
         self.placeholder.setWordWrap(True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget()
@@ -286,15 +285,23 @@ class PassageViewer(QWidget):
         pixmap = QPixmap.fromImage(white)
         pixmap.setDevicePixelRatio(ratio)
         self.page_label.setPixmap(pixmap)
+        # the scroll area takes the label's new size only when its layout request
+        # is handled, later: the scroll bars' ranges must be right now
+        self.page_scroll.setWidgetResizable(True)
         name = Path(self._pdf_path).name
         count = self._page_count()
         where = f" \u2014 page {page + 1} of {count}" if count > 1 or self._pdf else ""
         self.title.setText(f"<b>{name}</b>{where}")
         if self.highlight_rects:
+            # zoomed in, the page is wider than the pane: bring the passage's
+            # left edge into view too, not only its first line
             top = min(r.top() for r in self.highlight_rects) / ratio
+            left = min(r.left() for r in self.highlight_rects) / ratio
             self.page_scroll.verticalScrollBar().setValue(int(max(top - 40, 0)))
+            self.page_scroll.horizontalScrollBar().setValue(int(max(left - 24, 0)))
         else:
             self.page_scroll.verticalScrollBar().setValue(0)
+            self.page_scroll.horizontalScrollBar().setValue(0)
 
     def _highlights(
         self, source: Source, page: int, pixels: QSize, scale: float
@@ -356,6 +363,14 @@ class PassageViewer(QWidget):
         return self.stack.currentWidget() is not self.placeholder and (
             self._pdf_path == path or (passage is not None and passage.path == path)
         )
+
+    def clear(self) -> None:
+        """Back to the placeholder: the passage shown belonged to an answer that
+        is no longer on screen."""
+        self._passage = None
+        self.highlight_rects = []
+        self.title.setText("<b>Passage</b>")
+        self.show_message(PLACEHOLDER)
 
     def show_message(self, text: str) -> None:
         self._set_nav(False)
