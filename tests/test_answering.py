@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fakes import FakeGenerator
 
 from assistant.core.cancel import CancelToken
@@ -312,3 +313,40 @@ def test_an_empty_library_says_to_add_documents_first(
     library.ingest([docs])
     generator.queue("The reactor cools with heavy water.")
     assert conversation.ask("What cools the reactor?").text != EMPTY_EN
+
+
+def test_the_wait_before_the_first_words_is_estimated_from_measured_reading(
+    library: Library, generator: FakeGenerator, docs: Path
+) -> None:
+    from assistant.core.reading_time import ReadingPlan, ReadingSpeed, reading_status
+
+    (docs / "facts.txt").write_text("The reactor cools with heavy water. " * 40)
+    library.ingest([docs])
+    speed = ReadingSpeed()
+    plans: list[ReadingPlan] = []
+    for _ in range(2):
+        generator.queue("The reactor cools with heavy water.")
+        Conversation(library, generator, reading=speed).ask(
+            "What cools the reactor?", on_sources=plans.append
+        )
+    first, second = plans
+    assert first.estimate_s is None  # nothing measured before the first answer
+    assert first.prompt_tokens > 50 and first.found >= len(first.sources) >= 1
+    assert speed.tokens_per_s is not None and second.estimate_s is not None
+    assert second.estimate_s == pytest.approx(
+        second.prompt_tokens / speed.tokens_per_s, rel=1.0
+    )
+    # what the window says, counting down
+    plan = ReadingPlan(first.sources, len(first.sources) + 2, 1200, 40.0)
+    assert reading_status(plan, 0.0) == (
+        f"Reading {len(plan.sources)} passage{'s' if len(plan.sources) > 1 else ''} "
+        f"of the {plan.found} found (the rest do not fit its prompt), 1,200 tokens: "
+        "first words in about 40 s. Esc stops."
+    )
+    assert "about 25 s" in reading_status(plan, 15.0)
+    assert "any moment now" in reading_status(plan, 45.0)
+    assert reading_status(first, 3.0).endswith("tokens\u2026 Esc stops.")
+    # a short prompt (a follow-up read from the cache) does not move the speed
+    before = speed.tokens_per_s
+    speed.record(10, 5.0)
+    assert speed.tokens_per_s == before

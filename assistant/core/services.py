@@ -70,6 +70,7 @@ from assistant.core.query_translation import (
     english_query,
     with_terms,
 )
+from assistant.core.reading_time import ReadingPlan, ReadingSpeed
 from assistant.core.retrieval import (
     Reranker,
     RetrievalConfig,
@@ -362,11 +363,15 @@ class Conversation:
         generator: Generator,
         design: PromptDesign | None = None,
         decline_unsupported: bool = True,
+        reading: ReadingSpeed | None = None,
     ) -> None:
+        """``reading``: the chat model's measured reading speed, kept by the
+        caller across conversations (it estimates the wait in ``on_sources``)."""
         self.library = library
         self.generator = generator
         self.design = design or DESIGNS[DEFAULT_DESIGN]
         self.decline_unsupported = decline_unsupported
+        self.reading = reading or ReadingSpeed()
         self.history: list[Turn] = []
 
     def reset(self) -> None:
@@ -451,12 +456,13 @@ class Conversation:
         mode: str = "rag",
         adapter: Path | None = None,
         sources: list[Source] | None = None,
-        on_sources: Callable[[list[Source]], None] | None = None,
+        on_sources: Callable[[ReadingPlan], None] | None = None,
     ) -> Answer:
         """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``.
         ``sources``: answer from these passages instead of searching (benchmarks).
-        ``on_sources``: called with the passages the model will read, before it
-        starts (so a window can show them during the wait for the first token)."""
+        ``on_sources``: called with the passages the model will read and how
+        long it should take, before it starts (so a window can show them during
+        the wait for the first token)."""
         if mode not in ANSWER_MODES:
             raise AssistantError(
                 f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)})."
@@ -509,8 +515,18 @@ class Conversation:
         design, messages, included = self.prompt(
             question, sources, grounded=use_retrieval
         )
+        prompt_tokens = self.generator.count_tokens(
+            "\n".join(m["content"] for m in messages)
+        )
         if on_sources is not None and use_retrieval:
-            on_sources(included)
+            on_sources(
+                ReadingPlan(
+                    included,
+                    len(sources),
+                    prompt_tokens,
+                    self.reading.estimate_s(prompt_tokens),
+                )
+            )
         temperature = self.design.temperature if use_retrieval else None
         pieces: list[str] = []
         first_token_at: float | None = None
@@ -534,6 +550,8 @@ class Conversation:
                 raise
             interrupted = str(exc)  # the partial answer is kept, marked stopped
         finished = time.perf_counter()
+        if first_token_at is not None:
+            self.reading.record(prompt_tokens, first_token_at - retrieved)
         raw = "".join(pieces)
         verify_s = [0.0]
         if use_retrieval:

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from assistant.config import Settings, data_dir
 from assistant.core.conversations import ConversationRecord, ConversationStore, Message
+from assistant.core.reading_time import ReadingPlan, reading_status
 from assistant.core.types import (
     ANSWER_MODES,
     MODES_WITHOUT_ADAPTER,
     Answer,
-    Source,
     mode_uses_adapter,
     mode_uses_retrieval,
 )
@@ -109,6 +110,11 @@ class ChatController(QObject):
         """Per unanswered request: its conversation and its messages so far (with
         the question), so the answer is filed there even after a switch."""
         self._comparing: CompareRequest | None = None
+        self._reading: tuple[ReadingPlan, float] | None = None
+        """What the model is reading for the answer on screen, since when."""
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setInterval(1000)
+        self._wait_timer.timeout.connect(self._show_wait)
         self.compare_dialog: CompareDialog | None = None
         settings = settings or Settings()
         self.worker = worker or ChatWorker(settings)
@@ -243,17 +249,32 @@ class ChatController(QObject):
     def _is_current(self, request_id: int) -> bool:
         return self._asking is not None and self._asking.id == request_id
 
-    def _on_sources(self, request_id: int, sources: list[Source]) -> None:
-        """Retrieval is done: show the passages while the model reads them."""
+    def _on_sources(self, request_id: int, plan: ReadingPlan) -> None:
+        """Retrieval is done: show the passages while the model reads them, and
+        count down the wait it expects."""
         if self._asking is None or self._asking.id != request_id:
             return
-        self.sources.set_sources(sources, [], self._asking.question)
-        count = len(sources)
-        self.sig_status.emit(f"Reading {count} passage{'s' if count != 1 else ''}…", 0)
+        self.sources.set_sources(plan.sources, [], self._asking.question)
+        self._reading = (plan, time.monotonic())
+        self._show_wait()
+        self._wait_timer.start()
+
+    def _show_wait(self) -> None:
+        if self._reading is None:
+            self._wait_timer.stop()
+            return
+        plan, since = self._reading
+        self.sig_status.emit(reading_status(plan, time.monotonic() - since), 0)
+
+    def _end_wait(self) -> None:
+        self._reading = None
+        self._wait_timer.stop()
 
     def _on_tokens(self, request_id: int, text: str) -> None:
         if self._is_current(request_id):
-            self.sig_status.emit("", 0)
+            if self._reading is not None:
+                self._end_wait()
+                self.sig_status.emit("", 0)
             self.messages.extend_last(text)
 
     def _on_answer(self, result: AskResult) -> None:
@@ -272,6 +293,7 @@ class ChatController(QObject):
             self.refresh_conversations()
             return
         self._asking = None
+        self._end_wait()
         self._model_free()
         self.sig_status.emit("", 0)
         self.pane.set_busy(False)
@@ -288,6 +310,7 @@ class ChatController(QObject):
             self._model_free()
             return
         self._asking = None
+        self._end_wait()
         self._model_free()
         self.sig_status.emit("", 0)
         self._on_failed(message)
@@ -394,6 +417,7 @@ class ChatController(QObject):
         under the conversation that asked (see ``_on_answer``)."""
         self.stop()
         self._asking = None
+        self._end_wait()
         self.sig_status.emit("", 0)
         self.pane.set_busy(False)
         self.conversation = record

@@ -1224,3 +1224,22 @@ def test_the_viewer_follows_the_answer_and_a_zoomed_page_shows_the_passage(
     assert viewer.stack.currentWidget() is viewer.page_scroll
     window.chat.new_conversation()
     assert viewer.stack.currentWidget() is viewer.placeholder
+
+
+def test_the_wait_says_what_the_model_reads_and_about_how_long(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Filters\n\n" + "The filter is changed in May. " * 30)
+    _add_and_wait(qtbot, window, [str(notes)])
+    said: list[str] = []
+    window.chat.sig_status.connect(lambda text, _ms: said.append(text))
+    fake_generator.delay = 0.3
+    for _ in range(2):
+        fake_generator.queue("In May.")
+        with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+            window.chat.ask("When is the filter changed?")
+    waits = [t for t in said if t.startswith("Reading")]
+    assert waits[0].endswith("tokens\u2026 Esc stops."), waits  # nothing measured yet
+    assert any("first words in about" in t or "any moment now" in t for t in waits)
+    assert said[-1] == ""  # cleared once the answer is there

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from assistant.config import Settings, generator_settings
 from assistant.core.hardware import freeze_heap
 from assistant.core.llm import Generator
+from assistant.core.reading_time import ReadingSpeed
 from assistant.core.section_questions import (
     QuestionsProgress,
     asked_sections,
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 class ChatWorker(QObject):
     """Signals:
     sig_model_ready(str): model name, after loading.
-    sig_sources(int, list): request id, the passages the model is about to read.
+    sig_sources(int, object): request id, the ReadingPlan (the passages the model
+        is about to read, how many were found, the wait it expects).
     sig_tokens(int, str): request id, a batch of streamed answer text (~40 ms).
     sig_answer_finished(object): the AskResult (request, answer, turns after it).
     sig_ask_failed(int, str): request id, a readable error.
@@ -47,7 +49,7 @@ class ChatWorker(QObject):
     """
 
     sig_model_ready = Signal(str)
-    sig_sources = Signal(int, list)
+    sig_sources = Signal(int, object)
     sig_tokens = Signal(int, str)
     sig_answer_finished = Signal(object)
     sig_ask_failed = Signal(int, str)
@@ -65,6 +67,8 @@ class ChatWorker(QObject):
         self._generator: Generator | None = None
         self._library: Library | None = None
         """A reader of the library thread's Library (``Library.with_settings``)."""
+        self._reading = ReadingSpeed()
+        """The chat model's reading speed, measured by its answers."""
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
@@ -79,6 +83,7 @@ class ChatWorker(QObject):
 
     @Slot()
     def load(self) -> None:
+        self._reading = ReadingSpeed()  # another model, or other settings
         try:
             self._generator = load_generator(self._settings)
         except Exception as exc:
@@ -98,7 +103,7 @@ class ChatWorker(QObject):
 
     def _conversation(self) -> Conversation:
         assert self._generator is not None and self._library is not None
-        return Conversation(self._library, self._generator)
+        return Conversation(self._library, self._generator, reading=self._reading)
 
     @Slot(object)
     def ask(self, request: AskRequest) -> None:
@@ -127,7 +132,7 @@ class ChatWorker(QObject):
                 cancel=request.cancel,
                 mode=request.mode,
                 adapter=request.adapter,
-                on_sources=lambda found: self.sig_sources.emit(request.id, found),
+                on_sources=lambda plan: self.sig_sources.emit(request.id, plan),
             )
         except Exception as exc:
             self.sig_ask_failed.emit(request.id, readable_error(exc))
