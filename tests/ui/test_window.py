@@ -1243,3 +1243,24 @@ def test_the_wait_says_what_the_model_reads_and_about_how_long(
     assert waits[0].endswith("tokens\u2026 Esc stops."), waits  # nothing measured yet
     assert any("first words in about" in t or "any moment now" in t for t in waits)
     assert said[-1] == ""  # cleared once the answer is there
+
+
+def test_a_passage_with_a_word_broken_across_lines_is_found_on_its_page(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    from assistant.ui.panes.viewer_pane import locate
+
+    page = "The data come from Ex-\ncel files.\nNext line."
+    assert locate("from Excel files.", page) == (14, 19)  # "from Ex-\ncel files."
+    assert locate("from Excel files.", "from Ex\ufffecel files.") == (0, 18)
+    assert locate("a well-known tool", "a well-\nknown tool") == (0, 18)
+    # the real page: pdfium marks the broken word; the index has it joined
+    pdf = make_pdf(
+        tmp_path / "r-data.pdf",
+        ["Ex-<br/>cel files hold the data; read them with the readxl package."],
+    )
+    _add_and_wait(qtbot, window, [str(pdf)])
+    source = window.library.worker._library.search("Excel files readxl", 1)[0]
+    assert "Excel" in source.text
+    window.library.show_source(source)
+    qtbot.waitUntil(lambda: bool(window.viewer.highlight_rects))

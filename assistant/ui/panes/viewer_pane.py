@@ -9,6 +9,8 @@ search: its passage carries the OCR line boxes, drawn as they are.
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QRectF, QSize, QSizeF, Qt, QTimer
@@ -48,21 +50,35 @@ MIN_ZOOM, MAX_ZOOM = 0.5, 4.0
 """Zoom is relative to fit-to-width (1.0)."""
 
 
+HYPHEN_MARKS = "\ufffe\x02\xad"
+"""pdfium's marks for a word hyphenated at a line end (and the soft hyphen): the
+indexed text has the word rejoined."""
+_LINE_END_HYPHEN = re.compile(r"[-\u2010](?=[ \t]*\r?\n)")
+
+
 def locate(needle: str, haystack: str) -> tuple[int, int] | None:
-    """Find ``needle`` in ``haystack`` ignoring whitespace; return (start, length)
-    in ``haystack``'s own indexes. Falls back to the longest matching prefix."""
-    positions = [i for i, ch in enumerate(haystack) if not ch.isspace()]
-    squeezed = "".join(haystack[i] for i in positions)
-    target = "".join(needle.split())
-    if not target or not squeezed:
+    """Find ``needle`` in ``haystack`` ignoring whitespace and the hyphens of
+    words broken across lines; return (start, length) in ``haystack``'s own
+    indexes. Falls back to the longest matching prefix."""
+    target = "".join(c for c in needle if not c.isspace() and c not in HYPHEN_MARKS)
+    hyphens = {m.start() for m in _LINE_END_HYPHEN.finditer(haystack)}
+    readings = []  # the page's characters as indexed: hyphens kept, then dropped
+    for skip in (set(), hyphens) if hyphens else (set(),):
+        positions = [
+            i
+            for i, ch in enumerate(haystack)
+            if not ch.isspace() and ch not in HYPHEN_MARKS and i not in skip
+        ]
+        readings.append((positions, "".join(haystack[i] for i in positions)))
+    if not target or not readings[0][1]:
         return None
     for size in (len(target), 200, 80, 40, 20):
-        probe = target[:size]
-        found = squeezed.find(probe)
-        if found >= 0:
-            end = min(found + len(target), len(positions)) - 1
-            start_index = positions[found]
-            return start_index, positions[end] - start_index + 1
+        for positions, squeezed in readings:
+            found = squeezed.find(target[:size])
+            if found >= 0:
+                end = min(found + len(target), len(positions)) - 1
+                start_index = positions[found]
+                return start_index, positions[end] - start_index + 1
     return None
 
 
