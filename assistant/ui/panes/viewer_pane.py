@@ -10,7 +10,6 @@ search: its passage carries the OCR line boxes, drawn as they are.
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QRectF, QSize, QSizeF, Qt, QTimer
