@@ -89,6 +89,8 @@ class LibraryController(QObject):
         """Jobs sent whose report has not come back."""
         self._committed: set[str] = set()
         """Documents the running ingest has committed whole (IngestProgress)."""
+        self._removing: set[str] = set()
+        """Removes sent while indexing: done by the worker after it."""
         self.worker = worker or LibraryWorker(settings)
         self.worker_thread = start_worker(
             self, self.worker, "library-worker", self._wiring()
@@ -183,6 +185,14 @@ class LibraryController(QObject):
             return
         if self.viewer.shows(path):
             self.viewer.show_message(f"{Path(path).name} was removed from the library.")
+        if self._running:  # the worker removes it after the job in progress
+            self._removing.add(path)
+            self.documents.mark(path, "removing")
+            self.sig_status.emit(
+                f"“{Path(path).name}” will be removed once the indexing in "
+                "progress ends (Stop removes it at once).",
+                10000,
+            )
         self.sig_remove.emit(path)
 
     def retry(self, path: str) -> None:
@@ -251,7 +261,9 @@ class LibraryController(QObject):
                 for row in self.documents.rows()
                 if row.state in ("queued", "indexing")
             } - self._committed
-        self.documents.set_documents(documents, busy)
+        if not self._running:  # the removes wait no more: done once not listed
+            self._removing &= {d.path for d in documents}
+        self.documents.set_documents(documents, busy, self._removing)
         chunks = sum(d.chunks for d in documents)
         count = len(documents)
         noun = "document" if count == 1 else "documents"

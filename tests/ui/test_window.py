@@ -1264,3 +1264,38 @@ def test_a_passage_with_a_word_broken_across_lines_is_found_on_its_page(
     assert "Excel" in source.text
     window.library.show_source(source)
     qtbot.waitUntil(lambda: bool(window.viewer.highlight_rects))
+
+
+def test_remove_during_indexing_says_it_waits_and_then_removes(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+    from PySide6.QtWidgets import QMessageBox
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Pump\n\nThe pump runs at 300 rpm.")
+    _add_and_wait(qtbot, window, [str(notes)])
+    embed = FakeEmbedder.embed
+
+    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
+        time.sleep(0.2)
+        return embed(self, texts)
+
+    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
+    )
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"doc{i}.md").write_text(f"# Doc {i}\n\nFilter {i} is changed. " * 20)
+    window.add_paths([str(folder)])
+    qtbot.waitUntil(lambda: bool(window.library._running))
+    window.library.remove(str(notes))
+    assert _states(window)["notes.md"] == "removing"
+    row = window.library.documents.row_for(str(notes))
+    assert row is not None and "Stop" in row.summary()
+    assert "will be removed once the indexing" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "notes.md" not in _states(window), timeout=60000)
+    assert not window.library._running
+    assert set(_states(window).values()) == {"ready"} and len(_states(window)) == 6

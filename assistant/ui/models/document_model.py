@@ -25,7 +25,7 @@ Index = QModelIndex | QPersistentModelIndex
 class DocumentRow:
     path: str
     kind: str
-    state: str  # queued | indexing | ready | partial | failed
+    state: str  # queued | indexing | ready | partial | failed | removing
     pages: int = 0
     chunks: int = 0
     reason: str = ""
@@ -46,6 +46,8 @@ class DocumentRow:
             return f"indexing {self.percent}%"
         if self.state == "queued":
             return "queued"
+        if self.state == "removing":
+            return "removed once the indexing in progress ends (Stop: at once)"
         if self.state == "partial":
             noun = page_noun(self.path)
             if self.pages_by_words > self.pages_indexed:  # words committed first
@@ -126,18 +128,25 @@ class DocumentListModel(QAbstractListModel):
         return next((r for r in self._rows if r.path == path), None)
 
     def set_documents(
-        self, documents: list[DocumentInfo], busy: set[str] | None = None
+        self,
+        documents: list[DocumentInfo],
+        busy: set[str] | None = None,
+        removing: set[str] | None = None,
     ) -> None:
         """Indexed documents replace ready rows; queued/failed rows stay, and so do
         the rows of ``busy`` paths (being indexed: a re-indexed document's old
-        version, a long one's first pages are in ``documents`` meanwhile)."""
-        busy = busy or set()
+        version, a long one's first pages are in ``documents`` meanwhile) and of
+        ``removing`` ones (a remove waiting for the indexing to end)."""
+        busy = (busy or set()) | (removing or set())
         indexed = {d.path for d in documents}
         kept = [
             r
             for r in self._rows
             if r.path in busy
-            or (r.state not in ("ready", "partial") and r.path not in indexed)
+            or (
+                r.state not in ("ready", "partial", "removing")
+                and r.path not in indexed
+            )
         ]
         documents = [d for d in documents if d.path not in busy]
         rows = [
