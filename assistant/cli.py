@@ -140,10 +140,8 @@ def _print_report(report: IngestReport) -> None:
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     print(
-        f"{len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
-        f"{report.pages} pages, {report.chunks_embedded} chunks embedded "
-        f"({report.chunks_reused} reused)"
+        f"{report.counts()}; {report.pages} pages, "
+        f"{report.chunks_embedded} chunks embedded ({report.chunks_reused} reused)"
         + (
             f" and {report.sentences_embedded} sentences"
             if report.sentences_embedded

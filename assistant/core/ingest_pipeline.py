@@ -216,7 +216,7 @@ def run_ingest(
                 state.pages_read += part.pages
             state.files_done += part.last
             state.bytes_done += part.size
-            state.bytes_embedding = 0.0
+            state.bytes_embedding = state.pages_embedding = 0.0
             emit()
 
     emit()
@@ -658,6 +658,7 @@ def _embed(
         state.chunks_done += len(done)
         settled += len(done)
         state.bytes_embedding = part.size * settled / max(len(all_chunks), 1)
+        state.pages_embedding = part.pages * settled / max(len(all_chunks), 1)
         emit()
     if cancel.cancelled:
         return None

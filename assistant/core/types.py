@@ -397,6 +397,9 @@ class IngestProgress:
     bytes_embedding: float = 0.0
     """The part of the page batch being embedded that is done, in bytes (its
     chunks done over its chunks): a long document's batch moves the ETA as it goes."""
+    pages_embedding: float = 0.0
+    """The part of the page batch being embedded that is done, in pages (the
+    count moves while a batch of many chunks is embedded)."""
     committed: tuple[str, ...] = ()
     """Paths of the documents committed whole in this run so far, in order: found
     by search already (the window lists them as ready before the run ends)."""
@@ -411,8 +414,9 @@ class IngestProgress:
         the window's wording); "" while no page count is known."""
         if not self.pages_total:
             return ""
-        done = f"page {self.pages_done:,} of {self.pages_total:,}"
-        if self.pages_read <= self.pages_done:
+        embedded = min(self.pages_done + int(self.pages_embedding), self.pages_total)
+        done = f"page {embedded:,} of {self.pages_total:,}"
+        if self.pages_read <= embedded:
             return done
         return f"{done} embedded, {self.pages_read:,} searchable by words"
 
@@ -469,6 +473,17 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return not self.failed and not self.cancelled
+
+    def counts(self) -> str:
+        """ "1 added, 0 updated, 0 unchanged, 0 failed" (and the documents
+        stopped part-way): the CLI's and the window's wording."""
+        said = (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.failed)} failed"
+        )
+        if self.partial:  # not added yet, but their first pages are searchable
+            said += f", {len(self.partial)} partly indexed (Resume continues)"
+        return said
 
     def to_json(self) -> dict[str, object]:
         return {

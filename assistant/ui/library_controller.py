@@ -304,10 +304,7 @@ class LibraryController(QObject):
                 if row.path in report.partial:  # its first pages are searchable
                     continue  # (the documents that follow show it as partial)
                 self.documents.mark(row.path, "failed", "stopped before it was indexed")
-        summary = (
-            f"{len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed"
-        )
+        summary = report.counts()
         verb = "Indexing stopped: " if report.cancelled else "Indexing finished: "
         told = "".join(f" \u2014 {note}" for note in report.notes[:2])
         self.sig_status.emit(verb + summary + told, 20000 if told else 10000)

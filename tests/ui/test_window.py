@@ -1030,6 +1030,52 @@ def test_a_partly_indexed_pdf_says_what_is_searchable_by_words_and_by_meaning() 
     )
     progress.pages_done = 2415
     assert progress.pages_summary() == "page 2,415 of 2,415"
+    # a batch of many chunks moves the page count as it is embedded (it stood
+    # at "page 6 of 113" while the chunks rose from 38 to 486)
+    batch = IngestProgress(pages_done=6, pages_embedding=20.6, pages_total=113)
+    assert batch.pages_summary() == "page 26 of 113"
+    # Stop leaves a long document part-way: the summary counts it
+    from assistant.core.types import IngestReport
+
+    report = IngestReport(partial=["m.pdf"], cancelled=True)
+    assert report.counts() == (
+        "0 added, 0 updated, 0 unchanged, 0 failed, 1 partly indexed (Resume continues)"
+    )
+
+
+def test_indexing_progress_names_the_file_and_its_place_in_the_batch(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakes import FakeEmbedder
+
+    embed = FakeEmbedder.embed
+
+    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
+        time.sleep(0.1)
+        return embed(self, texts)
+
+    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+    pdfs = [
+        make_pdf(
+            tmp_path / f"manual{i}.pdf",
+            [f"Pump {i} page {n}. " + FILLER for n in range(3)],
+        )
+        for i in (1, 2)
+    ]
+    seen: list[tuple[str, str]] = []
+    pane = window.library_pane
+    window.library.worker.sig_progress.connect(
+        lambda _p: seen.append((pane.progress.format(), pane.progress_label.text()))
+    )
+    _add_and_wait(qtbot, window, [str(p) for p in pdfs])
+    qtbot.waitUntil(lambda: len(seen) > 2)
+    assert {f for f, _ in seen} == {"%p%"}  # the bar's text is its own percent
+    labels = [t for _, t in seen if "manual" in t]
+    assert any("manual1.pdf (file 1 of 2)" in t for t in labels), labels
+    assert any("manual2.pdf (file 2 of 2)" in t for t in labels), labels
+    assert all(
+        "of 2 files" not in t and ("in all" in t or "page" not in t) for t in labels
+    ), labels
 
 
 def test_a_document_removed_in_the_window_does_not_return_at_the_next_start(

@@ -145,9 +145,17 @@ class LibraryPane(QWidget):
         self.stop_button.setEnabled(True)
         self.progress.setMaximum(max(progress.bytes_total, 1))
         self.progress.setValue(int(progress.bytes_progress))
-        self.progress.setFormat(f"{progress.files_done}/{progress.files_total} files")
-        current = f"{progress.current} · " if progress.current else ""
+        # the bar is by bytes: its text says the same ("0/2 files" stood over a
+        # half-full bar); the file count goes with the file's name
+        self.progress.setFormat("%p%")
+        current = ""
+        if progress.current:
+            which = min(progress.files_done + 1, progress.files_total)
+            of = f" (file {which} of {progress.files_total})"
+            current = f"{progress.current}{of if progress.files_total > 1 else ''} · "
         pages = f"{summary} · " if (summary := progress.pages_summary()) else ""
+        if summary and progress.files_total > 1:
+            pages = f"{summary} in all · "
         self.progress_label.setText(
             f"{current}{pages}{progress.chunks_done:,} chunks · "
             f"{format_time_left(progress.eta_s)}"
