@@ -52,10 +52,11 @@ def run_of_dots(folder: Path, dots: int = 300_000) -> Path:
     return path
 
 
-def many_small_files(folder: Path, count: int) -> list[Path]:
-    """Enough files to keep the ingest's parse thread ahead of the writer."""
+def many_small_files(folder: Path, count: int, first: int = 0) -> list[Path]:
+    """Enough files to keep the ingest's parse thread ahead of the writer (each
+    with content of its own: numbered from ``first``)."""
     paths = []
-    for i in range(count):
+    for i in range(first, first + count):
         path = folder / f"note{i:03}.txt"
         path.write_text(f"Note {i}. The harbour gate code is {1000 + i}.\n")
         paths.append(path)

@@ -267,7 +267,7 @@ def test_concurrent_ingests_into_one_library_all_commit(tmp_path: Path) -> None:
     for n in range(4):
         folder = tmp_path / f"f{n}"
         folder.mkdir()
-        hostile.many_small_files(folder, 8)
+        hostile.many_small_files(folder, 8, first=8 * n)  # none a copy
         runs.append(
             subprocess.Popen(
                 [sys.executable, str(child), str(index), str(folder)],

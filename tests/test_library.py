@@ -351,3 +351,33 @@ def test_pooled_sentences_are_stored_and_found_like_standalone_ones(
     assert "Turn the blue valve left to drain the tank." in embedder.embedded_texts
     again = run_ingest([docs], store, embedder, options)
     assert again.ok and len(embedder.embedded_texts) == embedded
+
+
+def test_a_copy_under_another_path_is_recognised_by_its_content(
+    library: Library, docs: Path
+) -> None:
+    original = docs / "R-FAQ.md"
+    original.write_text("# R FAQ\n\nR is a language for statistics. " * 5)
+    library.ingest([original])
+    folder = docs / "backup"
+    folder.mkdir()
+    copy = folder / "R-FAQ.md"
+    copy.write_bytes(original.read_bytes())
+    renamed = folder / "faq-copy.md"
+    renamed.write_bytes(original.read_bytes())
+    report = library.ingest([folder])
+    assert report.copies == {str(copy): str(original), str(renamed): str(original)}
+    assert not report.added and report.chunks_embedded == 0
+    assert [d.path for d in library.store.documents()] == [str(original)]
+    assert f"{copy} is a copy of {original}" in report.counts()
+    # two copies new in one run: one is indexed
+    other = docs / "other"
+    other.mkdir()
+    for name in ("a.md", "b.md"):
+        (other / name).write_text("# Pumps\n\nThe pump runs at 300 rpm. " * 5)
+    report = library.ingest([other])
+    assert len(report.added) == 1 and len(report.copies) == 1
+    # a file already indexed that now has another's content is updated, not left
+    (other / report.added[0]).write_text(original.read_text())
+    report = library.ingest([other / report.added[0]])
+    assert report.updated and not report.copies

@@ -150,6 +150,8 @@ class _Skipped:
     path: Path
     size: int
     failure: FileFailure | None  # None: unchanged
+    copy_of: str = ""
+    """The indexed document with the same content at another path."""
 
 
 _DONE = object()
@@ -171,6 +173,7 @@ def run_ingest(
     sizes = {f: _size(f) for f in files}
     state = IngestProgress(files_total=len(files), bytes_total=sum(sizes.values()))
     existing = {d.doc_id: d for d in store.documents()}
+    contents: dict[str, str] = {}
     items: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()  # the consumer ended (done, cancelled or failed)
 
@@ -186,7 +189,7 @@ def run_ingest(
                 if cancel.cancelled or stop.is_set():
                     break
                 for item in _read_parts(
-                    path, sizes[path], existing, embedder, options, cancel
+                    path, sizes[path], existing, embedder, options, cancel, contents
                 ):
                     items.put(item)
                     if cancel.cancelled or stop.is_set():
@@ -235,7 +238,9 @@ def run_ingest(
             if isinstance(item, _Skipped):
                 embed_parts(deferred)  # what was read of a document that failed
                 deferred = []
-                if item.failure is None:
+                if item.copy_of:
+                    report.copies[str(item.path)] = item.copy_of
+                elif item.failure is None:
                     report.unchanged.append(str(item.path))
                 else:
                     report.failed.append(item.failure)
@@ -303,9 +308,13 @@ def _read_parts(
     embedder: Embedder,
     options: IngestOptions,
     cancel: CancelToken | None = None,
+    contents: dict[str, str] | None = None,
 ) -> Iterator[_Part | _Skipped]:
     """A file's page batches, or why it is skipped. Reading stops after the batch
-    in hand when the consumer stops asking (the generator is closed)."""
+    in hand when the consumer stops asking (the generator is closed).
+    ``contents``: content hash -> path of the files this run indexes (a copy
+    later in the same run is skipped too)."""
+    contents = {} if contents is None else contents
     counted = 0  # bytes handed out with the parts so far
     try:
         doc_id = doc_id_for(path)
@@ -320,6 +329,17 @@ def _read_parts(
             ) from exc
         if previous and previous.content_hash == content_hash and not options.force:
             yield _Skipped(path, size, None)
+            return
+        copy_of = contents.get(content_hash, "") or next(
+            (
+                d.path
+                for d in existing.values()
+                if d.content_hash == content_hash and d.doc_id != doc_id
+            ),
+            "",
+        )
+        if copy_of and previous is None and size:  # new here, indexed elsewhere
+            yield _Skipped(path, size, None, copy_of)
             return
         limits = ParseLimits(cancel=cancel)
         stream = open_document(path, options.max_file_bytes, limits)
@@ -375,6 +395,7 @@ def _read_parts(
             raise IngestError(
                 path, "the file changed while it was being read; add it again"
             )
+        contents[content_hash] = str(path)  # read whole: a copy is not needed
         yield _Part(doc, pending, pages, size - counted, first, True)
     except IngestError as exc:
         yield _Skipped(path, size - counted, FileFailure(str(path), exc.reason))

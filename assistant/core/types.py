@@ -462,6 +462,9 @@ class IngestReport:
     notes: list[FileFailure] = field(default_factory=list)
     """Indexed, but with something the user should know (scanned pages in which
     OCR read nothing)."""
+    copies: dict[str, str] = field(default_factory=dict)
+    """Files not indexed because the library has their content under another
+    path: file -> that path."""
     pages: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
@@ -483,6 +486,10 @@ class IngestReport:
         )
         if self.partial:  # not added yet, but their first pages are searchable
             said += f", {len(self.partial)} partly indexed (Resume continues)"
+        for copy, original in list(self.copies.items())[:2]:
+            said += f"; {copy} is a copy of {original}, already in the library"
+        if len(self.copies) > 2:
+            said += f" (and {len(self.copies) - 2} more copies)"
         return said
 
     def to_json(self) -> dict[str, object]:
@@ -492,6 +499,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
             "partial": self.partial,
+            "copies": self.copies,
             "notes": [{"path": n.path, "note": n.reason} for n in self.notes],
             "pages": self.pages,
             "chunks_embedded": self.chunks_embedded,

@@ -177,7 +177,8 @@ class LibraryController(QObject):
         answer = QMessageBox.question(
             self._parent,
             "Remove document",
-            f"Remove \u201c{Path(path).name}\u201d from the library?\n\nThe file "
+            f"Remove \u201c{Path(path).name}\u201d from the library?\n\n{path}\n\n"
+            "The file "
             "itself is not touched; adding it again indexes it again. In a watched "
             "folder, syncing leaves it out until then.",
         )
@@ -299,6 +300,8 @@ class LibraryController(QObject):
         self.pane.hide_progress()
         for failure in report.failed:
             self.documents.mark(failure.path, "failed", failure.reason)
+        for copy in report.copies:  # its content is listed under the other path
+            self.documents.drop(copy)
         for row in self.documents.rows():
             if row.state in ("queued", "indexing") and report.cancelled:
                 if row.path in report.partial:  # its first pages are searchable

@@ -396,7 +396,7 @@ def test_a_settings_change_mid_ingest_reaches_both_workers(
     assert len(shown.args[0].sources) == 1
     # ... the library thread chunks the next file with them (32 tokens, not 40)
     late = tmp_path / "late.md"
-    late.write_text((folder / "n0.md").read_text())
+    late.write_text((folder / "n0.md").read_text().replace("Note 0", "Note 99"))
     _add_and_wait(qtbot, window, [str(late)])
     chunks = {Path(r.path).name: r.chunks for r in window.library.documents.rows()}
     assert chunks["late.md"] > chunks["n0.md"] > 1
@@ -1345,3 +1345,39 @@ def test_remove_during_indexing_says_it_waits_and_then_removes(
     qtbot.waitUntil(lambda: "notes.md" not in _states(window), timeout=60000)
     assert not window.library._running
     assert set(_states(window).values()) == {"ready"} and len(_states(window)) == 6
+
+
+def test_files_of_the_same_name_show_where_they_live_and_copies_are_not_added(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    first, second = tmp_path / "2023", tmp_path / "2024"
+    for folder, speed in ((first, 300), (second, 320)):
+        folder.mkdir()
+        (folder / "pump.md").write_text(f"# Pump\n\nThe pump runs at {speed} rpm.")
+    _add_and_wait(qtbot, window, [str(first / "pump.md"), str(second / "pump.md")])
+    model = window.library.documents
+    shown = [model.data(model.index(i)) for i in range(model.rowCount())]
+    assert any(
+        "pump.md \u2014 in " in s and s.split("\n")[0].endswith("2023") for s in shown
+    ), shown
+    assert any(s.split("\n")[0].endswith("2024") for s in shown), shown
+    # a copy of an indexed file is not listed twice; the status bar says whose
+    copy = tmp_path / "backup"
+    copy.mkdir()
+    (copy / "pump.md").write_bytes((first / "pump.md").read_bytes())
+    _add_and_wait(qtbot, window, [str(copy / "pump.md")])
+    assert model.rowCount() == 2
+    assert "is a copy of" in window.statusBar().currentMessage()
+    # Remove names the file's path, not only its name
+    asked: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox,
+        "question",
+        lambda parent, title, text, *a: (
+            asked.append(text) or QMessageBox.StandardButton.No
+        ),
+    )
+    window.library.remove(str(second / "pump.md"))
+    assert str(second / "pump.md") in asked[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,15 @@ class DocumentRow:
         return f"{pages}{_plural(self.chunks, 'chunk')}{note}"
 
 
+def shown_folder(path: str) -> str:
+    """The file's folder, short: ~ for the home folder, the last two parts."""
+    folder = Path(path).parent
+    with contextlib.suppress(ValueError):  # (not under the home folder)
+        folder = Path("~") / folder.relative_to(Path.home())
+    parts = folder.parts
+    return str(Path("…", *parts[-2:])) if len(parts) > 3 else str(folder)
+
+
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -96,7 +106,7 @@ class DocumentListModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{row.name}\n{row.summary()}"
+            return f"{row.name}{self._where(row)}\n{row.summary()}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(row)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -111,6 +121,13 @@ class DocumentListModel(QAbstractListModel):
         if role == self.KindRole:
             return row.kind
         return None
+
+    def _where(self, row: DocumentRow) -> str:
+        """ " — in reports/2024" when another row has the same name (two files
+        called R-FAQ.pdf looked the same)."""
+        if sum(1 for r in self._rows if r.name == row.name) < 2:
+            return ""
+        return f" — in {shown_folder(row.path)}"
 
     def _icon(self, row: DocumentRow) -> QIcon:
         if row.state == "failed":
@@ -189,6 +206,11 @@ class DocumentListModel(QAbstractListModel):
     def drop_failed(self, path: str) -> None:
         row = self.row_for(path)
         if row is not None and row.state == "failed":
+            self.drop(path)
+
+    def drop(self, path: str) -> None:
+        row = self.row_for(path)
+        if row is not None:
             i = self._rows.index(row)
             self.beginRemoveRows(QModelIndex(), i, i)
             self._rows.pop(i)
