@@ -249,6 +249,18 @@ def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _add_scope(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--in",
+        dest="within",
+        action="append",
+        default=[],
+        metavar="PATH_OR_GLOB",
+        help="only these documents: a file or folder in the library, or a pattern "
+        "such as '*.pdf' (repeat for more)",
+    )
+
+
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.search_text import is_cjk_text
     from assistant.core.services import load_generator, search_question
@@ -257,8 +269,11 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     # a Chinese query is also searched in English: the chat model translates it
     # (and then adds its terms); an English one is searched alone, without the
     # wait for the chat model to load
+    within = library.scope(args.within)  # before the chat model: a typo fails fast
     generator = load_generator(settings) if is_cjk_text(args.query) else None
-    sources, _ = search_question(library, generator, args.query, args.top_k)
+    sources, _ = search_question(
+        library, generator, args.query, args.top_k, within=within
+    )
     if args.json:
         _print_json(
             {
@@ -287,6 +302,7 @@ def _stream(
     echo: bool,
     mode: str = "rag",
     adapter: Path | None = None,
+    within: Any = None,
 ) -> Answer:
     with _cancel_on_interrupt() as cancel:
 
@@ -301,6 +317,7 @@ def _stream(
             top_k=top_k,
             mode=mode,
             adapter=adapter,
+            within=within,
         )
     if echo:
         print()
@@ -319,6 +336,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         echo=not args.json,
         mode=args.mode,
         adapter=adapter,
+        within=conversation.library.scope(args.within),
     )
     if args.json:
         _print_json(answer.to_json())
@@ -368,7 +386,10 @@ def _print_checked(answer: Answer) -> None:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     conversation = _open_conversation(settings)
+    within = conversation.library.scope(args.within)
     print("Ask about your documents. /reset starts over, /quit (or Ctrl+D) leaves.")
+    if within is not None:
+        print(f"Only in: {within.describe(5)}")
     while True:
         try:
             question = input("\n> ").strip()
@@ -384,7 +405,9 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print("(conversation cleared)")
             continue
         try:
-            answer = _stream(conversation, question, args.top_k, echo=True)
+            answer = _stream(
+                conversation, question, args.top_k, echo=True, within=within
+            )
         except AssistantError as exc:  # e.g. a question too long: the chat goes on
             print(f"error: {exc}", file=sys.stderr)
             continue
@@ -690,16 +713,19 @@ def build_parser() -> argparse.ArgumentParser:
         "rag+sft: both",
     )
     p.add_argument("--adapter", help="adapter name for sft modes (default: last)")
+    _add_scope(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="multi-turn conversation")
     p.add_argument("--top-k", type=_positive, default=None)
+    _add_scope(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("search", help="retrieval only, no generation")
     p.add_argument("query")
     p.add_argument("--top-k", type=_positive, default=None)
+    _add_scope(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 

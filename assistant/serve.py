@@ -29,6 +29,7 @@ from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.llm import Generator
 from assistant.core.prompt import Turn
+from assistant.core.scopes import Scope
 from assistant.core.services import Conversation, Library
 from assistant.core.types import Answer
 
@@ -48,6 +49,13 @@ class ChatRequest(BaseModel):
     model: str = MODEL_NAME
     messages: list[Message]
     stream: bool = False
+    metadata: dict[str, str] | None = None
+    """OpenAI's free-form tags; ``{"in": "PATH_OR_GLOB"}`` (several on separate
+    lines) asks only within those documents of the library."""
+
+    def scope_patterns(self) -> list[str]:
+        given = (self.metadata or {}).get("in", "")
+        return [line.strip() for line in given.splitlines() if line.strip()]
 
 
 def needs_token(host: str) -> bool:
@@ -69,7 +77,11 @@ class AnswerQueue:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="model")
 
     def submit(
-        self, question: str, history: list[Turn], cancel: CancelToken
+        self,
+        question: str,
+        history: list[Turn],
+        cancel: CancelToken,
+        within: Scope | None = None,
     ) -> queue.Queue[Any]:
         """Tokens (str), then the Answer or an exception, then ``_DONE``."""
         out: queue.Queue[Any] = queue.Queue()
@@ -80,7 +92,11 @@ class AnswerQueue:
                     raise AssistantError("the client went away")
                 conversation = Conversation(self.library, self.generator)
                 conversation.history = history
-                out.put(conversation.ask(question, on_token=out.put, cancel=cancel))
+                out.put(
+                    conversation.ask(
+                        question, on_token=out.put, cancel=cancel, within=within
+                    )
+                )
             except Exception as exc:
                 out.put(exc)
             finally:
@@ -145,8 +161,12 @@ def create_app(answers: AnswerQueue, token: str = "") -> FastAPI:
         body: ChatRequest, request: Request
     ) -> JSONResponse | StreamingResponse:
         question, history = _question_and_history(body.messages)
+        try:
+            within = answers.library.scope(body.scope_patterns())
+        except AssistantError as exc:  # a scope that names no document
+            raise HTTPException(400, str(exc)) from exc
         cancel = CancelToken()
-        out = answers.submit(question, history, cancel)
+        out = answers.submit(question, history, cancel, within)
         reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
         if body.stream:

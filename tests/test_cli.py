@@ -205,3 +205,30 @@ def test_the_library_s_files_are_private(
     assert modes and all(mode & 0o077 == 0 for mode in modes.values()), {
         str(p): oct(m) for p, m in modes.items() if m & 0o077
     }
+
+
+def test_ask_search_and_chat_within_some_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    valves, pumps = tmp_path / "valves", tmp_path / "pumps"
+    for folder, text in (
+        (valves, "The valve opens at 42 bar."),
+        (pumps, "The pump runs at 300 rpm."),
+    ):
+        folder.mkdir()
+        (folder / "notes.md").write_text(f"# Notes\n\n{text} " * 3)
+    assert _run(capsys, "ingest", str(valves), str(pumps))[0] == 0
+    code, out, _ = _run(capsys, "search", "valve pump", "--in", str(pumps), "--json")
+    paths = {s["path"] for s in json.loads(out)["sources"]}
+    assert code == 0 and paths == {str((pumps / "notes.md").resolve())}
+    code, out, _ = _run(
+        capsys, "ask", "When does the valve open?", "--in", str(pumps), "--json"
+    )
+    assert {s["path"] for s in json.loads(out)["sources"]} <= paths
+    # a pattern that names nothing is an error, not a question to every document
+    code, _, err = _run(capsys, "search", "valve", "--in", "*.docx")
+    assert code != 0 and "No document in the library matches" in err
+    lines = iter(["/quit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    code, out, _ = _run(capsys, "chat", "--in", str(valves))
+    assert code == 0 and "Only in: notes.md" in out

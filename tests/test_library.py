@@ -381,3 +381,35 @@ def test_a_copy_under_another_path_is_recognised_by_its_content(
     (other / report.added[0]).write_text(original.read_text())
     report = library.ingest([other / report.added[0]])
     assert report.updated and not report.copies
+
+
+def test_a_scope_searches_only_its_documents(library: Library, docs: Path) -> None:
+    from assistant.core.errors import AssistantError
+
+    for folder, colour in (("red", "red"), ("blue", "blue")):
+        (docs / folder).mkdir()
+        for n in range(3):
+            (docs / folder / f"pump{n}.md").write_text(
+                f"# Pump {n}\n\nThe pump {n} is painted {colour}. " * 4
+            )
+    (docs / "notes.txt").write_text("The pump room is locked at night. " * 4)
+    library.ingest([docs])
+    everywhere = library.search("pump painted", 10)
+    assert {Path(s.path).parent.name for s in everywhere} >= {"red", "blue"}
+    red = library.scope([str(docs / "red")])
+    assert red is not None and len(red.paths) == 3
+    found = library.search("pump painted blue", 10, within=red)
+    assert found and all(Path(s.path).parent.name == "red" for s in found)
+    # by full text alone too (the vector lists and the text list both filtered)
+    assert all(
+        Path(s.path).parent.name == "red"
+        for s in library.search("locked night", 10, within=red)
+    )
+    # a glob over names, a file, and what a description says
+    assert len(library.scope(["*.txt"]).paths) == 1  # type: ignore[union-attr]
+    both = library.scope([str(docs / "notes.txt"), "pump1.md"])
+    assert both is not None and len(both.paths) == 3
+    assert both.describe() == "pump1.md, notes.txt and 1 more"  # by path
+    assert library.scope([]) is None
+    with pytest.raises(AssistantError, match="No document in the library matches"):
+        library.scope(["*.docx"])

@@ -139,6 +139,11 @@ def test_assistant_serve_answers_the_openai_client_from_the_library(
     from openai import OpenAI
 
     (docs / "boiler.md").write_text(BOILER, encoding="utf-8")
+    (docs / "garden.md").write_text(
+        "# Garden\n\nThe garden needs water every morning in summer. "
+        "The hedge is trimmed in June.",
+        encoding="utf-8",
+    )
     env = {"ASSISTANT_CHAT_BASE_URL": chat_server.base_url}
     subprocess.run(
         [sys.executable, "-m", "assistant", "ingest", str(docs)],
@@ -161,6 +166,22 @@ def test_assistant_serve_answers_the_openai_client_from_the_library(
         assert "1.2" in (reply.choices[0].message.content or "")
         extra = reply.model_extra or {}
         assert extra["cited"] == [1] and "boiler.md" in extra["sources"][0]["path"]
+        # metadata {"in": ...} asks within some documents; one naming none is a 400
+        scoped = client.chat.completions.create(
+            model="assistant",
+            messages=[{"role": "user", "content": "What does the garden need?"}],
+            extra_body={"metadata": {"in": "*garden*"}},
+        )
+        paths = {s["path"] for s in (scoped.model_extra or {})["sources"]}
+        assert paths and all("garden.md" in p for p in paths), paths
+        from openai import BadRequestError
+
+        with pytest.raises(BadRequestError, match="No document in the library"):
+            client.chat.completions.create(
+                model="assistant",
+                messages=[{"role": "user", "content": "Anything?"}],
+                extra_body={"metadata": {"in": "*.docx"}},
+            )
         # four clients at once: they queue for the one model, each stream whole
         results: dict[int, tuple[str, dict[str, object]]] = {}
 

@@ -100,6 +100,8 @@ class RetrievalConfig:
     """"lists": sentence hits are a ranked list of their own in the fusion;
     "rrf" / "max": merged with the view's chunk list into one (by rank / by cosine).
     bench/sentence_vectors.py compares them."""
+    within: tuple[str, ...] | None = None
+    """Only these documents (ids; a scope the user chose); None: all."""
 
 
 @dataclass
@@ -162,6 +164,7 @@ class Retriever:
                     to_search_text(text),
                     config.candidates,
                     SEARCH_HIT_COLUMNS,
+                    config.within,
                 )
                 for text in texts
             ]
@@ -236,7 +239,7 @@ class Retriever:
             limit = config.candidates * (1 + config.sentence_depth * with_sentences)
             kind: RowKind = "all" if with_sentences or not has_sentences else "chunks"
             search = self._vector_pool.submit(
-                self.store.vector_search, view.vector, limit, kind
+                self.store.vector_search, view.vector, limit, kind, False, config.within
             )
             searches.append((view, weight, with_sentences, search))
         for view, weight, with_sentences, search in searches:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from assistant.config import (
@@ -77,6 +77,7 @@ from assistant.core.retrieval import (
     Retriever,
     load_reranker,
 )
+from assistant.core.scopes import Scope, resolve_scope
 from assistant.core.search_text import to_search_text
 from assistant.core.section_questions import QuestionsProgress, add_questions
 from assistant.core.store import ChunkStore
@@ -257,13 +258,16 @@ class Library:
         self.store.remove_document(doc_id)
         return True
 
-    def retrieval_config(self, top_k: int | None = None) -> RetrievalConfig:
+    def retrieval_config(
+        self, top_k: int | None = None, within: Scope | None = None
+    ) -> RetrievalConfig:
         s = self.settings
         return RetrievalConfig(
             top_k=top_k or s.top_k,
             candidates=max(s.candidates, top_k or 0),
             mode=s.retrieval_mode,
             min_similarity=s.min_similarity,
+            within=None if within is None else within.doc_ids,
         )
 
     def add_questions(
@@ -280,11 +284,23 @@ class Library:
         )
 
     def search(
-        self, query: str, top_k: int | None = None, translation: str | None = None
+        self,
+        query: str,
+        top_k: int | None = None,
+        translation: str | None = None,
+        within: Scope | None = None,
     ) -> list[Source]:
         """``translation``: the query in the documents' other language (see
-        query_translation.py), searched beside it."""
-        return self.retriever.search(query, self.retrieval_config(top_k), translation)
+        query_translation.py), searched beside it; ``within``: only the documents
+        of this scope."""
+        return self.retriever.search(
+            query, self.retrieval_config(top_k, within), translation
+        )
+
+    def scope(self, patterns: Sequence[str]) -> Scope | None:
+        """The documents that ``patterns`` (files, folders, globs) name; None for
+        no pattern. Raises AssistantError naming a pattern that matches none."""
+        return resolve_scope(self.store.documents(), patterns) if patterns else None
 
     def unknown_names(self, question: str) -> list[str]:
         """Names in the question that no document mentions (see named_terms)."""
@@ -318,6 +334,7 @@ def search_question(
     question: str,
     top_k: int | None = None,
     cancel: CancelToken | None = None,
+    within: Scope | None = None,
 ) -> tuple[list[Source], float]:
     """The passages for a question: a CJK question is searched together with its
     English translation by ``generator``, and with ``question_terms`` on both are
@@ -337,7 +354,7 @@ def search_question(
         terms = document_terms(generator, translation or question, cancel)
         query, translation = with_terms(question, translation, terms)
     rewritten_ms = (time.perf_counter() - started) * 1000
-    return library.search(query, top_k, translation), rewritten_ms
+    return library.search(query, top_k, translation, within), rewritten_ms
 
 
 FOLLOW_UP_WORDS = 6
@@ -457,12 +474,13 @@ class Conversation:
         adapter: Path | None = None,
         sources: list[Source] | None = None,
         on_sources: Callable[[ReadingPlan], None] | None = None,
+        within: Scope | None = None,
     ) -> Answer:
         """Answer in one of ``ANSWER_MODES``; the sft modes need ``adapter``.
         ``sources``: answer from these passages instead of searching (benchmarks).
         ``on_sources``: called with the passages the model will read and how
         long it should take, before it starts (so a window can show them during
-        the wait for the first token)."""
+        the wait for the first token). ``within``: search only these documents."""
         if mode not in ANSWER_MODES:
             raise AssistantError(
                 f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)})."
@@ -481,12 +499,12 @@ class Conversation:
         translated_ms = 0.0
         if sources is None and use_retrieval:
             sources, translated_ms = search_question(
-                self.library, self.generator, question, top_k, cancel
+                self.library, self.generator, question, top_k, cancel, within
             )
         sources = sources or []
         if use_retrieval and not sources and self.history:
             sources = self.library.search(
-                retrieval_query(question, self.history), top_k
+                retrieval_query(question, self.history), top_k, within=within
             )
         retrieved = time.perf_counter()
         unknown = (

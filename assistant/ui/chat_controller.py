@@ -110,6 +110,8 @@ class ChatController(QObject):
         """Per unanswered request: its conversation and its messages so far (with
         the question), so the answer is filed there even after a switch."""
         self._comparing: CompareRequest | None = None
+        self.within: tuple[str, ...] = ()
+        """The documents and folders questions go to (the scope chip); (): all."""
         self._reading: tuple[ReadingPlan, float] | None = None
         """What the model is reading for the answer on screen, since when."""
         self._wait_timer = QTimer(self)
@@ -210,6 +212,7 @@ class ChatController(QObject):
             mode,
             adapter,
             tuple(self.conversation.turns),
+            within=self.within,
         )
         self._asking = request
         self._in_flight[request.id] = (
@@ -238,6 +241,17 @@ class ChatController(QObject):
         self.conversation.messages = messages[:-2]
         self.conversation.turns = self.conversation.turns[:-1]
         self.ask(question)
+
+    def set_scope(self, paths: list[str], add: bool = False) -> None:
+        """Ask only within ``paths`` (documents or folders of the library) from
+        now on, or also within them (``add``); [] asks the whole library."""
+        chosen = [*self.within, *paths] if add else list(paths)
+        self.within = tuple(dict.fromkeys(chosen))
+        names = [Path(p).name or p for p in self.within]
+        described = ", ".join(names[:3]) + (
+            f" and {len(names) - 3} more" if len(names) > 3 else ""
+        )
+        self.pane.show_scope(described, list(self.within))
 
     def stop(self) -> None:
         """Esc / Stop: the streaming answer, or the compare run."""

@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
         chat.sig_model.connect(self._show_model)
         chat.sig_open_source.connect(library.show_source)
         chat.sig_passages_gone.connect(self.viewer.clear)
+        self.library_pane.sig_scope.connect(chat.set_scope)
+        self.chat_pane.sig_clear_scope.connect(lambda: chat.set_scope([]))
         self.sources_pane.sig_open_source.connect(library.show_source)
         self.library_pane.sig_add_paths.connect(self.add_paths)
         self.teach.sig_adapters_changed.connect(self.chat_pane.set_adapters)

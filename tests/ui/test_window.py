@@ -1381,3 +1381,44 @@ def test_files_of_the_same_name_show_where_they_live_and_copies_are_not_added(
     )
     window.library.remove(str(second / "pump.md"))
     assert str(second / "pump.md") in asked[0]
+
+
+def test_questions_can_be_limited_to_some_documents(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    red, blue = tmp_path / "red", tmp_path / "blue"
+    for folder in (red, blue):
+        folder.mkdir()
+        (folder / "pump.md").write_text(
+            f"# Pump\n\nThe pump is painted {folder.name}. " * 3
+        )
+    (tmp_path / "valve.md").write_text("# Valve\n\nThe valve is painted grey. " * 3)
+    _add_and_wait(qtbot, window, [str(red), str(blue), str(tmp_path / "valve.md")])
+    pane = window.chat_pane
+    assert not pane.scope_chip.isVisible()
+
+    def ask() -> set[str]:
+        fake_generator.queue("It is painted.")
+        with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000) as shown:
+            window.chat.ask("What colour is the pump painted?")
+        return {Path(s.path).parent.name for s in shown.args[0].sources}
+
+    # the library pane's menu: only this document, then also another one
+    window.library_pane.sig_scope.emit([str(red / "pump.md")], False)
+    assert pane.scope_chip.isVisible() and pane.scope_label.text() == (
+        "Only in: pump.md"
+    )
+    assert ask() == {"red"}
+    window.library_pane.sig_scope.emit([str(blue)], True)
+    assert pane.scope_label.text() == "Only in: pump.md, blue"
+    assert ask() == {"red", "blue"}
+    # the chip's x asks the whole library again
+    pane.sig_clear_scope.emit()
+    assert not pane.scope_chip.isVisible() and window.chat.within == ()
+    assert tmp_path.name in ask()  # valve.md, in tmp_path itself, is found again
+    # a scope whose documents are gone says so instead of asking everything
+    window.library_pane.sig_scope.emit([str(tmp_path / "gone.md")], False)
+    window.chat.ask("What colour is the pump painted?")
+    qtbot.waitUntil(lambda: not window.chat_pane.stop_button.isEnabled())
+    last = window.chat.messages.messages()[-1].text
+    assert "No document in the library matches" in last, last

@@ -234,6 +234,7 @@ class ChatPane(QWidget):
     sig_search = Signal(str)
     sig_compare = Signal(str)
     sig_status = Signal(str, int)
+    sig_clear_scope = Signal()
     sig_regenerate = Signal(int)
 
     def __init__(self, model: ChatMessagesModel, parent: QWidget | None = None) -> None:
@@ -317,9 +318,26 @@ class ChatPane(QWidget):
         options.addStretch(1)
         options.addWidget(self.compare_button)
 
+        # the scope chip: shown while questions go to some documents only
+        self.scope_label = QLabel()
+        self.scope_label.setTextFormat(Qt.TextFormat.PlainText)
+        clear_scope = tool_button("\u2715", "Ask the whole library again")
+        clear_scope.clicked.connect(self.sig_clear_scope.emit)
+        self.scope_chip = QWidget()
+        self.scope_chip.setObjectName("scopeChip")
+        self.scope_chip.setStyleSheet(
+            "#scopeChip { border: 1px solid palette(highlight); border-radius: 10px; }"
+        )
+        chip = QHBoxLayout(self.scope_chip)
+        chip.setContentsMargins(8, 1, 2, 1)
+        chip.addWidget(self.scope_label, 1)
+        chip.addWidget(clear_scope)
+        self.scope_chip.hide()
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.transcript, 1)
+        layout.addWidget(self.scope_chip)
         layout.addLayout(row)
         layout.addLayout(options)
         self._streamed = 0
@@ -334,6 +352,17 @@ class ChatPane(QWidget):
         self.refresh_view()
 
         self.set_adapters([])
+
+    def show_scope(self, described: str, paths: list[str]) -> None:
+        """The chip above the question box ("" hides it: the whole library)."""
+        self.scope_chip.setVisible(bool(described))
+        self.scope_label.setText(f"Only in: {described}")
+        self.scope_chip.setToolTip("\n".join(paths))
+        self.input.setPlaceholderText(
+            f"Ask about {described}\u2026"
+            if described
+            else "Ask a question about your documents\u2026"
+        )
 
     def set_busy(self, busy: bool) -> None:
         """Busy: an answer is on its way into the last message (streaming)."""

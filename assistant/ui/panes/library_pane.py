@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -48,6 +50,8 @@ class LibraryPane(QWidget):
     sig_retry = Signal(str)
     sig_cancel = Signal()
     sig_open = Signal(str)
+    sig_scope = Signal(list, bool)
+    """Paths (documents or folders) to ask only about; True: added to the scope."""
 
     def __init__(self, model: DocumentListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -178,5 +182,20 @@ class LibraryPane(QWidget):
                 menu.addAction("Resume indexing", lambda: self.sig_retry.emit(path))
             menu.addAction("Open", lambda: self.sig_open.emit(path))
             menu.addAction("Re-index", lambda: self.sig_reindex.emit(path))
+            menu.addSeparator()
+            menu.addAction(
+                "Ask only about this document",
+                lambda: self.sig_scope.emit([path], False),
+            )
+            folder = str(Path(path).parent)
+            menu.addAction(
+                f"Ask only about its folder ({Path(folder).name or folder})",
+                lambda: self.sig_scope.emit([folder], False),
+            )
+            menu.addAction(
+                "Also ask about this document",
+                lambda: self.sig_scope.emit([path], True),
+            )
+            menu.addSeparator()
         menu.addAction("Remove from library", lambda: self.sig_remove.emit(path))
         menu.exec(self.view.viewport().mapToGlobal(point))

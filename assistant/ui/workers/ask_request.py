@@ -25,6 +25,8 @@ class AskRequest:
     adapter: Path | None
     history: tuple[Turn, ...]
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+    within: tuple[str, ...] = ()
+    """Ask only within these documents or folders (paths); (): the library."""
 
 
 @dataclass(frozen=True)

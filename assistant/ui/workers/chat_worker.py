@@ -11,12 +11,14 @@ from assistant.config import Settings, generator_settings
 from assistant.core.hardware import freeze_heap
 from assistant.core.llm import Generator
 from assistant.core.reading_time import ReadingSpeed
+from assistant.core.scopes import ScopeError
 from assistant.core.section_questions import (
     QuestionsProgress,
     asked_sections,
     pending_sections,
 )
 from assistant.core.services import Conversation, Library, load_generator
+from assistant.core.types import Answer
 from assistant.ui.workers.ask_request import (
     AskRequest,
     AskResult,
@@ -133,7 +135,11 @@ class ChatWorker(QObject):
                 mode=request.mode,
                 adapter=request.adapter,
                 on_sources=lambda plan: self.sig_sources.emit(request.id, plan),
+                within=conversation.library.scope(request.within),
             )
+        except ScopeError as exc:  # the chosen documents are gone: said as the
+            # answer (not a model failure), with no passage behind it
+            answer = Answer(str(exc), [], [], mode=request.mode, declined=True)
         except Exception as exc:
             self.sig_ask_failed.emit(request.id, readable_error(exc))
             return
