@@ -286,11 +286,11 @@ class LibraryController(QObject):
     def _on_progress(self, progress: IngestProgress) -> None:
         self._committed = set(progress.committed)
         self.pane.show_progress(progress)
-        if progress.current:
-            percent = int(100 * progress.chunks_done / max(progress.chunks_total, 1))
+        if progress.current:  # (how far: the bar below, one figure for the job;
+            # a row's own percent was the batch's chunks under one file's name)
             for row in self.documents.rows():
-                if row.name == progress.current and row.state in ("queued", "indexing"):
-                    self.documents.mark(row.path, "indexing", percent=percent)
+                if row.name == progress.current and row.state == "queued":
+                    self.documents.mark(row.path, "indexing")
 
     def _on_finished(self, report: IngestReport) -> None:
         self._running = max(0, self._running - 1)

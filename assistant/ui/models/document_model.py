@@ -30,7 +30,6 @@ class DocumentRow:
     pages: int = 0
     chunks: int = 0
     reason: str = ""
-    percent: int = 0
     pages_indexed: int = 0
     pages_by_words: int = 0
     note: str = ""
@@ -44,7 +43,7 @@ class DocumentRow:
         if self.state == "failed":
             return f"failed: {self.reason}"
         if self.state == "indexing":
-            return f"indexing {self.percent}%"
+            return "indexing\u2026"
         if self.state == "queued":
             return "queued"
         if self.state == "removing":
@@ -106,7 +105,7 @@ class DocumentListModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{row.name}{self._where(row)}\n{row.summary()}"
+            return f"{row.name}\n{self._where(row)}{row.summary()}"
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(row)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -123,11 +122,11 @@ class DocumentListModel(QAbstractListModel):
         return None
 
     def _where(self, row: DocumentRow) -> str:
-        """ " — in reports/2024" when another row has the same name (two files
+        """ "in …/reports/2024 · " when another row has the same name (two files
         called R-FAQ.pdf looked the same)."""
         if sum(1 for r in self._rows if r.name == row.name) < 2:
             return ""
-        return f" — in {shown_folder(row.path)}"
+        return f"in {shown_folder(row.path)} \u00b7 "
 
     def _icon(self, row: DocumentRow) -> QIcon:
         if row.state == "failed":
@@ -181,17 +180,15 @@ class DocumentListModel(QAbstractListModel):
         ]
         self._reset(sorted(rows + kept, key=lambda r: r.name.lower()))
 
-    def mark(self, path: str, state: str, reason: str = "", percent: int = 0) -> None:
+    def mark(self, path: str, state: str, reason: str = "") -> None:
         row = self.row_for(path)
         if row is None:
             kind = Path(path).suffix.lstrip(".").lower()
             self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows))
-            self._rows.append(
-                DocumentRow(path, kind, state, reason=reason, percent=percent)
-            )
+            self._rows.append(DocumentRow(path, kind, state, reason=reason))
             self.endInsertRows()
             return
-        row.state, row.reason, row.percent = state, reason, percent
+        row.state, row.reason = state, reason
         i = self._rows.index(row)
         self.dataChanged.emit(self.index(i), self.index(i))
 
