@@ -322,3 +322,27 @@ def test_pages_that_give_few_chunks_are_still_committed_as_time_passes(
     read.clear()
     library.ingest([pdf], progress=lambda p: read.append(p.pages_read), force=True)
     assert len(set(read) - {0}) >= 3, read
+
+
+def test_time_left_leaves_out_the_stretches_an_answer_shared_the_cores() -> None:
+    from assistant.core.time_left import SharedPace
+
+    def at(seconds: float, done: float) -> IngestProgress:
+        return IngestProgress(
+            bytes_done=int(done), bytes_total=1000, elapsed_s=seconds, pace_from=(0, 0)
+        )
+
+    pace, plain = SharedPace(), SharedPace()
+    for t in range(0, 41, 10):  # 10 bytes a second on its own
+        pace.eta_s(at(t, 10 * t))
+    before = pace.eta_s(at(40, 400))
+    assert before == pytest.approx(60.0)
+    pace.sharing = True  # a question: a third of the pace for 30 s
+    for t in (50, 60, 70):
+        pace.eta_s(at(t, 400 + (t - 40) * 10 / 3))
+    pace.sharing = False
+    after = pace.eta_s(at(80, 600))
+    assert after == pytest.approx(40.0)  # 400 left at the unshared 10 bytes/s
+    # measured from the start instead, the same run says about a third longer
+    assert at(80, 600).eta_s == pytest.approx(53.3, abs=0.1)
+    assert plain.eta_s(at(80, 600)) == pytest.approx(53.3, abs=0.1)

@@ -431,14 +431,21 @@ class IngestProgress:
 
     @property
     def eta_s(self) -> float | None:
+        return self.eta_without(0.0, 0.0)
+
+    def eta_without(self, shared_s: float, shared_bytes: float) -> float | None:
+        """The time left at the pace measured outside ``shared_s`` seconds (in
+        which ``shared_bytes`` were done) when the cores were busy elsewhere."""
         if self.bytes_total <= 0:
             return None
         done = self.bytes_progress
         since_s, since_bytes = self.pace_from or (0.0, 0.0)
-        if done - since_bytes <= 0:
+        work_s = self.elapsed_s - since_s - shared_s
+        work_bytes = done - since_bytes - shared_bytes
+        if work_bytes <= 0 or work_s <= 0:
             return None
         left = max(self.bytes_total - done, 0.0)
-        return max(self.elapsed_s - since_s, 0.0) * left / (done - since_bytes)
+        return work_s * left / work_bytes
 
 
 @dataclass

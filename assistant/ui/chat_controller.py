@@ -66,6 +66,8 @@ class ChatController(QObject):
         sig_open_source(object): show this Source (or span) in the viewer;
         sig_passages_gone(): the answer whose passage the viewer shows left the
             screen (a new question, another conversation);
+        sig_busy(bool): the chat model is (not) working for the user (indexing
+            leaves those stretches out of its pace);
         sig_answer_shown(object): an Answer is on screen, complete (tests).
     ``idle_questions`` has signals of its own (search questions written while the
     model is free).
@@ -80,6 +82,7 @@ class ChatController(QObject):
     sig_model = Signal(str, bool)
     sig_open_source = Signal(object)
     sig_passages_gone = Signal()
+    sig_busy = Signal(bool)
     sig_answer_shown = Signal(object)
 
     def __init__(
@@ -166,7 +169,7 @@ class ChatController(QObject):
 
     def set_settings(self, settings: Settings, reload_model: bool) -> None:
         if reload_model:
-            self.idle_questions.model_busy(True)  # until the new one is ready
+            self._model_busy(True)  # until the new one is ready
             self.sig_model.emit("Loading model…", True)
         self.sig_settings.emit(settings)
         self.idle_questions.set_enabled(settings.section_questions)
@@ -175,10 +178,14 @@ class ChatController(QObject):
         self.sig_model.emit(name, False)
         self._model_free()
 
+    def _model_busy(self, busy: bool) -> None:
+        self.idle_questions.model_busy(busy)
+        self.sig_busy.emit(busy)
+
     def _model_free(self) -> None:
         """Nothing waits for the model: it may write search questions."""
         if self._asking is None and self._comparing is None:
-            self.idle_questions.model_busy(False)
+            self._model_busy(False)
 
     # ---- asking ------------------------------------------------------------------
     def _adapter_for(self, mode: str) -> tuple[bool, Path | None]:
@@ -223,7 +230,7 @@ class ChatController(QObject):
         self.messages.append(Message("assistant", ""))
         self.sig_passages_gone.emit()
         self.pane.set_busy(True)
-        self.idle_questions.model_busy(True)
+        self._model_busy(True)
         if mode_uses_retrieval(mode):
             self.sig_status.emit("Searching the library\u2026", 0)
         self.sig_ask.emit(request)
@@ -377,7 +384,7 @@ class ChatController(QObject):
             self.compare_dialog.close()
         self.compare_dialog = dialog
         self.pane.set_busy(True)
-        self.idle_questions.model_busy(True)
+        self._model_busy(True)
         dialog.show()
         self.sig_compare.emit(request)
 

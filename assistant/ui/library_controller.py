@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from assistant.config import Settings
 from assistant.core.services import Library
+from assistant.core.time_left import SharedPace
 from assistant.core.types import (
     DocumentInfo,
     FileFailure,
@@ -89,6 +90,8 @@ class LibraryController(QObject):
         """Jobs sent whose report has not come back."""
         self._committed: set[str] = set()
         """Documents the running ingest has committed whole (IngestProgress)."""
+        self.pace = SharedPace()
+        """The time left, without the stretches an answer shared the cores."""
         self._removing: set[str] = set()
         """Removes sent while indexing: done by the worker after it."""
         self.worker = worker or LibraryWorker(settings)
@@ -283,9 +286,13 @@ class LibraryController(QObject):
             if row is None or row.state != "ready" or force:
                 self.documents.mark(file, "queued")
 
+    def set_sharing(self, busy: bool) -> None:
+        """The chat model is answering: the cores are shared meanwhile."""
+        self.pace.sharing = busy
+
     def _on_progress(self, progress: IngestProgress) -> None:
         self._committed = set(progress.committed)
-        self.pane.show_progress(progress)
+        self.pane.show_progress(progress, self.pace.eta_s(progress))
         if progress.current:  # (how far: the bar below, one figure for the job;
             # a row's own percent was the batch's chunks under one file's name)
             for row in self.documents.rows():

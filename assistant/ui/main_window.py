@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         chat.sig_open_source.connect(library.show_source)
         chat.sig_passages_gone.connect(self.viewer.clear)
         self.library_pane.sig_scope.connect(chat.set_scope)
+        chat.sig_busy.connect(library.set_sharing)
         self.chat_pane.sig_clear_scope.connect(lambda: chat.set_scope([]))
         self.sources_pane.sig_open_source.connect(library.show_source)
         self.library_pane.sig_add_paths.connect(self.add_paths)

@@ -1280,6 +1280,10 @@ def test_the_wait_says_what_the_model_reads_and_about_how_long(
     _add_and_wait(qtbot, window, [str(notes)])
     said: list[str] = []
     window.chat.sig_status.connect(lambda text, _ms: said.append(text))
+    sharing: list[bool] = []  # indexing's pace leaves the answer's stretch out
+    window.chat.worker.sig_sources.connect(
+        lambda *_: sharing.append(window.library.pace.sharing)
+    )
     fake_generator.delay = 0.3
     for _ in range(2):
         fake_generator.queue("In May.")
@@ -1289,6 +1293,7 @@ def test_the_wait_says_what_the_model_reads_and_about_how_long(
     assert waits[0].endswith("tokens\u2026 Esc stops."), waits  # nothing measured yet
     assert any("first words in about" in t or "any moment now" in t for t in waits)
     assert said[-1] == ""  # cleared once the answer is there
+    assert sharing == [True, True] and not window.library.pace.sharing
 
 
 def test_a_passage_with_a_word_broken_across_lines_is_found_on_its_page(

@@ -144,7 +144,7 @@ class LibraryPane(QWidget):
         if folder:
             self.sig_add_paths.emit([folder])
 
-    def show_progress(self, progress: IngestProgress) -> None:
+    def show_progress(self, progress: IngestProgress, eta_s: float | None) -> None:
         self.progress_box.show()
         self.stop_button.setEnabled(True)
         self.progress.setMaximum(max(progress.bytes_total, 1))
@@ -162,7 +162,7 @@ class LibraryPane(QWidget):
             pages = f"{summary} in all · "
         self.progress_label.setText(
             f"{current}{pages}{progress.chunks_done:,} chunks · "
-            f"{format_time_left(progress.eta_s)}"
+            f"{format_time_left(eta_s)}"
         )
 
     def hide_progress(self) -> None:
