@@ -25,6 +25,20 @@ def _add_and_wait(qtbot: QtBot, win: MainWindow, paths: list[str]) -> None:
     )
 
 
+def _slow_embedding(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Each embedding call of the fake takes ``seconds`` (an ingest long enough
+    to act on while it runs)."""
+    from fakes import FakeEmbedder
+
+    embed = FakeEmbedder.embed
+
+    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
+        time.sleep(seconds)
+        return embed(self, texts)
+
+    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+
+
 def test_empty_state_then_two_files_reach_ready(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
@@ -1046,15 +1060,8 @@ def test_a_partly_indexed_pdf_says_what_is_searchable_by_words_and_by_meaning() 
 def test_indexing_progress_names_the_file_and_its_place_in_the_batch(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fakes import FakeEmbedder
 
-    embed = FakeEmbedder.embed
-
-    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
-        time.sleep(0.1)
-        return embed(self, texts)
-
-    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+    _slow_embedding(monkeypatch, 0.1)
     pdfs = [
         make_pdf(
             tmp_path / f"manual{i}.pdf",
@@ -1131,20 +1138,13 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
     """Each committed document is searchable at once: while the rest are indexed
     the list shows it ready and the status bar counts it (it said "0 documents"
     until a long ingest ended)."""
-    from fakes import FakeEmbedder
 
     from assistant.core import ingest_pipeline
     from assistant.ui.workers import library_worker
 
     monkeypatch.setattr(ingest_pipeline._BatchWriter, "MAX_SECONDS", 0.2)
     monkeypatch.setattr(library_worker, "LIST_EVERY_S", 0.2)
-    embed = FakeEmbedder.embed
-
-    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
-        time.sleep(0.15)
-        return embed(self, texts)
-
-    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+    _slow_embedding(monkeypatch, 0.15)
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(12):
@@ -1320,19 +1320,12 @@ def test_a_passage_with_a_word_broken_across_lines_is_found_on_its_page(
 def test_remove_during_indexing_says_it_waits_and_then_removes(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fakes import FakeEmbedder
     from PySide6.QtWidgets import QMessageBox
 
     notes = tmp_path / "notes.md"
     notes.write_text("# Pump\n\nThe pump runs at 300 rpm.")
     _add_and_wait(qtbot, window, [str(notes)])
-    embed = FakeEmbedder.embed
-
-    def slow_embed(self: FakeEmbedder, texts: list[str]) -> object:
-        time.sleep(0.2)
-        return embed(self, texts)
-
-    monkeypatch.setattr(FakeEmbedder, "embed", slow_embed)
+    _slow_embedding(monkeypatch, 0.2)
     monkeypatch.setattr(
         QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
     )
