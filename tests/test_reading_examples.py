@@ -225,3 +225,33 @@ def test_the_reading_lesson_learns_the_answer_after_the_apps_prompt(
         reading_lesson(kept, 64, path).examples(CharTokenizer())
     store = AdapterStore(tmp_path / "adapters")
     assert store.work_dir("reader").name == ".reader.work"
+
+
+def test_a_stated_answer_that_does_not_give_what_was_asked_is_rejected(
+    settings: Settings,
+    embedder: FakeEmbedder,
+    generator: FakeGenerator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from assistant.core.claim_verifier import ANSWERS_SYSTEM
+
+    library = _library(settings, embedder, tmp_path)
+    _reply_for(generator, library, 0)
+    asked: list[str] = []
+
+    def judge(messages: list[dict[str, str]]) -> float:
+        # the passage states each answer, but none gives what its question asks
+        near_miss = messages[0]["content"] == ANSWERS_SYSTEM
+        asked.append("answers" if near_miss else "states")
+        return -5.0 if near_miss else 5.0
+
+    monkeypatch.setattr(generator, "judge_odds", judge)
+    path = tmp_path / "examples.jsonl"
+    kept = make_examples(
+        library.store.chunk_rows(), library_tools(library, generator), path, limit=1
+    )
+    assert kept == [] and asked.count("answers") == 3
+    assert {e.reason for e in read_examples(path)} == {
+        "the answer does not give what was asked"
+    }

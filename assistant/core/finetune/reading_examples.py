@@ -26,11 +26,16 @@ from typing import Any, Literal
 
 from assistant.core.answer_check import decline_text
 from assistant.core.cancel import CancelToken
-from assistant.core.claim_verifier import Encode, passage_verdict, read_claim
+from assistant.core.claim_verifier import (
+    Encode,
+    answers_the_question,
+    passage_verdict,
+    read_claim,
+)
 from assistant.core.fsutil import atomic_write_text
 from assistant.core.retrieval import source_from_row
 from assistant.core.search_text import has_cjk, is_cjk_text
-from assistant.core.types import Source
+from assistant.core.types import Claim, Source
 
 QUESTION_SYSTEM = (
     "You write one question about a passage of a document, for a reading test. "
@@ -221,6 +226,10 @@ def make_example(
     )
     if verdict != "stated":
         return rejected(f"answer {verdict.replace('_', ' ')} by its passage", question)
+    if not answers_the_question(
+        [Claim(answer, 0, len(answer), True)], question, tools.judge
+    ):  # stated, but not what was asked (the app's near-miss check)
+        return rejected("the answer does not give what was asked", question)
     found = tools.search(question)
     gold_found = any(_overlaps(s, gold) for s in found)
     decline = wants_decline(chunk_id, seed)
