@@ -120,9 +120,12 @@ def fetch_docs(work: Path) -> list[Path]:
 
 def assistant(work: Path, *args: str) -> None:
     env = dict(os.environ, ASSISTANT_HOME=str(work / "home"))
-    subprocess.run(
-        [sys.executable, "-u", "-m", "assistant", *args], env=env, check=True
-    )
+    done = subprocess.run([sys.executable, "-u", "-m", "assistant", *args], env=env)
+    if done.returncode != 0:
+        sys.exit(
+            f"`assistant {args[0]}` ended with status {done.returncode} (stopped or "
+            "failed, see above); run this script again to go on from there."
+        )
 
 
 def main() -> int:
