@@ -375,7 +375,9 @@ class ChatController(QObject):
         modes = tuple(ANSWER_MODES if adapter else MODES_WITHOUT_ADAPTER)
         if self._comparing is not None:
             self._comparing.cancel.cancel()
-        request = CompareRequest(next(self._ids), question, modes, adapter)
+        request = CompareRequest(
+            next(self._ids), question, modes, adapter, within=self.within
+        )
         self._comparing = request
         dialog = CompareDialog(question, list(modes), self._parent)
         dialog.sig_open_source.connect(self.sig_open_source)

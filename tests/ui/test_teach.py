@@ -106,6 +106,18 @@ def test_compare_answers_in_four_modes_side_by_side(
     assert len(fake_generator.adapters_used) == 4
     assert fake_generator.adapters_used[0] is None
     assert fake_generator.adapters_used[2] is not None
+    # with a scope chosen, Compare asks within it too
+    other = tmp_path / "harbour.md"
+    other.write_text("# Quindle harbour\n\nThe harbour of Quindle opens at dawn.\n")
+    with qtbot.waitSignal(window.library.worker.sig_ingest_finished, timeout=20000):
+        window.add_paths([str(other)])
+    window.chat.set_scope([str(other)])
+    fake_generator.queue("-", "It opens at dawn [1].", "-", "-")
+    with qtbot.waitSignal(window.chat.worker.sig_compare_finished, timeout=20000):
+        window.chat_pane.input.setPlainText("Who is the mayor of Quindle?")
+        window.chat_pane.submit_compare()
+    shown = window.chat.compare_dialog.views["rag"].toPlainText()
+    assert "harbour.md" in shown and "mayor.md" not in shown
 
 
 def _fake_teach(release: threading.Event | None = None):  # type: ignore[no-untyped-def]

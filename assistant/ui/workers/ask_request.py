@@ -46,6 +46,8 @@ class CompareRequest:
     modes: tuple[str, ...]
     adapter: Path | None
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+    within: tuple[str, ...] = ()
+    """As ``AskRequest.within``."""
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,7 @@ class ChatWorker(QObject):
             return
         conversation = self._conversation()
         try:
+            within = conversation.library.scope(request.within)
             for mode in request.modes:
                 if request.cancel.cancelled:
                     break
@@ -169,6 +170,7 @@ class ChatWorker(QObject):
                     cancel=request.cancel,
                     mode=mode,
                     adapter=request.adapter,
+                    within=within,
                 )
                 self.sig_compare_answer.emit(request.id, answer)
         except Exception as exc:
