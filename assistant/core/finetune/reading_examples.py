@@ -217,7 +217,8 @@ def make_example(
     )
     parsed = parse_question(reply)
     if parsed is None:
-        return rejected("no question in the reply")
+        said = " ".join(reply.split())[:160]  # kept to see what the model wrote
+        return rejected(f"no question in the reply: {said}")
     question, answer = parsed
     if chinese != has_cjk(question):
         return rejected("question not in the passage's language", question)
