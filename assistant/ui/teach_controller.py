@@ -77,7 +77,7 @@ class TeachController(QObject):
             window.sig_train.connect(self._on_train_requested)
             window.sig_teach_library.connect(self.teach_library)
             window.sig_cancel.connect(self.cancel)
-            window.sig_adapters_changed.connect(self._announce)
+            window.sig_delete_adapter.connect(self.delete_adapter)
             self.worker.sig_progress.connect(window.on_progress)
             self.worker.sig_cancelled.connect(window.on_cancelled)
             self.worker.sig_failed.connect(window.on_failed)
@@ -136,6 +136,13 @@ class TeachController(QObject):
             self.window.on_finished(record)
         self._announce()
         self.sig_trained.emit(record)
+
+    def delete_adapter(self, name: str) -> None:
+        """The one place adapters are deleted (the chat's list follows)."""
+        self.store.delete(name)
+        if self.window is not None:
+            self.window.refresh_adapters()
+        self._announce()
 
     def _announce(self) -> None:
         self.sig_adapters_changed.emit(self.names())

@@ -112,13 +112,14 @@ class TeachWindow(QWidget):
     """Signals:
     sig_train(object, str, object): pairs, adapter name, LoraSettings.
     sig_cancel(): Cancel pressed.
-    sig_adapters_changed(): an adapter was deleted.
+    sig_delete_adapter(str): the user confirmed deleting this adapter (the
+        controller deletes it and refreshes the list).
     """
 
     sig_train = Signal(list, str, object)
     sig_teach_library = Signal(str, int)
     sig_cancel = Signal()
-    sig_adapters_changed = Signal()
+    sig_delete_adapter = Signal(str)
 
     def __init__(self, store: AdapterStore, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
@@ -462,9 +463,7 @@ class TeachWindow(QWidget):
             self, "Delete adapter", f"Delete the adapter \u201c{record.name}\u201d?"
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.store.delete(record.name)
-            self.refresh_adapters()
-            self.sig_adapters_changed.emit()
+            self.sig_delete_adapter.emit(record.name)
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt API)
         self.save_draft()

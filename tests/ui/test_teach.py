@@ -212,3 +212,24 @@ def test_teach_models(qtmodeltester, tmp_path: Path) -> None:  # type: ignore[no
     adapters.set_records(store.records())
     qtmodeltester.check(adapters)
     assert "one" in adapters.data(adapters.index(0))
+
+
+def test_deleting_an_adapter_goes_through_the_controller(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    _make_adapter(window.teach.store, "facts")
+    window.teach._announce()
+    teach = window.teach.open()
+    teach.refresh_adapters()
+    assert "facts" in teach.adapters.names()
+    offered = [window.chat_pane.adapter_box.itemData(i) for i in range(2)]
+    assert "facts" in offered
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
+    )
+    teach.adapter_list.setCurrentIndex(teach.adapters.index(0))
+    teach.delete_adapter()
+    assert teach.adapters.names() == [] and window.teach.store.records() == []
+    assert window.chat_pane.adapter_box.itemData(0) is None  # "no adapter yet"
