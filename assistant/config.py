@@ -17,7 +17,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.core.fsutil import atomic_write_text, is_remote, private_dir
 from assistant.core.model_files import DEFAULT_EMBEDDER
@@ -27,6 +27,11 @@ SCHEMA_VERSION = 1
 
 
 class Settings(BaseModel):
+    """One run's settings: a value (changed by model_copy, never in place), so
+    a thread holding one never sees it change under it."""
+
+    model_config = ConfigDict(frozen=True)
+
     schema_version: int = SCHEMA_VERSION
     chat_model: str = Field(
         "", description="Path to a .gguf file; empty = default model"

@@ -211,9 +211,16 @@ def main() -> None:
                 )
 
     def patched_vector_search(
-        self: Any, vector: Any, limit: int, rows: Any = "chunks", exact: bool = False
+        self: Any,
+        vector: Any,
+        limit: int,
+        rows: Any = "chunks",
+        exact: bool = False,
+        within: Any = None,
     ) -> Any:
-        return vector_search(self, vector, limit, rows, exact or state.get("exact"))
+        return vector_search(
+            self, vector, limit, rows, exact or state.get("exact"), within
+        )
 
     retrieval.Retriever._fuse_vector_lists = patched_fuse  # type: ignore[method-assign]
     store_module.ChunkStore.vector_search = patched_vector_search  # type: ignore[method-assign]

@@ -179,9 +179,13 @@ def test_an_approximate_search_that_misses_a_model_does_not_hide_it(
     real_search = store.vector_search
 
     def approximate_misses(
-        vector: np.ndarray, limit: int, rows: str = "chunks", exact: bool = False
+        vector: np.ndarray,
+        limit: int,
+        rows: str = "chunks",
+        exact: bool = False,
+        within: object = None,
     ) -> list[dict[str, object]]:
-        hits = real_search(vector, limit, rows, exact)  # type: ignore[arg-type]
+        hits = real_search(vector, limit, rows, exact, within)  # type: ignore[arg-type]
         return hits if exact else [h for h in hits if h["_distance"] >= 1.0 - 1e-6]
 
     store.vector_search = approximate_misses  # type: ignore[method-assign]
