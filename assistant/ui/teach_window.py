@@ -246,7 +246,7 @@ class TeachWindow(QWidget):
         library_layout.addStretch(1)
         library_layout.addWidget(self.library_button, 0, Qt.AlignmentFlag.AlignLeft)
         library_box.setToolTip(
-            "Its own settings (LoRA rank 16, one pass over the examples): the "
+            "Its own settings (LoRA rank 8, one pass over the examples): the "
             "fields above are for the pairs"
         )
         name_row = QFormLayout()
