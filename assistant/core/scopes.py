@@ -28,10 +28,14 @@ class Scope:
     paths: tuple[str, ...]
 
     def describe(self, names: int = 2) -> str:
-        """ "R-FAQ.pdf, manual.pdf and 3 more" """
-        shown = [Path(p).name for p in self.paths[:names]]
-        more = len(self.paths) - len(shown)
-        return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+        return describe_paths(self.paths, names)
+
+
+def describe_paths(paths: Sequence[str], names: int = 2) -> str:
+    """ "R-FAQ.pdf, manual.pdf and 3 more" (a folder by its name too)."""
+    shown = [Path(p).name or p for p in paths[:names]]
+    more = len(paths) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def matches(pattern: str, path: str) -> bool:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 from assistant.config import Settings, data_dir
 from assistant.core.conversations import ConversationRecord, ConversationStore, Message
 from assistant.core.reading_time import ReadingPlan, reading_status
+from assistant.core.scopes import describe_paths
 from assistant.core.types import (
     ANSWER_MODES,
     MODES_WITHOUT_ADAPTER,
@@ -254,11 +255,7 @@ class ChatController(QObject):
         now on, or also within them (``add``); [] asks the whole library."""
         chosen = [*self.within, *paths] if add else list(paths)
         self.within = tuple(dict.fromkeys(chosen))
-        names = [Path(p).name or p for p in self.within]
-        described = ", ".join(names[:3]) + (
-            f" and {len(names) - 3} more" if len(names) > 3 else ""
-        )
-        self.pane.show_scope(described, list(self.within))
+        self.pane.show_scope(describe_paths(self.within, 3), list(self.within))
 
     def stop(self) -> None:
         """Esc / Stop: the streaming answer, or the compare run."""

@@ -87,15 +87,21 @@ class TeachController(QObject):
         self.window.activateWindow()
         return self.window
 
-    def _on_train_requested(
-        self, pairs: list, name: str, settings: LoraSettings
-    ) -> None:
+    def _model_or_warn(self) -> Path | None:
+        """The chat model's file to train on, or None after saying why not."""
         try:
-            model = resolve_chat_model(self._settings().chat_model)
+            return resolve_chat_model(self._settings().chat_model)
         except AssistantError as exc:
             QMessageBox.warning(self._parent, "Teach the model", str(exc))
             if self.window is not None:
                 self.window.set_training(False)
+            return None
+
+    def _on_train_requested(
+        self, pairs: list, name: str, settings: LoraSettings
+    ) -> None:
+        model = self._model_or_warn()
+        if model is None:
             return
         job = TrainJob(
             model,
@@ -110,12 +116,8 @@ class TeachController(QObject):
         """Teach the chat model to read the library's documents (or go on with
         a stopped run of the same name)."""
         settings = self._settings()
-        try:
-            model = resolve_chat_model(settings.chat_model)
-        except AssistantError as exc:
-            QMessageBox.warning(self._parent, "Teach the model", str(exc))
-            if self.window is not None:
-                self.window.set_training(False)
+        model = self._model_or_warn()
+        if model is None:
             return
         job = LibraryTeachJob(
             settings,
