@@ -11,9 +11,11 @@ process, side by side:
 - ``no-freeze``: the same with ``gc.freeze`` made a no-op (the app before 12-05).
 
     QT_QPA_PLATFORM=offscreen python bench/gui_stall.py [PDF]
-        [--configs default,no-freeze]
+        [--configs default,no-freeze] [--trace MS]
 
-Prints a table and one JSON line (prefix ``BENCH``).
+Prints a table and one JSON line (prefix ``BENCH``). ``--trace MS`` also prints,
+for each gap longer than MS, what every other thread was running when a watcher
+thread next got the interpreter (the thread that held it is usually among them).
 """
 
 from __future__ import annotations
@@ -33,9 +35,64 @@ from report import print_result, print_rows
 
 HERE = Path(__file__).parent
 CONFIGS = ("default", "no-freeze")
+TRACE = sys.stderr
+"""Where ``--trace`` writes: a file of its own, as llama.cpp's loading silences
+the process's stderr."""
 
 
-def child(pdf: Path, config: str) -> None:
+def watch_gaps(limit_ms: float, phase: list[str], last_beat: list[float]) -> None:
+    """A thread that wakes every 2 ms. Its own oversleep means some thread held
+    the GIL: print what the others were running. A heartbeat older than
+    ``limit_ms`` means the event loop is busy: sample the main thread's stack
+    until the next beat and print the samples."""
+    import collections
+    import traceback
+
+    main = threading.main_thread().ident
+
+    def where(frame: object) -> str:
+        stack = traceback.extract_stack(frame)[-6:]  # type: ignore[arg-type]
+        return " <- ".join(
+            f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in reversed(stack)
+        )
+
+    def run() -> None:
+        me, last = threading.get_ident(), time.perf_counter()
+        names = {t.ident: t.name for t in threading.enumerate()}
+        stalled: collections.Counter[str] = collections.Counter()
+        beat_seen = last_beat[0]
+        while True:
+            time.sleep(0.002)
+            now = time.perf_counter()
+            frames = sys._current_frames()
+            if (now - last) * 1000 > limit_ms:
+                names = {t.ident: t.name for t in threading.enumerate()}
+                lines = [
+                    f"GIL-GAP {phase[0]} at {now:.3f} {(now - last) * 1000:.0f} ms"
+                ] + [
+                    f"  [{names.get(i, i)}] {where(f)}"
+                    for i, f in frames.items()
+                    if i not in (me, main)
+                ]
+                print("\n".join(lines), file=TRACE, flush=True)
+            if (now - last_beat[0]) * 1000 > limit_ms and main in frames:
+                stalled[where(frames[main])] += 1
+            elif stalled and last_beat[0] != beat_seen:
+                lines = [
+                    f"LOOP-BUSY {phase[0]} at {now:.3f}"
+                    f" {(now - beat_seen) * 1000:.0f} ms"
+                ]
+                lines += [f"  {n} x {w}" for w, n in stalled.most_common(4)]
+                print("\n".join(lines), file=TRACE, flush=True)
+                stalled.clear()
+            if not stalled:
+                beat_seen = last_beat[0]
+            last = now
+
+    threading.Thread(target=run, name="gap-watch", daemon=True).start()
+
+
+def child(pdf: Path, config: str, trace_ms: float = 0) -> None:
     """One window, one configuration: print its figures as one JSON line."""
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="assistant-stall-")
     if config == "no-freeze":
@@ -49,6 +106,10 @@ def child(pdf: Path, config: str) -> None:
 
     share_the_interpreter()  # as the app does at start
     app = QApplication(sys.argv)
+    phase = ["startup"]
+    last = [time.perf_counter()]
+    if trace_ms:
+        watch_gaps(trace_ms, phase, last)
     launch = time.perf_counter()
     window = MainWindow(Settings())
     window.show()
@@ -61,9 +122,9 @@ def child(pdf: Path, config: str) -> None:
     gaps: dict[str, float] = {}
     gc_passes: dict[str, float] = {}
     peak_rss: dict[str, float] = {}
-    phase = ["startup"]
-    last = [time.perf_counter()]
     gc_started: dict[int, float] = {}
+    long_beats: list[tuple[str, float, int]] = []
+    last[0] = time.perf_counter()
 
     def gc_timer(stage: str, info: dict[str, int]) -> None:
         now, thread = time.perf_counter(), threading.get_ident()
@@ -79,6 +140,11 @@ def child(pdf: Path, config: str) -> None:
         now = time.perf_counter()
         gap = (now - last[0]) * 1000
         gaps[phase[0]] = max(gaps.get(phase[0], 0.0), gap)
+        if trace_ms and gap > trace_ms:
+            print(
+                f"BEAT-GAP {phase[0]} at {now:.3f} {gap:.0f} ms", file=TRACE, flush=True
+            )
+            long_beats.append((phase[0], round(now, 3), round(gap)))
         rss = process.memory_info().rss / 2**20
         peak_rss[phase[0]] = max(peak_rss.get(phase[0], 0.0), rss)
         last[0] = now
@@ -135,6 +201,8 @@ def child(pdf: Path, config: str) -> None:
         "max_gc_pass_ingest_ms": round(gc_passes.get("ingest", 0), 1),
         "max_gc_pass_answer_ms": round(gc_passes.get("answer", 0), 1),
     }
+    if trace_ms:
+        print(f"LONG BEATS {long_beats}", file=TRACE, flush=True)
     print("RESULT " + json.dumps(result), flush=True)
     window.close()
     # skip the interpreter's teardown: its figures are printed, and the bench
@@ -149,18 +217,28 @@ def main() -> None:
     )
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--child")
+    parser.add_argument("--trace", type=float, default=0, metavar="MS")
+    parser.add_argument("--trace-file", type=Path, default=Path("gui_stall-trace.log"))
     args = parser.parse_args()
     if not args.pdf.exists():
         sys.exit(
             f"{args.pdf} missing: run `python bench/corpus.py bench/out/corpus` first"
         )
     if args.child:
-        child(args.pdf, args.child)
+        if args.trace:
+            global TRACE
+            TRACE = args.trace_file.open("a", encoding="utf-8")
+        child(args.pdf, args.child, args.trace)
         return
     rows = []
     for config in args.configs.split(","):
         done = subprocess.run(
-            [sys.executable, __file__, str(args.pdf), "--child", config],
+            [sys.executable, __file__, str(args.pdf), "--child", config]
+            + (
+                ["--trace", str(args.trace), "--trace-file", str(args.trace_file)]
+                if args.trace
+                else []
+            ),
             stdout=subprocess.PIPE,
             text=True,
             check=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -110,16 +111,23 @@ def embed_with_spans(
     return out, parts
 
 
+@functools.cache
+def counting_tokenizer(folder: Path) -> Any:
+    """One counting tokenizer per model folder for the process: it is never
+    reconfigured, so threads can share it; loading one holds the GIL ~50 ms."""
+    return load_tokenizer(folder)
+
+
 class TokenCounting:
-    """Counts tokens with a tokenizer instance of its own.
+    """Counts tokens with a tokenizer instance that never embeds.
 
     A Hugging Face fast tokenizer shared between the chunking thread and the
-    embedding call can fail with "Already borrowed", so counting never uses the
-    tokenizer that embeds.
+    embedding call can fail with "Already borrowed" (embedding sets padding and
+    truncation on its own), so counting never uses the tokenizer that embeds.
     """
 
     def __init__(self, folder: Path) -> None:
-        self._count_tokenizer: Any = load_tokenizer(folder)
+        self._count_tokenizer: Any = counting_tokenizer(folder)
 
     @property
     def special_tokens(self) -> int:

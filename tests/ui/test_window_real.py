@@ -9,6 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from assistant.config import Settings
+from assistant.core.claim_encoder import shipped_encoder
 from assistant.ui.main_window import MainWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -22,10 +23,14 @@ def test_real_models_answer_with_a_cited_pdf_page(qtbot: QtBot, tmp_path: Path) 
     pdf = build(tmp_path / "heron-manual.pdf")
     rules = tmp_path / "club-rules.txt"
     rules.write_text((SAMPLES / "club-rules.txt").read_text())
+    shipped_encoder.cache_clear()
     win = MainWindow(Settings())
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: not win.loading_bar.isVisible(), timeout=120000)
+    # the answer check's encoder loads with the models, not in the first answer
+    # (loading its tokenizer holds the interpreter ~50 ms: a stall mid-answer)
+    qtbot.waitUntil(lambda: shipped_encoder.cache_info().currsize == 1)
     with qtbot.waitSignal(win.library.worker.sig_ingest_finished, timeout=120000):
         win.add_paths([str(pdf), str(rules)])
     rows = win.library.documents.rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import OrderedDict
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QTextDocument
@@ -82,17 +83,33 @@ class SourceDelegate(QStyledItemDelegate):
     """Paints a passage as rich text, wrapped to the view's width."""
 
     MARGIN = 6
+    KEPT = 64
+    """Laid-out passages kept: a list's sizes and paints reuse them (laying out
+    every row's HTML on each paint stalled the window ~50 ms as an answer came)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._laid_out: OrderedDict[tuple[str, int, str], QTextDocument] = OrderedDict()
 
     def _document(self, index: Index, width: int) -> QTextDocument:
         model = index.model()
         assert isinstance(model, SourcesModel)
         source = index.data(SourcesModel.SourceRole)
+        text = source_html(
+            source, bool(index.data(SourcesModel.CitedRole)), model.query
+        )
+        key = (text, max(width, 80), QApplication.font().key())
+        document = self._laid_out.get(key)
+        if document is not None:
+            self._laid_out.move_to_end(key)
+            return document
         document = QTextDocument()
         document.setDocumentMargin(self.MARGIN)
-        document.setHtml(
-            source_html(source, bool(index.data(SourcesModel.CitedRole)), model.query)
-        )
-        document.setTextWidth(max(width, 80))
+        document.setHtml(text)
+        document.setTextWidth(key[1])
+        self._laid_out[key] = document
+        if len(self._laid_out) > self.KEPT:
+            self._laid_out.popitem(last=False)
         return document
 
     def paint(

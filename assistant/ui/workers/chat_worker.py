@@ -8,6 +8,7 @@ import time
 from PySide6.QtCore import QObject, Signal, Slot
 
 from assistant.config import Settings, generator_settings
+from assistant.core.claim_encoder import shipped_encoder
 from assistant.core.hardware import freeze_heap
 from assistant.core.llm import Generator
 from assistant.core.reading_time import ReadingSpeed
@@ -92,6 +93,10 @@ class ChatWorker(QObject):
             self.sig_failed.emit(readable_error(exc))
             return
         self.sig_model_ready.emit(self._generator.name)
+        try:  # now, not in the first answer: its tokenizer holds the GIL ~50 ms
+            shipped_encoder()
+        except Exception:  # the answer check says so when it needs it
+            log.exception("the claim encoder did not load")
         freeze_heap()  # the chat model is loaded
 
     @Slot(object)
