@@ -6,6 +6,8 @@ Chinese questions are translated once by the chat model (as the app does) and ev
 variant gets the same translations.
 
     python bench/sentence_vectors.py DEVSET_DIR [--questions FILE]
+        [--builds without,with,...]  (default: all; the variants of the others
+        are left out)
 
 Prints ingest time with and without sentence vectors, a table of hit@1 / hit@5
 per kind with search p50, and one JSON line (prefix ``BENCH``).
@@ -44,13 +46,28 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("sentences embedded after their heading", "with_headings", {}),
     ("sentences embedded by USE (faster) instead of MiniLM", "by_use", {}),
     ("sentences pooled from their chunk's pass (late pooling)", "pooled", {}),
+    (
+        "chunk vectors from their sentences' (each token encoded once)",
+        "from_sentences",
+        {},
+    ),
 ]
+BUILDS: dict[str, dict[str, Any]] = {
+    "without": {"sentence_vectors": False},
+    "with": {},
+    "with_headings": {"sentence_headings": True},
+    "by_use": {"sentence_model": "multilingual"},
+    "pooled": {"sentence_model": "pooled"},
+    "from_sentences": {"chunk_vectors": "from_sentences"},
+}
+"""Each library the variants search, by the ingest options it is built with."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("devset", type=Path, help="the folder get-devset.sh filled")
     parser.add_argument("--questions", type=Path, default=DEVSET_QUESTIONS)
+    parser.add_argument("--builds", default=",".join(BUILDS))
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-sentences-")
 
@@ -67,17 +84,11 @@ def main() -> None:
     home = Path(os.environ["ASSISTANT_HOME"])
     ingest: dict[str, float] = {}
     libraries = {}
-    for label, options in (
-        ("without", {"sentence_vectors": False}),
-        ("with", {}),
-        ("with_headings", {"sentence_headings": True}),
-        ("by_use", {"sentence_model": "multilingual"}),
-        ("pooled", {"sentence_model": "pooled"}),
-    ):
+    for label in args.builds.split(","):
         lib = Library(settings, embedder, directory=home / label)
         started = time.perf_counter()
-        run_ingest(docs, lib.store, embedder, IngestOptions(**options))  # type: ignore[arg-type]
-        ingest[f"ingest_{label}_sentences_s"] = round(time.perf_counter() - started, 1)
+        run_ingest(docs, lib.store, embedder, IngestOptions(**BUILDS[label]))
+        ingest[f"ingest_{label}_s"] = round(time.perf_counter() - started, 1)
         libraries[label] = lib
     library = libraries["with"]
     counts = {
@@ -85,12 +96,9 @@ def main() -> None:
         "sentences": library.store.count_sentences(),
     }
     print(
-        f"ingest: {ingest['ingest_without_sentences_s']} s without sentence vectors, "
-        f"{ingest['ingest_with_sentences_s']} s with, "
-        f"{ingest['ingest_with_headings_sentences_s']} s with headings, "
-        f"{ingest['ingest_by_use_sentences_s']} s with sentences by USE, "
-        f"{ingest['ingest_pooled_sentences_s']} s with pooled sentences "
-        f"({counts['chunks']} chunks, {counts['sentences']} sentences)"
+        "ingest: "
+        + ", ".join(f"{k[7:-2]} {v} s" for k, v in ingest.items())
+        + f" ({counts['chunks']} chunks, {counts['sentences']} sentences)"
     )
 
     questions = [q for q in load_questions(args.questions) if q.gold]
@@ -103,6 +111,8 @@ def main() -> None:
     base = library.retrieval_config(10)
     rows = []
     for name, label, change in VARIANTS:
+        if label not in libraries:
+            continue
         library = libraries[label]
         config = dataclasses.replace(base, **change)
         results, times = search_all(library.retriever, questions, config, translations)

@@ -353,6 +353,40 @@ def test_pooled_sentences_are_stored_and_found_like_standalone_ones(
     assert again.ok and len(embedder.embedded_texts) == embedded
 
 
+def test_chunk_vectors_from_their_sentences_encode_each_text_once(
+    embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    """``chunk_vectors: from_sentences``: a chunk of several sentences is never
+    encoded whole; its vector is the unit mean of its heading line's and its
+    sentences' vectors, and each of those texts is encoded once."""
+    import numpy as np
+
+    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+    from assistant.core.store import ChunkStore
+
+    filler = [f"Paragraph {i} talks about harbours and ships." for i in range(40)]
+    filler[17] = "Turn the blue valve left to drain the tank."
+    _write(docs, "manual.txt", " ".join(filler))
+    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
+    options = IngestOptions(chunk_vectors="from_sentences")
+    report = run_ingest([docs], store, embedder, options)
+    assert report.ok and report.sentences_embedded == 40 == store.count_sentences()
+    texts = list(embedder.embedded_texts)
+    assert len(texts) == len(set(texts))  # overlap sentences too: once
+    rows = store._scan(["text", "parent", "vector"]).to_pylist()
+    chunks = [r for r in rows if not r["parent"]]
+    assert len(chunks) > 1 and not {c["text"] for c in chunks} & set(texts)
+    valve = next(c for c in chunks if "blue valve" in c["text"])
+    pieces = [s for s in filler if s in valve["text"]]
+    heading_line = next(t for t in texts if t not in filler)  # the title line
+    mean = np.mean(embedder.embed([heading_line, *pieces]), axis=0)
+    assert np.allclose(valve["vector"], mean / np.linalg.norm(mean), atol=1e-5)
+    embedded = len(embedder.embedded_texts)
+    again = run_ingest([docs], store, embedder, options)
+    assert again.ok and again.chunks_embedded == 0
+    assert len(embedder.embedded_texts) == embedded  # nothing encoded again
+
+
 def test_a_copy_under_another_path_is_recognised_by_its_content(
     library: Library, docs: Path
 ) -> None:

@@ -45,7 +45,13 @@ from assistant.core.ingest import (
     too_much_text,
 )
 from assistant.core.search_text import to_search_text
-from assistant.core.sentence_rows import Sentence, embed_texts, sentences_of
+from assistant.core.sentence_rows import (
+    Sentence,
+    chunk_pieces,
+    embed_texts,
+    pooled_from,
+    sentences_of,
+)
 from assistant.core.store import ChunkStore, chunk_row_id, sentence_row_id
 from assistant.core.types import (
     PARTIAL_HASH,
@@ -77,6 +83,11 @@ many batches a second (the words of all its pages go first), OCR'd pages a few a
 minute (the vectors are made while the next pages are read)."""
 
 
+POOLED_CHUNK = "pooled from its sentences\x00"
+"""Hashed before the text of a chunk whose vector is its sentences' mean, so a
+library re-indexed the other way does not reuse it as the text's own vector."""
+
+
 def doc_id_for(path: Path) -> str:
     """Stable id of a document: its absolute path (content is tracked by hash)."""
     return hashlib.sha1(str(path.resolve()).encode("utf-8")).hexdigest()[:20]
@@ -96,6 +107,11 @@ class IngestOptions:
     the multilingual model (the routed embedder's USE half)."""
     sentence_headings: bool = False
     """Embed each sentence after its innermost heading (chunking.sentence_context)."""
+    chunk_vectors: str = "encoded"
+    """"encoded": each chunk embedded whole (its tokens then pass the encoder
+    twice, in the chunk and in its sentence); "from_sentences": a chunk of
+    several sentences gets the mean of its heading line's and its sentences'
+    vectors, so each token is encoded once (sentence_rows.chunk_pieces)."""
 
 
 @dataclass
@@ -595,6 +611,33 @@ def _text_rows(part: _Part, dim: int) -> list[dict[str, Any]]:
     ]
 
 
+def _embed_from_pieces(
+    embedder: Embedder,
+    texts: list[str],
+    batch: list[int],
+    pieces: dict[int, list[str] | None],
+    known_texts: dict[str, np.ndarray],
+    vectors: list[np.ndarray | None],
+) -> None:
+    """Fill ``vectors`` for ``batch`` encoding each distinct text once: sentence
+    rows and chunks of one sentence as they are, chunks of several from their
+    pieces (a sentence in a chunk's overlap is encoded once for both)."""
+    wanted = [
+        text
+        for i in batch
+        for text in (pieces.get(i) or [texts[i]])
+        if text not in known_texts
+    ]
+    distinct = list(dict.fromkeys(wanted))
+    if distinct:
+        known_texts.update(zip(distinct, embedder.embed(distinct), strict=True))
+    for i in batch:
+        own = pieces.get(i)
+        vectors[i] = (
+            pooled_from([known_texts[t] for t in own]) if own else known_texts[texts[i]]
+        )
+
+
 def _embed(
     part: _Part,
     embedder: Embedder,
@@ -637,7 +680,16 @@ def _embed(
     owner = list(range(len(chunks))) + [s.chunk for _, s in sentences]
     pooled = options.sentence_model == "pooled"
     within = _sentence_spans(chunks, sentences) if pooled else None
-    hashes = [sha256_text(t) for t in texts[: len(chunks)]] + [
+    pieces = (
+        {i: chunk_pieces(c, embedder) for i, c in enumerate(chunks)}
+        if options.chunk_vectors == "from_sentences" and not pooled
+        else {}
+    )
+    hashes = [
+        # a vector pooled from its sentences is not the one of the chunk's text
+        sha256_text(POOLED_CHUNK + t if pieces.get(i) else t)
+        for i, t in enumerate(texts[: len(chunks)])
+    ] + [
         # a pooled vector depends on its chunk's text as well as its own
         sha256_text(chunks[s.chunk].embed_text + "\x00" + s.text)
         if pooled
@@ -664,14 +716,18 @@ def _embed(
             else:
                 extra.append(i)
     batches += [extra[b : b + EMBED_BATCH] for b in range(0, len(extra), EMBED_BATCH)]
+    known_texts: dict[str, np.ndarray] = {}
     for batch in batches:
         if cancel.cancelled:
             return None
-        embedded = embed_texts(
-            embedder, texts, batch, len(chunks), options.sentence_model, within
-        )
-        for i, vector in zip(batch, embedded, strict=True):
-            vectors[i] = vector
+        if pieces:
+            _embed_from_pieces(embedder, texts, batch, pieces, known_texts, vectors)
+        else:
+            embedded = embed_texts(
+                embedder, texts, batch, len(chunks), options.sentence_model, within
+            )
+            for i, vector in zip(batch, embedded, strict=True):
+                vectors[i] = vector
         done = [i for i in batch if i < len(chunks)]
         report.chunks_embedded += len(done)
         report.sentences_embedded += len(batch) - len(done)

@@ -42,6 +42,31 @@ def sentences_of(chunks: list[Chunk], embedder: Embedder) -> list[Sentence]:
     return out
 
 
+def chunk_pieces(chunk: Chunk, embedder: Embedder) -> list[str] | None:
+    """What a chunk's vector is pooled from when chunk vectors come from their
+    sentences: the chunk's title-and-heading line and each of its sentences, all
+    read by the model that reads the chunk; None when the chunk is embedded
+    whole (a single sentence, text the sentence model does not get, or no
+    sentences at all)."""
+    wants: Callable[[str], bool] = getattr(
+        embedder, "wants_sentence_vectors", lambda _text: True
+    )
+    if not wants(chunk.text):
+        return None
+    spans = chunk_sentences(chunk)
+    texts = [chunk.text[a - chunk.start : b - chunk.start] for a, b in spans]
+    if len(texts) < 2 or not all(wants(t) for t in texts):
+        return None
+    prefix = chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)].strip()
+    return ([prefix] if prefix and wants(prefix) else []) + texts
+
+
+def pooled_from(vectors: list[np.ndarray]) -> np.ndarray:
+    """A chunk's vector from its pieces' unit vectors: their mean, made unit."""
+    mean = np.mean(np.stack(vectors), axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
 def embed_texts(
     embedder: Embedder,
     texts: list[str],
