@@ -67,6 +67,12 @@ class Settings(BaseModel):
         description="Also embed every sentence of a chunk (better recall, ~1.7-1.8x "
         "the ingest time); takes effect for files indexed from now on",
     )
+    chunk_vectors: Literal["encoded", "from_sentences"] = Field(
+        "encoded",
+        description="How a chunk of several sentences gets its vector: encoded "
+        "whole, or the mean of its sentences' vectors (each token encoded once: "
+        "faster indexing); takes effect for files indexed from now on",
+    )
     question_terms: bool = Field(
         False,
         description="Before searching, have the chat model name the commands, "

@@ -47,8 +47,13 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("sentences embedded by USE (faster) instead of MiniLM", "by_use", {}),
     ("sentences pooled from their chunk's pass (late pooling)", "pooled", {}),
     (
-        "chunk vectors from their sentences' (each token encoded once)",
+        "chunk vectors: their sentences' mean by length (each token encoded once)",
         "from_sentences",
+        {},
+    ),
+    (
+        "chunk vectors: their sentences' even mean (each token encoded once)",
+        "from_sentences_even",
         {},
     ),
 ]
@@ -59,6 +64,7 @@ BUILDS: dict[str, dict[str, Any]] = {
     "by_use": {"sentence_model": "multilingual"},
     "pooled": {"sentence_model": "pooled"},
     "from_sentences": {"chunk_vectors": "from_sentences"},
+    "from_sentences_even": {"chunk_vectors": "from_sentences", "chunk_pooling": "even"},
 }
 """Each library the variants search, by the ingest options it is built with."""
 

@@ -61,9 +61,13 @@ def chunk_pieces(chunk: Chunk, embedder: Embedder) -> list[str] | None:
     return ([prefix] if prefix and wants(prefix) else []) + texts
 
 
-def pooled_from(vectors: list[np.ndarray]) -> np.ndarray:
-    """A chunk's vector from its pieces' unit vectors: their mean, made unit."""
-    mean = np.mean(np.stack(vectors), axis=0)
+def pooled_from(
+    vectors: list[np.ndarray], lengths: list[int] | None = None
+) -> np.ndarray:
+    """A chunk's vector from its pieces' unit vectors: their mean, each weighted
+    by its text's length when given (the encoder's own vector of a text is the
+    mean of its tokens' states, so a long sentence weighs more in it), made unit."""
+    mean = np.average(np.stack(vectors), axis=0, weights=lengths)
     return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 

@@ -241,6 +241,7 @@ class Library:
             max_file_bytes=self.settings.max_file_mb * 2**20,
             force=force,
             sentence_vectors=self.settings.sentence_vectors,
+            chunk_vectors=self.settings.chunk_vectors,
         )
         return run_ingest(paths, self.store, self.embedder, options, progress, cancel)
 

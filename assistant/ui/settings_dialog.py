@@ -65,6 +65,14 @@ class SettingsDialog(QDialog):
             "0.88), indexing takes about 1.8x as long. Applies to files indexed from "
             "now on; File › Re-index library applies it to all.",
         )
+        self.faster_indexing = _checkbox(
+            "Faster indexing (each word read once)",
+            settings.chunk_vectors == "from_sentences",
+            "A passage's search vector is made from its sentences' vectors instead "
+            "of reading the passage again: indexing takes about 0.6x as long, and "
+            "questions in your own words find the right page a little less often "
+            "(dev set: top-5 0.92 -> 0.88). Applies to files indexed from now on.",
+        )
         self.question_terms = _checkbox(
             "Search with the commands and terms the model expects",
             settings.question_terms,
@@ -112,6 +120,7 @@ class SettingsDialog(QDialog):
         form.addRow("Sources per answer (top-k)", self.top_k)
         form.addRow("Threads", self.threads)
         form.addRow("Search", self.sentence_vectors)
+        form.addRow("", self.faster_indexing)
         form.addRow("", self.question_terms)
         form.addRow("", self.section_questions)
         form.addRow("Answer server", self.chat_server)
@@ -149,6 +158,9 @@ class SettingsDialog(QDialog):
                 "top_k": self.top_k.value(),
                 "threads": self.threads.value(),
                 "sentence_vectors": self.sentence_vectors.isChecked(),
+                "chunk_vectors": "from_sentences"
+                if self.faster_indexing.isChecked()
+                else "encoded",
                 "question_terms": self.question_terms.isChecked(),
                 "section_questions": self.section_questions.isChecked(),
                 "chat_backend": "openai" if server else "local",

@@ -890,7 +890,7 @@ def test_dark_theme_is_chosen_and_remembered(qtbot: QtBot, window: MainWindow) -
         QApplication.setStyle(style)
 
 
-def test_settings_dialog_turns_sentence_vectors_off_and_on(qtbot: QtBot) -> None:
+def test_settings_dialog_turns_sentence_vectors_and_faster_indexing_on_and_off(qtbot: QtBot) -> None:
     from assistant.config import Settings
     from assistant.ui.settings_dialog import SettingsDialog
 
@@ -902,6 +902,9 @@ def test_settings_dialog_turns_sentence_vectors_off_and_on(qtbot: QtBot) -> None
     assert dialog.result_settings().sentence_vectors is False
     dialog.sentence_vectors.setChecked(True)
     assert dialog.result_settings().sentence_vectors is True
+    assert not dialog.faster_indexing.isChecked()  # off unless chosen
+    dialog.faster_indexing.setChecked(True)
+    assert dialog.result_settings().chunk_vectors == "from_sentences"
 
 
 def test_a_folder_added_in_the_window_is_kept_in_sync(
