@@ -51,11 +51,6 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
         "from_sentences",
         {},
     ),
-    (
-        "chunk vectors: their sentences' even mean (each token encoded once)",
-        "from_sentences_even",
-        {},
-    ),
 ]
 BUILDS: dict[str, dict[str, Any]] = {
     "without": {"sentence_vectors": False},
@@ -64,7 +59,6 @@ BUILDS: dict[str, dict[str, Any]] = {
     "by_use": {"sentence_model": "multilingual"},
     "pooled": {"sentence_model": "pooled"},
     "from_sentences": {"chunk_vectors": "from_sentences"},
-    "from_sentences_even": {"chunk_vectors": "from_sentences", "chunk_pooling": "even"},
 }
 """Each library the variants search, by the ingest options it is built with."""
 

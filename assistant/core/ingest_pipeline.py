@@ -112,8 +112,6 @@ class IngestOptions:
     twice, in the chunk and in its sentence); "from_sentences": a chunk of
     several sentences gets the mean of its heading line's and its sentences'
     vectors, so each token is encoded once (sentence_rows.chunk_pieces)."""
-    chunk_pooling: str = "length"
-    """How the pieces' vectors are averaged: weighted by their length, or "even"."""
 
 
 @dataclass
@@ -620,7 +618,6 @@ def _embed_from_pieces(
     pieces: dict[int, list[str] | None],
     known_texts: dict[str, np.ndarray],
     vectors: list[np.ndarray | None],
-    weighted: bool,
 ) -> None:
     """Fill ``vectors`` for ``batch`` encoding each distinct text once: sentence
     rows and chunks of one sentence as they are, chunks of several from their
@@ -637,10 +634,7 @@ def _embed_from_pieces(
     for i in batch:
         own = pieces.get(i)
         vectors[i] = (
-            pooled_from(
-                [known_texts[t] for t in own],
-                [len(t) for t in own] if weighted else None,
-            )
+            pooled_from([known_texts[t] for t in own], [len(t) for t in own])
             if own
             else known_texts[texts[i]]
         )
@@ -736,7 +730,6 @@ def _embed(
                 pieces,
                 known_texts,
                 vectors,
-                options.chunk_pooling == "length",
             )
         else:
             embedded = embed_texts(
