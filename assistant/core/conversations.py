@@ -33,6 +33,9 @@ class Message:
     """Why the answer ended early other than Stop (the server was lost)."""
     withheld: str = ""
     """The model's reply when the answer was declined instead (shown folded)."""
+    quotes: tuple[tuple[int, str], ...] = ()
+    """While the model reads: the passages' lines closest to the question, each
+    with its passage's number (shown until the answer is complete; not saved)."""
 
     @classmethod
     def from_answer(cls, answer: Answer) -> Message:
@@ -68,7 +71,10 @@ class ConversationRecord:
     """What the model saw, verbatim (for KV-cache reuse when continuing)."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for message in data["messages"]:
+            message.pop("quotes", None)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ConversationRecord:

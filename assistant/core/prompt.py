@@ -182,6 +182,8 @@ class PromptDesign:
     key_sentences: int = 0
     """How many of the passages' sentences closest to the question are repeated
     before it (``key_lines_user_message``; the Conversation fills them in)."""
+    key_lines: tuple[str, ...] = ()
+    """The key sentences picked for this prompt (set by ``Conversation.prompt``)."""
     max_user_tokens: int | None = None
     """A cap on the question message (excerpts, key lines, question): the least
     relevant excerpts are left out above it. Prompt evaluation is most of the

@@ -4,6 +4,7 @@ before the first token is mostly prompt reading on a laptop CPU)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.core.types import Source
@@ -46,6 +47,22 @@ class ReadingPlan:
     prompt_tokens: int
     estimate_s: float | None
     """Seconds before the first words (None: nothing measured yet)."""
+    quotes: tuple[tuple[int, str], ...] = ()
+    """The lines of the passages closest to the question, each with the number of
+    the passage it is from: something true to read while the model reads."""
+
+
+def quoted_from(
+    lines: Sequence[str], sources: Sequence[Source]
+) -> tuple[tuple[int, str], ...]:
+    """Each line with the number of the first passage that holds it (lines of
+    passages the prompt left out are dropped)."""
+    out = []
+    for line in lines:
+        number = next((s.n for s in sources if line in s.text), None)
+        if number is not None and all(line != said for _, said in out):
+            out.append((number, line))
+    return tuple(out)
 
 
 def reading_status(plan: ReadingPlan, elapsed_s: float) -> str:

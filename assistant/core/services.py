@@ -70,7 +70,7 @@ from assistant.core.query_translation import (
     english_query,
     with_terms,
 )
-from assistant.core.reading_time import ReadingPlan, ReadingSpeed
+from assistant.core.reading_time import ReadingPlan, ReadingSpeed, quoted_from
 from assistant.core.retrieval import (
     Reranker,
     RetrievalConfig,
@@ -452,6 +452,7 @@ class Conversation:
             design = dataclasses.replace(
                 design,
                 user_message=lambda q, s: key_lines_user_message(q, s, lines),
+                key_lines=tuple(lines),
             )
         messages, included = build_messages(
             question,
@@ -544,6 +545,7 @@ class Conversation:
                     len(sources),
                     prompt_tokens,
                     self.reading.estimate_s(prompt_tokens),
+                    quoted_from(design.key_lines, included),
                 )
             )
         temperature = self.design.temperature if use_retrieval else None

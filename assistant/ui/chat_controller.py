@@ -273,6 +273,8 @@ class ChatController(QObject):
         if self._asking is None or self._asking.id != request_id:
             return
         self.sources.set_sources(plan.sources, [], self._asking.question)
+        if plan.quotes:
+            self.messages.show_quotes(plan.quotes)
         self._reading = (plan, time.monotonic())
         self._show_wait()
         self._wait_timer.start()

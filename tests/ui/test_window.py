@@ -890,7 +890,9 @@ def test_dark_theme_is_chosen_and_remembered(qtbot: QtBot, window: MainWindow) -
         QApplication.setStyle(style)
 
 
-def test_settings_dialog_turns_sentence_vectors_and_faster_indexing_on_and_off(qtbot: QtBot) -> None:
+def test_settings_dialog_turns_sentence_vectors_and_faster_indexing_on_and_off(
+    qtbot: QtBot,
+) -> None:
     from assistant.config import Settings
     from assistant.ui.settings_dialog import SettingsDialog
 
@@ -1297,6 +1299,40 @@ def test_the_wait_says_what_the_model_reads_and_about_how_long(
     assert any("first words in about" in t or "any moment now" in t for t in waits)
     assert said[-1] == ""  # cleared once the answer is there
     assert sharing == [True, True] and not window.library.pace.sharing
+
+
+def test_lines_of_the_passages_are_quoted_while_the_model_reads(
+    qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
+) -> None:
+    notes = tmp_path / "pump.md"
+    notes.write_text(
+        "# Pump\n\nThe pump is cleaned with *warm* water every week. "
+        + "The housing is painted grey and blue. " * 12
+        + "The pump must never run dry for more than 30 seconds."
+    )
+    _add_and_wait(qtbot, window, [str(notes)])
+    seen: list[str] = []
+    window.chat.worker.sig_tokens.connect(
+        lambda *_: seen.append(window.chat_pane.transcript.toPlainText())
+    )
+    fake_generator.delay = 0.3
+    fake_generator.queue("Every week [1].")
+    with qtbot.waitSignal(window.chat.sig_answer_shown, timeout=10000):
+        window.chat.ask("How often is the pump cleaned?")
+    waiting = seen[0]
+    assert "From your documents, while the model reads:" in waiting
+    # a line of the passage, as written (Markdown's marks shown, not applied)
+    assert (
+        "\u201cThe pump is cleaned with *warm* water every week.\u201d [1]" in waiting
+    )
+    done = window.chat_pane.transcript.toPlainText()
+    assert "while the model reads" not in done and "Every week" in done
+    from assistant.core.conversations import ConversationRecord, Message
+
+    waited = Message("assistant", "", quotes=((1, "The pump is cleaned."),))
+    assert (
+        "quotes" not in ConversationRecord(messages=[waited]).to_json()["messages"][0]
+    )
 
 
 def test_a_passage_with_a_word_broken_across_lines_is_found_on_its_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
@@ -57,6 +58,15 @@ class ChatMessagesModel(QAbstractListModel):
         self._messages[-1].text += text
         last = self.index(len(self._messages) - 1)
         self.dataChanged.emit(last, last, [self.StreamRole])
+
+    def show_quotes(self, quotes: tuple[tuple[int, str], ...]) -> None:
+        """The lines to read while the last (assistant) message waits for its
+        first words."""
+        if not self._messages:
+            return
+        self._messages[-1] = replace(self._messages[-1], quotes=quotes)
+        last = self.index(len(self._messages) - 1)
+        self.dataChanged.emit(last, last)
 
     def replace_last(self, message: Message) -> None:
         if not self._messages:

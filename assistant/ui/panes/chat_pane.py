@@ -129,7 +129,9 @@ def message_markdown(
         return f"**You**\n\n{message.text}"
     mode = "" if message.mode == "rag" else f" \u00b7 *{MODE_LABELS[message.mode]}*"
     if streaming:
-        return f"**Assistant**{mode}\n\n{message.text or '…'}"
+        return f"**Assistant**{mode}\n\n{_quotes_markdown(message.quotes)}" + (
+            message.text or "…"
+        )
     text = annotated_answer(index, message)
     suffix = "\n\n*(stopped)*" if message.stopped else ""
     if message.interrupted:
@@ -157,6 +159,25 @@ def message_markdown(
     if text:
         suffix += "\n\n" + _answer_footer(index, message)
     return f"**Assistant**{mode}\n\n{text or '…'}{suffix}"
+
+
+_MARKDOWN_MARK = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _escape_markdown(text: str) -> str:
+    """Document text shown as it is: one line, Markdown's marks escaped."""
+    return _MARKDOWN_MARK.sub(r"\\\1", " ".join(text.split()))
+
+
+def _quotes_markdown(quotes: tuple[tuple[int, str], ...]) -> str:
+    """The passages' lines closest to the question, quoted with their passage's
+    number, above the answer while the model reads (and writes)."""
+    if not quotes:
+        return ""
+    lines = "\n>\n".join(
+        f"> \u201c{_escape_markdown(line)}\u201d [{n}]" for n, line in quotes
+    )
+    return f"*From your documents, while the model reads:*\n\n{lines}\n\n"
 
 
 def _withheld_markdown(index: int, withheld: str, unfolded: bool) -> str:
