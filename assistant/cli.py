@@ -42,6 +42,7 @@ from assistant.core.types import (
 
 if TYPE_CHECKING:
     from assistant.core.folder_sync import Changes, SyncReport
+    from assistant.core.reading_time import ReadingPlan
 
 
 def _print_json(value: Any) -> None:
@@ -310,9 +311,22 @@ def _stream(
             if echo:
                 print(token, end="", flush=True)
 
+        def on_sources(plan: ReadingPlan) -> None:
+            """Something true to read during the wait (on a terminal only)."""
+            if echo and plan.quotes and sys.stderr.isatty():
+                lines = [f"  \u201c{line}\u201d [{n}]" for n, line in plan.quotes]
+                print(
+                    "From your documents, while the model reads:",
+                    *lines,
+                    sep="\n",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
         answer: Answer = conversation.ask(
             question,
             on_token=on_token,
+            on_sources=on_sources,
             cancel=cancel,
             top_k=top_k,
             mode=mode,

@@ -57,7 +57,7 @@ def quoted_from(
 ) -> tuple[tuple[int, str], ...]:
     """Each line with the number of the first passage that holds it (lines of
     passages the prompt left out are dropped)."""
-    out = []
+    out: list[tuple[int, str]] = []
     for line in lines:
         number = next((s.n for s in sources if line in s.text), None)
         if number is not None and all(line != said for _, said in out):
