@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from docgen import FILLER, make_pdf
@@ -13,6 +14,11 @@ from assistant.core.errors import EmbedderMismatch
 from assistant.core.retrieval import RetrievalConfig
 from assistant.core.services import Library
 from assistant.core.types import IngestProgress
+
+if TYPE_CHECKING:
+    from assistant.core.ingest_pipeline import IngestOptions
+    from assistant.core.store import ChunkStore
+    from assistant.core.types import IngestReport
 
 
 def _write(folder: Path, name: str, text: str) -> Path:
@@ -332,20 +338,30 @@ def test_a_library_from_before_sentence_vectors_opens_and_searches(
     assert len(library.documents()) == 2
 
 
-def test_pooled_sentences_are_stored_and_found_like_standalone_ones(
-    embedder: FakeEmbedder, tmp_path: Path, docs: Path
-) -> None:
-    """``sentence_model: pooled`` with an embedder that cannot pool falls back to
-    embedding each sentence alone; the rows and their reuse work the same."""
-    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+def _harbour_manual(
+    embedder: FakeEmbedder, tmp_path: Path, docs: Path, options: IngestOptions
+) -> tuple[list[str], ChunkStore, IngestReport]:
+    """40 sentences of filler, one about a valve, indexed with ``options``: the
+    sentences, the store and the report."""
+    from assistant.core.ingest_pipeline import run_ingest
     from assistant.core.store import ChunkStore
 
     filler = [f"Paragraph {i} talks about harbours and ships." for i in range(40)]
     filler[17] = "Turn the blue valve left to drain the tank."
     _write(docs, "manual.txt", " ".join(filler))
     store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
+    return filler, store, run_ingest([docs], store, embedder, options)
+
+
+def test_pooled_sentences_are_stored_and_found_like_standalone_ones(
+    embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    """``sentence_model: pooled`` with an embedder that cannot pool falls back to
+    embedding each sentence alone; the rows and their reuse work the same."""
+    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+
     options = IngestOptions(sentence_model="pooled")
-    report = run_ingest([docs], store, embedder, options)
+    _, store, report = _harbour_manual(embedder, tmp_path, docs, options)
     assert report.ok and report.sentences_embedded == 40 == store.count_sentences()
     embedded = len(embedder.embedded_texts)
     assert "Turn the blue valve left to drain the tank." in embedder.embedded_texts
@@ -362,14 +378,9 @@ def test_chunk_vectors_from_their_sentences_encode_each_text_once(
     import numpy as np
 
     from assistant.core.ingest_pipeline import IngestOptions, run_ingest
-    from assistant.core.store import ChunkStore
 
-    filler = [f"Paragraph {i} talks about harbours and ships." for i in range(40)]
-    filler[17] = "Turn the blue valve left to drain the tank."
-    _write(docs, "manual.txt", " ".join(filler))
-    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
     options = IngestOptions(chunk_vectors="from_sentences")
-    report = run_ingest([docs], store, embedder, options)
+    filler, store, report = _harbour_manual(embedder, tmp_path, docs, options)
     assert report.ok and report.sentences_embedded == 40 == store.count_sentences()
     texts = list(embedder.embedded_texts)
     assert len(texts) == len(set(texts))  # overlap sentences too: once
