@@ -84,7 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", type=Path, default=HERE / "out" / "corpus")
     parser.add_argument("--no-llamaindex", action="store_true")
-    parser.add_argument("--embedding-model", default="use-multilingual-v3")
+    parser.add_argument(
+        "--embedding-model", default=None, help="default: the app's default"
+    )
     parser.add_argument("--chunk-tokens", type=int, default=None)
     args = parser.parse_args()
     if not any(args.corpus.glob("*.pdf")):
@@ -104,7 +106,11 @@ def main() -> None:
     from assistant.core.store import SENTENCE_ROWS
     from assistant.core.types import IngestProgress
 
-    settings = Settings(embedding_model=args.embedding_model)
+    settings = (
+        Settings(embedding_model=args.embedding_model)
+        if args.embedding_model
+        else Settings()
+    )
     if args.chunk_tokens:
         settings = settings.model_copy(
             update={
