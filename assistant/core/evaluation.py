@@ -154,6 +154,7 @@ def score(
             answer.timings.get("first_token_ms", answer.timings.get("ttft_ms", 0.0)), 1
         )
         result["verify_ms"] = round(answer.timings.get("verify_ms", 0.0), 1)
+        result["tokens_per_s"] = round(answer.timings.get("tokens_per_s", 0.0), 2)
         if answer.withheld:
             result["withheld"] = answer.withheld
     return result
@@ -212,6 +213,9 @@ def summarize(results: Iterable[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 / len(answered)
                 / 1000
             )
+            decoded = [r["tokens_per_s"] for r in answered if r.get("tokens_per_s")]
+            if decoded:  # the answers' decoding speed (an adapter costs some)
+                entry["decode_tok_s"] = sum(decoded) / len(decoded)
         summary[name] = {k: round(v, 3) for k, v in entry.items()}
     return summary
 
