@@ -111,6 +111,12 @@ def embed_with_spans(
     return out, parts
 
 
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Each vector (the last axis) scaled to length 1; a zero vector stays zero."""
+    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.clip(norm, 1e-12, None)
+
+
 @functools.cache
 def counting_tokenizer(folder: Path) -> Any:
     """One counting tokenizer per model folder for the process: it is never

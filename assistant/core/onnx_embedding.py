@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.core.embedding import TokenCounting
+from assistant.core.embedding import TokenCounting, unit
 from assistant.core.fast_tokenizer import enable_batches, load_tokenizer
 from assistant.core.hardware import physical_cores
 from assistant.core.onnx_runtime import onnx_runtime
@@ -164,7 +164,7 @@ class OnnxEmbedder(TokenCounting):
                 run_options = self._shrink if shrink else None
                 hidden = self._session.run(None, feeds, run_options)[0]
                 mask = encoded["attention_mask"][..., None].astype(np.float32)
-                out[batch] = _unit(
+                out[batch] = unit(
                     (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
                 )
                 for row, i in enumerate(batch):
@@ -175,7 +175,7 @@ class OnnxEmbedder(TokenCounting):
                     for k, (a, b) in enumerate(spans[i]):
                         inside = real & (offsets[:, 0] < b) & (offsets[:, 1] > a)
                         if inside.any():
-                            pooled_spans[i][k] = _unit(hidden[row, inside].mean(0))
+                            pooled_spans[i][k] = unit(hidden[row, inside].mean(0))
                         else:
                             missing.append((i, k))
         if missing:
@@ -191,8 +191,3 @@ class OnnxEmbedder(TokenCounting):
         """Hand onnxruntime's arena (the largest batch's working memory, ~400 MB
         after a document) back to the system."""
         self.embed(["."])
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.clip(norm, 1e-12, None)

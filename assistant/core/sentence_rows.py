@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.core.chunking import chunk_sentences
-from assistant.core.embedding import Embedder, embed_with_spans
+from assistant.core.embedding import Embedder, embed_with_spans, unit
 from assistant.core.types import Chunk
 
 
@@ -22,12 +22,20 @@ class Sentence:
     text: str
 
 
+def _wants(embedder: Embedder) -> Callable[[str], bool]:
+    """Whether the embedder gives a text sentence vectors (routed: English only)."""
+    return getattr(embedder, "wants_sentence_vectors", lambda _text: True)
+
+
+def _text_of(chunk: Chunk, start: int, end: int) -> str:
+    """The chunk's text between two page offsets."""
+    return chunk.text[start - chunk.start : end - chunk.start]
+
+
 def sentences_of(chunks: list[Chunk], embedder: Embedder) -> list[Sentence]:
     """Each sentence once, though chunk overlap puts some in two chunks; only of
     chunks whose language the embedder wants sentence vectors for."""
-    wants: Callable[[str], bool] = getattr(
-        embedder, "wants_sentence_vectors", lambda _text: True
-    )
+    wants = _wants(embedder)
     seen: set[tuple[int | None, int, int]] = set()
     out = []
     for index, chunk in enumerate(chunks):
@@ -35,7 +43,7 @@ def sentences_of(chunks: list[Chunk], embedder: Embedder) -> list[Sentence]:
             continue
         for start, end in chunk_sentences(chunk):
             key = (chunk.page, start, end)
-            text = chunk.text[start - chunk.start : end - chunk.start]
+            text = _text_of(chunk, start, end)
             if key not in seen and wants(text):  # (each text is routed by its own)
                 seen.add(key)
                 out.append(Sentence(index, start, end, text))
@@ -48,13 +56,10 @@ def chunk_pieces(chunk: Chunk, embedder: Embedder) -> list[str] | None:
     read by the model that reads the chunk; None when the chunk is embedded
     whole (a single sentence, text the sentence model does not get, or no
     sentences at all)."""
-    wants: Callable[[str], bool] = getattr(
-        embedder, "wants_sentence_vectors", lambda _text: True
-    )
+    wants = _wants(embedder)
     if not wants(chunk.text):
         return None
-    spans = chunk_sentences(chunk)
-    texts = [chunk.text[a - chunk.start : b - chunk.start] for a, b in spans]
+    texts = [_text_of(chunk, a, b) for a, b in chunk_sentences(chunk)]
     if len(texts) < 2 or not all(wants(t) for t in texts):
         return None
     prefix = chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)].strip()
@@ -66,8 +71,7 @@ def pooled_from(vectors: list[np.ndarray], lengths: list[int]) -> np.ndarray:
     by its text's length (the encoder's own vector of a text is the mean of its
     tokens' states, so a long sentence weighs more in it; on the dev set an even
     mean found the right page a little less often), made unit."""
-    mean = np.average(np.stack(vectors), axis=0, weights=lengths)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return unit(np.average(np.stack(vectors), axis=0, weights=lengths))
 
 
 def embed_texts(
