@@ -558,10 +558,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         adapter = Path(args.adapter) if args.adapter else None
 
         def answer(question: str) -> Answer:
-            conversation.reset()
-            if adapter is None:
-                return conversation.ask(question)
-            return conversation.ask(question, mode="rag+sft", adapter=adapter)
+            return conversation.ask_alone(question, adapter)
 
     def on_progress(done: int, total: int) -> None:
         if sys.stderr.isatty():

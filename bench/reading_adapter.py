@@ -59,6 +59,7 @@ def main() -> None:
         load_generator,
         search_question,
     )
+    from assistant.core.types import Answer, Source
 
     settings = Settings()
     library = Library.open(settings)
@@ -68,20 +69,17 @@ def main() -> None:
         questions = questions[: args.limit]
     conversation = Conversation(library, generator)
 
-    def search(question: str) -> list:  # type: ignore[type-arg]
+    def search(question: str) -> list[Source]:
         return search_question(library, generator, question, None)[0]
 
     rows: list[dict[str, object]] = []
     for name, path in [["base", ""], *adapters]:
         adapter = Path(path) if path else None
 
-        def answer(question: str, adapter: Path | None = adapter) -> object:
-            conversation.reset()
-            if adapter is None:
-                return conversation.ask(question)
-            return conversation.ask(question, mode="rag+sft", adapter=adapter)
+        def answer(question: str, adapter: Path | None = adapter) -> Answer:
+            return conversation.ask_alone(question, adapter)
 
-        summary = summarize(run_eval(questions, search, answer))  # type: ignore[arg-type]
+        summary = summarize(run_eval(questions, search, answer))
         for kind, entry in summary.items():
             rows.append(
                 {"model": name, "kind": kind}

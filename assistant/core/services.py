@@ -395,6 +395,14 @@ class Conversation:
     def reset(self) -> None:
         self.history.clear()
 
+    def ask_alone(self, question: str, adapter: Path | None = None) -> Answer:
+        """``question`` with the earlier turns forgotten, as the evaluations ask:
+        in rag, or in rag+sft when an adapter is given."""
+        self.reset()
+        if adapter is None:
+            return self.ask(question)
+        return self.ask(question, mode="rag+sft", adapter=adapter)
+
     QUESTION_SHARE = 0.5
     """Of the context left after the answer: the rest is for the passages."""
 
