@@ -29,6 +29,7 @@ from assistant.config import (
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.fsutil import shown_name
+from assistant.core.reading_time import QUOTES_HEADING
 from assistant.core.time_left import format_time_left
 from assistant.core.types import (
     ANSWER_MODES,
@@ -316,7 +317,7 @@ def _stream(
             if echo and plan.quotes and sys.stderr.isatty():
                 lines = [f"  \u201c{line}\u201d [{n}]" for n, line in plan.quotes]
                 print(
-                    "From your documents, while the model reads:",
+                    QUOTES_HEADING,
                     *lines,
                     sep="\n",
                     file=sys.stderr,

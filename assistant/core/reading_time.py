@@ -52,6 +52,10 @@ class ReadingPlan:
     the passage it is from: something true to read while the model reads."""
 
 
+QUOTES_HEADING = "From your documents, while the model reads:"
+"""Over the quotes, in the window and on the command line."""
+
+
 def quoted_from(
     lines: Sequence[str], sources: Sequence[Source]
 ) -> tuple[tuple[int, str], ...]:

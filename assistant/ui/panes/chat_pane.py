@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from assistant.core.conversations import Message
 from assistant.core.grounding import fence_end, fenced_blocks
+from assistant.core.reading_time import QUOTES_HEADING
 from assistant.core.types import Claim, mode_uses_adapter, shorten
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button
@@ -177,7 +178,7 @@ def _quotes_markdown(quotes: tuple[tuple[int, str], ...]) -> str:
     lines = "\n>\n".join(
         f"> \u201c{_escape_markdown(line)}\u201d [{n}]" for n, line in quotes
     )
-    return f"*From your documents, while the model reads:*\n\n{lines}\n\n"
+    return f"*{QUOTES_HEADING}*\n\n{lines}\n\n"
 
 
 def _withheld_markdown(index: int, withheld: str, unfolded: bool) -> str:
