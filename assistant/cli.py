@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from assistant.cli_teach import add_commands
-from assistant.config import (
+from assistant.core.answer.reading_time import QUOTES_HEADING
+from assistant.core.cancel import CancelToken
+from assistant.core.config import (
     Settings,
     backend_info,
     data_dir,
@@ -26,10 +28,8 @@ from assistant.config import (
     library_location,
     load_settings,
 )
-from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
 from assistant.core.fsutil import shown_name
-from assistant.core.reading_time import QUOTES_HEADING
 from assistant.core.time_left import format_time_left
 from assistant.core.types import (
     ANSWER_MODES,
@@ -42,8 +42,8 @@ from assistant.core.types import (
 )
 
 if TYPE_CHECKING:
-    from assistant.core.folder_sync import Changes, SyncReport
-    from assistant.core.reading_time import ReadingPlan
+    from assistant.core.answer.reading_time import ReadingPlan
+    from assistant.core.services.folder_sync import Changes, SyncReport
 
 
 def _print_json(value: Any) -> None:
@@ -73,7 +73,7 @@ def _cancel_on_interrupt() -> Iterator[CancelToken]:
 
 
 def _open_library(settings: Settings) -> Any:
-    from assistant.core.services import Library
+    from assistant.core.services.library import Library
 
     library = Library.open(settings)
     if library.awaiting_embedder:
@@ -94,7 +94,7 @@ def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
 
 # ---- commands -------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.folder_sync import WatchedFolders
+    from assistant.core.services.folder_sync import WatchedFolders
 
     library = _open_library(settings)
     WatchedFolders(library.store.directory).include(args.paths)  # added again
@@ -167,7 +167,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     watched folder, then (without --once) follow their changes until Ctrl+C."""
     import threading
 
-    from assistant.core.folder_sync import (
+    from assistant.core.services.folder_sync import (
         FolderWatcher,
         WatchedFolders,
         apply_changes,
@@ -223,7 +223,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_unwatch(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.folder_sync import WatchedFolders
+    from assistant.core.services.folder_sync import WatchedFolders
 
     watched = WatchedFolders(_open_library(settings).store.directory)
     status = 0
@@ -237,7 +237,7 @@ def cmd_unwatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.folder_sync import WatchedFolders, unreadable
+    from assistant.core.services.folder_sync import WatchedFolders, unreadable
 
     folders = WatchedFolders(_open_library(settings).store.directory).folders()
     if args.json:
@@ -265,7 +265,8 @@ def _add_scope(p: argparse.ArgumentParser) -> None:
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.search_text import is_cjk_text
-    from assistant.core.services import load_generator, search_question
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import search_question
 
     library = _open_library(settings)
     # a Chinese query is also searched in English: the chat model translates it
@@ -291,7 +292,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _open_conversation(settings: Settings) -> Any:
-    from assistant.core.services import Conversation, load_generator
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import Conversation
 
     library = _open_library(settings)
     return Conversation(library, load_generator(settings))
@@ -445,7 +447,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.folder_sync import remove_from_library
+    from assistant.core.services.folder_sync import remove_from_library
 
     library = _open_library(settings)
     status = 0
@@ -461,7 +463,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild the index from the original files (e.g. after changing embedder),
     beside the old one: Ctrl+C or a crash leaves the old index as it was."""
-    from assistant.core.rebuild import rebuild_index
+    from assistant.core.services.rebuild import rebuild_index
 
     with _cancel_on_interrupt() as cancel:
         report = rebuild_index(settings, library_location(settings), cancel=cancel)
@@ -481,8 +483,8 @@ def cmd_questions(args: argparse.Namespace, settings: Settings) -> int:
     """Have the chat model write the questions each section of English text
     answers, searched beside the sentences (~5 s a section on 2 cores). Ctrl+C
     stops; the next run goes on where this one stopped."""
-    from assistant.core.section_questions import QuestionsProgress
-    from assistant.core.services import load_generator
+    from assistant.core.retrieve.section_questions import QuestionsProgress
+    from assistant.core.services.components import load_generator
 
     library = _open_library(settings)
     generator = load_generator(settings)
@@ -522,14 +524,15 @@ def cmd_questions(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.evaluation import load_questions, run_eval, summarize
+    from assistant.core.answer.evaluation import load_questions, run_eval, summarize
 
     if args.mode:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
     if args.reranker is not None:
         settings = settings.model_copy(update={"reranker_model": args.reranker})
     from assistant.core.search_text import is_cjk_text
-    from assistant.core.services import load_generator, search_question
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import search_question
 
     questions = load_questions(Path(args.questions))
     library = _open_library(settings)
@@ -546,8 +549,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     answer = None
     if generator is not None and not args.no_generate:
-        from assistant.core.prompt import DESIGNS
-        from assistant.core.services import Conversation
+        from assistant.core.answer.prompt import DESIGNS
+        from assistant.core.services.conversation import Conversation
 
         conversation = Conversation(
             library,
@@ -594,7 +597,7 @@ def _print_summary(summary: dict[str, dict[str, float]]) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
-    from assistant.core.services import load_generator
+    from assistant.core.services.components import load_generator
     from assistant.serve import check_binding, serve
 
     token = args.token or os.environ.get("ASSISTANT_SERVE_TOKEN", "")
@@ -699,7 +702,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
+    from assistant.core.answer.prompt import DEFAULT_DESIGN, DESIGNS
 
     parser = _Parser(
         prog="assistant",

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings
 from assistant.core.cancel import CancelToken
+from assistant.core.config import Settings
 from assistant.core.errors import AssistantError
 from assistant.core.time_left import format_time_left
 from assistant.core.types import (
@@ -26,8 +26,8 @@ def adapter_for(settings: Settings, mode: str, name: str | None) -> Path | None:
     """The adapter file a mode needs (None for base/rag)."""
     if not mode_uses_adapter(mode):
         return None
-    from assistant.core.finetune.adapters import AdapterStore
     from assistant.core.model_files import resolve_chat_model
+    from assistant.core.teach.adapters import AdapterStore
 
     store = AdapterStore()
     record = store.resolve(name)
@@ -65,13 +65,13 @@ def _print_record(record: Any) -> None:
 def cmd_teach_library(args: argparse.Namespace, settings: Settings) -> int:
     """Teach the model to read excerpts of this library (reading adapter)."""
     from assistant.cli import _cancel_on_interrupt, _open_library
-    from assistant.core.library_teaching import (
+    from assistant.core.model_files import resolve_chat_model
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.library_teaching import (
         LibraryLesson,
         reading_settings,
         teach_from_library,
     )
-    from assistant.core.model_files import resolve_chat_model
-    from assistant.core.services import load_generator
 
     lesson = LibraryLesson(
         args.name, args.limit, args.seed, reading_settings(settings.threads)
@@ -124,10 +124,10 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
             "model to read your documents."
         )
     from assistant.cli import _cancel_on_interrupt
-    from assistant.core.finetune.pairs import load_pairs
-    from assistant.core.finetune.teach import teach
-    from assistant.core.finetune.trainer import LoraSettings
     from assistant.core.model_files import resolve_chat_model
+    from assistant.core.teach.pairs import load_pairs
+    from assistant.core.teach.teaching import teach
+    from assistant.core.teach.trainer import LoraSettings
 
     pairs = load_pairs(args.pairs)
     lora = LoraSettings(
@@ -160,7 +160,7 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_adapters(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.core.finetune.adapters import AdapterStore
+    from assistant.core.teach.adapters import AdapterStore
 
     store = AdapterStore()
     if args.delete:

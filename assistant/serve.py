@@ -25,12 +25,13 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
+from assistant.core.answer.prompt import Turn
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError
-from assistant.core.llm import Generator
-from assistant.core.prompt import Turn
-from assistant.core.scopes import Scope
-from assistant.core.services import Conversation, Library
+from assistant.core.generate.llm import Generator
+from assistant.core.index.scopes import Scope
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 from assistant.core.types import Answer
 
 MODEL_NAME = "assistant"

@@ -53,11 +53,11 @@ def main() -> None:
     import lancedb
     import pyarrow as pa
 
-    from assistant.config import Settings
-    from assistant.core.embedding import query_views
-    from assistant.core.evaluation import load_questions
-    from assistant.core.services import Library
-    from assistant.core.store import ANN_SAMPLE_RATE, ann_partitions
+    from assistant.core.answer.evaluation import load_questions
+    from assistant.core.config import Settings
+    from assistant.core.embed.embedding import query_views
+    from assistant.core.index.store import ANN_SAMPLE_RATE, ann_partitions
+    from assistant.core.services.library import Library
 
     library = Library.open(Settings())
     questions = [q for q in load_questions(args.questions) if q.gold]

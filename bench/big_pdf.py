@@ -25,8 +25,8 @@ from pathlib import Path
 
 from report import print_result, print_rows
 
-from assistant.core.ingest_pipeline import doc_id_for
-from assistant.core.store import ChunkStore
+from assistant.core.index.store import ChunkStore
+from assistant.core.ingest.pipeline import doc_id_for
 
 R_MANUAL = Path("/usr/share/R/doc/manual/fullrefman.pdf")
 CONFIGS = {
@@ -42,9 +42,9 @@ ingest option: its working memory grows with the batch."""
 
 def child(pdf: Path, index: Path, config: str) -> None:
     """Ingest ``pdf`` into ``index``; print one JSON line of figures per event."""
-    from assistant.config import load_settings
-    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
-    from assistant.core.services import Library
+    from assistant.core.config import load_settings
+    from assistant.core.ingest.pipeline import IngestOptions, run_ingest
+    from assistant.core.services.library import Library
     from assistant.core.types import IngestProgress
 
     started = time.perf_counter()

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _windows(claim: str, sources: list, embed) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
-    from assistant.core.grounding import source_windows, terms
+    from assistant.core.answer.grounding import source_windows, terms
 
     found = []
     for source in sources:
@@ -94,9 +94,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = str(Path(args.home).resolve())
     sys.path.insert(0, str(ROOT))
-    from assistant.config import load_settings
-    from assistant.core.embedding import multilingual_embed
-    from assistant.core.services import Conversation, Library, load_generator
+    from assistant.core.config import load_settings
+    from assistant.core.embed.embedding import multilingual_embed
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import Conversation
+    from assistant.core.services.library import Library
 
     questions = read_jsonl(args.questions)
     if args.limit:

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from claim_set import read_jsonl  # noqa: E402
 
-from assistant.core import claim_verifier as cv  # noqa: E402
+from assistant.core.answer import claim_verifier as cv  # noqa: E402
 
 Question = Callable[[str, Sequence[str], str], dict[str, str]]
 """A user message asking about one claim (its text, its spans, the question)."""
@@ -91,9 +91,10 @@ class Replay:
 def _open(home: str) -> tuple[Any, Any, Any]:
     """HOME's library, the default chat model and the library's embedder."""
     os.environ["ASSISTANT_HOME"] = str(Path(home).resolve())
-    from assistant.config import load_settings
-    from assistant.core.embedding import multilingual_embed
-    from assistant.core.services import Library, load_generator
+    from assistant.core.config import load_settings
+    from assistant.core.embed.embedding import multilingual_embed
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.library import Library
 
     settings = load_settings()
     library = Library.open(settings)
@@ -101,9 +102,9 @@ def _open(home: str) -> tuple[Any, Any, Any]:
 
 
 def _replay(library: Any, generator: Any, embed: Any, row: dict) -> Replay:
-    from assistant.core.citations import link_citations
-    from assistant.core.grounding import ground
-    from assistant.core.services import Conversation, search_question
+    from assistant.core.answer.citations import link_citations
+    from assistant.core.answer.grounding import ground
+    from assistant.core.services.conversation import Conversation, search_question
 
     question = row["question"]
     raw = link_citations(row["answer"], 0)[0].strip()
@@ -194,7 +195,7 @@ def _time_answers(args: argparse.Namespace, rows: list[dict]) -> None:
     verdicts and the near-miss question), with and without the encoder, on the
     first ``--time`` answers, beside two bare baselines measured in the same
     run: one judge question, one encoder pass."""
-    from assistant.core.claim_encoder import shipped_encoder
+    from assistant.core.answer.claim_encoder import shipped_encoder
 
     library, generator, embed = _open(args.home)
     encoder = shipped_encoder()
@@ -268,7 +269,7 @@ def _time_answers(args: argparse.Namespace, rows: list[dict]) -> None:
 def _answers_only(
     generator: Any, by_question: dict[str, list[dict]], out: Path
 ) -> None:
-    from assistant.core.claim_verifier import answers_question
+    from assistant.core.answer.claim_verifier import answers_question
 
     with out.open("a", encoding="utf-8") as handle:
         for claims in by_question.values():
@@ -406,7 +407,7 @@ def _table(rows: list[tuple[dict, dict]], t: float) -> list[dict]:
 def _encode(scores: list[dict], claims: dict[str, dict], folder: str) -> None:
     """The claim encoder's chances for each scored claim's stored spans (as the
     app reads them: claim_verifier.read_claim), and its time per claim."""
-    from assistant.core.claim_encoder import ClaimEncoder
+    from assistant.core.answer.claim_encoder import ClaimEncoder
 
     encoder = ClaimEncoder(Path(folder))
     for score in scores:

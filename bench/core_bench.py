@@ -51,14 +51,11 @@ def main() -> None:
     home = HERE / "out" / "home" if args.reuse else tempfile.mkdtemp(prefix="bench-")
     os.environ["ASSISTANT_HOME"] = str(home)
 
-    from assistant.config import Settings
-    from assistant.core.prompt import build_messages
-    from assistant.core.services import (
-        Conversation,
-        Library,
-        load_embedder,
-        load_generator,
-    )
+    from assistant.core.answer.prompt import build_messages
+    from assistant.core.config import Settings
+    from assistant.core.services.components import load_embedder, load_generator
+    from assistant.core.services.conversation import Conversation
+    from assistant.core.services.library import Library
 
     settings = Settings()
     embedder = load_embedder(settings)
@@ -69,7 +66,7 @@ def main() -> None:
     assert report.ok, report.failed
 
     texts = library.store._scan(["title", "heading", "text"]).to_pylist()
-    from assistant.core.chunking import row_embed_text
+    from assistant.core.ingest.chunking import row_embed_text
 
     embed_texts = [row_embed_text(r) for r in texts]
     counts = embedder.count_tokens(embed_texts)

@@ -29,9 +29,11 @@ KINDS = ("paraphrase", "zh", "crosslingual", "answerable")
 
 def child(devset: Path, questions: Path, batch: int) -> None:
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix=f"embed-batch-{batch}-")
-    from assistant.config import load_settings
-    from assistant.core.evaluation import load_questions, run_eval, summarize
-    from assistant.core.services import Library, load_generator, search_question
+    from assistant.core.answer.evaluation import load_questions, run_eval, summarize
+    from assistant.core.config import load_settings
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import search_question
+    from assistant.core.services.library import Library
 
     settings = load_settings()
     library = Library.open(settings)

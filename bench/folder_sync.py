@@ -24,9 +24,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=8)
     args = parser.parse_args()
 
-    from assistant.config import load_settings
-    from assistant.core.folder_sync import Changes, FolderWatcher, apply_changes
-    from assistant.core.services import Library
+    from assistant.core.config import load_settings
+    from assistant.core.services.folder_sync import (
+        Changes,
+        FolderWatcher,
+        apply_changes,
+    )
+    from assistant.core.services.library import Library
 
     root = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     folder = root / "watched"

@@ -46,12 +46,13 @@ def main() -> None:
     args = devset_library_parser().parse_args()
     os.environ["ASSISTANT_HOME"] = str(args.home)
 
-    from assistant.config import Settings
-    from assistant.core import retrieval
-    from assistant.core.evaluation import load_questions, summarize
-    from assistant.core.query_translation import english_query
+    from assistant.core.answer.evaluation import load_questions, summarize
+    from assistant.core.config import Settings
+    from assistant.core.retrieve import retrieval
+    from assistant.core.retrieve.query_translation import english_query
     from assistant.core.search_text import has_cjk
-    from assistant.core.services import Library, load_generator
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.library import Library
 
     settings = Settings()
     library = Library.open(settings)

@@ -100,7 +100,7 @@ def child(pdf: Path, config: str, trace_ms: float = 0) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from assistant.config import Settings
+    from assistant.core.config import Settings
     from assistant.ui.app import share_the_interpreter
     from assistant.ui.main_window import MainWindow
 

@@ -46,10 +46,11 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-passes-")
 
-    from assistant.config import Settings
-    from assistant.core.chunking import row_embed_text
-    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
-    from assistant.core.services import Library, load_embedder
+    from assistant.core.config import Settings
+    from assistant.core.ingest.chunking import row_embed_text
+    from assistant.core.ingest.pipeline import IngestOptions, run_ingest
+    from assistant.core.services.components import load_embedder
+    from assistant.core.services.library import Library
 
     settings = Settings()
     embedder = load_embedder(settings)

@@ -100,10 +100,11 @@ def main() -> None:
     questions_file = Path(tempfile.mkdtemp()) / "questions.json"
     questions_file.write_text(json.dumps(questions))
 
-    from assistant.config import Settings
-    from assistant.core.chunking import row_embed_text
-    from assistant.core.services import Library, load_embedder
-    from assistant.core.store import SENTENCE_ROWS
+    from assistant.core.config import Settings
+    from assistant.core.index.store import SENTENCE_ROWS
+    from assistant.core.ingest.chunking import row_embed_text
+    from assistant.core.services.components import load_embedder
+    from assistant.core.services.library import Library
     from assistant.core.types import IngestProgress
 
     settings = (

@@ -44,12 +44,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = str(args.home)
 
-    from assistant.config import Settings
+    from assistant.core.answer.evaluation import load_questions, score, summarize
     from assistant.core.cancel import CancelToken
-    from assistant.core.evaluation import load_questions, score, summarize
-    from assistant.core.query_translation import english_query
+    from assistant.core.config import Settings
+    from assistant.core.retrieve.query_translation import english_query
     from assistant.core.search_text import has_cjk
-    from assistant.core.services import Library, load_generator
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.library import Library
 
     settings = Settings()
     library = Library.open(settings)

@@ -66,9 +66,10 @@ def say(kind: str, name: str, **extra: Any) -> None:
 
 def child_steps(args: argparse.Namespace) -> None:
     say("step", "python")
-    from assistant.config import Settings
-    from assistant.core import services
     from assistant.core.cancel import CancelToken
+    from assistant.core.config import Settings
+    from assistant.core.services import components, conversation
+    from assistant.core.services import library as services
 
     say("step", "import core")
     settings = Settings()
@@ -76,9 +77,9 @@ def child_steps(args: argparse.Namespace) -> None:
     say("step", "open library")
     library.search(QUESTION)
     say("step", "embedder + first search")
-    generator = services.load_generator(settings)
+    generator = components.load_generator(settings)
     say("step", f"chat model (n_ctx {settings.context_length})")
-    conversation = services.Conversation(library, generator)
+    conversation = conversation.Conversation(library, generator)
     say("phase", "answer")
     conversation.ask(QUESTION, cancel=CancelToken())
     say("step", "first answer")
@@ -90,7 +91,7 @@ def child_window(args: argparse.Namespace) -> None:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from assistant.config import Settings
+    from assistant.core.config import Settings
     from assistant.ui.app import share_the_interpreter
     from assistant.ui.main_window import MainWindow
 
@@ -128,8 +129,8 @@ def child_window(args: argparse.Namespace) -> None:
 
 
 def child_index(args: argparse.Namespace) -> None:
-    from assistant.config import Settings
-    from assistant.core import services
+    from assistant.core.config import Settings
+    from assistant.core.services import library as services
 
     library = services.Library.open(Settings())
     say("phase", "index")
@@ -173,15 +174,15 @@ def child_teach(
 ) -> None:
     from sft_bench import make_facts
 
-    from assistant.config import Settings
     from assistant.core.cancel import CancelToken
+    from assistant.core.config import Settings
     from assistant.core.errors import Cancelled
-    from assistant.core.finetune.adapters import AdapterStore
-    from assistant.core.finetune.pairs import QAPair
-    from assistant.core.finetune.teach import teach
-    from assistant.core.finetune.trainer import LoraSettings
     from assistant.core.hardware import release_memory
     from assistant.core.model_files import resolve_chat_model
+    from assistant.core.teach.adapters import AdapterStore
+    from assistant.core.teach.pairs import QAPair
+    from assistant.core.teach.teaching import teach
+    from assistant.core.teach.trainer import LoraSettings
 
     pairs = [
         QAPair(question=f.question, answer=f.answer) for f in make_facts(args.pairs)
@@ -216,13 +217,16 @@ def child_teach(
 
 
 def child_teach_reading(args: argparse.Namespace, quantised: bool) -> None:
-    from assistant.config import Settings
-    from assistant.core.finetune.adapters import AdapterStore
-    from assistant.core.finetune.reading_examples import read_examples
-    from assistant.core.finetune.teach import train_adapter
+    from assistant.core.config import Settings
     from assistant.core.hardware import release_memory
-    from assistant.core.library_teaching import reading_lesson, reading_settings
     from assistant.core.model_files import resolve_chat_model
+    from assistant.core.services.library_teaching import (
+        reading_lesson,
+        reading_settings,
+    )
+    from assistant.core.teach.adapters import AdapterStore
+    from assistant.core.teach.reading_examples import read_examples
+    from assistant.core.teach.teaching import train_adapter
 
     path = Path(args.reading_examples)
     examples = [e for e in read_examples(path) if e.kind != "rejected"][: args.pairs]
@@ -252,7 +256,7 @@ def child_teach_reading(args: argparse.Namespace, quantised: bool) -> None:
 
 
 def _tokenizer(model: Path) -> Any:
-    from assistant.core.finetune.examples import GgufChatTokenizer
+    from assistant.core.teach.examples import GgufChatTokenizer
 
     return GgufChatTokenizer(model)
 
@@ -269,7 +273,7 @@ LLM_CONFIGS = [  # n_ctx, n_batch, n_ubatch, repacked weights
 def child_llm(args: argparse.Namespace) -> None:
     """The chat model alone under one configuration: heap added by loading and by
     one answer to an 800-token prompt, its time to first token and tokens/s."""
-    from assistant.core.llm import open_llama
+    from assistant.core.generate.llm import open_llama
     from assistant.core.model_files import resolve_chat_model
 
     n_ctx, n_batch, n_ubatch, repack = LLM_CONFIGS[args.config]

@@ -15,10 +15,10 @@ import re
 import sys
 from pathlib import Path
 
-from assistant.config import load_settings
-from assistant.core.evaluation import load_questions, score, summarize
+from assistant.core.answer.evaluation import load_questions, score, summarize
+from assistant.core.config import load_settings
 from assistant.core.search_text import to_search_text
-from assistant.core.services import Library
+from assistant.core.services.library import Library
 
 lib = Library.open(load_settings())
 qs = [q for q in load_questions(Path("/work/shared/devset/questions.jsonl")) if q.gold]

@@ -69,19 +69,20 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = str(args.home)
 
-    from assistant.config import Settings
-    from assistant.core import retrieval
-    from assistant.core import store as store_module
+    from assistant.core.answer.evaluation import load_questions, score, summarize
     from assistant.core.cancel import CancelToken
-    from assistant.core.embedding import query_views
-    from assistant.core.evaluation import load_questions, score, summarize
-    from assistant.core.query_translation import (
+    from assistant.core.config import Settings
+    from assistant.core.embed.embedding import query_views
+    from assistant.core.index import store as store_module
+    from assistant.core.retrieve import retrieval
+    from assistant.core.retrieve.query_translation import (
         document_terms,
         english_query,
         with_terms,
     )
     from assistant.core.search_text import has_cjk, is_cjk_text, to_search_text
-    from assistant.core.services import Library, load_generator
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.library import Library
 
     settings = Settings()
     library = Library.open(settings)

@@ -51,14 +51,11 @@ def main() -> None:
         sys.exit("set ASSISTANT_HOME to the dev set's library home")
     adapters = [a.split("=", 1) for a in args.adapter] or [["shipped", str(SHIPPED)]]
 
-    from assistant.config import Settings
-    from assistant.core.evaluation import load_questions, run_eval, summarize
-    from assistant.core.services import (
-        Conversation,
-        Library,
-        load_generator,
-        search_question,
-    )
+    from assistant.core.answer.evaluation import load_questions, run_eval, summarize
+    from assistant.core.config import Settings
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import Conversation, search_question
+    from assistant.core.services.library import Library
     from assistant.core.types import Answer, Source
 
     settings = Settings()

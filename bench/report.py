@@ -78,7 +78,7 @@ def search_all(
 ) -> tuple[list[dict[str, Any]], list[float]]:
     """Each question searched by the app's retriever and scored as `assistant eval`
     scores it (the results), with each search's milliseconds."""
-    from assistant.core.evaluation import score
+    from assistant.core.answer.evaluation import score
 
     results, times = [], []
     for q in questions:

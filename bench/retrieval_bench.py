@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from assistant.core.store import chunk_row_id, sentence_row_id
+from assistant.core.index.store import chunk_row_id, sentence_row_id
 
 
 def _rows(
@@ -119,9 +119,9 @@ def main() -> None:
 def _measure(
     name: str, sizes: list[int], queries_n: int, sentences: int, caps: list[str]
 ) -> list[dict[str, object]]:
-    from assistant.config import Settings
-    from assistant.core.services import load_embedder
-    from assistant.core.store import ANN_MAX_PARTITIONS, ChunkStore
+    from assistant.core.config import Settings
+    from assistant.core.index.store import ANN_MAX_PARTITIONS, ChunkStore
+    from assistant.core.services.components import load_embedder
 
     embedder = load_embedder(Settings(embedding_model=name))
     zero_prefix = getattr(getattr(embedder, "multilingual", None), "dim", 0)
@@ -180,7 +180,7 @@ def _searches(
     cap: int | None,
 ) -> list[dict[str, object]]:
     """Each mode's p50 and p95 over ``queries`` on the store as it is."""
-    from assistant.core.retrieval import RetrievalConfig, Retriever
+    from assistant.core.retrieve.retrieval import RetrievalConfig, Retriever
 
     table: list[dict[str, object]] = []
     retriever = Retriever(store, embedder)

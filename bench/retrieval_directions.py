@@ -32,20 +32,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.config import Settings  # noqa: E402
-from assistant.core.chunking import sentence_spans  # noqa: E402
-from assistant.core.embedding import query_views  # noqa: E402
-from assistant.core.evaluation import (  # noqa: E402
+from assistant.core.answer.evaluation import (  # noqa: E402
     EvalQuestion,
     load_questions,
     score,
     summarize,
 )
+from assistant.core.config import Settings  # noqa: E402
+from assistant.core.embed.embedding import query_views  # noqa: E402
+from assistant.core.index.store import HIT_COLUMNS  # noqa: E402
+from assistant.core.ingest.chunking import sentence_spans  # noqa: E402
 from assistant.core.model_files import ROUTED_EMBEDDER, USE_EMBEDDER  # noqa: E402
-from assistant.core.query_translation import english_query  # noqa: E402
+from assistant.core.retrieve.query_translation import english_query  # noqa: E402
 from assistant.core.search_text import to_search_text  # noqa: E402
-from assistant.core.services import Library, load_embedder, load_generator  # noqa: E402
-from assistant.core.store import HIT_COLUMNS  # noqa: E402
+from assistant.core.services.components import load_embedder, load_generator  # noqa: E402
+from assistant.core.services.library import Library  # noqa: E402
 from assistant.core.types import Source  # noqa: E402
 
 KINDS = ("paraphrase", "zh", "crosslingual", "answerable")

@@ -55,7 +55,7 @@ def needle_questions(
 def load_sets(corpus: Path) -> dict[str, list]:  # type: ignore[type-arg]
     from ingest_bench import corpus_pages, make_questions
 
-    from assistant.core.evaluation import load_questions
+    from assistant.core.answer.evaluation import load_questions
 
     folder = Path(tempfile.mkdtemp(prefix="bench-questions-"))
     sets = {}
@@ -104,10 +104,11 @@ def main() -> None:
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-quality-")
     from make_sample_pdf import build as build_sample_pdf
 
-    from assistant.config import Settings
-    from assistant.core.evaluation import run_eval, summarize
-    from assistant.core.retrieval import Retriever, load_reranker
-    from assistant.core.services import Library, load_embedder
+    from assistant.core.answer.evaluation import run_eval, summarize
+    from assistant.core.config import Settings
+    from assistant.core.retrieve.retrieval import Retriever, load_reranker
+    from assistant.core.services.components import load_embedder
+    from assistant.core.services.library import Library
 
     samples = ROOT / "resources" / "samples"
     docs = Path(tempfile.mkdtemp(prefix="bench-docs-"))

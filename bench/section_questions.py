@@ -55,18 +55,19 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = str(args.home)
 
-    from assistant.config import Settings
+    from assistant.core.answer.evaluation import load_questions, summarize
     from assistant.core.cancel import CancelToken
-    from assistant.core.evaluation import load_questions, summarize
-    from assistant.core.query_translation import english_query
-    from assistant.core.search_text import has_cjk
-    from assistant.core.section_questions import (
+    from assistant.core.config import Settings
+    from assistant.core.retrieve.query_translation import english_query
+    from assistant.core.retrieve.section_questions import (
         ask_for_questions,
         parse_questions,
         pending_sections,
         question_rows,
     )
-    from assistant.core.services import Library, load_generator
+    from assistant.core.search_text import has_cjk
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.library import Library
 
     settings = Settings()
     library = Library.open(settings)
@@ -166,9 +167,10 @@ def _tuned_library(
     from transformers import AutoModel, AutoTokenizer
 
     from assistant.core import model_files
-    from assistant.core.chunking import row_embed_text
-    from assistant.core.onnx_embedding import export_onnx
-    from assistant.core.services import Library, load_embedder
+    from assistant.core.embed.onnx_embedding import export_onnx
+    from assistant.core.ingest.chunking import row_embed_text
+    from assistant.core.services.components import load_embedder
+    from assistant.core.services.library import Library
 
     pairs = [(q, row_embed_text(s.chunk)) for s, qs in asked for q in qs]
     source, _ = model_files.resolve_embedder(model_files.BASE_EMBEDDER)

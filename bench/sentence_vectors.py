@@ -71,12 +71,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-sentences-")
 
-    from assistant.config import Settings
-    from assistant.core.evaluation import load_questions, summarize
-    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
-    from assistant.core.query_translation import english_query
+    from assistant.core.answer.evaluation import load_questions, summarize
+    from assistant.core.config import Settings
+    from assistant.core.ingest.pipeline import IngestOptions, run_ingest
+    from assistant.core.retrieve.query_translation import english_query
     from assistant.core.search_text import has_cjk
-    from assistant.core.services import Library, load_embedder, load_generator
+    from assistant.core.services.components import load_embedder, load_generator
+    from assistant.core.services.library import Library
 
     settings = Settings()
     embedder = load_embedder(settings)

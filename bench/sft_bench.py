@@ -110,19 +110,21 @@ def main() -> None:
 
     import torch
 
-    from assistant.config import Settings
-    from assistant.core.finetune.adapters import AdapterStore
-    from assistant.core.finetune.examples import (
+    from assistant.core.answer.prompt import PLAIN_SYSTEM_PROMPT
+    from assistant.core.config import Settings
+    from assistant.core.model_files import resolve_chat_model
+    from assistant.core.services.components import load_generator
+    from assistant.core.services.conversation import Conversation
+    from assistant.core.services.library import Library
+    from assistant.core.teach.adapters import AdapterStore
+    from assistant.core.teach.examples import (
         GgufChatTokenizer,
         build_example,
         pad_batch,
     )
-    from assistant.core.finetune.pairs import QAPair
-    from assistant.core.finetune.teach import teach
-    from assistant.core.finetune.trainer import LoraSettings, TrainProgress
-    from assistant.core.model_files import resolve_chat_model
-    from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
-    from assistant.core.services import Conversation, Library, load_generator
+    from assistant.core.teach.pairs import QAPair
+    from assistant.core.teach.teaching import teach
+    from assistant.core.teach.trainer import LoraSettings, TrainProgress
 
     facts = make_facts(args.facts)
     pairs = [QAPair(f.question, f.answer) for f in facts]

@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.core.chunking import sentence_spans  # noqa: E402
-from assistant.core.grounding import terms  # noqa: E402
+from assistant.core.answer.grounding import terms  # noqa: E402
+from assistant.core.ingest.chunking import sentence_spans  # noqa: E402
 
 LABELS = ("stated", "not_stated", "contradicted")
 LEFT_OUT = ("zlib", "python", "mime", "update-mime-database", "gcloud", "bq.", "gsutil")
@@ -304,9 +304,9 @@ def paraphrased(pairs: list[dict], count: int, rng: random.Random) -> Iterator[d
     """The chat model's rewording of ``count`` stated sentences, beside their
     passage (stated), and the rewording perturbed (contradicted) or with a
     clause the passage lacks (not stated): a claim in the model's own words."""
-    from assistant.config import load_settings
     from assistant.core.cancel import CancelToken
-    from assistant.core.services import load_generator
+    from assistant.core.config import load_settings
+    from assistant.core.services.components import load_generator
 
     generator = load_generator(load_settings())
     stated = [p for p in pairs if p["label"] == "stated" and p["how"] == "copied"]

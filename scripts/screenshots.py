@@ -40,7 +40,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from assistant.config import Settings
+    from assistant.core.config import Settings
     from assistant.ui.main_window import MainWindow
 
     app = QApplication(sys.argv)

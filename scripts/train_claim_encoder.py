@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.core.claim_encoder import LABELS, MAX_TOKENS  # noqa: E402
+from assistant.core.answer.claim_encoder import LABELS, MAX_TOKENS  # noqa: E402
 
 TARGET = ROOT / "resources" / "models" / "claim-encoder"
 
@@ -135,7 +135,7 @@ def export(folder: Path, target: Path) -> None:
     """int8 ONNX with the logits as output, and the tokenizer beside it."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from assistant.core.onnx_embedding import export_bert
+    from assistant.core.embed.onnx_embedding import export_bert
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()

@@ -11,8 +11,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeEmbedder, FakeGenerator  # noqa: E402
 
-from assistant.config import Settings  # noqa: E402
-from assistant.core.services import Library  # noqa: E402
+from assistant.core.config import Settings  # noqa: E402
+from assistant.core.services.library import Library  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.core.cancel import CancelToken
-from assistant.core.query_translation import TERMS_SYSTEM, TRANSLATE_SYSTEM
-from assistant.core.section_questions import QUESTION_SYSTEM
+from assistant.core.retrieve.query_translation import TERMS_SYSTEM, TRANSLATE_SYSTEM
+from assistant.core.retrieve.section_questions import QUESTION_SYSTEM
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|\w+|[^\w\s]")
 

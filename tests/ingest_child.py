@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fakes import FakeEmbedder  # noqa: E402
 
-from assistant.config import Settings  # noqa: E402
-from assistant.core.services import Library  # noqa: E402
+from assistant.core.config import Settings  # noqa: E402
+from assistant.core.services.library import Library  # noqa: E402
 
 SETTINGS = Settings(chunk_tokens=40, chunk_overlap=8, min_similarity=0.0)
 

@@ -158,7 +158,7 @@ class ChatServerProcess:
 
 _SERVER_WITHOUT_REPACK = """
 import runpy
-from assistant.core.llm import repacking
+from assistant.core.generate.llm import repacking
 with repacking(False):
     runpy.run_module("llama_cpp.server", run_name="__main__")
 """

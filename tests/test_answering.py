@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 from fakes import FakeGenerator
 
-from assistant.core.cancel import CancelToken
-from assistant.core.citations import link_citations
-from assistant.core.prompt import (
+from assistant.core.answer.citations import link_citations
+from assistant.core.answer.prompt import (
     PLAIN_RAG_SYSTEM,
     SYSTEM_PROMPT,
     Turn,
@@ -15,7 +14,9 @@ from assistant.core.prompt import (
     cited_user_message,
     plain_user_message,
 )
-from assistant.core.services import Conversation, Library
+from assistant.core.cancel import CancelToken
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 from assistant.core.types import Source
 
 
@@ -129,7 +130,7 @@ def test_stop_halts_generation(
 def test_short_follow_ups_retrieve_with_the_previous_question(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.services import retrieval_query
+    from assistant.core.services.conversation import retrieval_query
 
     (docs / "zephyr.txt").write_text(
         "The Zephyr launch code was chosen by Dr. Stone in 2019."
@@ -150,7 +151,7 @@ def test_short_follow_ups_retrieve_with_the_previous_question(
 def test_numbers_missing_from_every_source_are_flagged(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.citations import unsupported_numbers
+    from assistant.core.answer.citations import unsupported_numbers
 
     assert (
         unsupported_numbers(
@@ -174,7 +175,7 @@ def test_numbers_missing_from_every_source_are_flagged(
 
 
 def test_list_numbering_is_not_a_claim() -> None:
-    from assistant.core.citations import unsupported_numbers
+    from assistant.core.answer.citations import unsupported_numbers
 
     answer = "Steps:\n1. Check the canopy [1].\n2. Move the controls [1]."
     assert unsupported_numbers(answer, ["Check the canopy. Move the controls."]) == []
@@ -183,8 +184,8 @@ def test_list_numbering_is_not_a_claim() -> None:
 def test_a_widened_passage_is_its_page_span_with_the_neighbouring_chunks(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.passage_widening import join_spans, widen_top
-    from assistant.core.prompt import DESIGNS
+    from assistant.core.answer.prompt import DESIGNS
+    from assistant.core.retrieve.passage_widening import join_spans, widen_top
 
     sentences = [f"Step {i} of the valve procedure is number {i}." for i in range(12)]
     text = " ".join(sentences)
@@ -222,8 +223,8 @@ def test_a_widened_passage_is_its_page_span_with_the_neighbouring_chunks(
 def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.key_sentences import key_sentences
-    from assistant.core.prompt import DESIGNS
+    from assistant.core.answer.key_sentences import key_sentences
+    from assistant.core.answer.prompt import DESIGNS
 
     (docs / "pump.txt").write_text(
         "The harbour has three piers. The pump is serviced every spring by the "
@@ -243,7 +244,7 @@ def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
 
 
 def test_a_cap_on_the_question_message_leaves_out_excerpts_but_never_the_best() -> None:
-    from assistant.core.prompt import DESIGNS
+    from assistant.core.answer.prompt import DESIGNS
 
     design = DESIGNS["widened-key-lines-checked-900"]
     sources = [_source(n, "word " * 300) for n in range(1, 5)]
@@ -262,8 +263,8 @@ def test_a_cap_on_the_question_message_leaves_out_excerpts_but_never_the_best() 
 def test_self_check_no_turns_the_reply_into_a_decline_and_yes_keeps_it(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.answer_check import DECLINE_EN
-    from assistant.core.prompt import DESIGNS, SELF_CHECK_QUESTION
+    from assistant.core.answer.answer_check import DECLINE_EN
+    from assistant.core.answer.prompt import DESIGNS, SELF_CHECK_QUESTION
 
     (docs / "pump.txt").write_text("The pump is serviced every spring by the crew.")
     library.ingest([docs])
@@ -302,7 +303,7 @@ def test_self_check_no_turns_the_reply_into_a_decline_and_yes_keeps_it(
 def test_an_empty_library_says_to_add_documents_first(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.answer_check import EMPTY_EN, EMPTY_ZH
+    from assistant.core.answer.answer_check import EMPTY_EN, EMPTY_ZH
 
     conversation = Conversation(library, generator)
     answer = conversation.ask("What cools the reactor?")
@@ -318,7 +319,11 @@ def test_an_empty_library_says_to_add_documents_first(
 def test_the_wait_before_the_first_words_is_estimated_from_measured_reading(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.reading_time import ReadingPlan, ReadingSpeed, reading_status
+    from assistant.core.answer.reading_time import (
+        ReadingPlan,
+        ReadingSpeed,
+        reading_status,
+    )
 
     (docs / "facts.txt").write_text("The reactor cools with heavy water. " * 40)
     library.ingest([docs])

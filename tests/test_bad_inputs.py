@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from badfiles import make_cases
 
-from assistant.core.services import Library
+from assistant.core.services.library import Library
 
 
 def test_bad_files_are_skipped_with_reasons_and_the_index_survives(
@@ -80,7 +80,7 @@ def test_unreadable_file_says_permission_denied(
 def test_file_changed_or_deleted_while_ingesting(
     library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assistant.core import ingest_pipeline
+    from assistant.core.ingest import pipeline as ingest_pipeline
 
     changing = tmp_path / "changing.txt"
     changing.write_text("Original text. " * 10)

@@ -4,7 +4,11 @@ from pathlib import Path
 
 from fakes import FakeEmbedder
 
-from assistant.core.chunking import chunk_document, row_embed_text, sentence_spans
+from assistant.core.ingest.chunking import (
+    chunk_document,
+    row_embed_text,
+    sentence_spans,
+)
 from assistant.core.types import Heading, Page, ParsedDocument
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.core.answer_check import check_answer
-from assistant.core.claim_verifier import (
+from assistant.core.answer.answer_check import check_answer
+from assistant.core.answer.claim_verifier import (
     VerifierConfig,
     copied_share,
     cues,
     verify_claims,
 )
-from assistant.core.grounding import ground
+from assistant.core.answer.grounding import ground
 from assistant.core.types import Claim, Evidence, Source
 
 PASSAGE = (
@@ -178,8 +178,8 @@ def test_only_stated_claims_get_markers_and_a_contradicted_one_stays_flagged() -
 
 
 def test_a_reply_that_does_not_answer_is_declined_with_what_the_documents_say() -> None:
-    from assistant.core.answer_check import DECLINE_EN, HOLD_EN
-    from assistant.core.claim_verifier import answers_the_question
+    from assistant.core.answer.answer_check import DECLINE_EN, HOLD_EN
+    from assistant.core.answer.claim_verifier import answers_the_question
 
     asked: list[str] = []
 
@@ -225,7 +225,7 @@ def test_the_shipped_claim_encoder_reads_a_claim_beside_its_passage() -> None:
     """The real encoder (resources/models/claim-encoder): a sentence the passage
     holds scores "stated" above the same sentence with another subject's fact
     added and above a passage about something else."""
-    from assistant.core.claim_encoder import shipped_encoder
+    from assistant.core.answer.claim_encoder import shipped_encoder
 
     encoder = shipped_encoder()
     assert encoder is not None, "resources/models/claim-encoder is missing"

@@ -13,13 +13,13 @@ import pytest
 from fakes import FakeEmbedder, FakeGenerator
 
 from assistant import cli
-from assistant.core import services
 from assistant.core.errors import AssistantError, IndexWriteError, LibraryUnreachable
-from assistant.core.finetune.adapters import AdapterStore, adapters_dir
 from assistant.core.fsutil import shown_name
+from assistant.core.generate.llm import LlamaGenerator
 from assistant.core.ingest import discover
-from assistant.core.llm import LlamaGenerator
-from assistant.core.services import Library
+from assistant.core.services import components
+from assistant.core.services.library import Library
+from assistant.core.teach.adapters import AdapterStore, adapters_dir
 
 
 def test_a_text_file_named_gguf_is_refused_by_name(tmp_path: Path) -> None:
@@ -37,8 +37,8 @@ def test_a_damaged_adapter_record_names_the_adapter_and_the_fix(
     (folder / "adapter.json").write_text('{"name": "X", "settings": 7}')
     with pytest.raises(AssistantError, match="adapter 'X' is damaged"):
         AdapterStore().get("X")
-    monkeypatch.setattr(services, "load_embedder", lambda *_: FakeEmbedder())
-    monkeypatch.setattr(services, "load_generator", lambda *_: FakeGenerator())
+    monkeypatch.setattr(components, "load_embedder", lambda *_: FakeEmbedder())
+    monkeypatch.setattr(components, "load_generator", lambda *_: FakeGenerator())
     code = cli.main(["ask", "What?", "--mode", "sft", "--adapter", "X"])
     _, err = capsys.readouterr()
     assert code == 1 and "Traceback" not in err
@@ -111,7 +111,7 @@ def test_file_names_that_are_not_utf8_or_hold_controls_stay_one_clear_line(
     assert str(failures[0]).startswith("caf\\xe9.txt: ")
     assert shown_name("two\nlines.txt") == "two\\x0alines.txt"
     assert shown_name("evil\u202etxt.exe.txt") == "evil\\u202etxt.exe.txt"
-    monkeypatch.setattr(services, "load_embedder", lambda *_: FakeEmbedder())
+    monkeypatch.setattr(components, "load_embedder", lambda *_: FakeEmbedder())
     code = cli.main(["ingest", str(folder)])
     out, err = capsys.readouterr()
     assert code == 1 and "Traceback" not in err and "caf\\xe9.txt" in err

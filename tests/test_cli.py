@@ -10,15 +10,17 @@ from docgen import FILLER, make_pdf
 from fakes import FakeEmbedder, FakeGenerator
 
 from assistant import cli
-from assistant.core import services
+from assistant.core.services import components
 
 
 @pytest.fixture(autouse=True)
 def _fake_models(monkeypatch: pytest.MonkeyPatch) -> FakeGenerator:
     generator = FakeGenerator()
     generator.queue("The valve opens at 42 bar [1].", "At 42 bar [1].")
-    monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
-    monkeypatch.setattr(services, "load_generator", lambda settings: generator)
+    monkeypatch.setattr(
+        components, "load_embedder", lambda settings, *_: FakeEmbedder()
+    )
+    monkeypatch.setattr(components, "load_generator", lambda settings: generator)
     return generator
 
 
@@ -84,7 +86,7 @@ def test_ingest_json_reports_per_file_failures(
 
 def test_core_imports_no_qt() -> None:
     code = (
-        "import sys, assistant.core.services, assistant.cli;"
+        "import sys, assistant.core.services.library, assistant.cli;"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken'))];"
         "assert not bad, bad"
     )

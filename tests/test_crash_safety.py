@@ -11,10 +11,10 @@ from fakes import FakeEmbedder
 from ingest_child import SETTINGS
 from ingest_child import start as start_child
 
-from assistant.core.chunking import chunk_document
 from assistant.core.fsutil import sha256_file
 from assistant.core.ingest import parse_file
-from assistant.core.services import Library
+from assistant.core.ingest.chunking import chunk_document
+from assistant.core.services.library import Library
 
 CHILD = Path(__file__).parent / "ingest_child.py"
 

@@ -6,9 +6,15 @@ from pathlib import Path
 import pytest
 from fakes import FakeGenerator
 
+from assistant.core.answer.evaluation import (
+    declined,
+    load_questions,
+    run_eval,
+    summarize,
+)
 from assistant.core.errors import AssistantError
-from assistant.core.evaluation import declined, load_questions, run_eval, summarize
-from assistant.core.services import Conversation, Library
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:

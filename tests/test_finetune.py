@@ -12,20 +12,21 @@ import pytest
 import torch
 from fakes import FakeGenerator
 
+from assistant.core.answer.prompt import PLAIN_RAG_SYSTEM, PLAIN_SYSTEM_PROMPT
 from assistant.core.errors import AssistantError
-from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
-from assistant.core.finetune.examples import (
+from assistant.core.model_files import CHAT_MODELS, DEFAULT_CHAT_MODEL, models_dir
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
+from assistant.core.teach.adapters import AdapterRecord, AdapterStore
+from assistant.core.teach.examples import (
     IGNORE_INDEX,
     GgufChatTokenizer,
     build_example,
     pad_batch,
 )
-from assistant.core.finetune.gguf_adapter import write_gguf_adapter
-from assistant.core.finetune.pairs import PairsError, QAPair, load_pairs
-from assistant.core.finetune.trainer import BaseModelInfo, LoraSettings
-from assistant.core.model_files import CHAT_MODELS, DEFAULT_CHAT_MODEL, models_dir
-from assistant.core.prompt import PLAIN_RAG_SYSTEM, PLAIN_SYSTEM_PROMPT
-from assistant.core.services import Conversation, Library
+from assistant.core.teach.gguf_adapter import write_gguf_adapter
+from assistant.core.teach.pairs import PairsError, QAPair, load_pairs
+from assistant.core.teach.trainer import BaseModelInfo, LoraSettings
 
 QWEN = models_dir() / CHAT_MODELS[DEFAULT_CHAT_MODEL].file_name  # set up by ./test.sh
 
@@ -309,8 +310,8 @@ def _tiny_lora(seed: int) -> tuple[torch.nn.Module, torch.optim.Optimizer, objec
 
 
 def test_a_checkpoint_resumes_only_its_own_run(tmp_path: Path) -> None:
-    from assistant.core.finetune.examples import Example
-    from assistant.core.finetune.trainer import Resume
+    from assistant.core.teach.examples import Example
+    from assistant.core.teach.trainer import Resume
 
     path = tmp_path / "checkpoint.pt"
     examples = [Example([1, 2, 3], [-100, 2, 3]), Example([4, 5], [-100, 5])]

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
-from assistant.core.finetune.adapters import AdapterStore
-from assistant.core.finetune.examples import GgufChatTokenizer, build_example
-from assistant.core.finetune.pairs import QAPair
-from assistant.core.finetune.teach import teach
-from assistant.core.finetune.trainer import LoraSettings, TrainProgress, train_lora
+from assistant.core.answer.prompt import PLAIN_SYSTEM_PROMPT
+from assistant.core.config import Settings
 from assistant.core.model_files import models_dir, resolve_chat_model
-from assistant.core.prompt import PLAIN_SYSTEM_PROMPT
-from assistant.core.services import Conversation, Library, load_generator
+from assistant.core.services.components import load_generator
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
+from assistant.core.teach.adapters import AdapterStore
+from assistant.core.teach.examples import GgufChatTokenizer, build_example
+from assistant.core.teach.pairs import QAPair
+from assistant.core.teach.teaching import teach
+from assistant.core.teach.trainer import LoraSettings, TrainProgress, train_lora
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +85,7 @@ def test_sft_answers_taught_facts_that_the_base_model_does_not_know(
     # llama-cpp-python's own loader takes the file too, and it changes the output
     # (through open_llama: llama.cpp's repacked weights, e.g. its AMX buffers on a
     # Sapphire Rapids CPU, crash with a LoRA adapter applied, as the app never loads)
-    from assistant.core.llm import open_llama
+    from assistant.core.generate.llm import open_llama
 
     messages = [
         {"role": "system", "content": PLAIN_SYSTEM_PROMPT},

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.core.folder_sync import (
+from assistant.core.services.folder_sync import (
     Changes,
     FolderWatcher,
     WatchedFolders,
     apply_changes,
     rescan,
 )
-from assistant.core.services import Library
+from assistant.core.services.library import Library
 
 
 def _names(library: Library) -> set[str]:
@@ -164,9 +164,11 @@ def cli_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with a.md, for the CLI with the fake embedder."""
     from fakes import FakeEmbedder
 
-    from assistant.core import services
+    from assistant.core.services import components
 
-    monkeypatch.setattr(services, "load_embedder", lambda settings, *_: FakeEmbedder())
+    monkeypatch.setattr(
+        components, "load_embedder", lambda settings, *_: FakeEmbedder()
+    )
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.md").write_text("# A\n\nThe fan runs at night.")
@@ -352,9 +354,9 @@ import json, os, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from fakes import FakeEmbedder
-from assistant.config import Settings
-from assistant.core.folder_sync import rescan
-from assistant.core.services import Library
+from assistant.core.config import Settings
+from assistant.core.services.folder_sync import rescan
+from assistant.core.services.library import Library
 
 folder = Path(sys.argv[2])
 library = Library(Settings(chunk_tokens=40, chunk_overlap=8), FakeEmbedder())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.core.retrieval import RetrievalConfig, _shares
+from assistant.core.retrieve.retrieval import RetrievalConfig, _shares
 
 SCORES = RetrievalConfig()
 RANKS = RetrievalConfig(fusion="rrf")

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 from fakes import FakeGenerator
 
-from assistant.core.answer_check import DECLINE_EN, DECLINE_ZH, check_answer
-from assistant.core.grounding import claim_spans, ground, terms, with_markers
-from assistant.core.services import Conversation, Library
+from assistant.core.answer.answer_check import DECLINE_EN, DECLINE_ZH, check_answer
+from assistant.core.answer.grounding import claim_spans, ground, terms, with_markers
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 from assistant.core.types import Claim, Evidence, Source
 
 PUMP = (
@@ -162,7 +163,7 @@ def test_a_models_own_decline_is_kept() -> None:
 
 
 def test_guard_forbids_blank_starts_markers_and_spaced_markers() -> None:
-    from assistant.core.answer_guard import AnswerGuard, TokenClasses
+    from assistant.core.generate.answer_guard import AnswerGuard, TokenClasses
 
     vocab = ["", " ", "[", " [", "2", " 2", "]", "The", " valve", "a", "0", "\n"]
     ids = {t: i for i, t in enumerate(vocab)}
@@ -188,7 +189,7 @@ def test_guard_forbids_blank_starts_markers_and_spaced_markers() -> None:
 
 
 def test_names_the_library_never_mentions_are_found() -> None:
-    from assistant.core.named_terms import missing_names, named_terms
+    from assistant.core.retrieve.named_terms import missing_names, named_terms
 
     assert named_terms(
         "What vm.swappiness should a PostgreSQL server on Debian use with CUDA?"

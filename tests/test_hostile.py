@@ -16,11 +16,11 @@ import hostile
 import pytest
 from fakes import FakeEmbedder
 
-from assistant.config import Settings
-from assistant.core.chunking import chunk_document
+from assistant.core.config import Settings
 from assistant.core.errors import IndexWriteError
 from assistant.core.ingest import discover, parse_file
-from assistant.core.services import Library
+from assistant.core.ingest.chunking import chunk_document
+from assistant.core.services.library import Library
 from assistant.core.types import ParseLimits
 
 HANG = 60.0
@@ -143,7 +143,8 @@ def test_reindex_builds_beside_the_old_index_and_a_stop_loses_nothing(
 ) -> None:
     """`reindex` used to wipe the index first: a Ctrl+C lost documents for good."""
     from assistant.core.cancel import CancelToken
-    from assistant.core.rebuild import rebuild_index, staging_dir
+    from assistant.core.index.swap import staging_dir
+    from assistant.core.services.rebuild import rebuild_index
 
     library, docs = _three_documents(tmp_path)
     directory = tmp_path / "index"
@@ -172,7 +173,7 @@ def test_reindex_builds_beside_the_old_index_and_a_stop_loses_nothing(
 def test_a_crash_between_the_two_renames_of_the_swap_is_finished_at_open(
     tmp_path: Path,
 ) -> None:
-    from assistant.core.rebuild import COMPLETE, recover, staging_dir
+    from assistant.core.index.swap import COMPLETE, recover, staging_dir
 
     _three_documents(tmp_path)
     directory = tmp_path / "index"
@@ -190,7 +191,7 @@ def test_a_crash_between_the_two_renames_of_the_swap_is_finished_at_open(
 
 def test_damaged_conversation_files_are_skipped(tmp_path: Path) -> None:
     """`[1, 2]` in a conversation file aborted the window at start."""
-    from assistant.core.conversations import ConversationStore
+    from assistant.core.answer.conversations import ConversationStore
 
     store = ConversationStore(tmp_path / "chats")
     for name, content in [("list", "[1, 2]"), ("null", "null"), ("bin", "\udcff")]:
@@ -207,7 +208,10 @@ def test_a_conversation_file_of_hundreds_of_megabytes_is_not_read(
     disk; the size alone decides."""
     import resource
 
-    from assistant.core.conversations import ConversationRecord, ConversationStore
+    from assistant.core.answer.conversations import (
+        ConversationRecord,
+        ConversationStore,
+    )
 
     store = ConversationStore(tmp_path / "chats")
     store.save(ConversationRecord(id="small", title="Kept"))
@@ -306,7 +310,7 @@ def test_a_damaged_table_is_reported_and_reindex_recovers_from_an_older_version(
     manifest: opening says to re-index, and reindex rebuilds from the newest
     version that can be read."""
     from assistant.core.errors import IndexDamaged
-    from assistant.core.rebuild import rebuild_index
+    from assistant.core.services.rebuild import rebuild_index
 
     library, docs = _three_documents(tmp_path)
     for path in docs:  # one version per document

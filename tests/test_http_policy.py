@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from servers import hostile_backend
 
-from assistant.config import ChatServer
 from assistant.core import http_policy
 from assistant.core.cancel import CancelToken
+from assistant.core.config import ChatServer
+from assistant.core.generate.openai_chat import OpenAIGenerator, ServerLost
 from assistant.core.http_policy import OffOriginRedirect
-from assistant.core.openai_chat import OpenAIGenerator, ServerLost
 
 MESSAGES = [
     {"role": "system", "content": "Answer from the excerpts."},

@@ -8,16 +8,16 @@ import pytest
 from docgen import FILLER, make_pdf
 from fakes import FakeEmbedder
 
-from assistant.config import Settings
 from assistant.core.cancel import CancelToken
+from assistant.core.config import Settings
 from assistant.core.errors import EmbedderMismatch
-from assistant.core.retrieval import RetrievalConfig
-from assistant.core.services import Library
+from assistant.core.retrieve.retrieval import RetrievalConfig
+from assistant.core.services.library import Library
 from assistant.core.types import IngestProgress
 
 if TYPE_CHECKING:
-    from assistant.core.ingest_pipeline import IngestOptions
-    from assistant.core.store import ChunkStore
+    from assistant.core.index.store import ChunkStore
+    from assistant.core.ingest.pipeline import IngestOptions
     from assistant.core.types import IngestReport
 
 
@@ -229,7 +229,7 @@ def test_reranker_reorders_the_fused_candidates(library: Library, docs: Path) ->
 
 def test_missing_rerank_model_is_reported(tmp_path: Path) -> None:
     from assistant.core.errors import ModelNotFound
-    from assistant.core.retrieval import load_reranker
+    from assistant.core.retrieve.retrieval import load_reranker
 
     with pytest.raises(ModelNotFound, match="judge.gguf"):
         load_reranker(str(tmp_path / "judge.gguf"))
@@ -240,17 +240,18 @@ def test_a_library_indexed_with_another_builtin_embedder_opens_with_it_until_rei
 ) -> None:
     """Choosing another embedder in the settings never locks the library: it is
     searched with the embedder it was made with, and says what re-indexing gives."""
-    from assistant.core import services
     from assistant.core.model_files import ROUTED_EMBEDDER, USE_EMBEDDER
-    from assistant.core.rebuild import rebuild_index
+    from assistant.core.services import components
+    from assistant.core.services import library as services
+    from assistant.core.services.rebuild import rebuild_index
 
     made = {
         USE_EMBEDDER: lambda: FakeEmbedder(dim=48, name=USE_EMBEDDER),
         ROUTED_EMBEDDER: lambda: FakeEmbedder(dim=64, name=ROUTED_EMBEDDER),
     }
     monkeypatch.setattr(
-        services,
-        "_embedder_named",
+        components,
+        "embedder_named",
         lambda name, threads=0: made[name or ROUTED_EMBEDDER](),
     )
     directory = tmp_path / "index"
@@ -313,7 +314,7 @@ def test_a_library_from_before_sentence_vectors_opens_and_searches(
     import lancedb
     import pyarrow as pa
 
-    from assistant.core.store import TABLE, chunk_schema
+    from assistant.core.index.store import TABLE, chunk_schema
 
     _write(docs, "a.txt", "The pressure valve opens at 42 bar. " * 8)
     old = Library(
@@ -343,8 +344,8 @@ def _harbour_manual(
 ) -> tuple[list[str], ChunkStore, IngestReport]:
     """40 sentences of filler, one about a valve, indexed with ``options``: the
     sentences, the store and the report."""
-    from assistant.core.ingest_pipeline import run_ingest
-    from assistant.core.store import ChunkStore
+    from assistant.core.index.store import ChunkStore
+    from assistant.core.ingest.pipeline import run_ingest
 
     filler = [f"Paragraph {i} talks about harbours and ships." for i in range(40)]
     filler[17] = "Turn the blue valve left to drain the tank."
@@ -358,7 +359,7 @@ def test_pooled_sentences_are_stored_and_found_like_standalone_ones(
 ) -> None:
     """``sentence_model: pooled`` with an embedder that cannot pool falls back to
     embedding each sentence alone; the rows and their reuse work the same."""
-    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+    from assistant.core.ingest.pipeline import IngestOptions, run_ingest
 
     options = IngestOptions(sentence_model="pooled")
     _, store, report = _harbour_manual(embedder, tmp_path, docs, options)
@@ -377,7 +378,7 @@ def test_chunk_vectors_from_their_sentences_encode_each_text_once(
     sentences' vectors, and each of those texts is encoded once."""
     import numpy as np
 
-    from assistant.core.ingest_pipeline import IngestOptions, run_ingest
+    from assistant.core.ingest.pipeline import IngestOptions, run_ingest
 
     options = IngestOptions(chunk_vectors="from_sentences")
     filler, store, report = _harbour_manual(embedder, tmp_path, docs, options)

@@ -38,8 +38,11 @@ def test_answering_imports_neither_torch_nor_transformers(tmp_path: Path) -> Non
     result = _run(
         f"""
         import json, sys
-        from assistant.config import Settings
-        from assistant.core import services, llm, prompt, grounding
+        from assistant.core.config import Settings
+        from assistant.core.services import conversation, library as services
+        from assistant.core.generate import llm
+        from assistant.core.answer import prompt
+        from assistant.core.answer import grounding
         library = services.Library.open(Settings())
         library.ingest([{str(doc)!r}])
         hits = library.search("how fast does the kettle boil?")
@@ -58,8 +61,8 @@ def test_the_training_model_equals_transformers_own_gguf_loader() -> None:
     torch = pytest.importorskip("torch")
     from transformers import AutoModelForCausalLM
 
-    from assistant.core.finetune.gguf_weights import load_training_model
-    from assistant.core.finetune.trainer import answer_loss
+    from assistant.core.teach.gguf_weights import load_training_model
+    from assistant.core.teach.trainer import answer_loss
 
     path = models_dir() / SMALL_MODEL
     mine = load_training_model(path, torch.float32)
@@ -89,8 +92,8 @@ def test_cancel_gives_the_training_memory_back(tmp_path: Path) -> None:
         from pathlib import Path
         from assistant.core.cancel import CancelToken
         from assistant.core.errors import Cancelled
-        from assistant.core.finetune.examples import Example
-        from assistant.core.finetune.trainer import LoraSettings, train_lora
+        from assistant.core.teach.examples import Example
+        from assistant.core.teach.trainer import LoraSettings, train_lora
         from assistant.core.hardware import release_memory
         release_memory()
         before = rollup()["anon"]
@@ -125,10 +128,10 @@ def test_cancelled_teaching_leaves_no_process_and_no_torch(tmp_path: Path) -> No
         from pathlib import Path
         from assistant.core.cancel import CancelToken
         from assistant.core.errors import Cancelled
-        from assistant.core.finetune.adapters import AdapterStore
-        from assistant.core.finetune.pairs import QAPair
-        from assistant.core.finetune.teach import teach
-        from assistant.core.finetune.trainer import LoraSettings
+        from assistant.core.teach.adapters import AdapterStore
+        from assistant.core.teach.pairs import QAPair
+        from assistant.core.teach.teaching import teach
+        from assistant.core.teach.trainer import LoraSettings
         cancel = CancelToken()
         steps = []
         def progress(p):
@@ -165,8 +168,8 @@ def test_teaching_is_refused_when_the_memory_is_not_there(
 ) -> None:
     import psutil
 
-    from assistant.core.finetune.teach import check_training_memory, training_memory_mb
-    from assistant.core.finetune.trainer import LoraSettings
+    from assistant.core.teach.teaching import check_training_memory, training_memory_mb
+    from assistant.core.teach.trainer import LoraSettings
 
     class Little:
         available = 300 * 2**20
@@ -186,8 +189,8 @@ def test_without_native_bfloat16_training_holds_float32_weights(
     """Emulated bfloat16 is ~20x slower than float32 (hardware.native_bf16): on
     such a CPU the weights are float32, and the memory check counts 4 bytes each."""
     from assistant.core import hardware
-    from assistant.core.finetune.teach import RUNTIME_MB, training_memory_mb
-    from assistant.core.finetune.trainer import LoraSettings
+    from assistant.core.teach.teaching import RUNTIME_MB, training_memory_mb
+    from assistant.core.teach.trainer import LoraSettings
 
     unquantised = LoraSettings(quantised=False)
     real = hardware.native_bf16

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 
 SESSION_THEN_WAIT = """
 import time
-from assistant.config import Settings
-from assistant.core.services import load_embedder
+from assistant.core.config import Settings
+from assistant.core.services.components import load_embedder
 
 load_embedder(Settings()).embed(["The harbour gate closes at 21:30."])
 time.sleep(12)  # the upload came a few seconds after the first session

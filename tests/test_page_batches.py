@@ -16,11 +16,11 @@ from fakes import FakeEmbedder
 from ingest_child import SETTINGS
 from ingest_child import start as start_child
 
-from assistant.core import ingest_pipeline
 from assistant.core.cancel import CancelToken
-from assistant.core.chunking import chunk_document
 from assistant.core.ingest import parse_file
-from assistant.core.services import Library
+from assistant.core.ingest import pipeline as ingest_pipeline
+from assistant.core.ingest.chunking import chunk_document
+from assistant.core.services.library import Library
 from assistant.core.types import DocumentInfo, DocumentStream, IngestProgress, Page
 
 CHILD = Path(__file__).parent / "ingest_child.py"

@@ -7,7 +7,7 @@ from docgen import make_docx, make_epub, make_pdf
 
 from assistant.core.errors import IngestError
 from assistant.core.ingest import discover, parse_file
-from assistant.core.services import Library
+from assistant.core.services.library import Library
 
 LIMIT = 10 * 2**20
 

@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, FakeGenerator
 
-from assistant.config import Settings
-from assistant.core.answer_check import DECLINE_EN
+from assistant.core.answer.answer_check import DECLINE_EN
+from assistant.core.answer.prompt import PLAIN_RAG_SYSTEM
 from assistant.core.cancel import CancelToken
-from assistant.core.finetune.adapters import AdapterStore
-from assistant.core.finetune.examples import IGNORE_INDEX
-from assistant.core.finetune.reading_examples import (
+from assistant.core.config import Settings
+from assistant.core.services.library import Library
+from assistant.core.services.library_teaching import library_tools, reading_lesson
+from assistant.core.teach.adapters import AdapterStore
+from assistant.core.teach.examples import IGNORE_INDEX
+from assistant.core.teach.reading_examples import (
     QUESTION_SYSTEM,
     ExamplesProgress,
     candidate_passages,
@@ -23,9 +26,6 @@ from assistant.core.finetune.reading_examples import (
     read_examples,
     wants_decline,
 )
-from assistant.core.library_teaching import library_tools, reading_lesson
-from assistant.core.prompt import PLAIN_RAG_SYSTEM
-from assistant.core.services import Library
 
 SECTIONS = {
     "Backups": "The backup job runs every night at 02:00 and keeps fourteen "
@@ -234,7 +234,7 @@ def test_a_stated_answer_that_does_not_give_what_was_asked_is_rejected(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from assistant.core.claim_verifier import ANSWERS_SYSTEM
+    from assistant.core.answer.claim_verifier import ANSWERS_SYSTEM
 
     library = _library(settings, embedder, tmp_path)
     _reply_for(generator, library, 0)

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from docgen import FILLER, make_pdf
 
-from assistant.config import Settings
-from assistant.core.chunking import chunk_document
-from assistant.core.embedding import Embedder, SentenceTransformerEmbedder
-from assistant.core.llm import LlamaGenerator
-from assistant.core.services import Conversation, Library, load_embedder, load_generator
+from assistant.core.config import Settings
+from assistant.core.embed.embedding import Embedder, SentenceTransformerEmbedder
+from assistant.core.generate.llm import LlamaGenerator
+from assistant.core.ingest.chunking import chunk_document
+from assistant.core.services.components import load_embedder, load_generator
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 from assistant.core.types import Page, ParsedDocument
 
 pytestmark = pytest.mark.slow
@@ -215,7 +217,7 @@ def test_default_embedder_matches_across_languages(
     beside it), so its own views score them 0."""
     import numpy as np
 
-    from assistant.core.embedding import query_views
+    from assistant.core.embed.embedding import query_views
 
     assert real_embedder.name == "use-minilm-routed-v1"
     passages = [
@@ -249,7 +251,7 @@ def test_default_embedder_matches_across_languages(
 def test_chat_model_reranks_the_answering_passage_first(
     real_generator: LlamaGenerator,
 ) -> None:
-    from assistant.core.retrieval import load_reranker
+    from assistant.core.retrieve.retrieval import load_reranker
 
     reranker = load_reranker(str(real_generator.path))
     passages = [
@@ -273,8 +275,8 @@ def test_formerly_degenerate_prompt_now_gets_a_worded_answer(
     """The first answer design (numbered sources with file/page headers, "cite by
     number") made the default model reply to this question with a bare ``[1]``.
     The guard and grounding make that impossible, whatever the prompt."""
+    from assistant.core.answer.prompt import DESIGNS, SYSTEM_PROMPT, cited_user_message
     from assistant.core.cancel import CancelToken
-    from assistant.core.prompt import DESIGNS, SYSTEM_PROMPT, cited_user_message
     from assistant.core.types import Source
 
     texts = [
@@ -327,7 +329,7 @@ def test_answer_is_worded_grounded_and_unanswerable_is_declined(
     real_embedder: Embedder,
     real_generator: LlamaGenerator,
 ) -> None:
-    from assistant.core.answer_check import DECLINE_EN, DECLINE_ZH
+    from assistant.core.answer.answer_check import DECLINE_EN, DECLINE_ZH
 
     library = _library_of(
         tmp_path,
@@ -366,8 +368,8 @@ def test_the_verifier_states_a_paraphrase_and_flags_a_contradiction(
     model as the judge on a context of its own): a reworded claim is stated,
     another number is contradicted (with the span that says otherwise), an
     addition the passage never makes is not stated."""
-    from assistant.core.claim_encoder import shipped_encoder
-    from assistant.core.claim_verifier import verify_claims
+    from assistant.core.answer.claim_encoder import shipped_encoder
+    from assistant.core.answer.claim_verifier import verify_claims
     from assistant.core.types import Claim, Source
 
     text = (
@@ -399,7 +401,7 @@ def test_a_near_miss_question_is_declined_with_what_the_documents_do_say(
 ) -> None:
     """The question's words are in the library, its answer is not: the reply
     (a true sentence about the subject) is declined, the sentence kept, cited."""
-    from assistant.core.answer_check import HOLD_EN
+    from assistant.core.answer.answer_check import HOLD_EN
 
     library = _library_of(
         tmp_path,
@@ -424,7 +426,7 @@ def test_chinese_question_is_answered_from_an_english_manual(
 ) -> None:
     """English chunks carry no multilingual vector: the question's translation by
     the chat model is what finds the English page (and the answer states it)."""
-    from assistant.core.services import search_question
+    from assistant.core.services.conversation import search_question
 
     sections = [
         "# Data files\n\nLines of a data file that begin with a comment character "
@@ -464,9 +466,9 @@ def test_answering_with_the_default_models_does_not_import_torch(
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from assistant.config import Settings\n"
-        "from assistant.core.embedding import multilingual_embed\n"
-        "from assistant.core.services import Library\n"
+        "from assistant.core.config import Settings\n"
+        "from assistant.core.embed.embedding import multilingual_embed\n"
+        "from assistant.core.services.library import Library\n"
         f"library = Library.open(Settings(), Path({str(tmp_path / 'index')!r}))\n"
         f"library.ingest([{str(notes)!r}])\n"
         "assert library.search('How fast is the pump?', 2)\n"
@@ -483,7 +485,7 @@ def test_late_pooled_sentences_come_from_the_chunks_own_pass() -> None:
     fallback for embedders without it embeds the spans alone."""
     import numpy as np
 
-    from assistant.core.embedding import embed_with_spans
+    from assistant.core.embed.embedding import embed_with_spans
 
     onnx = load_embedder(Settings(embedding_model="all-MiniLM-L6-v2-int8"))
     text = (

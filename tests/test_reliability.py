@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 from fakes import FakeGenerator
 
-from assistant.config import (
+from assistant.core.answer.prompt import PLAIN_RAG_SYSTEM, plain_user_message
+from assistant.core.config import (
     Settings,
     data_dir,
     load_settings,
     save_settings,
     settings_path,
 )
-from assistant.core.prompt import PLAIN_RAG_SYSTEM, plain_user_message
-from assistant.core.services import Conversation, Library
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 from assistant.core.types import Source
 
 

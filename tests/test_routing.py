@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 from fakes import FakeEmbedder, FakeGenerator
 
-from assistant.config import Settings
-from assistant.core.embedding import query_views
-from assistant.core.query_translation import english_query
-from assistant.core.routed_embedding import RoutedEmbedder
+from assistant.core.config import Settings
+from assistant.core.embed.embedding import query_views
+from assistant.core.embed.routed_embedding import RoutedEmbedder
+from assistant.core.retrieve.query_translation import english_query
 from assistant.core.search_text import is_cjk_text
-from assistant.core.services import Library, search_question
+from assistant.core.services.conversation import search_question
+from assistant.core.services.library import Library
 
 
 def _routed() -> RoutedEmbedder:
@@ -100,8 +101,8 @@ def test_a_library_built_before_the_default_changed_keeps_its_embedder(
 ) -> None:
     import json
 
-    from assistant.core.services import load_embedder
-    from assistant.core.store import ChunkStore
+    from assistant.core.index.store import ChunkStore
+    from assistant.core.services.components import load_embedder
 
     index = tmp_path / "index"
     index.mkdir()
@@ -134,7 +135,7 @@ def test_a_library_without_english_text_stops_translating_until_one_is_added(
 
 
 def test_only_english_sentences_get_vectors_of_their_own(tmp_path: Path) -> None:
-    from assistant.core.store import SENTENCE_ROWS
+    from assistant.core.index.store import SENTENCE_ROWS
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -6,16 +6,16 @@ from pathlib import Path
 
 from fakes import FakeEmbedder, FakeGenerator
 
-from assistant.config import Settings
 from assistant.core.cancel import CancelToken
-from assistant.core.retrieval import RetrievalConfig
-from assistant.core.section_questions import (
+from assistant.core.config import Settings
+from assistant.core.retrieve.retrieval import RetrievalConfig
+from assistant.core.retrieve.section_questions import (
     QuestionsProgress,
     add_questions,
     parse_questions,
     pending_sections,
 )
-from assistant.core.services import Library
+from assistant.core.services.library import Library
 
 MANUAL = """# Plotting manual
 

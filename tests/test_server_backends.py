@@ -17,12 +17,14 @@ import pytest
 from fakes import FakeEmbedder
 from servers import ChatServerProcess, free_port, llama_server, wait_for
 
-from assistant.config import ChatServer, Settings
 from assistant.core.cancel import CancelToken
+from assistant.core.config import ChatServer, Settings
 from assistant.core.errors import AssistantError
+from assistant.core.generate.openai_chat import OpenAIGenerator, estimate_tokens
 from assistant.core.model_files import resolve_chat_model
-from assistant.core.openai_chat import OpenAIGenerator, estimate_tokens
-from assistant.core.services import Conversation, Library, load_generator
+from assistant.core.services.components import load_generator
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 
 pytestmark = pytest.mark.slow
 
@@ -247,7 +249,7 @@ def test_embeddings_from_a_server_build_an_index_that_records_them(
 ) -> None:
     from assistant.core.errors import EmbedderMismatch
     from assistant.core.model_files import models_dir
-    from assistant.core.services import embedder_name
+    from assistant.core.services.components import embedder_name
 
     model = next(models_dir().glob("SmolLM2-135M*.gguf"))  # installed by test.sh
     with llama_server(model, tmp_path / "log", "--embedding", "true") as server:

@@ -14,10 +14,15 @@ import pytest
 from fakes import FakeEmbedder
 from servers import S3Server, s3_server
 
-from assistant.config import Settings, library_location, save_settings, settings_path
+from assistant.core.config import (
+    Settings,
+    library_location,
+    save_settings,
+    settings_path,
+)
 from assistant.core.errors import LibraryUnreachable
-from assistant.core.services import Library
-from assistant.core.store import ChunkStore
+from assistant.core.index.store import ChunkStore
+from assistant.core.services.library import Library
 
 
 @pytest.fixture(scope="module")
@@ -146,9 +151,9 @@ def test_two_desktops_ingesting_at_once_both_land(uri: str, tmp_path: Path) -> N
 def test_where_the_library_and_answers_are_is_reported(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assistant.config import backend_info
+    from assistant.core.config import backend_info
     from assistant.core.errors import AssistantError
-    from assistant.core.rebuild import rebuild_index
+    from assistant.core.services.rebuild import rebuild_index
 
     assert backend_info(settings)["library_kind"] == "local"
     assert backend_info(settings)["chat_backend"] == "local"
@@ -171,8 +176,8 @@ def test_sigkill_mid_document_resumes_there_without_re_embedding(
     the rerun embeds only what was not committed."""
     from docgen import make_pdf
 
-    from assistant.core.chunking import chunk_document
     from assistant.core.ingest import parse_file
+    from assistant.core.ingest.chunking import chunk_document
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -229,7 +234,7 @@ def test_credentials_may_come_from_the_aws_credentials_file(
         "ASSISTANT_HOME": str(tmp_path / "assistant"),
     }
     code = (
-        "from assistant.core.store import ChunkStore; from pathlib import Path; "
+        "from assistant.core.index.store import ChunkStore; from pathlib import Path; "
         "import sys; state = Path(sys.argv[2]); "
         "s = ChunkStore(sys.argv[1], 'fake', 8, state_dir=state); "
         "print('chunks', s.count_chunks())"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.core.store import ChunkStore
+from assistant.core.index.store import ChunkStore
 
 
 def _rows(
@@ -66,7 +66,7 @@ def test_an_ann_index_of_an_earlier_rule_is_built_again_by_the_current_one(
 ) -> None:
     """Libraries indexed before 2026-12-06 had one partition per square root of
     their rows, which found 0.945 of exact search's top 10 on the dev set."""
-    from assistant.core.store import ANN_INDEX_NAME
+    from assistant.core.index.store import ANN_INDEX_NAME
 
     rng = np.random.default_rng(2)
     store = ChunkStore(tmp_path / "idx", "fake", 32, ann_min_rows=1000)
@@ -91,7 +91,7 @@ def test_an_ann_index_of_an_earlier_rule_is_built_again_by_the_current_one(
 
 
 def test_partitions_follow_the_rows_up_to_the_cap() -> None:
-    from assistant.core.store import ann_partitions
+    from assistant.core.index.store import ann_partitions
 
     assert ann_partitions(100, None) == ann_partitions(100, 12) == 1
     assert ann_partitions(400_000, None) == 195

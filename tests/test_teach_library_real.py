@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from assistant.config import Settings
-from assistant.core.finetune.adapters import EXAMPLES_FILE, AdapterStore
-from assistant.core.finetune.reading_examples import read_examples
-from assistant.core.finetune.trainer import TrainProgress
+from assistant.core.config import Settings
+from assistant.core.teach.adapters import EXAMPLES_FILE, AdapterStore
+from assistant.core.teach.reading_examples import read_examples
+from assistant.core.teach.trainer import TrainProgress
 
 pytestmark = pytest.mark.slow
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"

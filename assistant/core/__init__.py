@@ -1,7 +1,7 @@
 """Headless core of Assistant: ingest, store, retrieval, prompting and generation.
 
 Nothing under this package imports Qt; the UI and the CLI are thin layers over
-:mod:`assistant.core.services`.
+:mod:`assistant.core.services.library`.
 """
 
 import os as _os

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def install_onnx_embedder(alias: str) -> Path:
     """Export the ONNX form of a packaged embedder once (idempotent)."""
-    from assistant.core.onnx_embedding import export_onnx
+    from assistant.core.embed.onnx_embedding import export_onnx
 
     path, _ = resolve_embedder(alias)
     return export_onnx(path, models_dir() / f"{alias}.onnx", ONNX_EMBEDDERS[alias])

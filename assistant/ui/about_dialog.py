@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from assistant.config import data_dir
+from assistant.core.config import data_dir
 from assistant.core.versions import package_versions
 
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from assistant.config import read_settings, resources_dir
+from assistant.core.config import read_settings, resources_dir
 
 if TYPE_CHECKING:
     from assistant.ui.main_window import MainWindow  # noqa: F401 (annotations)

@@ -19,10 +19,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from assistant.config import Settings, data_dir
-from assistant.core.conversations import ConversationRecord, ConversationStore, Message
-from assistant.core.reading_time import ReadingPlan, reading_status
-from assistant.core.scopes import describe_paths
+from assistant.core.answer.conversations import (
+    ConversationRecord,
+    ConversationStore,
+    Message,
+)
+from assistant.core.answer.reading_time import ReadingPlan, reading_status
+from assistant.core.config import Settings, data_dir
+from assistant.core.index.scopes import describe_paths
 from assistant.core.types import (
     ANSWER_MODES,
     MODES_WITHOUT_ADAPTER,

@@ -14,7 +14,7 @@ import itertools
 
 from PySide6.QtCore import QObject, Signal
 
-from assistant.core.section_questions import QuestionsProgress, Section
+from assistant.core.retrieve.section_questions import QuestionsProgress, Section
 from assistant.core.time_left import format_time_left
 from assistant.ui.workers.ask_request import QuestionsRequest
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from assistant.config import Settings
-from assistant.core.services import Library
+from assistant.core.config import Settings
+from assistant.core.services.library import Library
 from assistant.core.time_left import SharedPace
 from assistant.core.types import (
     DocumentInfo,

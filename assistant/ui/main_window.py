@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QSplitter,
 )
 
-from assistant.config import (
+from assistant.core.config import (
     Settings,
     connection_label,
     generator_settings,

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant.config import Settings
+from assistant.core.config import Settings
 from assistant.core.model_files import DEFAULT_EMBEDDER
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from assistant.config import Settings
+from assistant.core.config import Settings
 from assistant.core.errors import AssistantError
-from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
-from assistant.core.finetune.trainer import LoraSettings
-from assistant.core.library_teaching import LibraryLesson, reading_settings
 from assistant.core.model_files import resolve_chat_model
+from assistant.core.services.library_teaching import LibraryLesson, reading_settings
+from assistant.core.teach.adapters import AdapterRecord, AdapterStore
+from assistant.core.teach.trainer import LoraSettings
 from assistant.ui.teach_window import TeachWindow
 from assistant.ui.workers.teach_worker import LibraryTeachJob, TeachWorker, TrainJob
 from assistant.ui.workers.worker_thread import join, start_worker

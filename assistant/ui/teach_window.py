@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 )
 
 from assistant.core.errors import AssistantError
-from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
-from assistant.core.finetune.pairs import load_pairs, save_pairs
-from assistant.core.finetune.reading_examples import ExamplesProgress
-from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+from assistant.core.teach.adapters import AdapterRecord, AdapterStore
+from assistant.core.teach.pairs import load_pairs, save_pairs
+from assistant.core.teach.reading_examples import ExamplesProgress
+from assistant.core.teach.trainer import LoraSettings, TrainProgress
 from assistant.core.time_left import format_time_left
 from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
 from assistant.ui.theme import is_dark

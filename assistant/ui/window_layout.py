@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
 
-from assistant.config import data_dir
+from assistant.core.config import data_dir
 from assistant.ui.panes.viewer_pane import PassageViewer
 from assistant.ui.theme import apply_theme, system_is_dark
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, SlowGenerator
 
-from assistant.config import Settings
-from assistant.core.services import Library
+from assistant.core.config import Settings
+from assistant.core.services.library import Library
 from assistant.ui.workers import chat_worker
 
 

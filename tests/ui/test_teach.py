@@ -12,9 +12,9 @@ from pytestqt.qtbot import QtBot
 
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import Cancelled
-from assistant.core.finetune.adapters import AdapterRecord, AdapterStore
-from assistant.core.finetune.pairs import QAPair
-from assistant.core.finetune.trainer import LoraSettings, TrainProgress
+from assistant.core.teach.adapters import AdapterRecord, AdapterStore
+from assistant.core.teach.pairs import QAPair
+from assistant.core.teach.trainer import LoraSettings, TrainProgress
 from assistant.ui.main_window import MainWindow
 from assistant.ui.models.teach_models import AdaptersModel, PairsTableModel
 from assistant.ui.workers import teach_worker

@@ -171,7 +171,7 @@ def test_a_scanned_page_passage_is_highlighted_by_its_ocr_lines(
 
 
 def test_unsupported_claims_are_shaded_and_flagged() -> None:
-    from assistant.core.conversations import Message
+    from assistant.core.answer.conversations import Message
     from assistant.core.types import Claim, Evidence
     from assistant.ui.panes.chat_pane import UNSUPPORTED_STYLE, message_markdown
 
@@ -194,7 +194,7 @@ def test_unsupported_claims_are_shaded_and_flagged() -> None:
 def test_code_in_a_shaded_sentence_stays_where_it_was_written(qtbot) -> None:
     from PySide6.QtWidgets import QTextBrowser
 
-    from assistant.core.conversations import Message
+    from assistant.core.answer.conversations import Message
     from assistant.core.types import Claim
     from assistant.ui.panes.chat_pane import message_markdown
 
@@ -250,7 +250,7 @@ def test_a_contradicted_claim_is_flagged_and_its_span_shows_on_hover(
 def test_a_declined_answer_keeps_what_the_model_wrote_folded_under_it(
     qtbot: QtBot, window: MainWindow, fake_generator: SlowGenerator, tmp_path: Path
 ) -> None:
-    from assistant.core.answer_check import DECLINE_EN
+    from assistant.core.answer.answer_check import DECLINE_EN
     from assistant.ui.panes.chat_pane import DECLINED_FOLD
 
     win = window
@@ -518,9 +518,10 @@ def _configure_embedder(
     monkeypatch: pytest.MonkeyPatch, embedder: object, directory: Path
 ) -> None:
     """From now on, the embedder the settings name (for a rebuild and a reload)."""
-    from assistant.core import services
+    from assistant.core.services import components
+    from assistant.core.services import library as services
 
-    monkeypatch.setattr(services, "load_embedder", lambda s, *_: embedder)
+    monkeypatch.setattr(components, "load_embedder", lambda s, *_: embedder)
     monkeypatch.setattr(
         services.Library,
         "open",
@@ -561,8 +562,9 @@ def test_a_damaged_index_is_offered_a_reindex_that_repairs_it(
     from fakes import FakeEmbedder
     from PySide6.QtWidgets import QMessageBox
 
-    from assistant.config import Settings, index_dir
-    from assistant.core import services
+    from assistant.core.config import Settings, index_dir
+    from assistant.core.services import components
+    from assistant.core.services import library as services
 
     settings = Settings(chunk_tokens=40, chunk_overlap=8, min_similarity=0.0)
     directory = index_dir()  # where the window's re-index rebuilds
@@ -573,7 +575,7 @@ def test_a_damaged_index_is_offered_a_reindex_that_repairs_it(
         library.ingest([note])
     del library
     hostile.garbage_newest_manifest(directory)
-    monkeypatch.setattr(services, "load_embedder", lambda s, *_: FakeEmbedder())
+    monkeypatch.setattr(components, "load_embedder", lambda s, *_: FakeEmbedder())
     monkeypatch.setattr(
         services.Library,
         "open",
@@ -789,7 +791,7 @@ def test_about_names_the_versions_and_the_data_folder(
 ) -> None:
     from PySide6.QtWidgets import QMessageBox
 
-    from assistant.config import data_dir
+    from assistant.core.config import data_dir
 
     shown: list[str] = []
     monkeypatch.setattr(
@@ -893,7 +895,7 @@ def test_dark_theme_is_chosen_and_remembered(qtbot: QtBot, window: MainWindow) -
 def test_settings_dialog_turns_sentence_vectors_and_faster_indexing_on_and_off(
     qtbot: QtBot,
 ) -> None:
-    from assistant.config import Settings
+    from assistant.core.config import Settings
     from assistant.ui.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(Settings())
@@ -987,7 +989,7 @@ def test_choosing_another_library_location_opens_that_library(
 
 
 def test_settings_dialog_sets_the_answer_server_and_library(qtbot: QtBot) -> None:
-    from assistant.config import Settings
+    from assistant.core.config import Settings
     from assistant.ui.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(Settings())
@@ -1007,7 +1009,7 @@ def test_settings_dialog_sets_the_answer_server_and_library(qtbot: QtBot) -> Non
 
 
 def test_an_answer_cut_off_by_a_lost_server_says_so_and_keeps_its_text() -> None:
-    from assistant.core.conversations import ConversationRecord, Message
+    from assistant.core.answer.conversations import ConversationRecord, Message
     from assistant.ui.panes.chat_pane import message_markdown
 
     lost = "The answer server at gpu-box:8080 stopped answering (RemoteProtocolError)."
@@ -1144,7 +1146,7 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
     the list shows it ready and the status bar counts it (it said "0 documents"
     until a long ingest ended)."""
 
-    from assistant.core import ingest_pipeline
+    from assistant.core.ingest import pipeline as ingest_pipeline
     from assistant.ui.workers import library_worker
 
     monkeypatch.setattr(ingest_pipeline._BatchWriter, "MAX_SECONDS", 0.2)
@@ -1182,7 +1184,7 @@ def test_settings_refused_at_start_are_named_in_a_dialog(
 
     from PySide6.QtWidgets import QMessageBox
 
-    from assistant.config import read_settings, settings_path
+    from assistant.core.config import read_settings, settings_path
 
     settings_path().parent.mkdir(parents=True, exist_ok=True)
     settings_path().write_text(json.dumps({"top_k": 100, "library_uri": "/x/lib"}))
@@ -1327,7 +1329,7 @@ def test_lines_of_the_passages_are_quoted_while_the_model_reads(
     )
     done = window.chat_pane.transcript.toPlainText()
     assert "while the model reads" not in done and "Every week" in done
-    from assistant.core.conversations import ConversationRecord, Message
+    from assistant.core.answer.conversations import ConversationRecord, Message
 
     waited = Message("assistant", "", quotes=((1, "The pump is cleaned."),))
     assert (

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from assistant.config import Settings
-from assistant.core.claim_encoder import shipped_encoder
+from assistant.core.answer.claim_encoder import shipped_encoder
+from assistant.core.config import Settings
 from assistant.ui.main_window import MainWindow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from assistant.core.conversations import Message
+from assistant.core.answer.conversations import Message
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -13,8 +13,8 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from assistant.core.finetune.adapters import AdapterRecord
-from assistant.core.finetune.pairs import QAPair
+from assistant.core.teach.adapters import AdapterRecord
+from assistant.core.teach.pairs import QAPair
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Question", "Answer", "Source")

@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assistant.core.conversations import Message
-from assistant.core.grounding import fence_end, fenced_blocks
-from assistant.core.reading_time import QUOTES_HEADING
+from assistant.core.answer.conversations import Message
+from assistant.core.answer.grounding import fence_end, fenced_blocks
+from assistant.core.answer.reading_time import QUOTES_HEADING
 from assistant.core.types import Claim, mode_uses_adapter, shorten
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.widgets import tool_button

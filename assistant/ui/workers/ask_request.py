@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.core.answer.prompt import Turn
 from assistant.core.cancel import CancelToken
-from assistant.core.prompt import Turn
 from assistant.core.types import Answer
 
 

@@ -7,18 +7,20 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.config import Settings, generator_settings
-from assistant.core.claim_encoder import shipped_encoder
+from assistant.core.answer.claim_encoder import shipped_encoder
+from assistant.core.answer.reading_time import ReadingSpeed
+from assistant.core.config import Settings, generator_settings
+from assistant.core.generate.llm import Generator
 from assistant.core.hardware import freeze_heap
-from assistant.core.llm import Generator
-from assistant.core.reading_time import ReadingSpeed
-from assistant.core.scopes import ScopeError
-from assistant.core.section_questions import (
+from assistant.core.index.scopes import ScopeError
+from assistant.core.retrieve.section_questions import (
     QuestionsProgress,
     asked_sections,
     pending_sections,
 )
-from assistant.core.services import Conversation, Library, load_generator
+from assistant.core.services.components import load_generator
+from assistant.core.services.conversation import Conversation
+from assistant.core.services.library import Library
 from assistant.core.types import Answer
 from assistant.ui.workers.ask_request import (
     AskRequest,

@@ -12,9 +12,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.config import Settings, library_location
+from assistant.core.config import Settings, library_location
 from assistant.core.errors import IndexDamaged
-from assistant.core.folder_sync import (
+from assistant.core.hardware import freeze_heap
+from assistant.core.ingest import discover, parse_file
+from assistant.core.retrieve.section_questions import Section, write_questions
+from assistant.core.services.folder_sync import (
     Changes,
     FolderWatcher,
     WatchedFolders,
@@ -24,11 +27,8 @@ from assistant.core.folder_sync import (
     unreadable,
     without_excluded,
 )
-from assistant.core.hardware import freeze_heap
-from assistant.core.ingest import discover, parse_file
-from assistant.core.rebuild import rebuild_index
-from assistant.core.section_questions import Section, write_questions
-from assistant.core.services import Library
+from assistant.core.services.library import Library
+from assistant.core.services.rebuild import rebuild_index
 from assistant.core.types import IngestProgress, IngestReport, Source
 from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
 from assistant.ui.workers.readable_error import readable_error

@@ -9,13 +9,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from assistant.config import Settings
 from assistant.core.cancel import CancelToken
+from assistant.core.config import Settings
 from assistant.core.errors import Cancelled
-from assistant.core.finetune.adapters import AdapterRecord
-from assistant.core.finetune.teach import teach
-from assistant.core.finetune.trainer import LoraSettings
-from assistant.core.library_teaching import LibraryLesson, teach_from_library
+from assistant.core.services.library_teaching import LibraryLesson, teach_from_library
+from assistant.core.teach.adapters import AdapterRecord
+from assistant.core.teach.teaching import teach
+from assistant.core.teach.trainer import LoraSettings
 from assistant.ui.workers.readable_error import readable_error
 
 
@@ -73,7 +73,8 @@ class TeachWorker(QObject):
 
     @Slot(object)
     def teach_library(self, job: LibraryTeachJob) -> None:
-        from assistant.core.services import Library, load_generator
+        from assistant.core.services.components import load_generator
+        from assistant.core.services.library import Library
 
         def run() -> AdapterRecord:
             generator = load_generator(job.settings)

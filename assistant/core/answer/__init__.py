@@ -1,0 +1,1 @@
+"""Stage: the prompt, the answer's citations and the check of every claim."""

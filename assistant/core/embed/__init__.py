@@ -1,0 +1,1 @@
+"""Stage: turn texts into vectors (the embedders behind one Protocol)."""

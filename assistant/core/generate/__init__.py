@@ -1,0 +1,1 @@
+"""Stage: the chat model (llama.cpp in process, or an OpenAI-compatible server)."""

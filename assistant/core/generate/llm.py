@@ -1,0 +1,299 @@
+"""Local generation through llama-cpp-python.
+
+A ``Llama`` object is not thread-safe: whoever creates a :class:`LlamaGenerator`
+must call it from one thread only (the UI gives it a dedicated worker thread).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from assistant.core.cancel import CancelToken
+from assistant.core.errors import AssistantError, ModelNotFound
+from assistant.core.generate.answer_guard import AnswerGuard, TokenClasses
+from assistant.core.generate.chat_template import ChatTemplate, chat_tokens
+from assistant.core.generate.yes_no import (
+    NO_WORDS,
+    YES_WORDS,
+    first_tokens,
+    last_logits,
+    log_odds,
+)
+from assistant.core.hardware import physical_cores
+
+
+class Generator(Protocol):
+    name: str
+    context_length: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]: ...
+
+    def use_adapter(self, path: Path | None) -> None:
+        """Apply a GGUF LoRA adapter to later answers (None: the base model)."""
+        ...
+
+    def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """How much more likely the next reply starts with "yes" than "no"
+        (log-odds), read from the logits without generating;
+        ``NotImplementedError`` where the backend cannot tell."""
+        ...
+
+    def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """``yes_odds`` for a conversation of its own, without disturbing the
+        conversation whose KV cache a follow-up question will reuse."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_LOAD_LOCK = threading.Lock()
+
+
+def open_llama(path: Path, repack: bool = False, **params: Any) -> Any:
+    """A ``llama_cpp.Llama`` for ``path``; ``repack`` lets llama.cpp's CPU backend
+    copy the quantised weights into its interleaved layout.
+
+    Off by default (``bench/memory.py``, the default 1.5B Q4_K_M on 2 AVX-512
+    cores): the copy is ~600 MB of heap beside the mmapped file, and without it the
+    prompt of an answer evaluated in 6.3 s instead of 9.6 s (generation 20 instead
+    of 24 tokens/s); on some CPUs the repacked kernels crash in the first decode
+    (seen 2026-12-05).
+    """
+    import llama_cpp.llama as llama_module
+
+    with repacking(repack):
+        return llama_module.Llama(model_path=str(path), verbose=False, **params)
+
+
+@contextmanager
+def repacking(repack: bool) -> Iterator[None]:
+    """Models loaded inside repack their weights or not: llama-cpp-python has no
+    argument for it, so its default model parameters are patched meanwhile."""
+    import llama_cpp.llama as llama_module
+
+    binding = llama_module.llama_cpp
+    default_params = binding.llama_model_default_params
+
+    def model_params() -> Any:
+        chosen = default_params()
+        chosen.use_extra_bufts = repack
+        return chosen
+
+    with _LOAD_LOCK:
+        binding.llama_model_default_params = model_params
+        try:
+            yield
+        finally:
+            binding.llama_model_default_params = default_params
+
+
+def refuse_non_gguf(path: Path) -> None:
+    """A file that does not start with GGUF's signature, named clearly (llama.cpp
+    says only "Failed to load model from file")."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise AssistantError(
+            f"The chat model {path} cannot be read ({exc.strerror or exc})."
+        ) from exc
+    if head != b"GGUF":
+        raise AssistantError(
+            f"{path} is not a GGUF model file (it does not start with the GGUF "
+            "signature); choose a .gguf chat model in Settings › Chat model."
+        )
+
+
+class LlamaGenerator:
+    """A GGUF model answering with its own chat template, streaming token by token.
+
+    llama-cpp-python keeps the evaluated tokens of the previous call and only
+    evaluates the part of a new prompt after the common prefix, so follow-up turns
+    that extend the previous conversation reuse the KV cache.
+    """
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        context_length: int = 4096,
+        threads: int = 0,
+        adapter: Path | None = None,
+        seed: int = 42,
+    ) -> None:
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelNotFound(f"Chat model not found: {path}")
+        refuse_non_gguf(path)
+        threads = threads or physical_cores()
+        self.path = path
+        self.name = path.stem
+        try:
+            self._llm: Any = open_llama(
+                path,
+                n_ctx=context_length,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=512,
+                flash_attn=True,  # prompt evaluation ~10 % faster on CPU (bench)
+                seed=seed,
+            )
+        except ValueError as exc:  # llama.cpp's "Failed to load model from file"
+            raise AssistantError(
+                f"The chat model {path} could not be loaded (a damaged or "
+                "unsupported GGUF file); choose another in Settings › Chat model."
+            ) from exc
+        self.context_length = int(self._llm.n_ctx())
+        self.trained_context_length = int(self._llm._model.n_ctx_train())
+        self.architecture = str(self._llm.metadata.get("general.architecture", ""))
+        self._adapters: dict[Path, Any] = {}
+        self._token_classes: TokenClasses | None = None
+        self._template: ChatTemplate | None = None
+        self._yes_no: tuple[list[int], list[int]] | None = None
+        self._judge: Any = None
+        self._threads = threads
+        self.guard_answers = True
+        """Forbid replies that start with a marker or blank (answer_guard.py)."""
+        self.adapter: Path | None = None
+        if adapter is not None:
+            self.use_adapter(adapter)
+
+    def use_adapter(self, path: Path | None) -> None:
+        """Switch adapters on the loaded model (no reload; each adapter is read
+        once). The KV cache holds states computed with the old weights, so it is
+        dropped when the adapter changes."""
+        import ctypes
+
+        import llama_cpp
+
+        if path == self.adapter:
+            return
+        ctx = self._llm._ctx.ctx
+        if path is None:
+            status = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+        else:
+            handle = self._adapters.get(path)
+            if handle is None:
+                if not path.is_file():
+                    raise ModelNotFound(f"Adapter not found: {path}")
+                from llama_cpp._utils import suppress_stdout_stderr
+
+                with suppress_stdout_stderr(disable=False):  # one line per tensor
+                    handle = llama_cpp.llama_adapter_lora_init(
+                        self._llm._model.model, str(path).encode("utf-8")
+                    )
+                if not handle:
+                    raise AssistantError(
+                        f"{path.name}: llama.cpp could not load this LoRA adapter "
+                        f"(made for another model than {self.name}?)."
+                    )
+                # freed before the model (the exit stack unwinds in reverse order)
+                self._llm._stack.callback(llama_cpp.llama_adapter_lora_free, handle)
+                self._adapters[path] = handle
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
+            scales = (ctypes.c_float * 1)(1.0)
+            status = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
+        if status:
+            raise AssistantError(f"llama.cpp refused the adapter {path} ({status}).")
+        self._llm.reset()
+        self.adapter = path
+
+    def count_tokens(self, text: str) -> int:
+        return len(chat_tokens(self._llm, text))
+
+    def stream_chat(
+        self,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        cancel: CancelToken,
+    ) -> Iterator[str]:
+        from llama_cpp import LogitsProcessorList
+
+        processors = None
+        if self.guard_answers:
+            if self._token_classes is None:
+                self._token_classes = TokenClasses.of(self._llm)
+            processors = LogitsProcessorList([AnswerGuard(self._token_classes)])
+        stream = self._llm.create_chat_completion(
+            messages=list(messages),
+            stream=True,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=0.9,
+            repeat_penalty=1.05,
+            logits_processor=processors,
+        )
+        try:
+            for part in stream:
+                if cancel.cancelled:
+                    break
+                delta = part["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+        finally:
+            stream.close()
+
+    def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """Reuses the KV cache of the prompt and reply just generated: only the
+        tokens after the common prefix are evaluated (a follow-up question about
+        the last answer costs tens of tokens, not the whole prompt)."""
+        return self._odds(self._llm, messages)
+
+    JUDGE_CONTEXT = 1024
+    """Tokens of the judging context: a claim and its spans, quoted short."""
+
+    def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
+        """On a second, small context over the same (memory-mapped) weights, made
+        on first use: the answer's KV cache stays for a follow-up question, and
+        the judge's own instructions stay cached from one claim to the next.
+        Always the base model (an adapter is taught to answer, not to judge)."""
+        if self._judge is None:
+            self._judge = open_llama(
+                self.path,
+                n_ctx=self.JUDGE_CONTEXT,
+                n_threads=self._threads,
+                n_threads_batch=self._threads,
+                n_batch=512,
+                flash_attn=True,
+            )
+        return self._odds(self._judge, messages)
+
+    def _odds(self, llm: Any, messages: Sequence[dict[str, str]]) -> float:
+        if self._template is None:
+            self._template = ChatTemplate(self._llm, self.name)
+            self._yes_no = (
+                first_tokens(self._llm, YES_WORDS),
+                first_tokens(self._llm, NO_WORDS),
+            )
+        assert self._yes_no is not None
+        ids = chat_tokens(llm, self._template.render(messages, True))
+        if len(ids) > int(llm.n_ctx()):
+            raise AssistantError("The check does not fit the model's context.")
+        cached = llm._input_ids[: llm.n_tokens].tolist()
+        common = 0
+        for old, new in zip(cached, ids[:-1], strict=False):
+            if old != new:
+                break
+            common += 1
+        llm.n_tokens = common  # eval() drops the KV cache after this
+        llm.eval(ids[common:])
+        return log_odds(last_logits(llm), *self._yes_no)
+
+    def close(self) -> None:
+        if self._judge is not None:
+            self._judge.close()
+        self._llm.close()

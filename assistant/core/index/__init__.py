@@ -1,0 +1,1 @@
+"""Stage: the library's storage (LanceDB rows, full text and vectors) and scopes."""

@@ -1,0 +1,1 @@
+"""Stage: find the passages for a question (hybrid search, fusion, re-ranking)."""
