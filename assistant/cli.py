@@ -9,17 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from assistant.cli_shared import cancel_on_interrupt, open_conversation, open_library
 from assistant.cli_teach import add_commands
 from assistant.core.answer.reading_time import QUOTES_HEADING
-from assistant.core.cancel import CancelToken
 from assistant.core.config import (
     Settings,
     backend_info,
@@ -50,42 +48,6 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=None))
 
 
-@contextmanager
-def _cancel_on_interrupt() -> Iterator[CancelToken]:
-    """First Ctrl+C (or SIGTERM, as `kill` and a logout send) stops the work
-    cleanly; a second one ends the process."""
-    token = CancelToken()
-
-    def handler(signum: int, frame: object) -> None:
-        if token.cancelled:
-            raise KeyboardInterrupt
-        token.cancel()
-        print("\nStopping ...", file=sys.stderr)
-
-    previous = {
-        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield token
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _open_library(settings: Settings) -> Any:
-    from assistant.core.services.library import Library
-
-    library = Library.open(settings)
-    if library.awaiting_embedder:
-        print(
-            f"note: the library is indexed with {library.embedder.name}; run "
-            f"`assistant reindex` to use {library.awaiting_embedder} (the settings' "
-            "choice)",
-            file=sys.stderr,
-        )
-    return library
-
-
 def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None:
     for source in sources:
         mark = "*" if source.n in cited else " "
@@ -96,7 +58,7 @@ def _print_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.services.folder_sync import WatchedFolders
 
-    library = _open_library(settings)
+    library = open_library(settings)
     WatchedFolders(library.store.directory).include(args.paths)  # added again
     bar: Any = None
     if not args.json and sys.stderr.isatty():
@@ -123,7 +85,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
         bar.refresh()
 
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         report = library.ingest(
             args.paths, progress=on_progress, cancel=cancel, force=args.force
         )
@@ -175,7 +137,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         unreadable,
     )
 
-    library = _open_library(settings)
+    library = open_library(settings)
     watched = WatchedFolders(library.store.directory)
     for folder in args.folders:
         why = unreadable(Path(folder).expanduser().resolve())
@@ -190,7 +152,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     if not folders:
         print("No folders are watched. Add one with: assistant watch FOLDER")
         return 0
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         report = rescan(library, folders, cancel=cancel, excluded=watched.excluded())
     _print_sync(report)
     if args.once or cancel.cancelled:
@@ -215,7 +177,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"note: {why}", file=sys.stderr)
     watcher.start()
     print("Following changes; Ctrl+C stops.", file=sys.stderr)
-    with _cancel_on_interrupt() as stop:
+    with cancel_on_interrupt() as stop:
         while not stop.cancelled:
             time.sleep(0.2)
     watcher.stop()
@@ -225,7 +187,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_unwatch(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.services.folder_sync import WatchedFolders
 
-    watched = WatchedFolders(_open_library(settings).store.directory)
+    watched = WatchedFolders(open_library(settings).store.directory)
     status = 0
     for folder in args.folders:
         if watched.remove(Path(folder)):
@@ -239,7 +201,7 @@ def cmd_unwatch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.services.folder_sync import WatchedFolders, unreadable
 
-    folders = WatchedFolders(_open_library(settings).store.directory).folders()
+    folders = WatchedFolders(open_library(settings).store.directory).folders()
     if args.json:
         _print_json([{"folder": str(f), "problem": unreadable(f)} for f in folders])
         return 0
@@ -266,9 +228,9 @@ def _add_scope(p: argparse.ArgumentParser) -> None:
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.search_text import is_cjk_text
     from assistant.core.services.components import load_generator
-    from assistant.core.services.conversation import search_question
+    from assistant.core.services.question_search import search_question
 
-    library = _open_library(settings)
+    library = open_library(settings)
     # a Chinese query is also searched in English: the chat model translates it
     # (and then adds its terms); an English one is searched alone, without the
     # wait for the chat model to load
@@ -291,14 +253,6 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _open_conversation(settings: Settings) -> Any:
-    from assistant.core.services.components import load_generator
-    from assistant.core.services.conversation import Conversation
-
-    library = _open_library(settings)
-    return Conversation(library, load_generator(settings))
-
-
 def _stream(
     conversation: Any,
     question: str,
@@ -308,7 +262,7 @@ def _stream(
     adapter: Path | None = None,
     within: Any = None,
 ) -> Answer:
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
 
         def on_token(token: str) -> None:
             if echo:
@@ -345,7 +299,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.cli_teach import adapter_for
 
     adapter = adapter_for(settings, args.mode, args.adapter)
-    conversation = _open_conversation(settings)
+    conversation = open_conversation(settings)
     answer = _stream(
         conversation,
         args.question,
@@ -402,7 +356,7 @@ def _print_checked(answer: Answer) -> None:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    conversation = _open_conversation(settings)
+    conversation = open_conversation(settings)
     within = conversation.library.scope(args.within)
     print("Ask about your documents. /reset starts over, /quit (or Ctrl+D) leaves.")
     if within is not None:
@@ -434,7 +388,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    documents = _open_library(settings).documents()
+    documents = open_library(settings).documents()
     if args.json:
         _print_json([d.__dict__ for d in documents])
         return 0
@@ -449,7 +403,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.services.folder_sync import remove_from_library
 
-    library = _open_library(settings)
+    library = open_library(settings)
     status = 0
     for path in args.paths:
         if remove_from_library(library, Path(path)):
@@ -465,7 +419,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     beside the old one: Ctrl+C or a crash leaves the old index as it was."""
     from assistant.core.services.rebuild import rebuild_index
 
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         report = rebuild_index(settings, library_location(settings), cancel=cancel)
     for failure in report.failed:
         print(f"error: {failure}", file=sys.stderr)
@@ -486,7 +440,7 @@ def cmd_questions(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.retrieve.section_questions import QuestionsProgress
     from assistant.core.services.components import load_generator
 
-    library = _open_library(settings)
+    library = open_library(settings)
     generator = load_generator(settings)
     shown = sys.stderr.isatty() and not args.json
 
@@ -501,7 +455,7 @@ def cmd_questions(args: argparse.Namespace, settings: Settings) -> int:
                 flush=True,
             )
 
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         done = library.add_questions(generator, on_progress, cancel, args.limit)
     if shown:
         print(file=sys.stderr)
@@ -532,10 +486,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"reranker_model": args.reranker})
     from assistant.core.search_text import is_cjk_text
     from assistant.core.services.components import load_generator
-    from assistant.core.services.conversation import search_question
+    from assistant.core.services.question_search import search_question
 
     questions = load_questions(Path(args.questions))
-    library = _open_library(settings)
+    library = open_library(settings)
     # the chat model translates CJK questions for the search, as when answering
     needs_model = (
         not args.no_generate
@@ -602,7 +556,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     token = args.token or os.environ.get("ASSISTANT_SERVE_TOKEN", "")
     check_binding(args.host, token)
-    library = _open_library(settings)
+    library = open_library(settings)
     generator = load_generator(settings)
     print(
         f"Serving the library ({len(library.documents())} documents, answers by "
@@ -635,7 +589,7 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
     except AssistantError as exc:
         info["embedder"] = f"unavailable: {exc}"
     try:
-        library = _open_library(settings)
+        library = open_library(settings)
         documents = library.documents()
         info["documents"] = len(documents)
         info["chunks"] = sum(d.chunks for d in documents)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assistant.cli_shared import cancel_on_interrupt, open_conversation, open_library
 from assistant.core.cancel import CancelToken
 from assistant.core.config import Settings
 from assistant.core.errors import AssistantError
@@ -64,7 +65,6 @@ def _print_record(record: Any) -> None:
 
 def cmd_teach_library(args: argparse.Namespace, settings: Settings) -> int:
     """Teach the model to read excerpts of this library (reading adapter)."""
-    from assistant.cli import _cancel_on_interrupt, _open_library
     from assistant.core.model_files import resolve_chat_model
     from assistant.core.services.components import load_generator
     from assistant.core.services.library_teaching import (
@@ -76,7 +76,7 @@ def cmd_teach_library(args: argparse.Namespace, settings: Settings) -> int:
     lesson = LibraryLesson(
         args.name, args.limit, args.seed, reading_settings(settings.threads)
     )
-    library = _open_library(settings)
+    library = open_library(settings)
     generator = load_generator(settings)
     model = resolve_chat_model(settings.chat_model)
     if not args.json:
@@ -96,7 +96,7 @@ def cmd_teach_library(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     try:
-        with _cancel_on_interrupt() as cancel:
+        with cancel_on_interrupt() as cancel:
             record = teach_from_library(
                 library,
                 generator,
@@ -123,7 +123,6 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
             "Give a file of question/answer pairs, or --from-library to teach the "
             "model to read your documents."
         )
-    from assistant.cli import _cancel_on_interrupt
     from assistant.core.model_files import resolve_chat_model
     from assistant.core.teach.pairs import load_pairs
     from assistant.core.teach.teaching import teach
@@ -143,7 +142,7 @@ def cmd_finetune(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         print(f"Teaching {model.name} {len(pairs)} pairs as '{args.name}' ...")
 
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         record = teach(
             model,
             pairs,
@@ -185,7 +184,6 @@ def cmd_adapters(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     """The same question answered in each mode, one after the other."""
-    from assistant.cli import _open_conversation
 
     modes = list(ANSWER_MODES)
     adapter = None
@@ -194,7 +192,7 @@ def cmd_compare(args: argparse.Namespace, settings: Settings) -> int:
     except AssistantError as exc:
         print(f"note: {exc} Comparing base and rag only.", file=sys.stderr)
         modes = list(MODES_WITHOUT_ADAPTER)
-    conversation: Any = _open_conversation(settings)
+    conversation: Any = open_conversation(settings)
     results: dict[str, Answer] = {}
     for mode in modes:
         conversation.reset()

@@ -77,8 +77,9 @@ def main() -> None:
     from assistant.core.config import Settings
     from assistant.core.embed.embedding import multilingual_embed
     from assistant.core.services.components import load_generator
-    from assistant.core.services.conversation import Conversation, search_question
+    from assistant.core.services.conversation import Conversation
     from assistant.core.services.library import Library
+    from assistant.core.services.question_search import search_question
 
     docs = ensure_devset(Path(args.devset))
     settings = Settings()

@@ -104,7 +104,8 @@ def _open(home: str) -> tuple[Any, Any, Any]:
 def _replay(library: Any, generator: Any, embed: Any, row: dict) -> Replay:
     from assistant.core.answer.citations import link_citations
     from assistant.core.answer.grounding import ground
-    from assistant.core.services.conversation import Conversation, search_question
+    from assistant.core.services.conversation import Conversation
+    from assistant.core.services.question_search import search_question
 
     question = row["question"]
     raw = link_citations(row["answer"], 0)[0].strip()

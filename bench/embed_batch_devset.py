@@ -32,8 +32,8 @@ def child(devset: Path, questions: Path, batch: int) -> None:
     from assistant.core.answer.evaluation import load_questions, run_eval, summarize
     from assistant.core.config import load_settings
     from assistant.core.services.components import load_generator
-    from assistant.core.services.conversation import search_question
     from assistant.core.services.library import Library
+    from assistant.core.services.question_search import search_question
 
     settings = load_settings()
     library = Library.open(settings)

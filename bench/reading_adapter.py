@@ -54,8 +54,9 @@ def main() -> None:
     from assistant.core.answer.evaluation import load_questions, run_eval, summarize
     from assistant.core.config import Settings
     from assistant.core.services.components import load_generator
-    from assistant.core.services.conversation import Conversation, search_question
+    from assistant.core.services.conversation import Conversation
     from assistant.core.services.library import Library
+    from assistant.core.services.question_search import search_question
     from assistant.core.types import Answer, Source
 
     settings = Settings()

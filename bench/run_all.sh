@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 scripts/bootstrap.sh                 # .venv and default models (quick when set up)
-$PY -m assistant.core.model_files qwen2.5-coder-0.5b >/dev/null  # compared as a re-ranker
+$PY -m assistant.core.services.model_setup qwen2.5-coder-0.5b >/dev/null  # compared as a re-ranker
 export QT_QPA_PLATFORM=offscreen PYTHONUNBUFFERED=1
 $PY bench/corpus.py bench/out/corpus
 $PY bench/ingest_bench.py --embedding-model use-minilm-routed-v1  # app vs bare encode vs LlamaIndex

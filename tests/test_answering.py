@@ -130,7 +130,7 @@ def test_stop_halts_generation(
 def test_short_follow_ups_retrieve_with_the_previous_question(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.services.conversation import retrieval_query
+    from assistant.core.services.question_search import retrieval_query
 
     (docs / "zephyr.txt").write_text(
         "The Zephyr launch code was chosen by Dr. Stone in 2019."

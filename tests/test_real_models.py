@@ -426,7 +426,7 @@ def test_chinese_question_is_answered_from_an_english_manual(
 ) -> None:
     """English chunks carry no multilingual vector: the question's translation by
     the chat model is what finds the English page (and the answer states it)."""
-    from assistant.core.services.conversation import search_question
+    from assistant.core.services.question_search import search_question
 
     sections = [
         "# Data files\n\nLines of a data file that begin with a comment character "

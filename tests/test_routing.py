@@ -13,8 +13,8 @@ from assistant.core.embed.embedding import query_views
 from assistant.core.embed.routed_embedding import RoutedEmbedder
 from assistant.core.retrieve.query_translation import english_query
 from assistant.core.search_text import is_cjk_text
-from assistant.core.services.conversation import search_question
 from assistant.core.services.library import Library
+from assistant.core.services.question_search import search_question
 
 
 def _routed() -> RoutedEmbedder:

@@ -187,25 +187,3 @@ def install_chat_model(alias: str, log: Callable[[str], None] = print) -> Path:
 
 def _wheel_project(wheel: Path) -> str:
     return wheel.name.split("-")[0].lower()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m assistant.core.model_files [ALIAS ...]``: install chat models."""
-    aliases = (argv if argv is not None else sys.argv[1:]) or [DEFAULT_CHAT_MODEL]
-    for alias in aliases:
-        install_chat_model(alias)
-    if argv is None and len(sys.argv) == 1:  # plain setup: the English alternative
-        install_onnx_embedder("all-MiniLM-L6-v2-int8")
-    return 0
-
-
-def install_onnx_embedder(alias: str) -> Path:
-    """Export the ONNX form of a packaged embedder once (idempotent)."""
-    from assistant.core.embed.onnx_embedding import export_onnx
-
-    path, _ = resolve_embedder(alias)
-    return export_onnx(path, models_dir() / f"{alias}.onnx", ONNX_EMBEDDERS[alias])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,9 +18,16 @@ import numpy as np
 from assistant.core.embed.embedding import TokenCounting, unit
 from assistant.core.fast_tokenizer import enable_batches, load_tokenizer
 from assistant.core.hardware import physical_cores
+from assistant.core.model_files import ONNX_EMBEDDERS, models_dir, resolve_embedder
 from assistant.core.onnx_runtime import onnx_runtime
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def exported_embedder(alias: str) -> Path:
+    """The ONNX file of a packaged embedder, exported once (idempotent)."""
+    path, _ = resolve_embedder(alias)
+    return export_onnx(path, models_dir() / f"{alias}.onnx", ONNX_EMBEDDERS[alias])
 
 
 def export_onnx(model_dir: Path, target: Path, quantize: bool) -> Path:

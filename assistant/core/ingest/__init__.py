@@ -1,4 +1,7 @@
-"""Find supported files and turn each into a :class:`ParsedDocument`."""
+"""Stage: read files (PDF, Word, EPUB, HTML, Markdown, text, images by OCR) into
+pages with offsets, chunk them, and add them to the index (pipeline.py).
+
+This module finds supported files and turns each into a :class:`ParsedDocument`."""
 
 from __future__ import annotations
 

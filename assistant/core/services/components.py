@@ -28,7 +28,6 @@ from assistant.core.model_files import (
     ROUTED_EMBEDDER,
     ROUTED_ENGLISH,
     USE_EMBEDDER,
-    models_dir,
     resolve_chat_model,
     resolve_embedder,
 )
@@ -91,10 +90,9 @@ def _use(path: Path, name: str, threads: int) -> Embedder:
 
 
 def _onnx(path: Path, name: str, threads: int) -> Embedder:
-    from assistant.core.embed.onnx_embedding import OnnxEmbedder, export_onnx
+    from assistant.core.embed.onnx_embedding import OnnxEmbedder, exported_embedder
 
-    onnx_file = export_onnx(path, models_dir() / f"{name}.onnx", ONNX_EMBEDDERS[name])
-    return OnnxEmbedder(path, onnx_file, name, threads=threads)
+    return OnnxEmbedder(path, exported_embedder(name), name, threads=threads)
 
 
 def _sentence_transformer(path: Path, name: str, threads: int) -> Embedder:

@@ -1,21 +1,23 @@
-"""A conversation with the chat model about the library: the answering pipeline."""
+"""A conversation with the chat model about the library. ``Conversation.ask`` is
+the answering pipeline every caller goes through (window, command line, server,
+evaluation, benchmarks): retrieve -> decline gate -> prompt -> generate -> check
+-> record, one method per step over an ``Asking`` that carries the question."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.core.answer.answer_check import (
     CheckedAnswer,
-    check_answer,
     decline_text,
     fails_self_check,
 )
+from assistant.core.answer.checked_reply import ReplyCheck
 from assistant.core.answer.citations import link_citations
-from assistant.core.answer.claim_encoder import shipped_encoder
-from assistant.core.answer.claim_verifier import answers_the_question, verify_claims
 from assistant.core.answer.key_sentences import key_sentences
 from assistant.core.answer.prompt import (
     DEFAULT_DESIGN,
@@ -28,24 +30,17 @@ from assistant.core.answer.prompt import (
 )
 from assistant.core.answer.reading_time import ReadingPlan, ReadingSpeed, quoted_from
 from assistant.core.cancel import CancelToken
-from assistant.core.embed.embedding import (
-    multilingual_embed,
-)
+from assistant.core.embed.embedding import multilingual_embed
 from assistant.core.errors import AssistantError
 from assistant.core.generate.llm import Generator
 from assistant.core.generate.openai_chat import ServerLost
 from assistant.core.index.scopes import Scope
 from assistant.core.retrieve.passage_widening import widen_top
-from assistant.core.retrieve.query_translation import (
-    document_terms,
-    english_query,
-    with_terms,
-)
 from assistant.core.services.library import Library
+from assistant.core.services.question_search import retrieval_query, search_question
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
-    Claim,
     Source,
     mode_uses_adapter,
     mode_uses_retrieval,
@@ -54,47 +49,54 @@ from assistant.core.types import (
 TokenCallback = Callable[[str], None]
 
 
-def search_question(
-    library: Library,
-    generator: Generator | None,
-    question: str,
-    top_k: int | None = None,
-    cancel: CancelToken | None = None,
-    within: Scope | None = None,
-) -> tuple[list[Source], float]:
-    """The passages for a question: a CJK question is searched together with its
-    English translation by ``generator``, and with ``question_terms`` on both are
-    searched with the model's guess at the documentation's terms appended
-    (query_translation.py; ``generator`` None: the question alone). Returns the
-    passages and the milliseconds the model spent on the question."""
-    started = time.perf_counter()
-    english = getattr(library.embedder, "english", None)  # routed: its English model
-    pointless = english is not None and library.retriever.lacks_model(english.name)
-    translation = (
-        english_query(generator, question, cancel)
-        if generator is not None and not pointless  # no English text to reach
-        else None
-    )
-    query = question
-    if generator is not None and library.settings.question_terms:
-        terms = document_terms(generator, translation or question, cancel)
-        query, translation = with_terms(question, translation, terms)
-    rewritten_ms = (time.perf_counter() - started) * 1000
-    return library.search(query, top_k, translation, within), rewritten_ms
+@dataclass
+class Asking:
+    """One question on its way through ``Conversation.ask``: what was asked,
+    and what each step found (passages, prompt, reply, its check, clock times)."""
 
+    question: str
+    mode: str
+    cancel: CancelToken
+    on_token: TokenCallback | None
+    grounded: bool
+    """Answered from the library's passages (rag modes), not from the model alone."""
+    design: PromptDesign
+    started: float = field(default_factory=time.perf_counter)
+    sources: list[Source] = field(default_factory=list)
+    translate_ms: float = 0.0
+    retrieved: float = 0.0
+    messages: list[dict[str, str]] = field(default_factory=list)
+    included: list[Source] = field(default_factory=list)
+    prompt_tokens: int = 0
+    raw: str = ""
+    first_token_at: float | None = None
+    finished: float = 0.0
+    interrupted: str = ""
+    checked: CheckedAnswer = field(default_factory=lambda: CheckedAnswer(""))
+    self_check: float | None = None
+    verify_s: float = 0.0
+    checked_at: float = 0.0
 
-FOLLOW_UP_WORDS = 6
+    def say(self, text: str) -> None:
+        if self.on_token is not None:
+            self.on_token(text)
 
-
-def retrieval_query(question: str, history: list[Turn]) -> str:
-    """Short follow-ups ("In what year?") often retrieve nothing on their own; the
-    previous question gives them their topic. Used only when the question alone
-    found no passage, so a short new question is not dragged back to the old topic."""
-    if not history or not history[-1].question:
-        return question
-    cjk = sum(1 for ch in question if "\u3400" <= ch <= "\u9fff")
-    short = len(question.split()) <= FOLLOW_UP_WORDS if cjk == 0 else cjk <= 12
-    return f"{history[-1].question} {question}" if short else question
+    def timings(self, generated: int) -> dict[str, float]:
+        first = self.first_token_at or self.finished
+        decode_s = self.finished - first
+        return {
+            "retrieval_ms": (self.retrieved - self.started) * 1000,
+            "translate_ms": self.translate_ms,
+            "ttft_ms": (first - self.retrieved) * 1000,
+            "first_token_ms": (first - self.started) * 1000,
+            "grounding_ms": (self.checked_at - self.finished) * 1000,
+            "verify_ms": self.verify_s * 1000,
+            "total_ms": (self.checked_at - self.started) * 1000,
+            "tokens": float(generated),
+            "tokens_per_s": (generated - 1) / decode_s
+            if generated > 1 and decode_s > 0
+            else 0.0,
+        }
 
 
 class Conversation:
@@ -148,28 +150,6 @@ class Conversation:
                 "text as a document and ask about it."
             )
 
-    def _self_check(
-        self,
-        design: PromptDesign,
-        messages: list[dict[str, str]],
-        raw: str,
-        checked: CheckedAnswer,
-        cancel: CancelToken,
-    ) -> float | None:
-        """The model's own judgement of whether the excerpts answer the question
-        with its reply (``PromptDesign.self_check``); None when not asked."""
-        if not design.self_check or checked.declined or cancel.cancelled:
-            return None
-        check = [
-            *messages,
-            {"role": "assistant", "content": raw},
-            {"role": "user", "content": SELF_CHECK_QUESTION},
-        ]
-        try:
-            return self.generator.yes_odds(check)
-        except NotImplementedError:  # a server without log-probabilities
-            return None
-
     def prompt(
         self, question: str, sources: list[Source], grounded: bool = True
     ) -> tuple[PromptDesign, list[dict[str, str]], list[Source]]:
@@ -216,6 +196,25 @@ class Conversation:
         ``on_sources``: called with the passages the model will read and how
         long it should take, before it starts (so a window can show them during
         the wait for the first token). ``within``: search only these documents."""
+        asking = self._begin(question, mode, adapter, cancel, on_token)
+        self._retrieve(asking, sources, top_k, within)
+        declined = self._decline_gate(asking)
+        if declined is not None:
+            return declined
+        self._build_prompt(asking, on_sources)
+        self._generate(asking)
+        self._check(asking)
+        return self._record(asking)
+
+    def _begin(
+        self,
+        question: str,
+        mode: str,
+        adapter: Path | None,
+        cancel: CancelToken | None,
+        on_token: TokenCallback | None,
+    ) -> Asking:
+        """Refuse what cannot be answered as asked; load the adapter the mode needs."""
         if mode not in ANSWER_MODES:
             raise AssistantError(
                 f"Unknown answer mode '{mode}' (use {', '.join(ANSWER_MODES)})."
@@ -226,171 +225,178 @@ class Conversation:
                 "(Teach view, or `assistant teach`)."
             )
         self._check_length(question)
-        use_retrieval = mode_uses_retrieval(mode)
         self.generator.use_adapter(adapter if mode_uses_adapter(mode) else None)
-        cancel = cancel or CancelToken()
-        settings = self.library.settings
-        started = time.perf_counter()
-        translated_ms = 0.0
-        if sources is None and use_retrieval:
-            sources, translated_ms = search_question(
-                self.library, self.generator, question, top_k, cancel, within
+        grounded = mode_uses_retrieval(mode)
+        return Asking(
+            question, mode, cancel or CancelToken(), on_token, grounded, self.design
+        )
+
+    def _retrieve(
+        self,
+        asking: Asking,
+        sources: list[Source] | None,
+        top_k: int | None,
+        within: Scope | None,
+    ) -> None:
+        """The passages (none for the model alone); a short follow-up that finds
+        nothing is searched again with the previous question."""
+        if sources is None and asking.grounded:
+            sources, asking.translate_ms = search_question(
+                self.library,
+                self.generator,
+                asking.question,
+                top_k,
+                asking.cancel,
+                within,
             )
-        sources = sources or []
-        if use_retrieval and not sources and self.history:
-            sources = self.library.search(
-                retrieval_query(question, self.history), top_k, within=within
-            )
-        retrieved = time.perf_counter()
+        asking.sources = sources or []
+        if asking.grounded and not asking.sources and self.history:
+            follow_up = retrieval_query(asking.question, self.history)
+            asking.sources = self.library.search(follow_up, top_k, within=within)
+        asking.retrieved = time.perf_counter()
+
+    def _decline_gate(self, asking: Asking) -> Answer | None:
+        """The decline, without asking the model, when nothing in the library is
+        about the question or the library never names what it asks about."""
+        if not asking.grounded:
+            return None
         unknown = (
-            self.library.unknown_names(question)
-            if use_retrieval and self.decline_unsupported
+            self.library.unknown_names(asking.question)
+            if self.decline_unsupported
             else []
         )
-        if use_retrieval and (not sources or unknown):
-            # nothing in the library is about this, or it never names what the
-            # question asks about: say so without asking the model
-            empty = not sources and self.library.store.count_chunks() == 0
-            text = decline_text(question, unknown, empty)
-            if on_token is not None:
-                on_token(text)
-            return Answer(
-                text=text,
-                sources=sources,
-                cited=[],
-                timings={
-                    "retrieval_ms": (retrieved - started) * 1000,
-                    "translate_ms": translated_ms,
-                },
-                mode=mode,
-                declined=True,
-            )
-        design, messages, included = self.prompt(
-            question, sources, grounded=use_retrieval
+        if asking.sources and not unknown:
+            return None
+        empty = not asking.sources and self.library.store.count_chunks() == 0
+        text = decline_text(asking.question, unknown, empty)
+        asking.say(text)
+        return Answer(
+            text=text,
+            sources=asking.sources,
+            cited=[],
+            timings={
+                "retrieval_ms": (asking.retrieved - asking.started) * 1000,
+                "translate_ms": asking.translate_ms,
+            },
+            mode=asking.mode,
+            declined=True,
         )
-        prompt_tokens = self.generator.count_tokens(
-            "\n".join(m["content"] for m in messages)
+
+    def _build_prompt(
+        self, asking: Asking, on_sources: Callable[[ReadingPlan], None] | None
+    ) -> None:
+        """The messages the model reads, and the wait they mean told beforehand."""
+        asking.design, asking.messages, asking.included = self.prompt(
+            asking.question, asking.sources, grounded=asking.grounded
         )
-        if on_sources is not None and use_retrieval:
+        asking.prompt_tokens = self.generator.count_tokens(
+            "\n".join(m["content"] for m in asking.messages)
+        )
+        if on_sources is not None and asking.grounded:
             on_sources(
                 ReadingPlan(
-                    included,
-                    len(sources),
-                    prompt_tokens,
-                    self.reading.estimate_s(prompt_tokens),
-                    quoted_from(design.key_lines, included),
+                    asking.included,
+                    len(asking.sources),
+                    asking.prompt_tokens,
+                    self.reading.estimate_s(asking.prompt_tokens),
+                    quoted_from(asking.design.key_lines, asking.included),
                 )
             )
-        temperature = self.design.temperature if use_retrieval else None
+
+    def _generate(self, asking: Asking) -> None:
+        """The reply, streamed to ``on_token``; a server lost mid-reply keeps
+        what came (marked interrupted)."""
+        settings = self.library.settings
+        temperature = self.design.temperature if asking.grounded else None
         pieces: list[str] = []
-        first_token_at: float | None = None
-        interrupted = ""
         try:
             for token in self.generator.stream_chat(
-                messages,
+                asking.messages,
                 max_tokens=settings.max_answer_tokens,
                 temperature=settings.temperature
                 if temperature is None
                 else temperature,
-                cancel=cancel,
+                cancel=asking.cancel,
             ):
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
+                if asking.first_token_at is None:
+                    asking.first_token_at = time.perf_counter()
                 pieces.append(token)
-                if on_token is not None:
-                    on_token(token)
+                asking.say(token)
         except ServerLost as exc:
             if not pieces:
                 raise
-            interrupted = str(exc)  # the partial answer is kept, marked stopped
-        finished = time.perf_counter()
-        if first_token_at is not None:
-            self.reading.record(prompt_tokens, first_token_at - retrieved)
-        raw = "".join(pieces)
-        verify_s = [0.0]
-        if use_retrieval:
-            embed = multilingual_embed(self.library.embedder)
+            asking.interrupted = str(exc)
+        asking.finished = time.perf_counter()
+        asking.raw = "".join(pieces)
+        if asking.first_token_at is not None:
+            wait_s = asking.first_token_at - asking.retrieved
+            self.reading.record(asking.prompt_tokens, wait_s)
 
-            def verify(claims: list[Claim]) -> list[Claim]:
-                if design.verifier is None or cancel.cancelled or interrupted:
-                    return claims
-                began = time.perf_counter()
-                encoder = shipped_encoder() if design.verifier.use_encoder else None
-                judged = verify_claims(
-                    claims,
-                    included,
-                    question,
-                    embed,
-                    self.generator.judge_odds,
-                    design.verifier,
-                    cancel,
-                    encoder.scores if encoder is not None else None,
-                )
-                verify_s[0] = time.perf_counter() - began
-                return judged
-
-            def answers(stated: list[Claim]) -> bool:
-                if design.verifier is None:
-                    return True
-                began = time.perf_counter()
-                found = answers_the_question(
-                    stated, question, self.generator.judge_odds, design.verifier
-                )
-                verify_s[0] += time.perf_counter() - began
-                return found
-
-            checked = check_answer(
-                question,
-                raw,
-                included,
-                embed,
-                decline_unsupported=self.decline_unsupported
-                and not cancel.cancelled
-                and not interrupted,
-                verify=verify,
-                answers=answers,
+    def _check(self, asking: Asking) -> None:
+        """Each claim of a grounded reply judged against the passages, the reply
+        declined when nothing in it is supported; the model alone as written."""
+        if not asking.grounded:
+            asking.checked = CheckedAnswer(link_citations(asking.raw, 0)[0].strip())
+            asking.checked_at = time.perf_counter()
+            return
+        check = ReplyCheck(
+            asking.question,
+            asking.included,
+            multilingual_embed(self.library.embedder),
+            self.generator.judge_odds,
+            asking.design.verifier,
+            self.decline_unsupported,
+            asking.cancel,
+            interrupted=bool(asking.interrupted),
+        )
+        asking.checked = check.run(asking.raw)
+        asking.verify_s = check.spent_s
+        if not asking.interrupted:
+            asking.self_check = self._self_check(asking)
+        if self.decline_unsupported and fails_self_check(asking.self_check):
+            asking.checked = CheckedAnswer(
+                decline_text(asking.question),
+                declined=True,
+                withheld=asking.checked.text,
             )
-            self_check = (
-                None
-                if interrupted
-                else self._self_check(design, messages, raw, checked, cancel)
-            )
-            if self.decline_unsupported and fails_self_check(self_check):
-                checked = CheckedAnswer(
-                    decline_text(question), declined=True, withheld=checked.text
-                )
-        else:
-            self_check = None
-            checked = CheckedAnswer(link_citations(raw, 0)[0].strip())
-        grounded_at = time.perf_counter()
-        self.history.append(Turn(messages[-1]["content"], raw, question))
-        generated = self.generator.count_tokens(raw) if raw else 0
-        decode_s = finished - (first_token_at or finished)
-        timings = {
-            "retrieval_ms": (retrieved - started) * 1000,
-            "translate_ms": translated_ms,
-            "ttft_ms": ((first_token_at or finished) - retrieved) * 1000,
-            "first_token_ms": ((first_token_at or finished) - started) * 1000,
-            "grounding_ms": (grounded_at - finished) * 1000,
-            "verify_ms": verify_s[0] * 1000,
-            "total_ms": (grounded_at - started) * 1000,
-            "tokens": float(generated),
-            "tokens_per_s": (generated - 1) / decode_s
-            if generated > 1 and decode_s > 0
-            else 0.0,
-        }
+        asking.checked_at = time.perf_counter()
+
+    def _self_check(self, asking: Asking) -> float | None:
+        """The model's own judgement of whether the excerpts answer the question
+        with its reply (``PromptDesign.self_check``); None when not asked."""
+        if not asking.design.self_check or asking.checked.declined:
+            return None
+        if asking.cancel.cancelled:
+            return None
+        check = [
+            *asking.messages,
+            {"role": "assistant", "content": asking.raw},
+            {"role": "user", "content": SELF_CHECK_QUESTION},
+        ]
+        try:
+            return self.generator.yes_odds(check)
+        except NotImplementedError:  # a server without log-probabilities
+            return None
+
+    def _record(self, asking: Asking) -> Answer:
+        """The turn kept for follow-ups, and the answer with its timings."""
+        self.history.append(
+            Turn(asking.messages[-1]["content"], asking.raw, asking.question)
+        )
+        generated = self.generator.count_tokens(asking.raw) if asking.raw else 0
+        checked = asking.checked
         return Answer(
             text=checked.text,
-            sources=included,
+            sources=asking.included,
             cited=checked.cited,
             unsupported=checked.unsupported,
-            timings=timings,
-            stopped=cancel.cancelled or bool(interrupted),
-            interrupted=interrupted,
-            mode=mode,
+            timings=asking.timings(generated),
+            stopped=asking.cancel.cancelled or bool(asking.interrupted),
+            interrupted=asking.interrupted,
+            mode=asking.mode,
             claims=checked.claims,
             declined=checked.declined,
             withheld=checked.withheld,
-            raw=raw,
-            self_check=self_check,
+            raw=asking.raw,
+            self_check=asking.self_check,
         )

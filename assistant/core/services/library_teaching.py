@@ -21,8 +21,9 @@ from assistant.core.answer.prompt import PLAIN_RAG_SYSTEM
 from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError, Cancelled
 from assistant.core.generate.llm import Generator
-from assistant.core.services.conversation import Conversation, search_question
+from assistant.core.services.conversation import Conversation
 from assistant.core.services.library import Library
+from assistant.core.services.question_search import search_question
 from assistant.core.teach.adapters import (
     CHECKPOINT_FILE,
     EXAMPLES_FILE,

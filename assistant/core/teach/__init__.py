@@ -1,2 +1,2 @@
-"""Supervised fine-tuning: teach the chat model question/answer pairs with LoRA on
-the CPU and export the result as a GGUF LoRA adapter that llama.cpp loads."""
+"""Stage: teaching (supervised fine-tuning): the chat model learns question/answer
+pairs with LoRA on the CPU; the result is a GGUF LoRA adapter llama.cpp loads."""
