@@ -158,13 +158,14 @@ class ChatServerProcess:
 
 _SERVER_WITHOUT_REPACK = """
 import runpy
-from assistant.core.generate.llm import repacking
+from assistant.core.generate.llama_internals import repacking
 with repacking(False):
     runpy.run_module("llama_cpp.server", run_name="__main__")
 """
-"""``python -m llama_cpp.server`` with the weights not repacked, as the app loads
-them (llm.repacking): on some CPUs (seen 2026-12-05) the repacked kernels crash
-in the first decode (a segfault), and the server has no option to turn it off."""
+"""``python -m llama_cpp.server`` with the weights not repacked, as the app
+loads them (llama_internals.repacking): on some CPUs (seen 2026-12-05) the
+repacked kernels crash in the first decode (a segfault), and the server has no
+option to turn it off."""
 
 
 @contextmanager

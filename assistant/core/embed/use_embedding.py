@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.embed.embedding import TokenCounting
+from assistant.core.embed.use_internals import use_tokenizer
 from assistant.core.errors import ModelNotFound
 from assistant.core.hardware import physical_cores
 from assistant.core.model_files import USE_EMBEDDER
@@ -35,7 +36,7 @@ class UseEmbedder(TokenCounting):
             ) from exc
         super().__init__(counting_tokenizer)
         self._model: Any = USE(threads=threads or physical_cores())
-        self._model._sp = _sentencepiece()
+        use_tokenizer(self._model, _sentencepiece())
         self._lock = threading.Lock()
         self.name = USE_EMBEDDER
         self.dim = 512

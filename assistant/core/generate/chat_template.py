@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant.core.errors import AssistantError
+from assistant.core.generate.llama_internals import token_text
 
 
 def chat_tokens(llm: Any, text: str) -> list[int]:
@@ -25,10 +26,9 @@ class ChatTemplate:
             raise AssistantError(
                 f"{model_name} has no chat template; pick an instruct model."
             )
-        model = llm._model
-        eos = model.token_get_text(int(llm.token_eos()))
+        eos = token_text(llm, int(llm.token_eos()))
         bos_id = int(llm.token_bos())
-        bos = model.token_get_text(bos_id) if bos_id != -1 else ""
+        bos = token_text(llm, bos_id) if bos_id != -1 else ""
         self._formatters = {
             flag: Jinja2ChatFormatter(template, eos, bos, add_generation_prompt=flag)
             for flag in (True, False)

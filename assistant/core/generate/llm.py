@@ -6,9 +6,7 @@ must call it from one thread only (the UI gives it a dedicated worker thread).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -16,11 +14,20 @@ from assistant.core.cancel import CancelToken
 from assistant.core.errors import AssistantError, ModelNotFound
 from assistant.core.generate.answer_guard import AnswerGuard, TokenClasses
 from assistant.core.generate.chat_template import ChatTemplate, chat_tokens
+from assistant.core.generate.llama_internals import (
+    cached_tokens,
+    context_pointer,
+    free_on_close,
+    last_logits,
+    model_pointer,
+    native_output_silenced,
+    repacking,
+    trained_context,
+)
 from assistant.core.generate.yes_no import (
     NO_WORDS,
     YES_WORDS,
     first_tokens,
-    last_logits,
     log_odds,
 )
 from assistant.core.hardware import physical_cores
@@ -59,9 +66,6 @@ class Generator(Protocol):
     def close(self) -> None: ...
 
 
-_LOAD_LOCK = threading.Lock()
-
-
 def open_llama(path: Path, repack: bool = False, **params: Any) -> Any:
     """A ``llama_cpp.Llama`` for ``path``; ``repack`` lets llama.cpp's CPU backend
     copy the quantised weights into its interleaved layout.
@@ -76,28 +80,6 @@ def open_llama(path: Path, repack: bool = False, **params: Any) -> Any:
 
     with repacking(repack):
         return llama_module.Llama(model_path=str(path), verbose=False, **params)
-
-
-@contextmanager
-def repacking(repack: bool) -> Iterator[None]:
-    """Models loaded inside repack their weights or not: llama-cpp-python has no
-    argument for it, so its default model parameters are patched meanwhile."""
-    import llama_cpp.llama as llama_module
-
-    binding = llama_module.llama_cpp
-    default_params = binding.llama_model_default_params
-
-    def model_params() -> Any:
-        chosen = default_params()
-        chosen.use_extra_bufts = repack
-        return chosen
-
-    with _LOAD_LOCK:
-        binding.llama_model_default_params = model_params
-        try:
-            yield
-        finally:
-            binding.llama_model_default_params = default_params
 
 
 def refuse_non_gguf(path: Path) -> None:
@@ -156,7 +138,7 @@ class LlamaGenerator:
                 "unsupported GGUF file); choose another in Settings › Chat model."
             ) from exc
         self.context_length = int(self._llm.n_ctx())
-        self.trained_context_length = int(self._llm._model.n_ctx_train())
+        self.trained_context_length = trained_context(self._llm)
         self.architecture = str(self._llm.metadata.get("general.architecture", ""))
         self._adapters: dict[Path, Any] = {}
         self._token_classes: TokenClasses | None = None
@@ -180,7 +162,7 @@ class LlamaGenerator:
 
         if path == self.adapter:
             return
-        ctx = self._llm._ctx.ctx
+        ctx = context_pointer(self._llm)
         if path is None:
             status = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
         else:
@@ -188,19 +170,16 @@ class LlamaGenerator:
             if handle is None:
                 if not path.is_file():
                     raise ModelNotFound(f"Adapter not found: {path}")
-                from llama_cpp._utils import suppress_stdout_stderr
-
-                with suppress_stdout_stderr(disable=False):  # one line per tensor
+                with native_output_silenced():  # one line per tensor
                     handle = llama_cpp.llama_adapter_lora_init(
-                        self._llm._model.model, str(path).encode("utf-8")
+                        model_pointer(self._llm), str(path).encode("utf-8")
                     )
                 if not handle:
                     raise AssistantError(
                         f"{path.name}: llama.cpp could not load this LoRA adapter "
                         f"(made for another model than {self.name}?)."
                     )
-                # freed before the model (the exit stack unwinds in reverse order)
-                self._llm._stack.callback(llama_cpp.llama_adapter_lora_free, handle)
+                free_on_close(self._llm, llama_cpp.llama_adapter_lora_free, handle)
                 self._adapters[path] = handle
             adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(handle)
             scales = (ctypes.c_float * 1)(1.0)
@@ -283,7 +262,7 @@ class LlamaGenerator:
         ids = chat_tokens(llm, self._template.render(messages, True))
         if len(ids) > int(llm.n_ctx()):
             raise AssistantError("The check does not fit the model's context.")
-        cached = llm._input_ids[: llm.n_tokens].tolist()
+        cached = cached_tokens(llm)
         common = 0
         for old, new in zip(cached, ids[:-1], strict=False):
             if old != new:

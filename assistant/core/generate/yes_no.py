@@ -19,13 +19,6 @@ def first_tokens(llm: Any, words: Sequence[str]) -> list[int]:
     return sorted({chat_tokens(llm, word)[0] for word in words})
 
 
-def last_logits(llm: Any) -> np.ndarray:
-    """The logits after the last token a ``Llama`` evaluated."""
-    return np.ctypeslib.as_array(
-        llm._ctx.get_logits(), shape=(int(llm.n_vocab()),)
-    ).astype(np.float64)
-
-
 def log_odds(logits: np.ndarray, yes: Sequence[int], no: Sequence[int]) -> float:
     """log P(any yes token) - log P(any no token)."""
     return _logsumexp(logits[list(yes)]) - _logsumexp(logits[list(no)])

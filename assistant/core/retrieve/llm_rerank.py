@@ -12,12 +12,12 @@ from typing import Any
 
 from assistant.core.errors import ModelNotFound
 from assistant.core.generate.chat_template import ChatTemplate, chat_tokens
+from assistant.core.generate.llama_internals import last_logits
 from assistant.core.generate.llm import open_llama
 from assistant.core.generate.yes_no import (
     NO_WORDS,
     YES_WORDS,
     first_tokens,
-    last_logits,
     log_odds,
 )
 from assistant.core.hardware import physical_cores

@@ -323,7 +323,7 @@ class FolderWatcher:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event: Any) -> None:
-                watcher._record(event)
+                watcher.record_event(event)
 
         identity = _identity(folder)
         self._watches[folder] = (
@@ -339,7 +339,7 @@ class FolderWatcher:
     def _rearm(self) -> None:
         """Watch again a folder that was deleted (or replaced) and is back: its
         old watch died with the old folder. The folder is then rescanned whole.
-        Called outside ``_lock``: the observer calls ``_record`` under its own
+        Called outside ``_lock``: the observer calls ``record_event`` under its own
         lock, which ``schedule`` takes too."""
         with self._lock:
             dead = set(self._dead)
@@ -360,7 +360,7 @@ class FolderWatcher:
                 self._pending.gone.add(folder)
                 self._touched[folder] = time.monotonic()
 
-    def _record(self, event: Any) -> None:
+    def record_event(self, event: Any) -> None:
         kind = event.event_type
         if kind in ("opened", "closed_no_write"):
             return
