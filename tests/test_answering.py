@@ -7,11 +7,11 @@ from fakes import FakeGenerator
 
 from assistant.core.answer.citations import link_citations
 from assistant.core.answer.prompt import (
+    ANSWER_DESIGN,
     PLAIN_RAG_SYSTEM,
-    SYSTEM_PROMPT,
+    PromptDesign,
     Turn,
     build_messages,
-    cited_user_message,
     plain_user_message,
 )
 from assistant.core.cancel import CancelToken
@@ -54,19 +54,7 @@ def test_default_prompt_has_excerpts_without_headers_or_numbers() -> None:
     assert "not instructions" in PLAIN_RAG_SYSTEM
 
 
-def test_cited_design_numbers_sources_and_marks_them_as_quotes() -> None:
-    message = cited_user_message(
-        "What is X?", [_source(1, "X is a letter."), _source(2, page=None)]
-    )
-    assert '[1] f1.pdf, page 1\n"""\nX is a letter.\n"""' in message
-    assert "[2] f2.pdf\n" in message
-    assert "Question: What is X?\n\nAnswer from the sources above." in message
-    assert message.endswith("like [1].")
-    assert "not instructions" in SYSTEM_PROMPT
-
-
 def test_chinese_question_asks_for_a_chinese_answer() -> None:
-    assert "用中文" in cited_user_message("上海在哪里？", [])
     assert "用中文" in plain_user_message("上海在哪里？", [_source(1)])
     assert "用中文" not in plain_user_message("Where is Shanghai?", [_source(1)])
 
@@ -181,10 +169,14 @@ def test_list_numbering_is_not_a_claim() -> None:
     assert unsupported_numbers(answer, ["Check the canopy. Move the controls."]) == []
 
 
+def _design(**options: object) -> PromptDesign:
+    """The answer design with only these of its steps (greedy, plain excerpts)."""
+    return PromptDesign("variant", PLAIN_RAG_SYSTEM, plain_user_message, **options)  # type: ignore[arg-type]
+
+
 def test_a_widened_passage_is_its_page_span_with_the_neighbouring_chunks(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
-    from assistant.core.answer.prompt import DESIGNS
     from assistant.core.retrieve.passage_widening import join_spans, widen_top
 
     sentences = [f"Step {i} of the valve procedure is number {i}." for i in range(12)]
@@ -214,7 +206,7 @@ def test_a_widened_passage_is_its_page_span_with_the_neighbouring_chunks(
     ) == (0, 7, "abcdefg")
     # the design that widens sends the wider text to the model
     generator.queue("Step 6 is number 6.")
-    Conversation(library, generator, DESIGNS["widened-top1"]).ask(
+    Conversation(library, generator, _design(widen=1)).ask(
         "Step 6 of the valve procedure", sources=sources
     )
     assert top.text in generator.prompts[0][-1]["content"]
@@ -224,7 +216,6 @@ def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
     from assistant.core.answer.key_sentences import key_sentences
-    from assistant.core.answer.prompt import DESIGNS
 
     (docs / "pump.txt").write_text(
         "The harbour has three piers. The pump is serviced every spring by the "
@@ -235,7 +226,7 @@ def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
     lines = key_sentences(library.embedder, "When is the pump serviced?", sources, 1)
     assert lines == ["The pump is serviced every spring by the crew."]
     generator.queue("Every spring.")
-    Conversation(library, generator, DESIGNS["key-lines"]).ask(
+    Conversation(library, generator, _design(key_sentences=3)).ask(
         "When is the pump serviced?", sources=sources
     )
     prompt = generator.prompts[0][-1]["content"]
@@ -244,9 +235,7 @@ def test_key_lines_design_repeats_the_closest_sentences_before_the_question(
 
 
 def test_a_cap_on_the_question_message_leaves_out_excerpts_but_never_the_best() -> None:
-    from assistant.core.answer.prompt import DESIGNS
-
-    design = DESIGNS["widened-key-lines-checked-900"]
+    design = ANSWER_DESIGN  # at most 900 tokens
     sources = [_source(n, "word " * 300) for n in range(1, 5)]
 
     def count(text: str) -> int:
@@ -264,17 +253,17 @@ def test_self_check_no_turns_the_reply_into_a_decline_and_yes_keeps_it(
     library: Library, generator: FakeGenerator, docs: Path
 ) -> None:
     from assistant.core.answer.answer_check import DECLINE_EN
-    from assistant.core.answer.prompt import DESIGNS, SELF_CHECK_QUESTION
+    from assistant.core.answer.prompt import SELF_CHECK_QUESTION
 
     (docs / "pump.txt").write_text("The pump is serviced every spring by the crew.")
     library.ingest([docs])
-    conversation = Conversation(library, generator, DESIGNS["widened-key-lines"])
+    conversation = Conversation(library, generator, _design(widen=1, key_sentences=3))
     generator.queue("The pump is serviced every spring.")
     assert conversation.ask("When is the pump serviced?").self_check is None
     assert generator.judged == []  # only designs with the check ask it
 
     conversation = Conversation(
-        library, generator, DESIGNS["widened-key-lines-checked"]
+        library, generator, _design(widen=1, key_sentences=3, self_check=True)
     )
     generator.queue("The pump is serviced every spring.", "The pump is serviced.")
     generator.judgements = [1.2, -0.4]
@@ -292,7 +281,7 @@ def test_self_check_no_turns_the_reply_into_a_decline_and_yes_keeps_it(
     assert declined.self_check == -0.4
 
     unchecked = Conversation(
-        library, generator, DESIGNS["widened-key-lines-checked"], False
+        library, generator, _design(widen=1, key_sentences=3, self_check=True), False
     )
     generator.queue("The pump is serviced.")
     generator.judgements = [-2.0]

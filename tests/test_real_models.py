@@ -275,9 +275,9 @@ def test_formerly_degenerate_prompt_now_gets_a_worded_answer(
     """The first answer design (numbered sources with file/page headers, "cite by
     number") made the default model reply to this question with a bare ``[1]``.
     The guard and grounding make that impossible, whatever the prompt."""
-    from assistant.core.answer.prompt import DESIGNS, SYSTEM_PROMPT, cited_user_message
     from assistant.core.cancel import CancelToken
     from assistant.core.types import Source
+    from bench.designs import DESIGNS, SYSTEM_PROMPT, cited_user_message
 
     texts = [
         "The pump runs at 300 rpm under normal load. Clean the filter every 40 hours.",

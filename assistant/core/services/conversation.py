@@ -20,8 +20,7 @@ from assistant.core.answer.checked_reply import ReplyCheck
 from assistant.core.answer.citations import link_citations
 from assistant.core.answer.key_sentences import key_sentences
 from assistant.core.answer.prompt import (
-    DEFAULT_DESIGN,
-    DESIGNS,
+    ANSWER_DESIGN,
     SELF_CHECK_QUESTION,
     PromptDesign,
     Turn,
@@ -114,7 +113,7 @@ class Conversation:
         caller across conversations (it estimates the wait in ``on_sources``)."""
         self.library = library
         self.generator = generator
-        self.design = design or DESIGNS[DEFAULT_DESIGN]
+        self.design = design or ANSWER_DESIGN
         self.decline_unsupported = decline_unsupported
         self.reading = reading or ReadingSpeed()
         self.history: list[Turn] = []
