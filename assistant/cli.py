@@ -28,7 +28,6 @@ from assistant.core.config import (
 )
 from assistant.core.errors import AssistantError
 from assistant.core.fsutil import shown_name
-from assistant.core.time_left import format_time_left
 from assistant.core.types import (
     ANSWER_MODES,
     Answer,
@@ -433,50 +432,6 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_questions(args: argparse.Namespace, settings: Settings) -> int:
-    """Have the chat model write the questions each section of English text
-    answers, searched beside the sentences (~5 s a section on 2 cores). Ctrl+C
-    stops; the next run goes on where this one stopped."""
-    from assistant.core.retrieve.section_questions import QuestionsProgress
-    from assistant.core.services.components import load_generator
-
-    library = open_library(settings)
-    generator = load_generator(settings)
-    shown = sys.stderr.isatty() and not args.json
-
-    def on_progress(p: QuestionsProgress) -> None:
-        if shown:
-            left = p.seconds_left
-            eta = "" if left is None else f", {format_time_left(left)}"
-            print(
-                f"\r{p.done}/{p.total} sections, {p.questions} questions{eta}   ",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    with cancel_on_interrupt() as cancel:
-        done = library.add_questions(generator, on_progress, cancel, args.limit)
-    if shown:
-        print(file=sys.stderr)
-    summary = {
-        "sections_asked": done.done,
-        "sections_pending": done.total - done.done,
-        "questions_added": done.questions,
-        "questions_in_library": library.store.count_questions(),
-        "seconds": round(done.seconds, 1),
-    }
-    if args.json:
-        _print_json(summary)
-    else:
-        print(
-            f"{done.done} sections asked, {done.questions} questions added in "
-            f"{done.seconds:.0f} s; {summary['sections_pending']} sections left"
-            + (" (stopped by the user; run again to go on)" if cancel.cancelled else "")
-        )
-    return 0
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.core.answer.evaluation import load_questions, run_eval, summarize
 
@@ -589,9 +544,7 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
         documents = library.documents()
         info["documents"] = len(documents)
         info["chunks"] = sum(d.chunks for d in documents)
-        questions = library.store.count_questions()
-        info["sentence_vectors"] = library.store.count_sentences() - questions
-        info["search_questions"] = questions
+        info["sentence_vectors"] = library.store.count_sentences()
     except AssistantError as exc:
         info["documents"] = f"unavailable: {exc}"
     info["python"] = sys.version.split()[0]
@@ -720,15 +673,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="rebuild the index (after changing embedder)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reindex)
-
-    p = sub.add_parser(
-        "questions",
-        help="have the chat model write the questions each section answers "
-        "(searched like sentences; slow, resumable)",
-    )
-    p.add_argument("--limit", type=int, help="ask at most this many sections")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_questions)
 
     p = sub.add_parser("eval", help="score retrieval and answers on a question set")
     p.add_argument("questions", help="JSONL: id, question, gold, answer_keywords")

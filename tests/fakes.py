@@ -12,7 +12,6 @@ import numpy as np
 
 from assistant.core.cancel import CancelToken
 from assistant.core.retrieve.query_translation import TERMS_SYSTEM, TRANSLATE_SYSTEM
-from assistant.core.retrieve.section_questions import QUESTION_SYSTEM
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|\w+|[^\w\s]")
 
@@ -81,10 +80,6 @@ class FakeGenerator:
         self.terms: dict[str, str] = {}
         """Replies to requests for a question's documentation terms; else none."""
         self.terms_asked: list[str] = []
-        self.section_replies: list[str] = []
-        """Replies to requests for a section's questions, in turn; then none."""
-        self.sections_asked: list[str] = []
-        """The text of each section whose questions were asked for."""
 
     def use_adapter(self, path: Path | None) -> None:
         self.adapter = path
@@ -123,14 +118,6 @@ class FakeGenerator:
             question = messages[-1]["content"]
             self.terms_asked.append(question)
             yield from re.findall(r"\s*\S+", self.terms.get(question, ""))
-            return
-        if messages[0]["content"] == QUESTION_SYSTEM:
-            self.sections_asked.append(messages[-1]["content"])
-            reply = self.section_replies.pop(0) if self.section_replies else ""
-            for token in re.findall(r"\S+\s*", reply):
-                if cancel.cancelled:
-                    return
-                yield token
             return
         self.prompts.append(list(messages))
         self.adapters_used.append(self.adapter)

@@ -80,13 +80,6 @@ class Settings(BaseModel):
         "them with it (query_translation.py; off: on the dev set top-5 0.91 -> 0.94 "
         "but answers 0.71 -> 0.67 and ~1.3 s more to the first token, README)",
     )
-    section_questions: bool = Field(
-        False,
-        description="While the chat model is idle, have it write the questions each "
-        "section of English text answers, searched beside the sentences "
-        "(section_questions.py; off: on the dev set it moved no page into the top 5, "
-        "README)",
-    )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
     max_file_mb: int = Field(200, ge=1)
     library_uri: str = Field(

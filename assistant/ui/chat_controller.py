@@ -35,7 +35,6 @@ from assistant.core.types import (
     mode_uses_retrieval,
 )
 from assistant.ui.compare_dialog import CompareDialog
-from assistant.ui.idle_questions import IdleQuestions
 from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.models.sources_model import SourcesModel
 from assistant.ui.panes.chat_pane import ChatPane
@@ -74,8 +73,6 @@ class ChatController(QObject):
         sig_busy(bool): the chat model is (not) working for the user (indexing
             leaves those stretches out of its pace);
         sig_answer_shown(object): an Answer is on screen, complete (tests).
-    ``idle_questions`` has signals of its own (search questions written while the
-    model is free).
     """
 
     sig_load = Signal()
@@ -128,8 +125,6 @@ class ChatController(QObject):
         self.compare_dialog: CompareDialog | None = None
         settings = settings or Settings()
         self.worker = worker or ChatWorker(settings)
-        self.idle_questions = IdleQuestions(settings.section_questions, self)
-        """Search questions written while the model is free (idle_questions.py)."""
         wiring = self._wiring()
         self.worker_thread = start_worker(self, self.worker, "chat-worker", wiring)
         self.sig_load.emit()
@@ -147,9 +142,6 @@ class ChatController(QObject):
             (self.sig_settings, worker.set_settings),
             (self.sig_library, worker.set_library),
             (worker.sig_model_ready, self._on_model_ready),
-            (self.idle_questions.sig_write, worker.write_questions),
-            (worker.sig_section_questions, self.idle_questions.on_section),
-            (worker.sig_questions_finished, self.idle_questions.on_finished),
             (worker.sig_sources, self._on_sources),
             (worker.sig_tokens, self._on_tokens),
             (worker.sig_answer_finished, self._on_answer),
@@ -177,18 +169,16 @@ class ChatController(QObject):
             self._model_busy(True)  # until the new one is ready
             self.sig_model.emit("Loading model…", True)
         self.sig_settings.emit(settings)
-        self.idle_questions.set_enabled(settings.section_questions)
 
     def _on_model_ready(self, name: str) -> None:
         self.sig_model.emit(name, False)
         self._model_free()
 
     def _model_busy(self, busy: bool) -> None:
-        self.idle_questions.model_busy(busy)
         self.sig_busy.emit(busy)
 
     def _model_free(self) -> None:
-        """Nothing waits for the model: it may write search questions."""
+        """Nothing waits for the model any more."""
         if self._asking is None and self._comparing is None:
             self._model_busy(False)
 
@@ -506,5 +496,4 @@ class ChatController(QObject):
 
     def shutdown(self, wait_ms: int) -> list[str]:
         self.stop()
-        self.idle_questions.stop()
         return join(self.worker_thread, wait_ms)

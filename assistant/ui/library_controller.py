@@ -36,8 +36,7 @@ class LibraryController(QObject):
     """Signals:
     to the worker (queued): sig_load(), sig_ingest(object: IngestJob),
         sig_rebuild(object: RebuildJob), sig_remove(str), sig_read_document(object),
-        sig_settings(object), sig_add_questions(object, list: a Section and its
-        search questions), sig_update_index().
+        sig_settings(object).
     out: sig_status(str, int): a status-bar message and how long it shows (ms);
         sig_state(str): "Library unavailable" / "Library damaged";
         sig_count(str): "N documents · M chunks";
@@ -53,8 +52,6 @@ class LibraryController(QObject):
     sig_read_document = Signal(object)
     sig_unwatch = Signal(str)
     sig_settings = Signal(object)
-    sig_add_questions = Signal(object, list)
-    sig_update_index = Signal()
     sig_status = Signal(str, int)
     sig_state = Signal(str)
     sig_count = Signal(str)
@@ -109,8 +106,6 @@ class LibraryController(QObject):
             (self.sig_settings, worker.set_settings),
             (self.sig_remove, worker.remove),
             (self.sig_read_document, worker.read_document),
-            (self.sig_add_questions, worker.add_questions),
-            (self.sig_update_index, worker.update_index),
             (worker.sig_ready, self._on_ready),
             (worker.sig_documents, self._on_documents),
             (worker.sig_queued, self._on_queued),

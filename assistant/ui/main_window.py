@@ -129,11 +129,6 @@ class MainWindow(QMainWindow):
         library.sig_count.connect(self.count_label.setText)
         chat.sig_status.connect(self._show_status)
         self.chat_pane.sig_status.connect(self._show_status)
-        questions = chat.idle_questions
-        questions.sig_found.connect(library.sig_add_questions)
-        questions.sig_update_index.connect(library.sig_update_index)
-        questions.sig_state.connect(self._show_questions_state)
-        library.sig_indexing.connect(questions.indexing)
         chat.sig_model.connect(self._show_model)
         chat.sig_open_source.connect(library.show_source)
         chat.sig_passages_gone.connect(self.viewer.clear)
@@ -157,19 +152,11 @@ class MainWindow(QMainWindow):
         self.loading_bar.setRange(0, 0)  # busy indicator while models load
         self.loading_bar.setMaximumWidth(120)
         self.count_label = QLabel("")
-        self.questions_label = QLabel("")
-        self.questions_label.setToolTip(
-            "While the model is idle it writes the questions each section answers, "
-            "searched beside the sentences. It pauses whenever you ask; turn it off "
-            "in File › Settings."
-        )
-        self.questions_label.hide()
         self.connection = QLabel()
         self._show_connection()
         bar = self.statusBar()
         for widget in (
             self.loading_bar,
-            self.questions_label,
             self.model_label,
             self.count_label,
             self.connection,
@@ -250,10 +237,6 @@ class MainWindow(QMainWindow):
             bar.showMessage(text, timeout_ms)
         elif bar.currentMessage().startswith(ASK_STATUS):
             bar.clearMessage()
-
-    def _show_questions_state(self, text: str) -> None:
-        self.questions_label.setText(text)
-        self.questions_label.setVisible(bool(text))
 
     def _show_model(self, text: str, loading: bool) -> None:
         self.model_label.setText(text)

@@ -82,14 +82,6 @@ class SettingsDialog(QDialog):
             "(dev set: top-5 0.91 -> 0.94), but the answers did not get better there "
             "(see the README), and the first word comes about 1 s later.",
         )
-        self.section_questions = _checkbox(
-            "Write search questions while idle",
-            settings.section_questions,
-            "While the chat model is idle it reads each section of your English "
-            "documents and writes the questions it answers, searched beside the "
-            "sentences. On the dev set it moved no page into the top 5 (see the "
-            "README). About 5 s a section on 2 cores; it pauses whenever you ask.",
-        )
         self.chat_server = QLineEdit(
             settings.chat_base_url if settings.chat_backend == "openai" else ""
         )
@@ -122,7 +114,6 @@ class SettingsDialog(QDialog):
         form.addRow("Search", self.sentence_vectors)
         form.addRow("", self.faster_indexing)
         form.addRow("", self.question_terms)
-        form.addRow("", self.section_questions)
         form.addRow("Answer server", self.chat_server)
         form.addRow("Library location", self.library_uri)
         buttons = QDialogButtonBox(
@@ -162,7 +153,6 @@ class SettingsDialog(QDialog):
                 if self.faster_indexing.isChecked()
                 else "encoded",
                 "question_terms": self.question_terms.isChecked(),
-                "section_questions": self.section_questions.isChecked(),
                 "chat_backend": "openai" if server else "local",
                 "chat_base_url": server or self._settings.chat_base_url,
                 "library_uri": self.library_uri.text().strip(),

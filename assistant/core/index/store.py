@@ -86,7 +86,6 @@ per hit), a full-text search 5.3 against 12.7."""
 RowKind = Literal["chunks", "sentences", "all"]
 CHUNK_ROWS = "parent IS NULL"
 SENTENCE_ROWS = "parent IS NOT NULL"
-QUESTION_ROWS = "chunk_id LIKE '%:q%'"
 ANN_SAMPLE_RATE = 64
 """Vectors per IVF partition that train it (LanceDB's default is 256). On the R
 manual's 48k rows: peak +450 MB and 18.8 s to build, against +840 MB and 26.2 s;
@@ -183,18 +182,13 @@ def sentence_row_id(chunk_id: str, n: int) -> str:
     return f"{chunk_id}:s{n}"
 
 
-def question_row_id(chunk_id: str, n: int) -> str:
-    """A question row's id (section_questions.py): its chunk's id and its number."""
-    return f"{chunk_id}:q{n}"
-
-
 _CHILD_ROW = re.compile(r"^(.+):[sq]\d+$")
 
 
 def parent_chunk(row_id: str) -> str | None:
-    """The chunk a sentence or question row belongs to, read from its id (a search
-    need not fetch the ``parent`` column); None for a chunk row. Document ids are
-    hex."""
+    """The chunk a sentence row (or an earlier version's question row) belongs
+    to, read from its id (a search need not fetch the ``parent`` column); None for
+    a chunk row. Document ids are hex."""
     child = _CHILD_ROW.match(row_id)
     return child.group(1) if child else None
 
@@ -363,16 +357,8 @@ class ChunkStore:
         return int(self._table.count_rows(f"{CHUNK_ROWS} AND text_hash IS NULL"))
 
     def count_sentences(self) -> int:
-        """Sentence and question rows (the rows the sentence lists search)."""
+        """Sentence rows (and the question rows an earlier version could add)."""
         return int(self._table.count_rows(SENTENCE_ROWS))
-
-    def count_questions(self) -> int:
-        return int(self._table.count_rows(QUESTION_ROWS))
-
-    def question_parents(self) -> set[str]:
-        """The chunks that have question rows (section_questions.py)."""
-        table = self._scan(["parent"], where=QUESTION_ROWS, rows=None)
-        return set(table["parent"].to_pylist())
 
     def chunk_rows(self) -> list[dict[str, Any]]:
         """Every chunk row's columns but its vector and full text."""

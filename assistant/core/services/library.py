@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from assistant.core.cancel import CancelToken
@@ -16,7 +16,6 @@ from assistant.core.embed.embedding import (
     Embedder,
 )
 from assistant.core.fsutil import is_remote
-from assistant.core.generate.llm import Generator
 from assistant.core.index.scopes import Scope, resolve_scope
 from assistant.core.index.store import ChunkStore
 from assistant.core.index.swap import recover
@@ -36,7 +35,6 @@ from assistant.core.retrieve.retrieval import (
     Retriever,
     load_reranker,
 )
-from assistant.core.retrieve.section_questions import QuestionsProgress, add_questions
 from assistant.core.search_text import to_search_text
 from assistant.core.services import components
 from assistant.core.types import (
@@ -138,19 +136,6 @@ class Library:
             mode=s.retrieval_mode,
             min_similarity=s.min_similarity,
             within=None if within is None else within.doc_ids,
-        )
-
-    def add_questions(
-        self,
-        generator: Generator,
-        progress: Callable[[QuestionsProgress], None] | None = None,
-        cancel: CancelToken | None = None,
-        limit: int | None = None,
-    ) -> QuestionsProgress:
-        """Have the chat model write the questions each section answers, searched
-        like sentences (section_questions.py); resumable."""
-        return add_questions(
-            self.store, self.embedder, generator, progress, cancel, limit
         )
 
     def search(

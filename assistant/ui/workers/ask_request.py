@@ -48,12 +48,3 @@ class CompareRequest:
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
     within: tuple[str, ...] = ()
     """As ``AskRequest.within``."""
-
-
-@dataclass(frozen=True)
-class QuestionsRequest:
-    """Write the questions of the library's pending sections until done or
-    cancelled (the window cancels it whenever the model is wanted for an answer)."""
-
-    id: int
-    cancel: CancelToken = field(default_factory=CancelToken, compare=False)

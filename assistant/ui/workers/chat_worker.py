@@ -13,11 +13,6 @@ from assistant.core.config import Settings, generator_settings
 from assistant.core.generate.llm import Generator
 from assistant.core.hardware import freeze_heap
 from assistant.core.index.scopes import ScopeError
-from assistant.core.retrieve.section_questions import (
-    QuestionsProgress,
-    asked_sections,
-    pending_sections,
-)
 from assistant.core.services.components import load_generator
 from assistant.core.services.conversation import Conversation
 from assistant.core.services.library import Library
@@ -26,7 +21,6 @@ from assistant.ui.workers.ask_request import (
     AskRequest,
     AskResult,
     CompareRequest,
-    QuestionsRequest,
 )
 from assistant.ui.workers.readable_error import readable_error
 
@@ -47,10 +41,6 @@ class ChatWorker(QObject):
     sig_compare_answer(int, object): one mode's Answer in that run.
     sig_compare_failed(int, str): the run stopped on an error (readable).
     sig_compare_finished(int): all modes answered (or stopped).
-    sig_section_questions(int, object, list, object): a QuestionsRequest's id, a
-        Section, the model's questions for it, the QuestionsProgress so far.
-    sig_questions_finished(int, bool): that request ended; whether every pending
-        section was asked (False: stopped, or no model yet).
     """
 
     sig_model_ready = Signal(str)
@@ -63,8 +53,6 @@ class ChatWorker(QObject):
     sig_compare_answer = Signal(int, object)
     sig_compare_failed = Signal(int, str)
     sig_compare_finished = Signal(int)
-    sig_section_questions = Signal(int, object, list, object)
-    sig_questions_finished = Signal(int, bool)
 
     def __init__(self, settings: Settings) -> None:
         super().__init__()
@@ -184,31 +172,6 @@ class ChatWorker(QObject):
             self.sig_compare_failed.emit(request.id, readable_error(exc))
         finally:
             self.sig_compare_finished.emit(request.id)
-
-    @Slot(object)
-    def write_questions(self, request: QuestionsRequest) -> None:
-        """The questions of the library's pending sections, one section at a time
-        (section_questions.py); the library worker stores them."""
-        if self._missing_models():
-            self.sig_questions_finished.emit(request.id, False)
-            return
-        assert self._generator is not None and self._library is not None
-        started = time.monotonic()
-        try:
-            sections = pending_sections(self._library.store)
-            asked = asked_sections(self._generator, sections, request.cancel)
-            for done, (section, questions) in enumerate(asked, start=1):
-                progress = QuestionsProgress(
-                    done, len(sections), 0, time.monotonic() - started
-                )
-                self.sig_section_questions.emit(
-                    request.id, section, questions, progress
-                )
-        except Exception:  # idle-time work: the next idle moment tries again
-            log.exception("writing search questions failed")
-            self.sig_questions_finished.emit(request.id, False)
-            return
-        self.sig_questions_finished.emit(request.id, not request.cancel.cancelled)
 
     @Slot()
     def shutdown(self) -> None:

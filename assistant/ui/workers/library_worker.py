@@ -16,7 +16,6 @@ from assistant.core.config import Settings, library_location
 from assistant.core.errors import IndexDamaged
 from assistant.core.hardware import freeze_heap
 from assistant.core.ingest import discover, parse_file
-from assistant.core.retrieve.section_questions import Section, write_questions
 from assistant.core.services.folder_sync import (
     Changes,
     FolderWatcher,
@@ -287,26 +286,6 @@ class LibraryWorker(QObject):
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
         self.refresh()
-
-    @Slot(object, list)
-    def add_questions(self, section: Section, questions: list[str]) -> None:
-        """Store one section's search questions (written by the chat worker)."""
-        if self._library is None:
-            return
-        try:
-            write_questions(
-                self._library.store, self._library.embedder, section, questions
-            )
-        except Exception as exc:  # idle-time work: asked again at the next idle
-            log.warning("search questions not stored: %s", readable_error(exc))
-
-    @Slot()
-    def update_index(self) -> None:
-        if self._library is not None:
-            try:
-                self._library.store.maintain()
-            except Exception as exc:  # the next write's maintenance catches up
-                log.warning("index not updated: %s", readable_error(exc))
 
     @Slot(object)
     def read_document(self, source: Source) -> None:
