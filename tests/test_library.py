@@ -460,3 +460,30 @@ def test_a_scope_searches_only_its_documents(library: Library, docs: Path) -> No
     assert library.scope([]) is None
     with pytest.raises(AssistantError, match="No document in the library matches"):
         library.scope(["*.docx"])
+
+
+def test_a_reader_for_another_thread_sees_each_commit_and_never_writes(
+    settings: Settings, embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    """The chat thread searches with a reader while the library thread writes:
+    no store, cache or retriever of the writer is shared, yet every commit of the
+    writer is found (its own connection sees each as it lands)."""
+    library = Library(settings, embedder, directory=tmp_path / "idx")
+    reader = library.reader(settings)
+    assert reader.store is not library.store
+    assert reader.retriever is not library.retriever
+    assert reader.retriever.store is reader.store
+    assert reader.search("When does the harbour gate close?") == []
+    seen = reader.store.generation
+    note = _write(docs, "gate.txt", "The harbour gate closes at nine every night.")
+    assert library.ingest([note]).ok
+    assert reader.store.generation != seen
+    hits = reader.search("When does the harbour gate close?")
+    assert hits and hits[0].path == str(note)
+    assert [d.path for d in reader.documents()] == [str(note)]
+    library.remove(note)
+    assert reader.search("When does the harbour gate close?") == []
+    with pytest.raises(RuntimeError, match="never writes"):
+        reader.store.remove_document(hits[0].doc_id)
+    with pytest.raises(RuntimeError, match="never writes"):
+        reader.store.maintain()

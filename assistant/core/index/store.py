@@ -19,6 +19,7 @@ returns no zero vector), then overwritten with their vectors.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -193,14 +194,21 @@ def parent_chunk(row_id: str) -> str | None:
     return child.group(1) if child else None
 
 
-def connect(location: Path | str, storage_options: Mapping[str, str] | None) -> Any:
+def connect(
+    location: Path | str,
+    storage_options: Mapping[str, str] | None,
+    sees_every_commit: bool = False,
+) -> Any:
     """A LanceDB connection; an object store's endpoint, region and credentials
     come from ``storage_options`` or, as LanceDB reads them itself, from the
-    standard ``AWS_*`` variables and AWS config files."""
+    standard ``AWS_*`` variables and AWS config files. ``sees_every_commit``: a
+    local table checks for a newer version at each read (a reader beside the
+    process's writer; otherwise a handle sees only its own commits)."""
     import lancedb
 
     if not is_remote(location):
-        return lancedb.connect(str(location))
+        interval = timedelta(0) if sees_every_commit else None
+        return lancedb.connect(str(location), read_consistency_interval=interval)
     return lancedb.connect(
         str(location),
         storage_options=dict(storage_options or {}),
@@ -251,8 +259,10 @@ class ChunkStore:
             if (stored_embedder, stored_dim) != (embedder, dim):
                 raise EmbedderMismatch(stored_embedder, stored_dim, embedder, dim)
         self.meta = IndexMeta(embedder, dim)
-        self.generation = 0
-        """Bumped by every write through this instance (the process's only one)."""
+        self.read_only = False
+        """A reader (``reader()``): another thread's handle, which never writes."""
+        self._writes = 0
+        self._storage_options = dict(storage_options or {})
         self._vector_index: tuple[int, float, bool] | None = None
         try:
             self._db: Any = connect(self.location, storage_options)
@@ -438,7 +448,7 @@ class ChunkStore:
         """One commit: insert or update ``rows`` by chunk id, and delete the other
         rows of the documents in ``replace`` (their new version is all in
         ``rows``, or starts there: a long document's first page batch)."""
-        self.generation += 1
+        self._writing()
         data = _to_table(rows, chunk_schema(self.meta.dim))
         merge = (
             self._table.merge_insert("chunk_id")
@@ -454,7 +464,7 @@ class ChunkStore:
         """Mark a document indexed in page batches as complete: its file's hash on
         all its rows, in one commit, after dropping any rows numbered past its
         ``chunks`` (left by a copy chunked with other settings)."""
-        self.generation += 1
+        self._writing()
         where = f"doc_id = '{_safe(doc_id)}'"
         if self._table.count_rows(f"{where} AND ordinal >= {int(chunks)}"):
             self._commit(
@@ -481,8 +491,30 @@ class ChunkStore:
         )
 
     def remove_document(self, doc_id: str) -> None:
-        self.generation += 1
+        self._writing()
         self._commit(lambda: self._table.delete(f"doc_id = '{_safe(doc_id)}'"))
+
+    def reader(self) -> ChunkStore:
+        """A handle on this index for another thread: its own connection, which
+        sees each commit as it lands, and its own caches; it never writes. (The
+        chat thread searches with one while the library thread writes.)"""
+        reader = copy.copy(self)
+        reader.read_only = True
+        reader._db = connect(self.location, self._storage_options, True)
+        reader._table = reader._db.open_table(TABLE)
+        reader._vector_index = None
+        return reader
+
+    @property
+    def generation(self) -> int:
+        """Changes with every commit this handle knows of: its own writes, or for
+        a reader the table's version (anyone's commit). Caches key on it."""
+        return int(self._table.version) if self.read_only else self._writes
+
+    def _writing(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a reader of the index never writes")
+        self._writes += 1
 
     def _commit(self, action: Callable[[], object]) -> None:
         """A write, retried while other writers commit first; if they still do
@@ -579,6 +611,7 @@ class ChunkStore:
         Another process writing the same library at the same time is retried; if
         it still conflicts, this maintenance is left to the next write (the data
         is committed already)."""
+        self._writing()
         try:
             _retry_conflicts(self._maintain)
         except Exception as exc:

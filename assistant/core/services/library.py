@@ -87,13 +87,24 @@ class Library:
             settings, components.load_embedder(settings, indexed), directory=directory
         )
 
-    def with_settings(self, settings: Settings) -> Library:
-        """Another handle on the same index and embedder with its own settings:
-        what a second thread searches with, so neither writes the other's
-        settings (the index itself is safe to read while another thread writes)."""
+    def reader(self, settings: Settings) -> Library:
+        """The library as another thread searches it: its own handle on the index
+        (``ChunkStore.reader``: own connection and caches, never writes), its own
+        retriever and settings; the embedder and re-ranker are shared (their
+        models are locked per call). The chat thread gets one from the library
+        thread, which keeps writing through its own."""
+        store = self.store.reader()
         reader = copy.copy(self)
         reader.settings = settings
+        reader.store = store
+        reader.retriever = Retriever(store, self.embedder, self.retriever.reranker)
         return reader
+
+    def with_settings(self, settings: Settings) -> Library:
+        """The same handle with other settings (for the thread that owns it)."""
+        changed = copy.copy(self)
+        changed.settings = settings
+        return changed
 
     def ingest(
         self,

@@ -59,7 +59,7 @@ class ChatWorker(QObject):
         self._settings = settings
         self._generator: Generator | None = None
         self._library: Library | None = None
-        """A reader of the library thread's Library (``Library.with_settings``)."""
+        """A reader of the library thread's Library (``Library.reader``), owned here."""
         self._reading = ReadingSpeed()
         """The chat model's reading speed, measured by its answers."""
 

@@ -1,8 +1,8 @@
 """Owns the Library (embedder + index) on its own thread: load, ingest, remove.
 
 The chat thread never gets this thread's ``Library``: ``sig_ready`` carries a
-reader (``Library.with_settings``) that shares the index and embedder but has
-settings of its own."""
+reader (``Library.reader``) with its own handle on the index, its own caches and
+settings; only the embedder's model is shared (locked per call)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ class LibraryWorker(QObject):
         except Exception as exc:  # shown to the user, never swallowed
             self.sig_failed.emit(readable_error(exc))
             return
-        self.sig_ready.emit(self._library.with_settings(self._settings))
+        self.sig_ready.emit(self._library.reader(self._settings))
         self.refresh()
         self._start_watching()
         freeze_heap()  # the library and its encoders are loaded
