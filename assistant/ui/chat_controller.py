@@ -108,10 +108,11 @@ class ChatController(QObject):
         at start and kept up to date here (no file is read again after an answer)."""
         self._search = ""
         self.conversation = ConversationRecord()
+        self.messages.show(self.conversation)  # the list on screen is a view of it
         self._ids = itertools.count(1)
         self._asking: AskRequest | None = None
         """The request whose answer streams into the messages on screen."""
-        self._in_flight: dict[int, tuple[ConversationRecord, list[Message]]] = {}
+        self._in_flight: dict[int, ConversationRecord] = {}
         """Per unanswered request: its conversation and its messages so far (with
         the question), so the answer is filed there even after a switch."""
         self._comparing: CompareRequest | None = None
@@ -217,10 +218,7 @@ class ChatController(QObject):
             within=self.within,
         )
         self._asking = request
-        self._in_flight[request.id] = (
-            self.conversation,
-            [*self.messages.messages(), Message("user", question)],
-        )
+        self._in_flight[request.id] = self.conversation
         self.messages.append(Message("user", question))
         self.messages.append(Message("assistant", ""))
         self.sig_passages_gone.emit()
@@ -239,8 +237,7 @@ class ChatController(QObject):
             self.sig_status.emit("Only the last answer can be redone.", 4000)
             return
         question = messages[last - 1].text
-        self.messages.set_messages(messages[:-2])
-        self.conversation.messages = messages[:-2]
+        self.messages.truncate(last - 1)
         self.conversation.turns = self.conversation.turns[:-1]
         self.ask(question)
 
@@ -294,12 +291,11 @@ class ChatController(QObject):
     def _on_answer(self, result: AskResult) -> None:
         """File the answer under the conversation that asked (saved even if another
         one is on screen now); dropped if that conversation was deleted."""
-        filed = self._in_flight.pop(result.request.id, None)
-        if filed is None:
+        record = self._in_flight.pop(result.request.id, None)
+        if record is None:
             return
-        record, messages = filed
         message = Message.from_answer(result.answer)
-        record.messages = [*messages, message]
+        record.messages[-1] = message  # the streamed placeholder (shown below)
         record.turns = list(result.history)
         self._save(record)
         if not self._is_current(result.request.id):
@@ -319,7 +315,10 @@ class ChatController(QObject):
         self.sig_answer_shown.emit(result.answer)
 
     def _on_ask_failed(self, request_id: int, message: str) -> None:
-        self._in_flight.pop(request_id, None)
+        record = self._in_flight.pop(request_id, None)
+        if record is not None and not self.messages.shows(record):
+            del record.messages[-2:]  # not on screen: the question was never seen
+
         if not self._is_current(request_id):
             self._model_free()
             return
@@ -437,7 +436,7 @@ class ChatController(QObject):
         self.sig_status.emit("", 0)
         self.pane.set_busy(False)
         self.conversation = record
-        self.messages.set_messages(record.messages)
+        self.messages.show(record)
         self.sig_passages_gone.emit()
         last = next(
             (m for m in reversed(record.messages) if m.role == "assistant"), None
@@ -473,7 +472,7 @@ class ChatController(QObject):
         )
         if answer == QMessageBox.StandardButton.Yes:
             deleted = self.conversation.id
-            for request_id, (record, _) in list(self._in_flight.items()):
+            for request_id, record in list(self._in_flight.items()):
                 if record.id == deleted:  # its answer must not bring it back
                     del self._in_flight[request_id]
             self.store.delete(deleted)

@@ -1,4 +1,6 @@
-"""Messages of the current conversation, with the answer being streamed last."""
+"""The conversation on screen, as a list model: a view of one
+``ConversationRecord``'s messages (the record is the only copy; an answer being
+streamed is its last message)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
-from assistant.core.answer.conversations import Message
+from assistant.core.answer.conversations import ConversationRecord, Message
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -21,7 +23,11 @@ class ChatMessagesModel(QAbstractListModel):
 
     def __init__(self) -> None:
         super().__init__()
-        self._messages: list[Message] = []
+        self._record = ConversationRecord()
+
+    @property
+    def _messages(self) -> list[Message]:
+        return self._record.messages
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._messages)
@@ -41,10 +47,22 @@ class ChatMessagesModel(QAbstractListModel):
     def messages(self) -> list[Message]:
         return list(self._messages)
 
-    def set_messages(self, messages: list[Message]) -> None:
+    def show(self, record: ConversationRecord) -> None:
+        """Show ``record``; every change below is a change of it."""
         self.beginResetModel()
-        self._messages = list(messages)
+        self._record = record
         self.endResetModel()
+
+    def shows(self, record: ConversationRecord) -> bool:
+        return self._record is record
+
+    def truncate(self, count: int) -> None:
+        """Keep the first ``count`` messages."""
+        if count >= len(self._messages):
+            return
+        self.beginRemoveRows(QModelIndex(), count, len(self._messages) - 1)
+        del self._messages[count:]
+        self.endRemoveRows()
 
     def append(self, message: Message) -> None:
         self.beginInsertRows(QModelIndex(), len(self._messages), len(self._messages))
