@@ -67,7 +67,7 @@ def main() -> None:
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     use_query = np.abs(queries[:, :USE_DIMS]).sum(axis=1) > 0
     vectors = (
-        library.store._table.to_arrow().column("vector").to_numpy(zero_copy_only=False)
+        library.store.table.to_arrow().column("vector").to_numpy(zero_copy_only=False)
     )
     real = np.stack(vectors).astype(np.float32)
     rows: list[dict[str, object]] = []

@@ -181,7 +181,7 @@ def main() -> int:
         texts = [
             str(row["text"])
             for row in libraries["local"]
-            .store._scan(["text"])
+            .store.scan(["text"])
             .slice(0, 10_000)
             .to_pylist()
         ]

@@ -65,7 +65,7 @@ def main() -> None:
     ingest_s = time.perf_counter() - started
     assert report.ok, report.failed
 
-    texts = library.store._scan(["title", "heading", "text"]).to_pylist()
+    texts = library.store.scan(["title", "heading", "text"]).to_pylist()
     from assistant.core.ingest.chunking import row_embed_text
 
     embed_texts = [row_embed_text(r) for r in texts]
@@ -80,7 +80,7 @@ def main() -> None:
     generator = load_generator(
         settings.model_copy(update={"chat_model": args.chat_model})
     )
-    llm = generator._llm
+    llm = generator.llama
     rows = []
     for question, keywords in QUESTIONS[: args.questions]:
         sources = library.search(question)

@@ -69,7 +69,7 @@ def main() -> None:
         report = run_ingest(files, library.store, embedder, IngestOptions(**options))
         seconds = time.perf_counter() - started
         if not texts:
-            chunks = library.store._scan(["title", "heading", "text"]).to_pylist()
+            chunks = library.store.scan(["title", "heading", "text"]).to_pylist()
             texts = [row_embed_text(r) for r in chunks]
         hits = {1: 0, 5: 0}
         for q in questions:

@@ -139,10 +139,10 @@ def main() -> None:
 
     report = library.ingest(sorted(args.corpus.glob("*.pdf")), progress=on_progress)
     app_s = time.perf_counter() - started
-    rows = library.store._scan(["title", "heading", "text"]).to_pylist()
+    rows = library.store.scan(["title", "heading", "text"]).to_pylist()
     texts = [row_embed_text(r) for r in rows]
     truncated = sum(c > embedder.max_tokens for c in embedder.count_tokens(texts))
-    sentences = library.store._scan(["text"], rows=SENTENCE_ROWS).column("text")
+    sentences = library.store.scan(["text"], rows=SENTENCE_ROWS).column("text")
     started = time.perf_counter()
     embedder.embed(texts)
     chunks_bare_s = time.perf_counter() - started

@@ -156,8 +156,8 @@ def _measure(
                 else int(cap_name)
             )
             if store.ann_max_partitions != cap:  # the same rows by another rule
-                if store._has_vector_index():
-                    store._table.drop_index(store.ann_index_name)
+                if store.has_vector_index():
+                    store.table.drop_index(store.ann_index_name)
                 store.ann_max_partitions = cap
                 store.generation += 1
             started = time.perf_counter()
@@ -209,7 +209,7 @@ def _searches(
                 "chunks": size,
                 "mode": mode + ("+sent" if with_sentences else ""),
                 "rows": store.count_chunks() + store.count_sentences(),
-                "ann_index": store._has_vector_index(),
+                "ann_index": store.has_vector_index(),
                 "p50_ms": round(statistics.median(times), 1),
                 "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
                 "ann_cap": cap,

@@ -126,7 +126,7 @@ class Lists:
 
     def __init__(self, library: Library) -> None:
         self.library = library
-        table = library.store._table
+        table = library.store.table
         rows = table.search().select(HIT_COLUMNS).limit(None).to_list()
         self.rows = {r["chunk_id"]: r for r in rows}
         self.relevant: set[str] = set()
@@ -157,7 +157,7 @@ class Lists:
         else:
             try:
                 hits = (
-                    self.library.store._table.search(
+                    self.library.store.table.search(
                         to_search_text(text), query_type="fts", fts_columns=column
                     )
                     .select(["chunk_id", "_score"])
@@ -434,7 +434,7 @@ def main() -> None:
     # field-aware: headings as their own full-text field (an extra ranked list)
     from lancedb.index import FTS
 
-    lists.library.store._table.create_index(
+    lists.library.store.table.create_index(
         "heading",
         config=FTS(language="English", stem=True, ascii_folding=True),
         replace=True,

@@ -4,6 +4,7 @@ checks with lint-imports (a module left out would escape the check)."""
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -45,3 +46,51 @@ def test_stages_are_the_pipeline_a_newcomer_reads() -> None:
     )
     for stage in stages:  # each says what it holds
         assert (CORE / stage / "__init__.py").read_text().startswith('"""')
+
+
+THIRD_PARTY_PRIVATES = {
+    # the pinned checks of other libraries' internals (test_library_internals.py)
+    "tests/test_library_internals.py": {"_model", "_tokenizer"},
+    "bench/llamaindex_ingest.py": {"_model"},  # LlamaIndex's embedding model
+}
+
+
+def _private_names(tree: ast.AST) -> set[str]:
+    """Names a module defines privately: functions, classes, attributes, globals."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+def test_tests_and_benchmarks_use_no_private_names_of_the_product() -> None:
+    """They go through what the product offers (a public method, a property),
+    so a rename inside a module never breaks them silently."""
+    product: set[str] = set()
+    for path in (ROOT / "assistant").rglob("*.py"):
+        product |= _private_names(ast.parse(path.read_text()))
+    used = []
+    for folder in ("tests", "bench"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text())
+            name = str(path.relative_to(ROOT))
+            own = _private_names(tree) | THIRD_PARTY_PRIVATES.get(name, set())
+            for node in ast.walk(tree):
+                found = []
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                    found = [node.attr]
+                elif isinstance(node, ast.ImportFrom) and (
+                    node.module or ""
+                ).startswith("assistant"):
+                    found = [alias.name for alias in node.names]
+                used += [
+                    f"{name}:{node.lineno} {n}"
+                    for n in found
+                    if n in product and n not in own
+                ]
+    assert not used, used

@@ -31,7 +31,7 @@ def _check_consistent(index: Path, folder: Path) -> int:
     embedder = FakeEmbedder()
     library = Library(SETTINGS, embedder, directory=index)
     documents = library.documents()
-    rows = library.store._scan(["doc_id", "content_hash", "ordinal"]).to_pylist()
+    rows = library.store.scan(["doc_id", "content_hash", "ordinal"]).to_pylist()
     assert {r["doc_id"] for r in rows} == {d.doc_id for d in documents}
     for doc in documents:
         mine = [r for r in rows if r["doc_id"] == doc.doc_id]

@@ -154,8 +154,8 @@ def test_masking_with_the_real_chat_template() -> None:
         pairs = zip(example.input_ids, example.labels, strict=True)
         prompt_ids = [i for i, lab in pairs if lab < 0]
         answer_ids = [lab for lab in example.labels if lab >= 0]
-        prompt = tokenizer._llm.detokenize(prompt_ids, special=True).decode()
-        answer = tokenizer._llm.detokenize(answer_ids, special=True).decode()
+        prompt = tokenizer.decode(prompt_ids)
+        answer = tokenizer.decode(answer_ids)
     finally:
         tokenizer.close()
     assert prompt.endswith("Who runs Quindle?<|im_end|>\n<|im_start|>assistant\n")

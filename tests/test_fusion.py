@@ -1,10 +1,10 @@
-"""How ranked lists are fused (retrieval._shares): by normalised score, or by rank."""
+"""How ranked lists are fused (retrieval.shares_of): by normalised score, or by rank."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.core.retrieve.retrieval import RetrievalConfig, _shares
+from assistant.core.retrieve.retrieval import RetrievalConfig, shares_of
 
 SCORES = RetrievalConfig()
 RANKS = RetrievalConfig(fusion="rrf")
@@ -14,7 +14,7 @@ def fused(lists: list[dict[str, float]], config: RetrievalConfig) -> dict[str, f
     total: dict[str, float] = {}
     for ranked in lists:
         ids = sorted(ranked, key=ranked.__getitem__, reverse=True)
-        shares = _shares([ranked[c] for c in ids], config)
+        shares = shares_of([ranked[c] for c in ids], config)
         for chunk, share in zip(ids, shares, strict=True):
             total[chunk] = total.get(chunk, 0.0) + share
     return total
@@ -34,17 +34,17 @@ def test_a_clear_lead_in_one_list_outweighs_a_near_tie_in_another() -> None:
 def test_a_list_whose_scores_barely_differ_adds_little() -> None:
     """Near-identical passages: a flat list's best is not worth a full share, so an
     exact match that leads another list by far decides."""
-    assert _shares([0.9, 0.6, 0.3], SCORES) == pytest.approx([1.0, 0.5, 0.0])
-    assert _shares([0.50, 0.49], SCORES) == pytest.approx([0.1, 0.0])
+    assert shares_of([0.9, 0.6, 0.3], SCORES) == pytest.approx([1.0, 0.5, 0.0])
+    assert shares_of([0.50, 0.49], SCORES) == pytest.approx([0.1, 0.0])
     flat = {f"valve {n}": 0.80 - n / 1000 for n in range(30)}
     words = {"valve 123": 9.0} | {f"valve {n}": 2.0 for n in range(30)}
     total = fused([flat, flat, words], SCORES)
     assert max(total, key=total.__getitem__) == "valve 123"
-    assert _shares([3.2], SCORES, lone=1.0) == [1.0]  # the one passage with the words
-    assert _shares([0.48], SCORES) == [0.0]  # a vector list cut short
-    assert _shares([0.0, 0.0], SCORES) == [1.0, 1.0]
-    assert _shares([], SCORES) == []
+    assert shares_of([3.2], SCORES, lone=1.0) == [1.0]  # the one passage with the words
+    assert shares_of([0.48], SCORES) == [0.0]  # a vector list cut short
+    assert shares_of([0.0, 0.0], SCORES) == [1.0, 1.0]
+    assert shares_of([], SCORES) == []
 
 
 def test_reciprocal_rank_sees_only_places() -> None:
-    assert _shares([0.9, 0.1], RANKS) == pytest.approx([1 / 61, 1 / 62])
+    assert shares_of([0.9, 0.1], RANKS) == pytest.approx([1 / 61, 1 / 62])

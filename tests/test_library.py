@@ -28,7 +28,7 @@ def _write(folder: Path, name: str, text: str) -> Path:
 
 
 def _all_texts(library: Library) -> list[str]:
-    return library.store._scan(["text"]).column("text").to_pylist()
+    return library.store.scan(["text"]).column("text").to_pylist()
 
 
 def test_ingest_lists_documents_and_finds_passages(
@@ -187,7 +187,7 @@ def test_searches_read_few_rows_and_skip_chunks_removed_meanwhile(
 
     gone = next(
         r["chunk_id"]
-        for r in store._scan(["chunk_id", "path"]).to_pylist()
+        for r in store.scan(["chunk_id", "path"]).to_pylist()
         if r["path"] == before[0].path
     )
     monkeypatch.setattr(store, "chunks_by_id", losing_the_first)
@@ -326,7 +326,7 @@ def test_a_library_from_before_sentence_vectors_opens_and_searches(
     legacy_fields = [
         f for f in chunk_schema(embedder.dim) if f.name not in ("parent", "boxes")
     ]
-    rows = old.store._scan([f.name for f in legacy_fields])
+    rows = old.store.scan([f.name for f in legacy_fields])
     legacy = tmp_path / "legacy"
     schema = pa.schema(legacy_fields)
     lancedb.connect(str(legacy)).create_table(TABLE, rows.select(schema.names))
@@ -385,7 +385,7 @@ def test_chunk_vectors_from_their_sentences_encode_each_text_once(
     assert report.ok and report.sentences_embedded == 40 == store.count_sentences()
     texts = list(embedder.embedded_texts)
     assert len(texts) == len(set(texts))  # overlap sentences too: once
-    rows = store._scan(["text", "parent", "vector"]).to_pylist()
+    rows = store.scan(["text", "parent", "vector"]).to_pylist()
     chunks = [r for r in rows if not r["parent"]]
     assert len(chunks) > 1 and not {c["text"] for c in chunks} & set(texts)
     valve = next(c for c in chunks if "blue valve" in c["text"])

@@ -46,8 +46,8 @@ def test_blank_and_noise_pages_give_no_text():
 
 
 def test_full_width_punctuation_in_english_lines_becomes_ascii():
-    assert ocr._normalized("c(1,2，3)，nrow = 2）") == "c(1,2,3),nrow = 2)"
-    assert ocr._normalized("默认值是 3，不是 4。") == "默认值是 3，不是 4。"
+    assert ocr.normalized("c(1,2，3)，nrow = 2）") == "c(1,2,3),nrow = 2)"
+    assert ocr.normalized("默认值是 3，不是 4。") == "默认值是 3，不是 4。"
 
 
 @pytest.mark.slow

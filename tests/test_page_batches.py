@@ -46,7 +46,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _rows(library: Library) -> list[dict[str, object]]:
-    return library.store._scan(["chunk_id", "ordinal", "content_hash"]).to_pylist()
+    return library.store.scan(["chunk_id", "ordinal", "content_hash"]).to_pylist()
 
 
 def _slow_pages(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
@@ -125,7 +125,7 @@ def test_all_pages_are_found_by_their_words_before_their_vectors_are_done(
     assert isinstance(doc, DocumentInfo)
     assert not doc.complete and doc.pages_by_words == PAGES
     assert doc.pages_indexed < PAGES
-    rows = library.store._scan(["chunk_id", "page"]).to_pylist()
+    rows = library.store.scan(["chunk_id", "page"]).to_pylist()
     last_page = {r["chunk_id"] for r in rows if r["page"] == PAGES}
     assert last_page and not last_page & seen["vector_ids"]  # type: ignore[operator]
     [doc] = library.documents()
@@ -203,10 +203,10 @@ def test_the_ann_index_waits_for_the_vectors_of_a_stopped_document(
 
     library.ingest([pdf], progress=progress, cancel=cancel)
     store = library.store
-    assert store.count_rows_without_vectors() and store._table.count_rows() >= 50
-    assert not store._has_index("vector")
+    assert store.count_rows_without_vectors() and store.table.count_rows() >= 50
+    assert not store.has_index("vector")
     assert library.ingest([pdf]).ok
-    assert store.count_rows_without_vectors() == 0 and store._has_index("vector")
+    assert store.count_rows_without_vectors() == 0 and store.has_index("vector")
 
 
 def test_a_changed_long_document_replaces_its_old_version(

@@ -239,11 +239,11 @@ def test_pdf_layout_read_by_pdfium_is_pypdf_s(tmp_path: Path, labelled: bool) ->
     to list the pages of a 2,415-page manual); they must be what pypdf read."""
     from pypdf import PdfReader
 
-    from assistant.core.ingest.pdf import _pdfium_layout, _pypdf_layout, open_pdf
+    from assistant.core.ingest.pdf import open_pdf, pdfium_layout, pypdf_layout
 
     path = _outlined_pdf(tmp_path / "guide.pdf", labelled)
-    mine = _pdfium_layout(path)
-    assert mine == _pypdf_layout(PdfReader(str(path)))
+    mine = pdfium_layout(path)
+    assert mine == pypdf_layout(PdfReader(str(path)))
     assert mine is not None and mine.title == "Field Guide"
     assert mine.labels == (["i", "ii", "1", "2"] if labelled else ["1", "2", "3", "4"])
     assert {i: [(h.level, h.title) for h in hs] for i, hs in mine.outline.items()} == {

@@ -159,7 +159,7 @@ def test_only_english_sentences_get_vectors_of_their_own(tmp_path: Path) -> None
     )
     library = Library(Settings(chunk_tokens=300), routed, directory=tmp_path / "ix")
     assert library.ingest([docs]).ok
-    rows = library.store._scan(["path", "text"], rows=SENTENCE_ROWS).to_pylist()
+    rows = library.store.scan(["path", "text"], rows=SENTENCE_ROWS).to_pylist()
     by_file: dict[str, list[str]] = {}
     for row in rows:
         by_file.setdefault(Path(row["path"]).name, []).append(row["text"])

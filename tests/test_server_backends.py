@@ -269,7 +269,7 @@ def test_embeddings_from_a_server_build_an_index_that_records_them(
         assert library.store.meta.embedder == library.embedder.name
         # the stored vectors are the server's (a 135M chat model, mean-pooled, is
         # no semantic embedder: ranking is not what this checks)
-        rows = library.store._scan(["text", "vector"]).to_pylist()
+        rows = library.store.scan(["text", "vector"]).to_pylist()
         stored = np.asarray([r["vector"] for r in rows])
         again = library.embedder.embed([r["text"] for r in rows])
         similarity = again @ stored.T  # (a batch differs from one text a little)

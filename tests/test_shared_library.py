@@ -92,7 +92,7 @@ def test_the_approximate_index_is_built_and_used_there(uri: str, docs: Path) -> 
     library = Library(settings, FakeEmbedder(), directory=uri)
     library.ingest([docs])
     assert library.store.count_chunks() + library.store.count_sentences() >= 1000
-    assert library.store._has_index("vector")
+    assert library.store.has_index("vector")
     assert "Valve 123 " in library.search("Valve 123 opens")[0].text
 
 

@@ -50,7 +50,7 @@ def test_large_tables_get_an_ann_index_and_still_find_exact_neighbours(
         store.replace_document(f"doc{doc}", rows)
         all_rows.extend(rows)
     store.maintain()
-    kinds = {index.index_type for index in store._table.list_indices()}
+    kinds = {index.index_type for index in store.table.list_indices()}
     assert "FTS" in kinds and any("Ivf" in k or "IVF" in k for k in kinds)
     target = all_rows[777]
     assert (
@@ -72,17 +72,17 @@ def test_an_ann_index_of_an_earlier_rule_is_built_again_by_the_current_one(
     store = ChunkStore(tmp_path / "idx", "fake", 32, ann_min_rows=1000)
     rows = [r for doc in range(12) for r in _rows(f"doc{doc}", 100, 32, rng)]
     store.replace_documents([f"doc{doc}" for doc in range(12)], rows)
-    store._table.create_index(  # as maintenance built it before
+    store.table.create_index(  # as maintenance built it before
         metric="cosine",
         vector_column_name="vector",
         index_type="IVF_HNSW_SQ",
         num_partitions=int(len(rows) ** 0.5),
         sample_rate=64,
     )
-    assert [i.name for i in store._table.list_indices()] == ["vector_idx"]
+    assert [i.name for i in store.table.list_indices()] == ["vector_idx"]
     store.maintain()
     vector_indexes = [
-        i.name for i in store._table.list_indices() if "vector" in i.columns
+        i.name for i in store.table.list_indices() if "vector" in i.columns
     ]
     assert vector_indexes == [ANN_INDEX_NAME]
     target = rows[321]
@@ -109,12 +109,12 @@ def test_a_store_with_another_partition_cap_builds_the_index_again(
     )
     uncapped.replace_documents([f"doc{doc}" for doc in range(12)], rows)
     uncapped.maintain()
-    assert uncapped._indexes_on("vector") == ["vector_p2048"]
+    assert uncapped.indexes_on("vector") == ["vector_p2048"]
     capped = ChunkStore(
         tmp_path / "idx", "fake", 32, ann_min_rows=1000, ann_max_partitions=12
     )
     capped.maintain()
-    assert capped._indexes_on("vector") == ["vector_p2048c12"]
+    assert capped.indexes_on("vector") == ["vector_p2048c12"]
     target = rows[555]
     hits = capped.vector_search(np.asarray(target["vector"]), 3)
     assert hits[0]["chunk_id"] == target["chunk_id"]
@@ -124,7 +124,7 @@ def test_small_tables_stay_flat(tmp_path: Path) -> None:
     store = ChunkStore(tmp_path / "idx", "fake", 8, ann_min_rows=1000)
     store.replace_document("a", _rows("a", 10, 8, np.random.default_rng(1)))
     store.maintain()
-    kinds = {index.index_type for index in store._table.list_indices()}
+    kinds = {index.index_type for index in store.table.list_indices()}
     assert "FTS" in kinds and not any("Ivf" in k or "IVF" in k for k in kinds)
 
 

@@ -80,7 +80,7 @@ class LibraryController(QObject):
         queued behind it (a finished job's token is cancelled harmlessly)."""
         self.watched: list[tuple[str, str]] = []
         """The watched folders and any problem with each (from the worker)."""
-        self._folders_dialog: FoldersDialog | None = None
+        self.folders_dialog: FoldersDialog | None = None
         self._queued: dict[int, IngestJob] = {}
         """Ingest jobs whose files the worker has not listed yet (by id)."""
         self._running = 0
@@ -202,20 +202,25 @@ class LibraryController(QObject):
     # ---- watched folders ----------------------------------------------------------
     def manage_folders(self) -> None:
         """File › Watched folders…: the list, and Stop watching."""
-        if self._folders_dialog is None:
-            self._folders_dialog = FoldersDialog(self._parent)
-            self._folders_dialog.sig_unwatch.connect(self.sig_unwatch.emit)
-            self._folders_dialog.sig_add.connect(self.pane.choose_folder)
-        self._folders_dialog.show_folders(self.watched)
-        self._folders_dialog.show()
-        self._folders_dialog.raise_()
+        if self.folders_dialog is None:
+            self.folders_dialog = FoldersDialog(self._parent)
+            self.folders_dialog.sig_unwatch.connect(self.sig_unwatch.emit)
+            self.folders_dialog.sig_add.connect(self.pane.choose_folder)
+        self.folders_dialog.show_folders(self.watched)
+        self.folders_dialog.show()
+        self.folders_dialog.raise_()
 
     def _on_watched(self, folders: list[tuple[str, str]]) -> None:
         self.watched = list(folders)
-        if self._folders_dialog is not None:
-            self._folders_dialog.show_folders(self.watched)
+        if self.folders_dialog is not None:
+            self.folders_dialog.show_folders(self.watched)
 
     # ---- the passage viewer ------------------------------------------------------
+    @property
+    def indexing(self) -> bool:
+        """Indexing jobs are running (or queued) on the library thread."""
+        return self._running > 0
+
     def show_source(self, source: Source) -> None:
         """A PDF's or an image's passage on its rendered page; other files re-read
         on the worker."""

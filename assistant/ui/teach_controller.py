@@ -66,7 +66,7 @@ class TeachController(QObject):
         return [r.name for r in self.store.records() if r.base_model == model]
 
     def on_settings_changed(self) -> None:
-        self._announce()
+        self.announce()
 
     def adapter_path(self, name: str) -> Path:
         return self.store.adapter_file(name)
@@ -136,7 +136,7 @@ class TeachController(QObject):
         # connection, so its list is current by the time sig_trained is out.
         if self.window is not None:
             self.window.on_finished(record)
-        self._announce()
+        self.announce()
         self.sig_trained.emit(record)
 
     def delete_adapter(self, name: str) -> None:
@@ -144,9 +144,9 @@ class TeachController(QObject):
         self.store.delete(name)
         if self.window is not None:
             self.window.refresh_adapters()
-        self._announce()
+        self.announce()
 
-    def _announce(self) -> None:
+    def announce(self) -> None:
         self.sig_adapters_changed.emit(self.names())
 
     def shutdown(self, wait_ms: int) -> list[str]:

@@ -28,16 +28,16 @@ def test_a_passage_is_laid_out_once_until_its_text_width_or_font_changes(
     delegate = pane.view.itemDelegate()
     assert isinstance(delegate, SourceDelegate)
     first = model.index(0)
-    laid_out = delegate._document(first, 300)
+    laid_out = delegate.document(first, 300)
     pane.view.viewport().repaint()  # paints and sizes reuse it
-    assert delegate._document(first, 300) is laid_out
+    assert delegate.document(first, 300) is laid_out
     assert "cited" in laid_out.toPlainText()
-    assert delegate._document(first, 200) is not laid_out  # narrower: wrapped anew
+    assert delegate.document(first, 200) is not laid_out  # narrower: wrapped anew
     model.set_sources([_source(1), _source(2)], [], "pump valve")
-    assert "cited" not in delegate._document(first, 300).toPlainText()
+    assert "cited" not in delegate.document(first, 300).toPlainText()
     font = QApplication.font()
     try:
         QApplication.setFont(QFont(font.family(), font.pointSize() + 4))
-        assert delegate._document(first, 300) is not laid_out  # larger text
+        assert delegate.document(first, 300) is not laid_out  # larger text
     finally:
         QApplication.setFont(font)

@@ -59,7 +59,7 @@ def test_modes_reach_the_worker_and_show_in_the_transcript(
 
     path = _make_adapter(window.teach.store, "facts")
     _make_adapter(window.teach.store, "for another model", base_model="other.gguf")
-    window.teach._announce()
+    window.teach.announce()
     assert window.chat_pane.current_adapter() == "facts"
     assert window.chat_pane.adapter_box.count() == 1  # only this model's adapters
     assert window.chat_pane.adapter_box.isEnabled()
@@ -89,7 +89,7 @@ def test_compare_answers_in_four_modes_side_by_side(
     with qtbot.waitSignal(window.library.worker.sig_ingest_finished, timeout=20000):
         window.add_paths([str(notes)])
     _make_adapter(window.teach.store, "facts")
-    window.teach._announce()
+    window.teach.announce()
     fake_generator.queue(
         "I do not know.", "Zorblat Fenn [1].", "Zorblat.", "Zorblat [1]."
     )
@@ -220,7 +220,7 @@ def test_deleting_an_adapter_goes_through_the_controller(
     from PySide6.QtWidgets import QMessageBox
 
     _make_adapter(window.teach.store, "facts")
-    window.teach._announce()
+    window.teach.announce()
     teach = window.teach.open()
     teach.refresh_adapters()
     assert "facts" in teach.adapters.names()

@@ -415,7 +415,7 @@ def test_a_settings_change_mid_ingest_reaches_both_workers(
     chunks = {Path(r.path).name: r.chunks for r in window.library.documents.rows()}
     assert chunks["late.md"] > chunks["n0.md"] > 1
     # and neither thread writes the other's Library object
-    assert window.chat.worker._library is not window.library.worker._library
+    assert window.chat.worker.library is not window.library.worker.library
 
 
 def test_threads_stop_on_close(qtbot: QtBot, window: MainWindow) -> None:
@@ -548,7 +548,7 @@ def test_reindex_library_rebuilds_beside_the_old_index_and_reloads(
     with qtbot.waitSignal(win.library.worker.sig_ready, timeout=20000):
         win.library.rebuild()
     qtbot.waitUntil(lambda: "1 document" in win.count_label.text())
-    assert win.chat.worker._library.embedder.dim == 48  # the new index is in use
+    assert win.chat.worker.library.embedder.dim == 48  # the new index is in use
     assert not (tmp_path / "index.rebuild").exists()
 
 
@@ -686,7 +686,7 @@ def test_small_desktop_manners(
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe filter is changed in May.")
     _add_and_wait(qtbot, window, [str(notes)])
-    window.library.show_source(window.library.worker._library.search("filter", 1)[0])
+    window.library.show_source(window.library.worker.library.search("filter", 1)[0])
     qtbot.waitUntil(lambda: window.viewer.shows(str(notes)))
     answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: next(answers))
@@ -759,7 +759,7 @@ def test_changing_the_embedder_offers_a_reindex_that_switches_to_it(
     assert asked == ["Embedding model changed"]
     qtbot.waitUntil(lambda: "1 document" in window.count_label.text())
     # the chat thread gets the new library through its own queue
-    qtbot.waitUntil(lambda: window.chat.worker._library.embedder.dim == 48)
+    qtbot.waitUntil(lambda: window.chat.worker.library.embedder.dim == 48)
 
 
 def test_copy_and_regenerate_the_last_answer(
@@ -811,7 +811,7 @@ def test_the_pdf_page_zooms_and_the_zoom_is_remembered(
 
     pdf = make_pdf(tmp_path / "pump.pdf", ["The pump runs at 300 rpm. " + FILLER])
     _add_and_wait(qtbot, window, [str(pdf)])
-    window.library.show_source(window.library.worker._library.search("pump", 1)[0])
+    window.library.show_source(window.library.worker.library.search("pump", 1)[0])
     fit = window.viewer.scale
     window.viewer.zoom_in_button.click()
     assert window.viewer.scale > fit * 1.2
@@ -928,7 +928,7 @@ def test_a_folder_added_in_the_window_is_kept_in_sync(
     # File › Watched folders…: listed, and Stop watching keeps the documents
     assert window.library.watched == [(str(folder.resolve()), "")]
     window.library.manage_folders()
-    dialog = window.library._folders_dialog
+    dialog = window.library.folders_dialog
     assert dialog is not None and dialog.list.count() == 1
     dialog.list.setCurrentRow(0)
     dialog.unwatch_button.click()
@@ -1149,7 +1149,7 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
     from assistant.core.ingest import pipeline as ingest_pipeline
     from assistant.ui.workers import library_worker
 
-    monkeypatch.setattr(ingest_pipeline._BatchWriter, "MAX_SECONDS", 0.2)
+    monkeypatch.setattr(ingest_pipeline.BatchWriter, "MAX_SECONDS", 0.2)
     monkeypatch.setattr(library_worker, "LIST_EVERY_S", 0.2)
     _slow_embedding(monkeypatch, 0.15)
     folder = tmp_path / "many"
@@ -1160,7 +1160,7 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
 
     def look() -> bool:
         ready = sum(1 for s in _states(window).values() if s == "ready")
-        if window.library._running and 0 < ready < 12:
+        if window.library.indexing and 0 < ready < 12:
             seen.append((ready, window.count_label.text()))
         return bool(seen)
 
@@ -1171,7 +1171,7 @@ def test_documents_are_listed_ready_as_they_are_committed_not_at_the_end(
     assert (
         "indexing" in _states(window).values() or "queued" in _states(window).values()
     )
-    qtbot.waitUntil(lambda: not window.library._running, timeout=60000)
+    qtbot.waitUntil(lambda: not window.library.indexing, timeout=60000)
     qtbot.waitUntil(lambda: "12 documents" in window.count_label.text())
     assert set(_states(window).values()) == {"ready"}
 
@@ -1251,7 +1251,7 @@ def test_the_viewer_follows_the_answer_and_a_zoomed_page_shows_the_passage(
     window.resize(1280, 800)
     viewer = window.viewer
     viewer.set_zoom(2.5)  # as remembered from an earlier session
-    source = window.library.worker._library.search("pump runs at night", 1)[0]
+    source = window.library.worker.library.search("pump runs at night", 1)[0]
     assert source.page == 2
     window.library.show_source(source)
     qtbot.waitUntil(lambda: bool(viewer.highlight_rects))
@@ -1352,7 +1352,7 @@ def test_a_passage_with_a_word_broken_across_lines_is_found_on_its_page(
         ["Ex-<br/>cel files hold the data; read them with the readxl package."],
     )
     _add_and_wait(qtbot, window, [str(pdf)])
-    source = window.library.worker._library.search("Excel files readxl", 1)[0]
+    source = window.library.worker.library.search("Excel files readxl", 1)[0]
     assert "Excel" in source.text
     window.library.show_source(source)
     qtbot.waitUntil(lambda: bool(window.viewer.highlight_rects))
@@ -1375,14 +1375,14 @@ def test_remove_during_indexing_says_it_waits_and_then_removes(
     for i in range(6):
         (folder / f"doc{i}.md").write_text(f"# Doc {i}\n\nFilter {i} is changed. " * 20)
     window.add_paths([str(folder)])
-    qtbot.waitUntil(lambda: bool(window.library._running))
+    qtbot.waitUntil(lambda: bool(window.library.indexing))
     window.library.remove(str(notes))
     assert _states(window)["notes.md"] == "removing"
     row = window.library.documents.row_for(str(notes))
     assert row is not None and "Stop" in row.summary()
     assert "will be removed once the indexing" in window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: "notes.md" not in _states(window), timeout=60000)
-    assert not window.library._running
+    assert not window.library.indexing
     assert set(_states(window).values()) == {"ready"} and len(_states(window)) == 6
 
 

@@ -272,6 +272,11 @@ class LlamaGenerator:
         llm.eval(ids[common:])
         return log_odds(last_logits(llm), *self._yes_no)
 
+    @property
+    def llama(self) -> Any:
+        """The ``llama_cpp.Llama`` itself, for benchmarks against bare llama.cpp."""
+        return self._llm
+
     def close(self) -> None:
         if self._judge is not None:
             self._judge.close()

@@ -375,12 +375,12 @@ class ChunkStore:
         names = [
             n for n in self._table.schema.names if n not in ("vector", "search_text")
         ]
-        return self._scan(names).to_pylist()
+        return self.scan(names).to_pylist()
 
     def documents(self) -> list[DocumentInfo]:
         if self.count_chunks() == 0:
             return []
-        table = self._scan([*DOC_COLUMNS, "page", "text_hash"])
+        table = self.scan([*DOC_COLUMNS, "page", "text_hash"])
         embedded = pc.is_valid(table["text_hash"])  # not a text-only row
         table = table.append_column(
             "embedded", pc.cast(embedded, pa.int32())
@@ -418,13 +418,13 @@ class ChunkStore:
         where = f"doc_id = '{_safe(doc_id)}' AND " + (
             "page IS NULL" if page is None else f"page = {int(page)}"
         )
-        rows = self._scan(["start", "end", "text", "boxes"], where=where).to_pylist()
+        rows = self.scan(["start", "end", "text", "boxes"], where=where).to_pylist()
         return sorted(rows, key=lambda row: (row["start"], row["end"]))
 
     def vectors_by_text_hash(self, doc_id: str) -> dict[str, np.ndarray]:
         """Vectors already stored for a document (chunks and sentences), to reuse
         for unchanged text."""
-        rows = self._scan(
+        rows = self.scan(
             ["text_hash", "vector"],
             where=f"doc_id = '{_safe(doc_id)}' AND text_hash IS NOT NULL",
             rows=None,
@@ -479,7 +479,7 @@ class ChunkStore:
     def committed_chunks(self, doc_id: str) -> dict[str, str]:
         """Chunk id -> text hash of a document's chunk rows (a partly indexed
         document continues after these)."""
-        rows = self._scan(
+        rows = self.scan(
             ["chunk_id", "text_hash"], where=f"doc_id = '{_safe(doc_id)}'"
         )
         return dict(
@@ -558,7 +558,7 @@ class ChunkStore:
             query = query.where(where, prefilter=True)
         if exact:
             query = query.bypass_vector_index()
-        elif self._has_vector_index():
+        elif self.has_vector_index():
             # refine 1: exact distances for the rows found (similarity floors
             # compare them); a larger factor cost 30-60 % more for recall@30 0.99
             query = query.nprobes(ANN_PROBES).refine_factor(1)
@@ -578,7 +578,7 @@ class ChunkStore:
         return list(query.to_list())
 
     def has_text_index(self) -> bool:
-        return self._has_index("search_text")
+        return self.has_index("search_text")
 
     def text_search(
         self,
@@ -641,11 +641,11 @@ class ChunkStore:
                 ),
                 replace=True,
             )
-        if not self._has_index("chunk_id"):
+        if not self.has_index("chunk_id"):
             from lancedb.index import BTree
 
             self._table.create_index("chunk_id", config=BTree(), replace=True)
-        ann = self._indexes_on("vector")
+        ann = self.indexes_on("vector")
         stale = [name for name in ann if name != self.ann_index_name]
         # its partitions are trained on real vectors: not while a stopped long
         # document's text rows (zero vectors) wait for theirs (searched exactly)
@@ -671,7 +671,7 @@ class ChunkStore:
         """The name of the ANN index this store builds (its partition rule)."""
         return ann_index_name(self.ann_max_partitions)
 
-    def _has_vector_index(self) -> bool:
+    def has_vector_index(self) -> bool:
         """Whether the ANN index exists, asked again after a write here or after
         a few seconds (another process may have built it)."""
         now = time.monotonic()
@@ -680,18 +680,24 @@ class ChunkStore:
             known = self._vector_index = (
                 self.generation,
                 now,
-                self._has_index("vector"),
+                self.has_index("vector"),
             )
         return known[2]
 
-    def _has_index(self, column: str) -> bool:
-        return bool(self._indexes_on(column))
+    def has_index(self, column: str) -> bool:
+        return bool(self.indexes_on(column))
 
-    def _indexes_on(self, column: str) -> list[str]:
+    @property
+    def table(self) -> Any:
+        """The LanceDB table itself, for benchmarks and tests that build, drop or
+        list its indexes directly; the app goes through the methods above."""
+        return self._table
+
+    def indexes_on(self, column: str) -> list[str]:
         """The names of the indexes on ``column``."""
         return [idx.name for idx in self._table.list_indices() if column in idx.columns]
 
-    def _scan(
+    def scan(
         self,
         columns: list[str],
         where: str | None = None,

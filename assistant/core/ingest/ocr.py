@@ -75,7 +75,7 @@ def recognize(image: np.ndarray) -> tuple[str, tuple[TextBox, ...]]:
     for points, text, score, *places in result or ():
         if RESTORE_SPACES and len(places) >= 2:
             text = restore_spaces(gray, str(text), places[0], places[1])
-        text = _normalized(" ".join(str(text).split()))
+        text = normalized(" ".join(str(text).split()))
         count = sum(ch.isalnum() for ch in text)
         if float(score) < MIN_LINE_SCORE or count < 1:
             continue
@@ -138,7 +138,7 @@ def _middle(row: list[tuple[float, float, float, float, str]]) -> float:
     return sum((line[0] + line[1]) / 2 for line in row) / len(row)
 
 
-def _normalized(line: str) -> str:
+def normalized(line: str) -> str:
     """The Chinese recogniser writes full-width punctuation (\uff0c \uff09) in
     English lines too; a line without CJK letters gets the ASCII forms."""
     if _WIDE.search(line) and not has_cjk(line):

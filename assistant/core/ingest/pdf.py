@@ -104,7 +104,7 @@ class _Layout:
     title: str
 
 
-def _pdfium_layout(path: Path) -> _Layout | None:
+def pdfium_layout(path: Path) -> _Layout | None:
     """The layout as pdfium reads it (milliseconds), or None when it can't."""
     with _PDFIUM_LOCK:
         try:
@@ -152,7 +152,7 @@ def _bookmark_page(document: Any, bookmark: Any) -> int | None:
     return index if index >= 0 else None
 
 
-def _pypdf_layout(reader: Any) -> _Layout:
+def pypdf_layout(reader: Any) -> _Layout:
     try:
         labels = list(reader.page_labels)
     except Exception:
@@ -306,7 +306,7 @@ def open_pdf(
                     "the PDF is encrypted (password-protected); "
                     "save an unprotected copy and add that instead",
                 )
-        layout = _pdfium_layout(path) or _pypdf_layout(reader)
+        layout = pdfium_layout(path) or pypdf_layout(reader)
     if not layout.page_count:
         raise IngestError(path, "the PDF has no pages")
     pages = _read_pages(path, reader, layout, engine, limits)

@@ -215,7 +215,7 @@ def run_ingest(
 
     producer = threading.Thread(target=produce, name="ingest-parse", daemon=True)
     producer.start()
-    writer = _BatchWriter(store, report, state)
+    writer = BatchWriter(store, report, state)
     deferred: list[_Part] = []
     """The page batches of a long document whose words are committed, vectors
     not yet: embedded once the document is read (or stops being read)."""
@@ -438,7 +438,7 @@ def _changed_since(path: Path, content_hash: str) -> bool:
         return True
 
 
-class _BatchWriter:
+class BatchWriter:
     """Commits finished documents together: one LanceDB commit per batch of small
     files instead of one per file (thousands of tiny commits are slow and leave
     thousands of fragments). Each commit is still all-or-nothing. A long

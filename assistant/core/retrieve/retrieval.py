@@ -181,7 +181,7 @@ class Retriever:
             self._fuse_vector_lists(views, own_views, candidates, config)
         for future in text_hits:
             rows = future.result()
-            shares = _shares([float(r["_score"]) for r in rows], config, lone=1.0)
+            shares = shares_of([float(r["_score"]) for r in rows], config, lone=1.0)
             for row, share in zip(rows, shares, strict=True):
                 cand = candidates.setdefault(
                     row["chunk_id"], _Candidate(row["chunk_id"], similarity=None)
@@ -275,7 +275,7 @@ class Retriever:
                 lists.append((view, config.vector_weight, merged))
         for view, weight, ranked in lists:
             floor = _floor(config, view)
-            shares = _shares([similarity for _, similarity in ranked], config)
+            shares = shares_of([similarity for _, similarity in ranked], config)
             for (chunk_id, similarity), share in zip(ranked, shares, strict=True):
                 cand = candidates.get(chunk_id)
                 if cand is None:
@@ -376,7 +376,7 @@ decides. Typical lists are wider (dev set: median 31 % of the best for chunk
 cosines, 51 % for BM25)."""
 
 
-def _shares(
+def shares_of(
     scores: Sequence[float], config: RetrievalConfig, lone: float = 0.0
 ) -> list[float]:
     """What each place of a ranked list (best first) adds to its chunk's fused

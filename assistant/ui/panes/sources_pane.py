@@ -91,7 +91,7 @@ class SourceDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._laid_out: OrderedDict[tuple[str, int, str], QTextDocument] = OrderedDict()
 
-    def _document(self, index: Index, width: int) -> QTextDocument:
+    def document(self, index: Index, width: int) -> QTextDocument:
         model = index.model()
         assert isinstance(model, SourcesModel)
         source = index.data(SourcesModel.SourceRole)
@@ -124,7 +124,7 @@ class SourceDelegate(QStyledItemDelegate):
         base.text = ""
         item = QStyle.ControlElement.CE_ItemViewItem
         style.drawControl(item, base, painter, option.widget)
-        document = self._document(index, option.rect.width())
+        document = self.document(index, option.rect.width())
         painter.save()
         painter.translate(option.rect.topLeft())
         document.drawContents(painter)
@@ -134,7 +134,7 @@ class SourceDelegate(QStyledItemDelegate):
         self, option: QStyleOptionViewItem, index: Index
     ) -> QSize:
         width = option.rect.width() or (option.widget.width() if option.widget else 300)
-        size = self._document(index, width).size()
+        size = self.document(index, width).size()
         return QSize(int(size.width()), int(size.height()) + 2)
 
 

@@ -74,6 +74,12 @@ class ChatWorker(QObject):
             self._generator = None
             self.load()
 
+    @property
+    def library(self) -> Library | None:
+        """The library this thread owns (None until loaded); read it from this
+        thread, or in tests once the thread is idle."""
+        return self._library
+
     @Slot()
     def load(self) -> None:
         self._reading = ReadingSpeed()  # another model, or other settings

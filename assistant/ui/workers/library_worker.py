@@ -88,6 +88,12 @@ class LibraryWorker(QObject):
         earliest time of the next)."""
         self._sig_changes.connect(self.sync_changes)
 
+    @property
+    def library(self) -> Library | None:
+        """The library this thread owns (None until loaded); read it from this
+        thread, or in tests once the thread is idle."""
+        return self._library
+
     @Slot()
     def load(self) -> None:
         try:
