@@ -1,5 +1,5 @@
 """A misbehaving OpenAI-compatible answer server, run as a real program by the
-tests and by scripts/hostile_run.py:
+tests and by bench/hostile_run.py:
 
     python tests/hostile_backend.py PORT MODE [ARG] [--host HOST]
 

@@ -128,3 +128,9 @@ class RoutedEmbedder:
         """Vectors in one space for every language (claim grounding compares an
         answer with passages that may be in another language)."""
         return self.multilingual.embed(texts)
+
+
+def english_half(embedder: Embedder) -> Embedder | None:
+    """The English model of a routed embedder (its vectors' second half); None
+    for any other embedder."""
+    return embedder.english if isinstance(embedder, RoutedEmbedder) else None

@@ -7,6 +7,7 @@ import time
 
 from assistant.core.answer.prompt import Turn
 from assistant.core.cancel import CancelToken
+from assistant.core.embed.routed_embedding import english_half
 from assistant.core.generate.llm import Generator
 from assistant.core.index.scopes import Scope
 from assistant.core.retrieve.query_translation import (
@@ -32,7 +33,7 @@ def search_question(
     (query_translation.py; ``generator`` None: the question alone). Returns the
     passages and the milliseconds the model spent on the question."""
     started = time.perf_counter()
-    english = getattr(library.embedder, "english", None)  # routed: its English model
+    english = english_half(library.embedder)
     pointless = english is not None and library.retriever.lacks_model(english.name)
     translation = (
         english_query(generator, question, cancel)

@@ -2,7 +2,7 @@
 line, each in a fresh library, and print a table: case, wall time, peak RSS, exit
 code, the last line of stderr, whether the library was usable afterwards.
 
-    .venv/bin/python scripts/hostile_run.py [--big] [--only NAME,...]
+    .venv/bin/python bench/hostile_run.py [--big] [--only NAME,...]
 
 Uses the default models (the fake ones are for the unit tests). ``--big`` makes
 the inputs the probe's own size (1 GB docx, 1,000 x 8 MB PDF, 50 MB line); the
