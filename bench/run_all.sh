@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run every benchmark on this machine; each prints a table and a `BENCH {json}` line.
-# Takes ~2.5 hours on 2 cores (the answer designs on the dev set ~75 min of it).
+# Run every benchmark behind docs/benchmarks.md on this machine; each prints a
+# table and a `BENCH {json}` line. Takes most of a day on 2 cores (the reading
+# adapter's comparison ~2 h, the answer designs ~75 min, hostile cases ~20 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -15,6 +16,15 @@ $PY bench/retrieval_quality.py       # hit@1/5, MRR: vector, text, hybrid weight
 bash ../shared/devset/get-devset.sh /tmp/devset >/dev/null
 $PY bench/retrieval_directions.py /tmp/devset  # dev set: every retrieval direction tried
 $PY bench/sentence_vectors.py /tmp/devset      # dev set: sentence vectors, each way of using them
+$PY bench/index_passes.py            # encoder passes per page: default vs from sentences vs bare
+$PY bench/big_pdf.py                 # a 2,400-page PDF: first pages searchable, kill and resume
+$PY bench/ocr.py                     # scanned pages through the ingest path
+$PY bench/folder_sync.py             # a saved file -> searchable, through the watcher
+$PY bench/ann_scale.py               # ANN recall at 100k / 400k rows
+$PY bench/beyond_laptop.py           # shared library on S3, served API
+$PY bench/claim_verifier.py          # claim verifier directions on the labelled claims
+$PY bench/hostile_run.py             # hostile inputs and faults through the CLI
+$PY bench/memory.py                  # memory of each state (anonymous vs file-backed)
 $PY bench/gui_stall.py               # start-up, memory, event-loop stalls
 $PY bench/sft_bench.py               # LoRA on 50 invented facts, four answer modes
 home="$(mktemp -d)"; docs="$(mktemp -d)"
@@ -33,3 +43,5 @@ echo "== eval with answers, mode=hybrid"
 ASSISTANT_HOME="$home" .venv/bin/assistant eval bench/eval/questions.jsonl
 echo "== answer designs on the dev set (../shared/devset), LlamaIndex defaults beside"
 $PY bench/answer_designs.py --devset /tmp/devset --limit 8
+echo "== the reading adapter on the dev set (base model beside it)"
+$PY bench/reading_adapter.py
