@@ -64,6 +64,32 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+_HELD: list[tuple[int, int, int]] = []
+
+
+def hold_full_collections() -> None:
+    """Put off the collector's full passes until ``release_full_collections``:
+    while the models load, a full pass walked the growing heap holding the GIL
+    (one of 60 ms at start-up, bench/gui_stall.py), and what loading makes lives
+    as long as the app anyway."""
+    import gc
+
+    if not _HELD:
+        _HELD.append(gc.get_threshold())
+        young, middle, _ = _HELD[0]
+        gc.set_threshold(young, middle, 1_000_000)
+
+
+def release_full_collections() -> None:
+    """The collector's thresholds as they were, with what loading made frozen
+    out of its full passes (``freeze_heap``). Idempotent."""
+    import gc
+
+    if _HELD:
+        gc.set_threshold(*_HELD.pop())
+        gc.freeze()
+
+
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 

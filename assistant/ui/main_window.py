@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QDragEnterEvent,
@@ -37,7 +37,11 @@ from assistant.core.config import (
     save_settings,
 )
 from assistant.core.errors import AssistantError
-from assistant.core.hardware import freeze_heap
+from assistant.core.hardware import (
+    freeze_heap,
+    hold_full_collections,
+    release_full_collections,
+)
 from assistant.core.model_files import resolve_chat_model
 from assistant.ui.about_dialog import show_about
 from assistant.ui.chat_controller import ChatController
@@ -81,6 +85,9 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         freeze_heap()  # what the imports made, before the workers start loading
+        hold_full_collections()  # until both models are loaded (or 60 s)
+        self._loading = {"library", "chat"}
+        QTimer.singleShot(60_000, release_full_collections)
         self.settings = settings
         self.setWindowTitle("Assistant")
         self.setAcceptDrops(True)
@@ -124,6 +131,9 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         library, chat = self.library, self.chat
         library.sig_reader.connect(chat.sig_library)
+        library.sig_reader.connect(lambda _: self._loaded("library"))
+        library.sig_state.connect(lambda _: self._loaded("library"))  # or failed
+        chat.sig_model.connect(self._chat_model_shown)
         library.sig_status.connect(self._show_status)
         library.sig_state.connect(self.model_label.setText)
         library.sig_count.connect(self.count_label.setText)
@@ -237,6 +247,22 @@ class MainWindow(QMainWindow):
             bar.showMessage(text, timeout_ms)
         elif bar.currentMessage().startswith(ASK_STATUS):
             bar.clearMessage()
+
+    @property
+    def models_loading(self) -> bool:
+        """The library or the chat model is still loading."""
+        return bool(self._loading)
+
+    def _chat_model_shown(self, _text: str, loading: bool) -> None:
+        if not loading:  # ready, or unavailable
+            self._loaded("chat")
+
+    def _loaded(self, part: str) -> None:
+        """One of the library and the chat model finished loading (or failed):
+        once both have, full collections resume (``hold_full_collections``)."""
+        self._loading.discard(part)
+        if not self._loading:
+            release_full_collections()
 
     def _show_model(self, text: str, loading: bool) -> None:
         self.model_label.setText(text)

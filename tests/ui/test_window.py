@@ -1461,3 +1461,15 @@ def test_questions_can_be_limited_to_some_documents(
     qtbot.waitUntil(lambda: not window.chat_pane.stop_button.isEnabled())
     last = window.chat.messages.messages()[-1].text
     assert "No document in the library matches" in last, last
+
+
+def test_full_collections_wait_until_both_models_have_loaded(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """A full GC pass walks the heap holding the GIL (60 ms at start-up): none
+    runs while the models load, and the collector is back once both are in."""
+    import gc
+
+    qtbot.waitUntil(lambda: not window.models_loading, timeout=20000)
+    assert gc.get_threshold()[2] < 1_000_000
+    assert gc.get_freeze_count() > 0
