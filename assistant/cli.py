@@ -721,7 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "ingest", "ask", "chat", "search", "docs", "remove", "reindex", "eval", "info",
-    "watch", "unwatch", "folders", "serve", "questions",
+    "watch", "unwatch", "folders", "serve",
     "teach", "finetune", "adapters", "compare",
 }  # fmt: skip
 

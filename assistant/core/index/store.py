@@ -479,9 +479,7 @@ class ChunkStore:
     def committed_chunks(self, doc_id: str) -> dict[str, str]:
         """Chunk id -> text hash of a document's chunk rows (a partly indexed
         document continues after these)."""
-        rows = self.scan(
-            ["chunk_id", "text_hash"], where=f"doc_id = '{_safe(doc_id)}'"
-        )
+        rows = self.scan(["chunk_id", "text_hash"], where=f"doc_id = '{_safe(doc_id)}'")
         return dict(
             zip(
                 rows.column("chunk_id").to_pylist(),

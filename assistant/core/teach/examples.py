@@ -118,10 +118,10 @@ class GgufChatTokenizer:
         pad = metadata.get("tokenizer.ggml.padding_token_id")
         self.pad_id = int(pad) if pad is not None else self.eos_id
 
-
     def decode(self, ids: Sequence[int]) -> str:
         """The text of token ids, special tokens written out."""
         return str(self._llm.detokenize(list(ids), special=True).decode())
+
     def render(
         self, messages: Sequence[dict[str, str]], add_generation_prompt: bool
     ) -> str:
