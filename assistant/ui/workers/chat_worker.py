@@ -22,13 +22,14 @@ from assistant.ui.workers.ask_request import (
     AskResult,
     CompareRequest,
 )
+from assistant.ui.workers.library_owner import LibraryOwner
 from assistant.ui.workers.readable_error import readable_error
 
 TOKEN_BATCH_SECONDS = 0.04
 log = logging.getLogger(__name__)
 
 
-class ChatWorker(QObject):
+class ChatWorker(LibraryOwner, QObject):
     """Signals:
     sig_model_ready(str): model name, after loading.
     sig_sources(int, object): request id, the ReadingPlan (the passages the model
@@ -73,12 +74,6 @@ class ChatWorker(QObject):
             self._generator.close()
             self._generator = None
             self.load()
-
-    @property
-    def library(self) -> Library | None:
-        """The library this thread owns (None until loaded); read it from this
-        thread, or in tests once the thread is idle."""
-        return self._library
 
     @Slot()
     def load(self) -> None:

@@ -30,6 +30,7 @@ from assistant.core.services.library import Library
 from assistant.core.services.rebuild import rebuild_index
 from assistant.core.types import IngestProgress, IngestReport, Source
 from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
+from assistant.ui.workers.library_owner import LibraryOwner
 from assistant.ui.workers.readable_error import readable_error
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ LIST_SHARE = 20
 """...or, if longer, this many times as long as the last listing took."""
 
 
-class LibraryWorker(QObject):
+class LibraryWorker(LibraryOwner, QObject):
     """Signals:
     sig_ready(object): a reader of the loaded Library, for the chat worker.
     sig_documents(list): current DocumentInfo list.
@@ -87,12 +88,6 @@ class LibraryWorker(QObject):
         """While an ingest runs: (documents committed at the last listing, the
         earliest time of the next)."""
         self._sig_changes.connect(self.sync_changes)
-
-    @property
-    def library(self) -> Library | None:
-        """The library this thread owns (None until loaded); read it from this
-        thread, or in tests once the thread is idle."""
-        return self._library
 
     @Slot()
     def load(self) -> None:
