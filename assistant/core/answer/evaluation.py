@@ -82,7 +82,9 @@ def load_questions(path: Path) -> list[EvalQuestion]:
     return questions
 
 
-def _matches(source: Source, gold: list[tuple[str, int | None]], by_page: bool) -> bool:
+def matches_gold(
+    source: Source, gold: list[tuple[str, int | None]], by_page: bool
+) -> bool:
     name = Path(source.path).name
     return any(
         name == doc and (not by_page or page is None or source.page == page)
@@ -92,7 +94,7 @@ def _matches(source: Source, gold: list[tuple[str, int | None]], by_page: bool) 
 
 def _rank(sources: list[Source], question: EvalQuestion, by_page: bool) -> int | None:
     for position, source in enumerate(sources, 1):
-        if _matches(source, question.gold, by_page):
+        if matches_gold(source, question.gold, by_page):
             return position
     return None
 
