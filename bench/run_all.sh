@@ -23,6 +23,7 @@ $PY bench/folder_sync.py             # a saved file -> searchable, through the w
 $PY bench/ann_scale.py               # ANN recall at 100k / 400k rows
 $PY bench/beyond_laptop.py           # shared library on S3, served API
 $PY bench/claim_verifier.py          # claim verifier directions on the labelled claims
+ASSISTANT_HOME="${DEV_HOME:-$HOME/.local/share/assistant}" $PY bench/prompt_tokens.py  # prompt tokens by part
 $PY bench/hostile_run.py             # hostile inputs and faults through the CLI
 $PY bench/memory.py                  # memory of each state (anonymous vs file-backed)
 $PY bench/gui_stall.py               # start-up, memory, event-loop stalls
