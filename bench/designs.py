@@ -150,6 +150,10 @@ DESIGNS: dict[str, PromptDesign] = {
         ),
         CHECKED_900,
         ANSWER_DESIGN,
+        # leaner prompts (issue 48; their token counts: bench/prompt_tokens.py)
+        replace(ANSWER_DESIGN, name="verified-no-key-lines", key_sentences=0),
+        replace(ANSWER_DESIGN, name="verified-no-widening", widen=0),
+        replace(ANSWER_DESIGN, name="verified-lean", widen=0, key_sentences=0),
         PromptDesign("example", PLAIN_RAG_SYSTEM, plain_user_message, EXAMPLE_TURN),
     )
 }
