@@ -168,8 +168,11 @@ class Retriever:
                 )
                 for text in texts
             ]
+        # one look at the store's generation a search (a reader's is a version
+        # check on disk); what this search finds is recorded against it
+        generation = self.store.generation
         # a model known to have no chunks here is not even run
-        absent = {m for m in self._models_absent if self.lacks_model(m)}
+        absent = {m for m, at in self._models_absent.items() if at == generation}
         views = query_views(self.embedder, query, absent)
         own_views = len(views)
         if len(texts) > 1:  # the translation is there to reach other models' chunks
@@ -178,7 +181,7 @@ class Retriever:
         embedded = time.perf_counter()
         candidates: dict[str, _Candidate] = {}
         if config.mode in ("hybrid", "vector"):
-            self._fuse_vector_lists(views, own_views, candidates, config)
+            self._fuse_vector_lists(views, own_views, candidates, config, generation)
         for future in text_hits:
             rows = future.result()
             shares = shares_of([float(r["_score"]) for r in rows], config, lone=1.0)
@@ -191,7 +194,8 @@ class Retriever:
         ranked = sorted(candidates.values(), key=lambda c: c.fused, reverse=True)
         shown = config.rerank_candidates if self.reranker else config.top_k
         ranked = self._complete([c for c in ranked if c.relevant], shown, views)
-        best = _best_possible(config, config.sentences and self._has_sentences())
+        has_sentences = self._has_sentences(generation)
+        best = _best_possible(config, config.sentences and has_sentences)
         scores = {id(c): min(1.0, c.fused / best) for c in ranked}
         if self.reranker is not None and ranked:
             head = ranked[: config.rerank_candidates]
@@ -216,10 +220,11 @@ class Retriever:
         own_views: int,
         candidates: dict[str, _Candidate],
         config: RetrievalConfig,
+        generation: int,
     ) -> None:
         """Add each view's ranked list(s) of chunks to the fusion: its chunk
         vectors, and its sentence vectors (their chunks ranked by the best)."""
-        has_sentences = self._has_sentences()
+        has_sentences = self._has_sentences(generation)
         sentences = config.sentences and has_sentences
         lists: list[tuple[QueryView, float, list[tuple[str, float]]]] = []
         # one search per view, all at once (LanceDB releases the GIL, so they
@@ -234,7 +239,7 @@ class Retriever:
             with_sentences = not (
                 not sentences
                 or weight <= 0
-                or self._sentences_absent.get(view.model) == self.store.generation
+                or self._sentences_absent.get(view.model) == generation
             )
             limit = config.candidates * (1 + config.sentence_depth * with_sentences)
             kind: RowKind = "all" if with_sentences or not has_sentences else "chunks"
@@ -251,7 +256,7 @@ class Retriever:
             hits = hits[: config.candidates]
             if not hits:
                 if self._none_of(view, "chunks"):
-                    self._models_absent[view.model] = self.store.generation
+                    self._models_absent[view.model] = generation
                 continue
             chunk_list = [(h["chunk_id"], 1.0 - float(h["_distance"])) for h in hits]
             if not with_sentences:
@@ -260,7 +265,7 @@ class Retriever:
             sentence_list = _best_sentences(found, config)
             if not sentence_list and self._none_of(view, "sentences"):
                 # e.g. USE, whose text gets no sentence rows
-                self._sentences_absent[view.model] = self.store.generation
+                self._sentences_absent[view.model] = generation
             if config.sentence_merge == "lists":
                 lists.append((view, config.vector_weight, chunk_list))
                 lists.append((view, weight, sentence_list))
@@ -321,8 +326,7 @@ class Retriever:
         hits = self.store.vector_search(view.vector, 1, rows, exact=True)
         return not any(1.0 - float(h["_distance"]) > _ORTHOGONAL for h in hits)
 
-    def _has_sentences(self) -> bool:
-        generation = self.store.generation
+    def _has_sentences(self, generation: int) -> bool:
         if self._sentences_at is None or self._sentences_at[0] != generation:
             self._sentences_at = (generation, self.store.count_sentences() > 0)
         return self._sentences_at[1]
