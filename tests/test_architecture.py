@@ -9,6 +9,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from private_names import private_names
+
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "assistant" / "core"
 
@@ -55,31 +57,18 @@ THIRD_PARTY_PRIVATES = {
 }
 
 
-def _private_names(tree: ast.AST) -> set[str]:
-    """Names a module defines privately: functions, classes, attributes, globals."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            names.add(node.attr)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-    return {n for n in names if n.startswith("_") and not n.startswith("__")}
-
-
 def test_tests_and_benchmarks_use_no_private_names_of_the_product() -> None:
     """They go through what the product offers (a public method, a property),
     so a rename inside a module never breaks them silently."""
     product: set[str] = set()
     for path in (ROOT / "assistant").rglob("*.py"):
-        product |= _private_names(ast.parse(path.read_text()))
+        product |= private_names(ast.parse(path.read_text()))
     used = []
     for folder in ("tests", "bench"):
         for path in (ROOT / folder).rglob("*.py"):
             tree = ast.parse(path.read_text())
             name = str(path.relative_to(ROOT))
-            own = _private_names(tree) | THIRD_PARTY_PRIVATES.get(name, set())
+            own = private_names(tree) | THIRD_PARTY_PRIVATES.get(name, set())
             for node in ast.walk(tree):
                 found = []
                 if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from private_names import private_names
 
 from assistant.core.embed import use_internals
 from assistant.core.generate import llama_internals
@@ -96,23 +97,12 @@ def test_the_use_tokenizer_is_the_one_given() -> None:
     assert model._tokenizer is marker
 
 
-def _own_members(tree: ast.AST) -> set[str]:
-    """Private names the module itself defines (its classes' members)."""
-    own = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            own.add(node.attr)
-        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
-            own.add(node.name)
-    return own
-
-
 def _private_uses(path: Path) -> list[str]:
     """Private members reached on objects other than ``self``/``cls`` that the
     module does not define itself (a copy of its own class is its own business)."""
     found = []
     tree = ast.parse(path.read_text())
-    own = _own_members(tree)
+    own = private_names(tree, globals_too=False)
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             owner = node.value

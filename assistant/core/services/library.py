@@ -93,11 +93,11 @@ class Library:
         retriever and settings; the embedder and re-ranker are shared (their
         models are locked per call). The chat thread gets one from the library
         thread, which keeps writing through its own."""
-        store = self.store.reader()
-        reader = copy.copy(self)
-        reader.settings = settings
-        reader.store = store
-        reader.retriever = Retriever(store, self.embedder, self.retriever.reranker)
+        reader = self.with_settings(settings)
+        reader.store = self.store.reader()
+        reader.retriever = Retriever(
+            reader.store, self.embedder, self.retriever.reranker
+        )
         return reader
 
     def with_settings(self, settings: Settings) -> Library:
