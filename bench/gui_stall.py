@@ -172,10 +172,14 @@ def child(pdf: Path, config: str, trace_ms: float = 0) -> None:
     idle_rss = process.memory_info().rss / 2**20
     phase[0] = "ingest"
     last[0] = time.perf_counter()
+    if trace_ms:
+        print(f"PHASE ingest at {last[0]:.3f}", file=TRACE, flush=True)
     window.add_paths([str(pdf)])
     ingest_s = wait_for(window.library.worker.sig_ingest_finished, 1200000)
     phase[0] = "answer"
     last[0] = time.perf_counter()
+    if trace_ms:
+        print(f"PHASE answer at {last[0]:.3f}", file=TRACE, flush=True)
     window.chat.ask("How do I parse a JSON document from a string?")
     answer_s = wait_for(window.chat.sig_answer_shown, 600000)
     heartbeat.stop()

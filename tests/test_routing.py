@@ -225,3 +225,20 @@ def test_the_model_s_terms_for_a_question_are_searched_with_it(
     library.settings = library.settings.model_copy(update={"question_terms": False})
     search_question(library, generator, question)
     assert len(generator.terms_asked) == 2
+
+
+def test_the_window_s_tokenizer_loads_happen_before_it_shows_and_once() -> None:
+    """Each load holds the GIL ~65 ms: warmed on the GUI thread before the event
+    loop runs, the embedders and the claim encoder built later in workers load
+    none of their own."""
+    from assistant.core.answer.claim_encoder import shipped_encoder
+    from assistant.core.fast_tokenizer import shared_tokenizer
+    from assistant.core.services.components import load_embedder, warm_tokenizers
+
+    warm_tokenizers(Settings())
+    warmed = shared_tokenizer.cache_info()
+    assert warmed.currsize >= 3  # counting, embedding batches, claim pairs
+    embedder = load_embedder(Settings())
+    shipped_encoder()
+    assert shared_tokenizer.cache_info().misses == warmed.misses
+    assert embedder.count_tokens(["three short words"]) == [3]

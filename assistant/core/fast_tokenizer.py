@@ -4,6 +4,7 @@ but imports torch, which answering does not otherwise need (~0.3 GB)."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,24 @@ def load_tokenizer(folder: Path) -> Any:
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
+    return tokenizer
+
+
+@functools.cache
+def shared_tokenizer(
+    folder: Path, max_length: int | None = None, truncation: str = "longest_first"
+) -> Any:
+    """One tokenizer per folder and configuration for the process (``max_length``:
+    batches truncated by the ``truncation`` strategy and padded to it,
+    ``enable_batches``; None: neither). It is
+    never reconfigured, so threads can share it. Loading one holds the GIL 60-70
+    ms (tokenizers' ``from_file``): the window's event loop would stall if a
+    worker loaded it, so the app loads them before its window shows
+    (``components.warm_tokenizers``)."""
+    tokenizer = load_tokenizer(folder)
+    if max_length is not None:
+        enable_batches(tokenizer, max_length)
+        tokenizer.enable_truncation(max_length, strategy=truncation)
     return tokenizer
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import threading
 
 
 @functools.cache
@@ -88,6 +90,28 @@ def release_full_collections() -> None:
     if _HELD:
         gc.set_threshold(*_HELD.pop())
         gc.freeze()
+
+
+WORKER_NICENESS = 5
+"""How far the window's workers step back (Linux nice value: 0 normal, 19 least)."""
+
+
+def yield_to_window(niceness: int = WORKER_NICENESS) -> None:
+    """Lower the calling thread's scheduling priority, and so that of the threads
+    it starts (llama.cpp's and onnxruntime's inherit it). On two cores the
+    model's threads held both while a prompt was read, and the window's thread
+    waited 60-80 ms for one to lay out the passages (bench/gui_stall.py); behind
+    the window, the workers still get every cycle it does not use. Linux only
+    (a thread's own nice value); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness
+        )
+    except OSError:
+        return
 
 
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")

@@ -42,6 +42,10 @@ from assistant.ui.workers.ask_request import AskRequest, AskResult, CompareReque
 from assistant.ui.workers.chat_worker import ChatWorker
 from assistant.ui.workers.worker_thread import Wiring, join, start_worker
 
+SPREAD_MS = 30
+"""Between showing the lines to read and the passages: two turns of the event
+loop, each short, instead of one long one."""
+
 
 def export_file_name(title: str, limit: int = 40) -> str:
     """A file name from a conversation title: cut at a word, no path characters."""
@@ -120,6 +124,8 @@ class ChatController(QObject):
         """The documents and folders questions go to (the scope chip); (): all."""
         self._reading: tuple[ReadingPlan, float] | None = None
         """What the model is reading for the answer on screen, since when."""
+        self._unshown: tuple[int, ReadingPlan, str] | None = None
+        """The passages of a question on its way (its id), until they are shown."""
         self._wait_timer = QTimer(self)
         self._wait_timer.setInterval(1000)
         self._wait_timer.timeout.connect(self._show_wait)
@@ -263,12 +269,24 @@ class ChatController(QObject):
         count down the wait it expects."""
         if self._asking is None or self._asking.id != request_id:
             return
-        self.sources.set_sources(plan.sources, [], self._asking.question)
         if plan.quotes:
             self.messages.show_quotes(plan.quotes)
+        # the passages a turn of the loop later (or with the first words, if
+        # sooner): laying out both at once held the window ~50-80 ms on two busy
+        # cores (bench/gui_stall.py)
+        self._unshown = (request_id, plan, self._asking.question)
+        QTimer.singleShot(SPREAD_MS, lambda: self._show_sources(request_id))
         self._reading = (plan, time.monotonic())
         self._show_wait()
         self._wait_timer.start()
+
+    def _show_sources(self, request_id: int) -> None:
+        if self._unshown is None or self._unshown[0] != request_id:
+            return
+        _, plan, question = self._unshown
+        self._unshown = None
+        if self._is_current(request_id):
+            self.sources.set_sources(plan.sources, [], question)
 
     def _show_wait(self) -> None:
         if self._reading is None:
@@ -283,6 +301,7 @@ class ChatController(QObject):
 
     def _on_tokens(self, request_id: int, text: str) -> None:
         if self._is_current(request_id):
+            self._show_sources(request_id)
             if self._reading is not None:
                 self._end_wait()
                 self.sig_status.emit("", 0)

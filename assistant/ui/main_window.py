@@ -43,6 +43,7 @@ from assistant.core.hardware import (
     release_full_collections,
 )
 from assistant.core.model_files import resolve_chat_model
+from assistant.core.services.components import warm_tokenizers
 from assistant.ui.about_dialog import show_about
 from assistant.ui.chat_controller import ChatController
 from assistant.ui.library_controller import LibraryController
@@ -84,6 +85,8 @@ class MainWindow(QMainWindow):
         chat_worker: ChatWorker | None = None,
     ) -> None:
         super().__init__()
+        if library_worker is None:
+            warm_tokenizers(settings)  # each holds the GIL ~65 ms: not in a worker
         freeze_heap()  # what the imports made, before the workers start loading
         hold_full_collections()  # until both models are loaded (or 60 s)
         self._loading = {"library", "chat"}

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QUrl
 from pytestqt.qtbot import QtBot
 
 from assistant.ui.main_window import MainWindow
+from assistant.ui.models.chat_model import ChatMessagesModel
 from assistant.ui.models.document_model import DocumentListModel
 
 
@@ -102,11 +103,16 @@ def test_ask_streams_fills_sources_and_citation_opens_the_pdf_page(
     shown_before_first_token: list[int] = []
 
     def on_tokens(_id: int, text: str) -> None:
-        if not streamed:
-            shown_before_first_token.append(win.chat.sources.rowCount())
         streamed.append(text)
 
+    def on_words_shown(_top: object, _bottom: object, roles: list[int]) -> None:
+        """In the window's thread, as the first words reach the transcript."""
+        streaming = list(roles) == [ChatMessagesModel.StreamRole]
+        if streaming and not shown_before_first_token:
+            shown_before_first_token.append(win.chat.sources.rowCount())
+
     win.chat.worker.sig_tokens.connect(on_tokens)
+    win.chat.messages.dataChanged.connect(on_words_shown)
     with qtbot.waitSignal(win.chat.sig_answer_shown, timeout=20000) as blocker:
         win.chat_pane.input.setPlainText("How fast does the pump run during tests?")
         win.chat_pane.submit()
@@ -1473,3 +1479,32 @@ def test_full_collections_wait_until_both_models_have_loaded(
     qtbot.waitUntil(lambda: not window.models_loading, timeout=20000)
     assert gc.get_threshold()[2] < 1_000_000
     assert gc.get_freeze_count() > 0
+
+
+def test_the_workers_run_behind_the_window_s_thread(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """Their threads (and the model threads they start) yield a core to the
+    window's when it needs one: a lower priority, on Linux."""
+    import os
+    import sys
+    import threading
+
+    from PySide6.QtCore import QMetaObject, QObject, Qt, Slot
+
+    if not sys.platform.startswith("linux"):
+        return
+    seen: list[int] = []
+
+    class Probe(QObject):
+        @Slot()
+        def look(self) -> None:
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    probe = Probe()
+    probe.moveToThread(window.chat.worker_thread)
+    QMetaObject.invokeMethod(probe, "look", Qt.ConnectionType.QueuedConnection)
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    probe.deleteLater()  # in its thread
+    assert seen[0] > mine

@@ -18,13 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from assistant.core.fast_tokenizer import enable_batches, load_tokenizer
+from assistant.core.fast_tokenizer import shared_tokenizer
 from assistant.core.hardware import physical_cores
 from assistant.core.onnx_runtime import onnx_runtime
 
 LABELS = ("stated", "not_stated", "contradicted")
 MAX_TOKENS = 256
 """Claim and passage together; the passage is cut first."""
+
+
+def pair_tokenizer(folder: Path) -> Any:
+    """The encoder's tokenizer, shared (``fast_tokenizer.shared_tokenizer``)."""
+    return shared_tokenizer(folder, MAX_TOKENS, truncation="only_second")
 
 
 class ClaimEncoder:
@@ -37,9 +42,7 @@ class ClaimEncoder:
         self._session: Any = ort.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
-        self._tokenizer: Any = load_tokenizer(folder)
-        enable_batches(self._tokenizer, MAX_TOKENS)
-        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        self._tokenizer: Any = pair_tokenizer(folder)
         self._lock = threading.Lock()
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> list[dict[str, float]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -13,7 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.core.errors import ModelNotFound
-from assistant.core.fast_tokenizer import load_tokenizer, special_tokens
+from assistant.core.fast_tokenizer import shared_tokenizer, special_tokens
 from assistant.core.hardware import physical_cores
 
 
@@ -117,13 +116,6 @@ def unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.clip(norm, 1e-12, None)
 
 
-@functools.cache
-def counting_tokenizer(folder: Path) -> Any:
-    """One counting tokenizer per model folder for the process: it is never
-    reconfigured, so threads can share it; loading one holds the GIL ~50 ms."""
-    return load_tokenizer(folder)
-
-
 class TokenCounting:
     """Counts tokens with a tokenizer instance that never embeds.
 
@@ -133,7 +125,7 @@ class TokenCounting:
     """
 
     def __init__(self, folder: Path) -> None:
-        self._count_tokenizer: Any = counting_tokenizer(folder)
+        self._count_tokenizer: Any = shared_tokenizer(folder)
 
     @property
     def special_tokens(self) -> int:

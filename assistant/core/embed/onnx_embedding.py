@@ -8,6 +8,7 @@ sentence-transformers pipeline of these models does.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from assistant.core.embed.embedding import TokenCounting, unit
-from assistant.core.fast_tokenizer import enable_batches, load_tokenizer
+from assistant.core.fast_tokenizer import shared_tokenizer
 from assistant.core.hardware import physical_cores
 from assistant.core.model_files import ONNX_EMBEDDERS, models_dir, resolve_embedder
 from assistant.core.onnx_runtime import onnx_runtime
@@ -100,6 +101,12 @@ peak RSS 1,801 vs 1,900 MB, the dev set in 167.3 vs 184.8 s with hit@1 / hit@5
 within a question of each other (bench/big_pdf.py, docs/bench/)."""
 
 
+def max_sequence(model_dir: Path) -> int:
+    """The model's longest input in tokens, special ones included."""
+    config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+    return int(config.get("max_seq_length", 256))
+
+
 class OnnxEmbedder(TokenCounting):
     def __init__(
         self,
@@ -109,8 +116,6 @@ class OnnxEmbedder(TokenCounting):
         batch_size: int = BATCH_SIZE,
         threads: int = 0,
     ) -> None:
-        import json
-
         ort = onnx_runtime()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or physical_cores()
@@ -118,10 +123,8 @@ class OnnxEmbedder(TokenCounting):
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )
         super().__init__(model_dir)
-        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-        self._max_length = int(config.get("max_seq_length", 256))
-        self._tokenizer: Any = load_tokenizer(model_dir)
-        enable_batches(self._tokenizer, self._max_length)
+        self._max_length = max_sequence(model_dir)
+        self._tokenizer: Any = shared_tokenizer(model_dir, self._max_length)
         self.max_tokens = self._max_length - self.special_tokens
         self.dim = int(self._session.get_outputs()[0].shape[-1] or 384)
         self.name = name

@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.core.config import url_host
 from assistant.core.errors import AssistantError
-from assistant.core.fast_tokenizer import load_tokenizer, special_tokens
+from assistant.core.fast_tokenizer import shared_tokenizer, special_tokens
 from assistant.core.http_policy import guarded_client, raise_if_refused
 
 PREFIX = "openai"
@@ -77,7 +77,7 @@ class OpenAIEmbedder:
         self.dim = int(probe.shape[1])
         self.name = server_embedder_name(f"{PREFIX}:{model}", base_url)
         self.max_tokens = max_tokens
-        self._tokenizer: Any = load_tokenizer(tokenizer_dir)
+        self._tokenizer: Any = shared_tokenizer(tokenizer_dir)
         self._specials = special_tokens(self._tokenizer)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

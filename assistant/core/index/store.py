@@ -194,6 +194,16 @@ def parent_chunk(row_id: str) -> str | None:
     return child.group(1) if child else None
 
 
+def import_lancedb() -> None:
+    """Import LanceDB now: 2.5 s of Python, much of it building pydantic models
+    while holding the interpreter. Whichever thread calls first imports; another
+    waits for it (Python's per-module import lock). The window's chat worker
+    calls this before loading the chat model so the two start-up loads take
+    turns: on two cores, the import beside llama.cpp's load left the event
+    loop waiting 120-145 ms for the GIL (bench/gui_stall.py)."""
+    import lancedb  # noqa: F401
+
+
 def connect(
     location: Path | str,
     storage_options: Mapping[str, str] | None,

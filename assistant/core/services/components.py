@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from assistant.core.answer import claim_encoder
 from assistant.core.config import (
     Settings,
     chat_server,
@@ -21,6 +22,7 @@ from assistant.core.embed.openai_embedding import (
     server_embedder_name,
 )
 from assistant.core.errors import AssistantError
+from assistant.core.fast_tokenizer import shared_tokenizer
 from assistant.core.generate.llm import Generator, LlamaGenerator
 from assistant.core.model_files import (
     BUILTIN_EMBEDDERS,
@@ -112,6 +114,34 @@ def embedder_named(setting: str, threads: int = 0) -> Embedder:
     """The embedder a setting (built-in name or model folder) names."""
     path, name = resolve_embedder(setting)
     return EMBEDDER_KINDS.get(name, _sentence_transformer)(path, name, threads)
+
+
+def warm_tokenizers(settings: Settings) -> None:
+    """Load the configured embedder's and the claim encoder's tokenizers on the
+    calling thread, as the app
+    does before its window shows (why: ``fast_tokenizer.shared_tokenizer``). A
+    best guess: a library made with another embedder loads its own later, and a
+    problem is reported by the real load, not here."""
+    from assistant.core.embed.onnx_embedding import max_sequence
+
+    setting = _embedder_setting(settings, None)
+    try:
+        if is_server_embedder(setting):
+            names = [ROUTED_ENGLISH]
+        else:
+            name = resolve_embedder(setting)[1]
+            routed = name == ROUTED_EMBEDDER
+            names = [USE_EMBEDDER, ROUTED_ENGLISH] if routed else [name]
+        for name in names:
+            path, name = resolve_embedder(name)
+            shared_tokenizer(path)  # counting chunks' tokens
+            if name in ONNX_EMBEDDERS:
+                shared_tokenizer(path, max_sequence(path))
+    except (AssistantError, OSError, ValueError):
+        pass
+    tokenizer = claim_encoder.default_folder() / "tokenizer.json"
+    if tokenizer.exists():
+        claim_encoder.pair_tokenizer(tokenizer.parent)
 
 
 def load_generator(settings: Settings, adapter: Path | None = None) -> Generator:

@@ -13,6 +13,7 @@ from assistant.core.config import Settings, generator_settings
 from assistant.core.generate.llm import Generator
 from assistant.core.hardware import freeze_heap
 from assistant.core.index.scopes import ScopeError
+from assistant.core.index.store import import_lancedb
 from assistant.core.services.components import load_generator
 from assistant.core.services.conversation import Conversation
 from assistant.core.services.library import Library
@@ -78,13 +79,14 @@ class ChatWorker(LibraryOwner, QObject):
     @Slot()
     def load(self) -> None:
         self._reading = ReadingSpeed()  # another model, or other settings
+        import_lancedb()  # before the model: start-up loads take turns (its doc)
         try:
             self._generator = load_generator(self._settings)
         except Exception as exc:
             self.sig_failed.emit(readable_error(exc))
             return
         self.sig_model_ready.emit(self._generator.name)
-        try:  # now, not in the first answer: its tokenizer holds the GIL ~50 ms
+        try:  # now, not in the first answer
             shipped_encoder()
         except Exception:  # the answer check says so when it needs it
             log.exception("the claim encoder did not load")

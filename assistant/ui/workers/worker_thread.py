@@ -7,7 +7,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread
+from PySide6.QtCore import QObject, Qt, QThread
+
+from assistant.core.hardware import yield_to_window
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +20,11 @@ Wiring = Iterable[tuple[Any, Callable[..., Any] | Any]]
 
 def start_worker(owner: QObject, worker: QObject, name: str, wiring: Wiring) -> QThread:
     """Move ``worker`` to a new thread named ``name`` (owned by ``owner``), make
-    the connections (queued across the threads), and start it."""
+    the connections (queued across the threads), and start it: at a lower
+    priority than the window's thread (``hardware.yield_to_window``)."""
     thread = QThread(owner)
     thread.setObjectName(name)
+    thread.started.connect(yield_to_window, Qt.ConnectionType.DirectConnection)
     worker.moveToThread(thread)
     for signal, slot in wiring:
         signal.connect(slot)
