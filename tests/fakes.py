@@ -99,6 +99,9 @@ class FakeGenerator:
     def count_tokens(self, text: str) -> int:
         return len(text) // 4 + 1
 
+    def tokens_to_read(self, messages: Sequence[dict[str, str]]) -> int:
+        return sum(self.count_tokens(m["content"]) for m in messages)
+
     def stream_chat(
         self,
         messages: Sequence[dict[str, str]],
@@ -106,6 +109,7 @@ class FakeGenerator:
         max_tokens: int,
         temperature: float,
         cancel: CancelToken,
+        aside: bool = False,
     ) -> Iterator[str]:
         if messages[0]["content"] == TRANSLATE_SYSTEM:
             question = messages[-1]["content"]
@@ -142,9 +146,14 @@ class SlowGenerator(FakeGenerator):
         max_tokens: int,
         temperature: float,
         cancel: CancelToken,
+        aside: bool = False,
     ) -> Iterator[str]:
         for token in super().stream_chat(
-            messages, max_tokens=max_tokens, temperature=temperature, cancel=cancel
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            cancel=cancel,
+            aside=aside,
         ):
             time.sleep(self.delay)
             yield token

@@ -421,6 +421,29 @@ def test_a_near_miss_question_is_declined_with_what_the_documents_do_say(
         assert "[1]" in answer.text
 
 
+PLOTTING = [
+    "# Data files\n\nLines of a data file that begin with a comment character "
+    "are skipped. By default only # starts a comment; `set datafile commentschars "
+    '"#%"` makes % start one too.',
+    "# Axes\n\nThe axes are drawn in black unless `set border lc` gives another "
+    "colour. Tick marks point inwards; `set tics out` turns them outwards.",
+    "# Output\n\n`set terminal pngcairo size 800,600` writes PNG images; "
+    "`set output` names the file. Close it with `unset output`.",
+    "# Fitting\n\nThe fit command uses the Marquardt-Levenberg algorithm and "
+    "reports the asymptotic standard errors of every parameter.",
+]
+"""An English manual in four short sections, asked about in Chinese."""
+
+
+def _plotting_library(tmp_path: Path, embedder: Embedder) -> Library:
+    manual = tmp_path / "plotting.md"
+    manual.write_text("\n\n".join(PLOTTING) + "\n")
+    settings = Settings(chunk_tokens=48, chunk_overlap=0)
+    library = Library(settings, embedder, directory=tmp_path / "index")
+    assert library.ingest([manual]).ok
+    return library
+
+
 def test_chinese_question_is_answered_from_an_english_manual(
     tmp_path: Path, real_embedder: Embedder, real_generator: LlamaGenerator
 ) -> None:
@@ -428,22 +451,7 @@ def test_chinese_question_is_answered_from_an_english_manual(
     the chat model is what finds the English page (and the answer states it)."""
     from assistant.core.services.question_search import search_question
 
-    sections = [
-        "# Data files\n\nLines of a data file that begin with a comment character "
-        "are skipped. By default only # starts a comment; `set datafile commentschars "
-        '"#%"` makes % start one too.',
-        "# Axes\n\nThe axes are drawn in black unless `set border lc` gives another "
-        "colour. Tick marks point inwards; `set tics out` turns them outwards.",
-        "# Output\n\n`set terminal pngcairo size 800,600` writes PNG images; "
-        "`set output` names the file. Close it with `unset output`.",
-        "# Fitting\n\nThe fit command uses the Marquardt-Levenberg algorithm and "
-        "reports the asymptotic standard errors of every parameter.",
-    ]
-    manual = tmp_path / "plotting.md"
-    manual.write_text("\n\n".join(sections) + "\n")
-    settings = Settings(chunk_tokens=48, chunk_overlap=0)
-    library = Library(settings, real_embedder, directory=tmp_path / "index")
-    assert library.ingest([manual]).ok
+    library = _plotting_library(tmp_path, real_embedder)
     question = "数据文件里以 % 开头的行被当成数据读了，怎么设置成注释？"
     alone, _ = search_question(library, None, question)
     assert not any("commentschars" in s.text for s in alone)
@@ -451,6 +459,24 @@ def test_chinese_question_is_answered_from_an_english_manual(
     assert answer.timings["translate_ms"] > 0
     assert answer.sources and "commentschars" in answer.sources[0].text
     assert "commentschars" in answer.text
+
+
+def test_a_translated_follow_up_reads_only_its_new_turn(
+    tmp_path: Path, real_embedder: Embedder, real_generator: LlamaGenerator
+) -> None:
+    """The question's translation runs on the side context: the conversation's
+    KV cache stays, so a follow-up reads less than the same question asked
+    afresh (it read the whole conversation again when the translation took the
+    cache)."""
+    library = _plotting_library(tmp_path, real_embedder)
+    conversation = Conversation(library, real_generator)
+    conversation.ask("数据文件里以 % 开头的行被当成数据读了，怎么设置成注释？")
+    follow_up = "刻度线默认朝里，怎么让它朝外？"
+    second = conversation.ask(follow_up)
+    assert second.timings["translate_ms"] > 0
+    real_generator.llama.reset()
+    alone = Conversation(library, real_generator).ask(follow_up)
+    assert second.timings["read_tokens"] < alone.timings["read_tokens"]
 
 
 def test_answering_with_the_default_models_does_not_import_torch(

@@ -46,10 +46,20 @@ class Generator(Protocol):
         max_tokens: int,
         temperature: float,
         cancel: CancelToken,
-    ) -> Iterator[str]: ...
+        aside: bool = False,
+    ) -> Iterator[str]:
+        """The reply, piece by piece. ``aside``: a short exchange of its own (a
+        question's translation) that leaves the conversation's KV cache for the
+        answer and its follow-ups, as ``judge_odds`` does."""
+        ...
 
     def use_adapter(self, path: Path | None) -> None:
         """Apply a GGUF LoRA adapter to later answers (None: the base model)."""
+        ...
+
+    def tokens_to_read(self, messages: Sequence[dict[str, str]]) -> int:
+        """The prompt tokens a reply to ``messages`` would read: those after the
+        part the backend already holds (a follow-up reads its new turn)."""
         ...
 
     def yes_odds(self, messages: Sequence[dict[str, str]]) -> float:
@@ -64,6 +74,17 @@ class Generator(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def shared_prefix(cached: Sequence[int], ids: Sequence[int]) -> int:
+    """How many of ``ids`` the cache holds already; at most all but the last, whose
+    logits the next step needs."""
+    common = 0
+    for old, new in zip(cached, ids[:-1], strict=False):
+        if old != new:
+            break
+        common += 1
+    return common
 
 
 def open_llama(path: Path, repack: bool = False, **params: Any) -> Any:
@@ -192,6 +213,12 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(chat_tokens(self._llm, text))
 
+    def tokens_to_read(self, messages: Sequence[dict[str, str]]) -> int:
+        """After the common prefix with the KV cache: the system prompt a new
+        conversation shares with the last one, a follow-up's earlier turns."""
+        ids = chat_tokens(self._llm, self._chat_template().render(messages, True))
+        return max(1, len(ids) - shared_prefix(cached_tokens(self._llm), ids))
+
     def stream_chat(
         self,
         messages: Sequence[dict[str, str]],
@@ -199,15 +226,22 @@ class LlamaGenerator:
         max_tokens: int,
         temperature: float,
         cancel: CancelToken,
+        aside: bool = False,
     ) -> Iterator[str]:
         from llama_cpp import LogitsProcessorList
 
+        llm = self._llm
+        if aside:
+            llm = self._side()
+            prompt = sum(self.count_tokens(m["content"]) + 8 for m in messages)
+            if prompt + max_tokens > self.SIDE_CONTEXT:
+                llm = self._llm  # too long for the side context: the main one
         processors = None
-        if self.guard_answers:
+        if self.guard_answers and not aside:
             if self._token_classes is None:
                 self._token_classes = TokenClasses.of(self._llm)
             processors = LogitsProcessorList([AnswerGuard(self._token_classes)])
-        stream = self._llm.create_chat_completion(
+        stream = llm.create_chat_completion(
             messages=list(messages),
             stream=True,
             max_tokens=max_tokens,
@@ -232,42 +266,46 @@ class LlamaGenerator:
         the last answer costs tens of tokens, not the whole prompt)."""
         return self._odds(self._llm, messages)
 
-    JUDGE_CONTEXT = 1024
-    """Tokens of the judging context: a claim and its spans, quoted short."""
+    SIDE_CONTEXT = 1024
+    """Tokens of the side context: a claim and its spans quoted short, or a
+    question to translate."""
 
     def judge_odds(self, messages: Sequence[dict[str, str]]) -> float:
-        """On a second, small context over the same (memory-mapped) weights, made
-        on first use: the answer's KV cache stays for a follow-up question, and
-        the judge's own instructions stay cached from one claim to the next.
-        Always the base model (an adapter is taught to answer, not to judge)."""
+        """On the side context: the answer's KV cache stays for a follow-up
+        question, and the judge's own instructions stay cached from one claim to
+        the next."""
+        return self._odds(self._side(), messages)
+
+    def _side(self) -> Any:
+        """A second, small context over the same (memory-mapped) weights, made on
+        first use, for the judge and the question's translation. Always the base
+        model (an adapter is taught to answer, not to judge)."""
         if self._judge is None:
             self._judge = open_llama(
                 self.path,
-                n_ctx=self.JUDGE_CONTEXT,
+                n_ctx=self.SIDE_CONTEXT,
                 n_threads=self._threads,
                 n_threads_batch=self._threads,
                 n_batch=512,
                 flash_attn=True,
             )
-        return self._odds(self._judge, messages)
+        return self._judge
 
-    def _odds(self, llm: Any, messages: Sequence[dict[str, str]]) -> float:
+    def _chat_template(self) -> ChatTemplate:
         if self._template is None:
             self._template = ChatTemplate(self._llm, self.name)
+        return self._template
+
+    def _odds(self, llm: Any, messages: Sequence[dict[str, str]]) -> float:
+        if self._yes_no is None:
             self._yes_no = (
                 first_tokens(self._llm, YES_WORDS),
                 first_tokens(self._llm, NO_WORDS),
             )
-        assert self._yes_no is not None
-        ids = chat_tokens(llm, self._template.render(messages, True))
+        ids = chat_tokens(llm, self._chat_template().render(messages, True))
         if len(ids) > int(llm.n_ctx()):
             raise AssistantError("The check does not fit the model's context.")
-        cached = cached_tokens(llm)
-        common = 0
-        for old, new in zip(cached, ids[:-1], strict=False):
-            if old != new:
-                break
-            common += 1
+        common = shared_prefix(cached_tokens(llm), ids)
         llm.n_tokens = common  # eval() drops the KV cache after this
         llm.eval(ids[common:])
         return log_odds(last_logits(llm), *self._yes_no)

@@ -95,6 +95,10 @@ class OpenAIGenerator:
                 log.debug("tokenize failed (%s); estimating", exc)
         return estimate_tokens(text)
 
+    def tokens_to_read(self, messages: Sequence[dict[str, str]]) -> int:
+        """All of them, as far as this side can tell (the server caches its own)."""
+        return self.count_tokens("\n".join(m["content"] for m in messages))
+
     def _find_tokenizer(self) -> str:
         for endpoint in ("/extras/tokenize", "/tokenize"):
             try:
@@ -129,8 +133,10 @@ class OpenAIGenerator:
         max_tokens: int,
         temperature: float,
         cancel: CancelToken,
+        aside: bool = False,
     ) -> Iterator[str]:
-        """The request runs on a helper thread that hands over the text as it
+        """(``aside`` changes nothing: the server keeps its own caches.)
+        The request runs on a helper thread that hands over the text as it
         comes, so Stop returns at once even while the server is still reading the
         prompt (an HTTP read cannot be interrupted); the helper closes the
         connection at its next chunk, which tells the server to stop. The reply

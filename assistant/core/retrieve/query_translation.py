@@ -104,7 +104,11 @@ def _first_line(
     """The first non-empty line of the model's greedy reply ("" if none)."""
     reply = ""
     pieces = generator.stream_chat(
-        messages, max_tokens=max_tokens, temperature=0.0, cancel=cancel or CancelToken()
+        messages,
+        max_tokens=max_tokens,
+        temperature=0.0,
+        cancel=cancel or CancelToken(),
+        aside=True,  # the conversation's cache stays for the answer
     )
     try:
         for piece in pieces:

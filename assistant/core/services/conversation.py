@@ -67,6 +67,7 @@ class Asking:
     messages: list[dict[str, str]] = field(default_factory=list)
     included: list[Source] = field(default_factory=list)
     prompt_tokens: int = 0
+    """Of the prompt, the tokens the model reads (not held by its cache)."""
     raw: str = ""
     first_token_at: float | None = None
     finished: float = 0.0
@@ -92,6 +93,7 @@ class Asking:
             "verify_ms": self.verify_s * 1000,
             "total_ms": (self.checked_at - self.started) * 1000,
             "tokens": float(generated),
+            "read_tokens": float(self.prompt_tokens),
             "tokens_per_s": (generated - 1) / decode_s
             if generated > 1 and decode_s > 0
             else 0.0,
@@ -288,9 +290,7 @@ class Conversation:
         asking.design, asking.messages, asking.included = self.prompt(
             asking.question, asking.sources, grounded=asking.grounded
         )
-        asking.prompt_tokens = self.generator.count_tokens(
-            "\n".join(m["content"] for m in asking.messages)
-        )
+        asking.prompt_tokens = self.generator.tokens_to_read(asking.messages)
         if on_sources is not None and asking.grounded:
             on_sources(
                 ReadingPlan(
