@@ -1,6 +1,7 @@
 """Answer designs compared on the dev set, in one run, with the default model.
 
     python bench/answer_designs.py [--devset DIR] [--designs a,b,...] [--limit N]
+        [--follow-ups N]
 
 Library: the dev set's 8 documents (``../shared/devset``, fetched with its
 ``get-devset.sh`` into ``--devset``), ingested once into ``bench/out/devset-home``.
@@ -11,6 +12,12 @@ without it, so the rule's cost on answerable questions and its gain on
 unanswerable ones show side by side. Prints a table and one ``BENCH`` line per
 design; per-question results go to ``bench/out/answers-DESIGN.jsonl`` (scorable
 by the dev set's ``score.py``).
+
+Latency beside bare llama.cpp measured in the same run (``bare_baseline``): each
+design's prompt tokens read, median time to first token over bare reading 700
+tokens (``ttft_over_bare``), decoding over bare decoding (``decode_over_bare``);
+``--follow-ups N``: a second question in the same conversation over bare reading
+400 tokens.
 """
 
 from __future__ import annotations
@@ -61,6 +68,15 @@ def main() -> None:
         "(the default design always answers all)",
     )
     parser.add_argument(
+        "--follow-ups",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also ask N follow-ups with the default design: a second question "
+        "about the same document in the same conversation (time to first token "
+        "and tokens read, beside bare llama.cpp reading 400 tokens)",
+    )
+    parser.add_argument(
         "--rescore",
         action="store_true",
         help="only re-check and summarise the answers stored by an earlier run",
@@ -96,6 +112,8 @@ def main() -> None:
     questions = load_questions(Path(args.questions))
     subset = _subset(questions, args.limit)
     generator = load_generator(settings)
+    bare = bare_baseline(generator, library)
+    print(f"bare llama.cpp: {bare}", file=sys.stderr)
     # as the app searches: a Chinese question also through its English translation
     ranked = {
         q.id: search_question(library, generator, q.question, 10)[0] for q in questions
@@ -132,6 +150,7 @@ def main() -> None:
                 - answer.timings["grounding_ms"]
             ) / 1000
             result["tokens"] = answer.timings["tokens"]
+            result["read_tokens"] = answer.timings.get("read_tokens", 0.0)
             result["self_check"] = answer.self_check
             stored.append(result)
             print(f"\r{name}: {i}/{len(asked)}", end="", file=sys.stderr)
@@ -147,6 +166,11 @@ def main() -> None:
             subset_ids,
             multilingual_embed(library.embedder),  # as the app checks answers
             unknown,
+            bare,
+        )
+    if args.follow_ups:
+        rows.append(
+            follow_up_row(library, generator, questions, sources, args.follow_ups, bare)
         )
     for row in rows:
         print("BENCH " + json.dumps(row), flush=True)
@@ -203,7 +227,72 @@ def _subset(questions, limit):  # type: ignore[no-untyped-def]
     return subset
 
 
-def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: ignore[no-untyped-def]
+def bare_baseline(generator, library):  # type: ignore[no-untyped-def]
+    """Bare llama-cpp-python in the same run, on document text from the library:
+    seconds to read 700 and 400 tokens (the cache cleared first), and greedy
+    decoding's tokens/s after a 400-token prompt (64 tokens)."""
+    llm = generator.llama
+    texts = library.store.scan(["text"]).column("text").to_pylist()
+    ids: list[int] = []
+    for text in texts:
+        ids += llm.tokenize(text.encode("utf-8"), add_bos=False)
+        if len(ids) >= 800:
+            break
+    out: dict[str, float] = {}
+    for n in (700, 400):
+        llm.reset()
+        started = time.perf_counter()
+        llm.eval(ids[:n])
+        out[f"bare_read_{n}_s"] = round(time.perf_counter() - started, 2)
+    llm.reset()
+    prompt = llm.detokenize(ids[:400]).decode("utf-8", errors="ignore")
+    first = end = None
+    count = 0
+    for _ in llm.create_completion(prompt, max_tokens=64, temperature=0.0, stream=True):
+        end = time.perf_counter()
+        first = first or end
+        count += 1
+    out["bare_decode_tok_s"] = (
+        round((count - 1) / (end - first), 1) if first and end and count > 1 else 0.0
+    )
+    llm.reset()
+    return out
+
+
+def follow_up_row(library, generator, questions, sources, limit, bare):  # type: ignore[no-untyped-def]
+    """Pairs of answerable questions about the same document, the second asked
+    as a follow-up in the first's conversation (the app's default design)."""
+    from assistant.core.services.conversation import Conversation
+
+    by_doc: dict[str, list] = {}  # type: ignore[type-arg]
+    for q in questions:
+        if q.gold and q.kind == "paraphrase":
+            by_doc.setdefault(q.gold[0][0], []).append(q)
+    pairs = [
+        (group[i], group[i + 1])
+        for group in by_doc.values()
+        for i in range(0, len(group) - 1, 2)
+    ][:limit]
+    conversation = Conversation(library, generator)
+    ttfts, read = [], []
+    for first, second in pairs:
+        conversation.reset()
+        conversation.ask(first.question, sources=sources[first.id])
+        answer = conversation.ask(second.question, sources=sources[second.id])
+        ttfts.append(answer.timings["ttft_ms"] / 1000)
+        read.append(answer.timings.get("read_tokens", 0.0))
+    p50 = round(statistics.median(ttfts), 2) if ttfts else None
+    return {
+        "design": "default, follow-up",
+        "questions": len(pairs),
+        "read_tokens": round(statistics.mean(read)) if read else None,
+        "ttft_p50_s": p50,
+        "ttft_over_bare": round(p50 / bare["bare_read_400_s"], 2) if p50 else None,
+        **bare,
+    }
+
+
+def design_rows(name, stored, questions, subset_ids, embed, unknown, bare=None):  # type: ignore[no-untyped-def]
     """Check each stored reply with and without the decline rule and summarise;
     the default design (which answers every question) also on the subset."""
     from designs import DEFAULT_DESIGN
@@ -254,6 +343,7 @@ def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: i
             result["gold_in_sources"] = row["gold_in_sources"]
             result["decode_s"] = row.get("decode_s", 0.0)
             result["tokens"] = row.get("tokens", 0.0)
+            result["read_tokens"] = row.get("read_tokens", 0.0)
             variants[variant].append(result)
     rows = []
     scopes = [("", None)]
@@ -267,12 +357,13 @@ def design_rows(name, stored, questions, subset_ids, embed, unknown):  # type: i
                     name + variant + scope,
                     chosen,
                     default=name == DEFAULT_DESIGN and not variant and not scope,
+                    bare=bare,
                 )
             )
     return rows
 
 
-def summary_row(label, results, default=False):  # type: ignore[no-untyped-def]
+def summary_row(label, results, default=False, bare=None):  # type: ignore[no-untyped-def]
     from assistant.core.answer.evaluation import summarize
 
     summary = summarize(results)
@@ -289,6 +380,16 @@ def summary_row(label, results, default=False):  # type: ignore[no-untyped-def]
     row["ttft_p50_s"] = round(statistics.median(ttfts), 2) if ttfts else None
     rates = [r["tokens"] / r["decode_s"] for r in results if r.get("decode_s")]
     row["decode_tok_s"] = round(statistics.median(rates), 1) if rates else None
+    read = [r["read_tokens"] for r in results if r.get("read_tokens")]
+    row["read_tokens"] = round(statistics.mean(read)) if read else None
+    if bare and row["ttft_p50_s"]:
+        row["ttft_over_bare"] = round(row["ttft_p50_s"] / bare["bare_read_700_s"], 2)
+    if bare and row["decode_tok_s"] and bare["bare_decode_tok_s"]:
+        row["decode_over_bare"] = round(
+            row["decode_tok_s"] / bare["bare_decode_tok_s"], 2
+        )
+    if bare:
+        row.update(bare)
     row["default"] = default
     return row
 
@@ -391,8 +492,11 @@ def print_table(rows: list[dict[str, object]]) -> None:
         "kw_zh",
         "kw_crosslingual",
         *(k for k in SUMMARY_KEYS if k not in ("hit@5", "keyword_accuracy")),
+        "read_tokens",
         "ttft_p50_s",
+        "ttft_over_bare",
         "decode_tok_s",
+        "decode_over_bare",
     ]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
