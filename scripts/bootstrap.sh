@@ -26,6 +26,13 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     # torch first and pinned: the CPU build on this machine's disk. Anything that
     # pulled an unpinned torch would download several GB of CUDA libraries.
     "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
+    # PySide6 6.12 (refused by pyproject.toml) comes in more packages than the
+    # version that replaces it: remove them all first, or their files mix
+    if "$VENV/bin/python" -c 'import importlib.metadata as m, sys
+sys.exit(not m.version("PySide6").startswith("6.12"))' 2>/dev/null; then
+        "$VENV/bin/python" -m pip uninstall --quiet -y PySide6 PySide6_Essentials \
+            PySide6_Addons PySide6_Pdf PySide6_WebEngine shiboken6
+    fi
     CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
         "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
     # OCR models (PP-OCRv4, Chinese + English) in the wheel; its dependencies
