@@ -83,3 +83,14 @@ def test_tests_and_benchmarks_use_no_private_names_of_the_product() -> None:
                     if n in product and n not in own
                 ]
     assert not used, used
+
+
+def test_every_benchmark_log_is_in_the_index() -> None:
+    """docs/bench/README.md is written by scripts/bench_log_index.py: run it
+    after adding a log."""
+    import subprocess
+    import sys
+
+    script = ROOT / "scripts" / "bench_log_index.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], check=False)
+    assert done.returncode == 0, "docs/bench/README.md is stale: run the script"
