@@ -19,7 +19,7 @@ def _states(win: MainWindow) -> dict[str, str]:
 
 
 def _add_and_wait(qtbot: QtBot, win: MainWindow, paths: list[str]) -> None:
-    with qtbot.waitSignal(win.library.worker.sig_ingest_finished, timeout=20000):
+    with qtbot.waitSignal(win.library.worker.sig_ingest_finished, timeout=60000):
         win.add_paths(paths)
     qtbot.waitUntil(
         lambda: all(s in ("ready", "failed") for s in _states(win).values())

@@ -90,3 +90,40 @@ def repacking(repack: bool) -> Iterator[None]:
             yield
         finally:
             binding.llama_model_default_params = default_params
+
+
+def save_cache(llm: Any) -> tuple[list[int], bytes]:
+    """The tokens the KV cache holds and the cache's bytes (sequence 0 only:
+    ~28 KB a token for the default 1.5B model; ``Llama.save_state`` would also
+    copy its 300 MB logits buffer)."""
+    import ctypes
+
+    import llama_cpp
+
+    ctx = llm._ctx.ctx
+    size = int(llama_cpp.llama_state_seq_get_size(ctx, 0))
+    buffer = (ctypes.c_uint8 * size)()
+    written = int(llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0))
+    return cached_tokens(llm), bytes(buffer[:written])
+
+
+def load_cache(llm: Any, tokens: list[int], data: bytes) -> bool:
+    """Put back what ``save_cache`` saved but its last token (False, with the
+    cache empty, if llama.cpp refused it)."""
+    import ctypes
+
+    import llama_cpp
+
+    ctx = llm._ctx.ctx
+    llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), 0, -1, -1)
+    llm.n_tokens = 0
+    buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    if int(llama_cpp.llama_state_seq_set_data(ctx, buffer, len(data), 0)) == 0:
+        return False
+    # all but the last token: the next evaluation then makes fresh logits even
+    # when the whole prompt was kept (the logits of the cache are not)
+    kept = len(tokens) - 1
+    llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), 0, kept, -1)
+    llm.input_ids[:kept] = tokens[:kept]
+    llm.n_tokens = kept
+    return True

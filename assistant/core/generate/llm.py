@@ -7,6 +7,7 @@ must call it from one thread only (the UI gives it a dedicated worker thread).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,9 +20,11 @@ from assistant.core.generate.llama_internals import (
     context_pointer,
     free_on_close,
     last_logits,
+    load_cache,
     model_pointer,
     native_output_silenced,
     repacking,
+    save_cache,
     trained_context,
 )
 from assistant.core.generate.yes_no import (
@@ -74,6 +77,15 @@ class Generator(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, eq=False)
+class KeptCache:
+    """A conversation's KV cache kept aside (``LlamaGenerator._cache_for``)."""
+
+    adapter: Path | None
+    tokens: list[int]
+    data: bytes
 
 
 def shared_prefix(cached: Sequence[int], ids: Sequence[int]) -> int:
@@ -162,6 +174,7 @@ class LlamaGenerator:
         self.trained_context_length = trained_context(self._llm)
         self.architecture = str(self._llm.metadata.get("general.architecture", ""))
         self._adapters: dict[Path, Any] = {}
+        self._kept: list[KeptCache] = []
         self._token_classes: TokenClasses | None = None
         self._template: ChatTemplate | None = None
         self._yes_no: tuple[list[int], list[int]] | None = None
@@ -214,10 +227,49 @@ class LlamaGenerator:
         return len(chat_tokens(self._llm, text))
 
     def tokens_to_read(self, messages: Sequence[dict[str, str]]) -> int:
-        """After the common prefix with the KV cache: the system prompt a new
-        conversation shares with the last one, a follow-up's earlier turns."""
-        ids = chat_tokens(self._llm, self._chat_template().render(messages, True))
-        return max(1, len(ids) - shared_prefix(cached_tokens(self._llm), ids))
+        """After the common prefix with the KV cache (or a kept one): the system
+        prompt a new conversation shares with the last one, a follow-up's
+        earlier turns."""
+        ids = self._prompt_ids(messages)
+        kept = self._best_kept(ids)
+        live = shared_prefix(cached_tokens(self._llm), ids)
+        return max(1, len(ids) - max(live, kept[1] if kept else 0))
+
+    KEPT_CACHES = 2
+    """Conversations whose KV cache is kept aside while another is answered
+    (~28 KB a token each for the default model): going back to one reads its
+    new turn, not the whole conversation again."""
+    KEEP_ABOVE = 256
+    """Tokens an answer would overwrite before the cache is kept aside."""
+
+    def _prompt_ids(self, messages: Sequence[dict[str, str]]) -> list[int]:
+        return chat_tokens(self._llm, self._chat_template().render(messages, True))
+
+    def _best_kept(self, ids: list[int]) -> tuple[KeptCache, int] | None:
+        scored = [
+            (kept, shared_prefix(kept.tokens, ids))
+            for kept in self._kept
+            if kept.adapter == self.adapter
+        ]
+        return max(scored, key=lambda pair: pair[1], default=None)
+
+    def _cache_for(self, messages: Sequence[dict[str, str]]) -> None:
+        """Before an answer: keep the live cache aside if the answer would
+        overwrite much of it, and bring back a kept one that holds more of the
+        prompt."""
+        ids = self._prompt_ids(messages)
+        cached = cached_tokens(self._llm)
+        live = shared_prefix(cached, ids)
+        best = self._best_kept(ids)
+        if len(cached) - live > self.KEEP_ABOVE:
+            tokens, data = save_cache(self._llm)
+            self._kept.append(KeptCache(self.adapter, tokens, data))
+            self._kept = self._kept[-self.KEPT_CACHES :]
+        if best is not None and best[1] > live + self.KEEP_ABOVE // 8:
+            if best[0] in self._kept:
+                self._kept.remove(best[0])
+            if not load_cache(self._llm, best[0].tokens, best[0].data):
+                self._llm.reset()
 
     def stream_chat(
         self,
@@ -231,7 +283,9 @@ class LlamaGenerator:
         from llama_cpp import LogitsProcessorList
 
         llm = self._llm
-        if aside:
+        if not aside:
+            self._cache_for(messages)
+        else:
             llm = self._side()
             prompt = sum(self.count_tokens(m["content"]) + 8 for m in messages)
             if prompt + max_tokens > self.SIDE_CONTEXT:
