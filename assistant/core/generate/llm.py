@@ -239,6 +239,8 @@ class LlamaGenerator:
     """Conversations whose KV cache is kept aside while another is answered
     (~28 KB a token each for the default model): going back to one reads its
     new turn, not the whole conversation again."""
+    KEPT_BYTES = 128 * 2**20
+    """At most this much kept (the oldest goes first): idle memory has a budget."""
     KEEP_ABOVE = 256
     """Tokens an answer would overwrite before the cache is kept aside."""
 
@@ -265,6 +267,8 @@ class LlamaGenerator:
             tokens, data = save_cache(self._llm)
             self._kept.append(KeptCache(self.adapter, tokens, data))
             self._kept = self._kept[-self.KEPT_CACHES :]
+            while sum(len(k.data) for k in self._kept) > self.KEPT_BYTES:
+                self._kept.pop(0)
         if best is not None and best[1] > live + self.KEEP_ABOVE // 8:
             if best[0] in self._kept:
                 self._kept.remove(best[0])
