@@ -122,6 +122,17 @@ def test_the_encoder_decides_what_it_is_sure_of_and_the_model_the_rest() -> None
     assert unsure.pairs and all(c == reworded.text for c, _ in unsure.pairs)
 
 
+def test_a_claim_in_another_language_than_its_passage_is_left_to_the_model() -> None:
+    """The encoder learnt from English pairs: its "not stated" for a Chinese
+    claim over an English passage is not taken (the model is asked)."""
+    chinese = Claim("测试时泵以 300 rpm 运行。", 0, 17, False)
+    judge = Judge(stated=2.0)
+    encoder = Encoder(stated=0.02)
+    assert _encoded(chinese, judge, encoder).verdict == "stated"
+    assert len(judge.asked) == 1 and encoder.pairs == []
+    assert _encoded(chinese, Judge(stated=-2.0), encoder).verdict == "not_stated"
+
+
 def test_a_contradiction_the_encoder_finds_is_flagged_with_its_span() -> None:
     negated = Claim("The pump does not run at 300 rpm during tests.", 0, 46, False)
     judge = Judge(stated=9.0)

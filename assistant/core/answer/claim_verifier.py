@@ -21,6 +21,7 @@ from assistant.core.answer.grounding import (
 )
 from assistant.core.cancel import CancelToken
 from assistant.core.ingest.chunking import sentence_spans
+from assistant.core.search_text import is_cjk_text
 from assistant.core.types import Claim, Evidence, Source
 
 Message = dict[str, str]
@@ -255,11 +256,22 @@ class Reading:
     """The span the encoder found most contradicting."""
 
 
+def across_languages(claim: str, spans: Sequence[str]) -> bool:
+    """A Chinese claim over English passages or the other way round: the claim
+    encoder learnt from English pairs, and such a pair is out of its reach (a
+    correct Chinese claim over its English sentence scored "stated" 0.04 and was
+    not stated without asking the judge)."""
+    cjk = is_cjk_text(claim)
+    return all(is_cjk_text(span) != cjk for span in spans)
+
+
 def read_claim(
     claim: str, spans: Sequence[str], question: str, encode: Encode | None
 ) -> Reading:
+    """The cues, and the encoder's chances unless the claim and its passages are
+    in different languages (then the judge decides what the cues leave open)."""
     found = cues(claim, spans, question)
-    if encode is None or not spans:
+    if encode is None or not spans or across_languages(claim, spans):
         return Reading(found)
     chances = encode([(claim, quote(span, claim)) for span in spans])
     worst = max(range(len(spans)), key=lambda i: chances[i]["contradicted"])
