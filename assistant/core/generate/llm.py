@@ -231,6 +231,8 @@ class LlamaGenerator:
         prompt a new conversation shares with the last one, a follow-up's
         earlier turns."""
         ids = self._prompt_ids(messages)
+        if ids is None:
+            return sum(self.count_tokens(m["content"]) for m in messages)
         kept = self._best_kept(ids)
         live = shared_prefix(cached_tokens(self._llm), ids)
         return max(1, len(ids) - max(live, kept[1] if kept else 0))
@@ -244,8 +246,14 @@ class LlamaGenerator:
     KEEP_ABOVE = 256
     """Tokens an answer would overwrite before the cache is kept aside."""
 
-    def _prompt_ids(self, messages: Sequence[dict[str, str]]) -> list[int]:
-        return chat_tokens(self._llm, self._chat_template().render(messages, True))
+    def _prompt_ids(self, messages: Sequence[dict[str, str]]) -> list[int] | None:
+        """The prompt's tokens as llama-cpp-python builds them (None: the model
+        has no chat template of its own, and llama-cpp-python uses a default)."""
+        try:
+            template = self._chat_template()
+        except AssistantError:
+            return None
+        return chat_tokens(self._llm, template.render(messages, True))
 
     def _best_kept(self, ids: list[int]) -> tuple[KeptCache, int] | None:
         scored = [
@@ -260,6 +268,8 @@ class LlamaGenerator:
         overwrite much of it, and bring back a kept one that holds more of the
         prompt."""
         ids = self._prompt_ids(messages)
+        if ids is None:
+            return
         cached = cached_tokens(self._llm)
         live = shared_prefix(cached, ids)
         best = self._best_kept(ids)
