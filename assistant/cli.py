@@ -40,6 +40,7 @@ from assistant.core.types import (
 
 if TYPE_CHECKING:
     from assistant.core.answer.reading_time import ReadingPlan
+    from assistant.core.ingest.staged_index import CompletionProgress
     from assistant.core.services.folder_sync import Changes, SyncReport
 
 
@@ -84,10 +85,23 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
         bar.refresh()
 
+    def on_completion(p: CompletionProgress) -> None:
+        if bar is not None:
+            bar.total, bar.n = p.total, p.done
+            bar.set_description("searchable by meaning; " + p.summary(), refresh=False)
+            bar.refresh()
+
     with cancel_on_interrupt() as cancel:
         report = library.ingest(
             args.paths, progress=on_progress, cancel=cancel, force=args.force
         )
+        if not report.cancelled and library.store.count_pending_vectors():
+            if bar is not None:
+                bar.unit, bar.unit_scale = "passage", False
+            completion = library.complete_index(on_completion, cancel)
+            report.completed_chunks = completion.chunks
+            report.complete_s = report.seconds + completion.seconds
+            report.cancelled = completion.cancelled
     if bar is not None:
         bar.close()
     if args.json:
@@ -111,6 +125,11 @@ def _print_report(report: IngestReport) -> None:
             else ""
         )
         + f" in {report.seconds:.1f} s"
+        + (
+            f"; complete (passages encoded whole) in {report.complete_s:.1f} s"
+            if report.complete_s
+            else ""
+        )
         + (" — stopped by the user" if report.cancelled else "")
     )
 

@@ -26,7 +26,9 @@
    the LoRA is trained in the training child. Both halves resume, so the script
    can be stopped and run again (about 2 minutes an example on 2 cores).
 3. Copies the adapter to resources/models/reading-adapter/ with a manifest
-   naming the documents, their licences and the run's figures.
+   naming the documents, their licences and the run's figures, and the examples
+   it was trained on (``examples.jsonl``: a later build starts from them, and a
+   build stopped part-way can keep its examples there for the next one).
 """
 
 from __future__ import annotations
@@ -137,6 +139,11 @@ def main() -> int:
     work = args.work.resolve()
     docs = fetch_docs(work)
     assistant(work, "ingest", *map(str, docs))
+    made = work / "home" / "adapters" / f".{NAME}.work" / "examples.jsonl"
+    kept = args.out / "examples.jsonl"
+    if kept.is_file() and not made.is_file():  # an earlier build's examples go on
+        made.parent.mkdir(parents=True, exist_ok=True)  # (delete it to make anew)
+        shutil.copyfile(kept, made)
     assistant(
         work, "teach", "--from-library", "--name", NAME, "--limit", str(args.limit)
     )

@@ -281,7 +281,9 @@ def test_sentences_get_vectors_of_their_own_and_find_their_chunk(
     # one sentence about the valve, inside a chunk about something else
     filler[31] = "Turn the blue valve left to drain the tank."
     _write(docs, "manual.txt", " ".join(filler))
-    settings = settings.model_copy(update={"retrieval_mode": "vector"})
+    settings = settings.model_copy(
+        update={"retrieval_mode": "vector", "chunk_vectors": "encoded"}
+    )
     library = Library(settings, embedder, directory=tmp_path / "idx")
     report = library.ingest([docs])
     chunks = library.store.count_chunks()

@@ -67,11 +67,14 @@ class Settings(BaseModel):
         description="Also embed every sentence of a chunk (better recall, ~1.7-1.8x "
         "the ingest time); takes effect for files indexed from now on",
     )
-    chunk_vectors: Literal["encoded", "from_sentences"] = Field(
-        "encoded",
-        description="How a chunk of several sentences gets its vector: encoded "
-        "whole, or the mean of its sentences' vectors (each token encoded once: "
-        "faster indexing); takes effect for files indexed from now on",
+    chunk_vectors: Literal["staged", "encoded", "from_sentences"] = Field(
+        "staged",
+        description="How a chunk of several sentences gets its vector: "
+        "staged = the mean of its sentences' vectors first (searchable by meaning "
+        "after one pass over the text), then encoded whole in the background; "
+        "encoded = whole at once; from_sentences = the mean only (fastest, finds "
+        "the right page a little less often); takes effect for files indexed "
+        "from now on",
     )
     question_terms: bool = Field(
         False,

@@ -10,12 +10,17 @@ def format_time_left(seconds: float | None) -> str:
     pace is known yet (``None``)."""
     if seconds is None:
         return "estimating…"
+    return f"{format_duration(seconds)} left"
+
+
+def format_duration(seconds: float) -> str:
+    """ "2 h 5 min", "3 min 20 s", "40 s"."""
     whole = int(seconds)
     if whole >= 3600:
-        return f"{whole // 3600} h {whole % 3600 // 60} min left"
+        return f"{whole // 3600} h {whole % 3600 // 60} min"
     if whole >= 60:
-        return f"{whole // 60} min {whole % 60} s left"
-    return f"{whole} s left"
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole} s"
 
 
 class SharedPace:

@@ -478,7 +478,12 @@ class IngestReport:
     sentences_embedded: int = 0
     tokens_embedded: int = 0
     seconds: float = 0.0
+    """To searchable by meaning (a staged index: its first stage)."""
     cancelled: bool = False
+    completed_chunks: int = 0
+    """A staged index: chunks encoded whole after the first stage..."""
+    complete_s: float = 0.0
+    """...and the seconds from the start until the index was complete."""
 
     @property
     def ok(self) -> bool:
@@ -514,5 +519,7 @@ class IngestReport:
             "sentences_embedded": self.sentences_embedded,
             "tokens_embedded": self.tokens_embedded,
             "seconds": round(self.seconds, 2),
+            "completed_chunks": self.completed_chunks,
+            "complete_s": round(self.complete_s, 2),
             "cancelled": self.cancelled,
         }

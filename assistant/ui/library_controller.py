@@ -14,8 +14,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from assistant.core.config import Settings
+from assistant.core.ingest.staged_index import CompletionProgress, CompletionReport
 from assistant.core.services.library import Library
-from assistant.core.time_left import SharedPace
+from assistant.core.time_left import SharedPace, format_duration
 from assistant.core.types import (
     DocumentInfo,
     FileFailure,
@@ -27,7 +28,7 @@ from assistant.ui.folders_dialog import FoldersDialog
 from assistant.ui.models.document_model import DocumentListModel
 from assistant.ui.panes.library_pane import LibraryPane
 from assistant.ui.panes.viewer_pane import PassageViewer
-from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
+from assistant.ui.workers.library_jobs import CompleteJob, IngestJob, RebuildJob
 from assistant.ui.workers.library_worker import LibraryWorker
 from assistant.ui.workers.worker_thread import Wiring, join, start_worker
 
@@ -35,8 +36,8 @@ from assistant.ui.workers.worker_thread import Wiring, join, start_worker
 class LibraryController(QObject):
     """Signals:
     to the worker (queued): sig_load(), sig_ingest(object: IngestJob),
-        sig_rebuild(object: RebuildJob), sig_remove(str), sig_read_document(object),
-        sig_settings(object).
+        sig_rebuild(object: RebuildJob), sig_complete(object: CompleteJob),
+        sig_remove(str), sig_read_document(object), sig_settings(object).
     out: sig_status(str, int): a status-bar message and how long it shows (ms);
         sig_state(str): "Library unavailable" / "Library damaged";
         sig_count(str): "N documents · M chunks";
@@ -48,6 +49,7 @@ class LibraryController(QObject):
     sig_load = Signal()
     sig_ingest = Signal(object)
     sig_rebuild = Signal(object)
+    sig_complete = Signal(object)
     sig_remove = Signal(str)
     sig_read_document = Signal(object)
     sig_unwatch = Signal(str)
@@ -91,6 +93,11 @@ class LibraryController(QObject):
         """The time left, without the stretches an answer shared the cores."""
         self._removing: set[str] = set()
         """Removes sent while indexing: done by the worker after it."""
+        self._pending = 0
+        """Chunks a staged index has still to encode whole (from the worker)."""
+        self._completion: CompleteJob | None = None
+        """The second stage running, cancelled whenever other work comes first:
+        indexing, a rebuild, an answer (the model needs the cores), Stop."""
         self.worker = worker or LibraryWorker(settings)
         self.worker_thread = start_worker(
             self, self.worker, "library-worker", self._wiring()
@@ -103,6 +110,10 @@ class LibraryController(QObject):
             (self.sig_load, worker.load),
             (self.sig_ingest, worker.ingest),
             (self.sig_rebuild, worker.rebuild),
+            (self.sig_complete, worker.complete),
+            (worker.sig_pending, self._on_pending),
+            (worker.sig_completion, self._on_completion),
+            (worker.sig_completed, self._on_completed),
             (self.sig_settings, worker.set_settings),
             (self.sig_remove, worker.remove),
             (self.sig_read_document, worker.read_document),
@@ -130,6 +141,7 @@ class LibraryController(QObject):
         """Index files and folders (walked on the worker thread); ``synced``:
         what folder sync found (files the user removed stay out)."""
         job = IngestJob(next(self._job_ids), tuple(paths), force, synced)
+        self._pause_completion()
         self._jobs.append(job)
         self._queued[job.id] = job
         self._job_started()
@@ -145,6 +157,7 @@ class LibraryController(QObject):
         change of model, or to repair a damaged index); the old index stays in use
         until the new one is complete, and Stop keeps it."""
         job = RebuildJob(next(self._job_ids))
+        self._pause_completion()
         self._jobs.append(job)
         self.pane.stop_button.setEnabled(True)
         self.sig_status.emit("Re-indexing the library…", 0)
@@ -154,6 +167,12 @@ class LibraryController(QObject):
     def cancel(self) -> None:
         """Stop: the running job ends after its current batch (whole documents
         stay committed)."""
+        if self._completion is not None and not self._jobs:
+            self.sig_status.emit(
+                "Stopped improving the index: it is searchable; the rest is done "
+                "the next time documents are added or the app starts.",
+                15000,
+            )
         self._cancel_jobs()
         self.pane.stop_button.setEnabled(False)
         self.pane.progress_label.setText("Stopping after the current batch…")
@@ -162,6 +181,51 @@ class LibraryController(QObject):
         for job in self._jobs:
             job.cancel.cancel()
         self._jobs.clear()
+        self._pause_completion()
+        self._pending = 0  # (Stop: not resumed until the worker says so again)
+
+    # ---- a staged index's second stage -------------------------------------------
+    def _on_pending(self, chunks: int) -> None:
+        self._pending = chunks
+        self._resume_completion()
+
+    def _resume_completion(self) -> None:
+        """Start the second stage when nothing else needs the cores."""
+        if (
+            self._pending
+            and self._completion is None
+            and not self._running
+            and not self.pace.sharing
+        ):
+            self._completion = CompleteJob(next(self._job_ids))
+            self.sig_complete.emit(self._completion)
+
+    def _pause_completion(self) -> None:
+        """Cancel the running second stage (what it encoded is committed); it is
+        started again once the work that came first is done."""
+        if self._completion is not None:
+            self._completion.cancel.cancel()
+
+    def _on_completion(self, progress: CompletionProgress) -> None:
+        if self._completion is not None and not self._completion.cancel.cancelled:
+            self.pane.show_completion(progress)
+
+    def _on_completed(self, job_id: int, report: CompletionReport) -> None:
+        if self._completion is None or self._completion.id != job_id:
+            return  # (a stale report: a newer job is running)
+        cancelled = self._completion.cancel.cancelled or report.cancelled
+        self._completion = None
+        if not self._running:
+            self.pane.hide_progress()
+        if not cancelled:
+            self._pending = 0
+            if report.chunks:
+                self.sig_status.emit(
+                    f"Index complete: {report.chunks:,} passages encoded whole in "
+                    f"{format_duration(report.seconds)}",
+                    10000,
+                )
+        self._resume_completion()
 
     def set_settings(self, settings: Settings) -> None:
         self._settings = settings
@@ -287,8 +351,13 @@ class LibraryController(QObject):
                 self.documents.mark(file, "queued")
 
     def set_sharing(self, busy: bool) -> None:
-        """The chat model is answering: the cores are shared meanwhile."""
+        """The chat model is answering: the cores are shared meanwhile (the
+        second stage of a staged index waits)."""
         self.pace.sharing = busy
+        if busy:
+            self._pause_completion()
+        else:
+            self._resume_completion()
 
     def _on_progress(self, progress: IngestProgress) -> None:
         self._committed = set(progress.committed)
@@ -316,6 +385,8 @@ class LibraryController(QObject):
                 self.documents.mark(row.path, "failed", "stopped before it was indexed")
         summary = report.counts()
         verb = "Indexing stopped: " if report.cancelled else "Indexing finished: "
+        if not report.cancelled and (report.added or report.updated):
+            verb = "Searchable by meaning: "
         told = "".join(f" \u2014 {note}" for note in report.notes[:2])
         self.sig_status.emit(verb + summary + told, 20000 if told else 10000)
         notes = {note.path: note.reason for note in report.notes}

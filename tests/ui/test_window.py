@@ -1508,3 +1508,41 @@ def test_the_workers_run_behind_the_window_s_thread(
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     probe.deleteLater()  # in its thread
     assert seen[0] > mine
+
+
+def test_a_staged_index_is_searchable_first_and_completed_behind_the_window(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default index is staged: the window says when the documents are
+    searchable by meaning, shows the second stage's progress, lets an answer
+    have the cores (the stage waits), and says when the index is complete."""
+    win = window
+    controller, worker = win.library, win.library.worker
+    said: list[str] = []
+    controller.sig_status.connect(lambda text, _ms: said.append(text))
+    label = controller.pane.progress_label
+    reports: list[object] = []
+    worker.sig_completed.connect(lambda _id, report: reports.append(report))
+    for n in range(4):
+        (tmp_path / f"pump{n}.txt").write_text(
+            " ".join(f"Pump {n} part {i} is checked every week." for i in range(60))
+        )
+    _slow_embedding(monkeypatch, 0.05)
+    _add_and_wait(qtbot, win, [str(tmp_path / f"pump{n}.txt") for n in range(4)])
+    assert any(s.startswith("Searchable by meaning: 4 added") for s in said)
+    qtbot.waitUntil(lambda: "improving" in label.text(), timeout=20000)
+    assert label.text().startswith("Searchable by meaning · improving search: passage")
+    assert controller.pane.progress_box.isVisible()
+    controller.set_sharing(True)  # an answer starts: the second stage waits
+    qtbot.waitUntil(lambda: bool(reports), timeout=20000)
+    assert reports[0].cancelled  # type: ignore[attr-defined]
+    from assistant.core.index.store import ChunkStore
+
+    store = ChunkStore(tmp_path / "index", "fake", 64).reader()
+    assert store.count_pending_vectors() > 0
+    controller.set_sharing(False)  # the answer ended: it goes on
+    qtbot.waitUntil(lambda: len(reports) == 2, timeout=60000)
+    assert not reports[1].cancelled  # type: ignore[attr-defined]
+    assert store.count_pending_vectors() == 0
+    assert any(s.startswith("Index complete: ") for s in said)
+    assert not controller.pane.progress_box.isVisible()

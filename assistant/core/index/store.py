@@ -87,6 +87,18 @@ per hit), a full-text search 5.3 against 12.7."""
 RowKind = Literal["chunks", "sentences", "all"]
 CHUNK_ROWS = "parent IS NULL"
 SENTENCE_ROWS = "parent IS NOT NULL"
+PENDING_VECTOR = "pooled:"
+"""Before a chunk row's ``text_hash`` (its text's hash): its vector is its
+sentences' mean, kept until it is encoded whole (a staged index's first stage,
+``staged_index.py``)."""
+PENDING_ROWS = f"{CHUNK_ROWS} AND text_hash LIKE '{PENDING_VECTOR}%'"
+
+
+def final_hash(text_hash: str) -> str:
+    """The hash of a chunk's text, whether or not its vector is still pending."""
+    return text_hash.removeprefix(PENDING_VECTOR)
+
+
 ANN_SAMPLE_RATE = 64
 """Vectors per IVF partition that train it (LanceDB's default is 256). On the R
 manual's 48k rows: peak +450 MB and 18.8 s to build, against +840 MB and 26.2 s;
@@ -379,6 +391,25 @@ class ChunkStore:
     def count_sentences(self) -> int:
         """Sentence rows (and the question rows an earlier version could add)."""
         return int(self._table.count_rows(SENTENCE_ROWS))
+
+    def count_pending_vectors(self) -> int:
+        """Chunk rows whose vector is still their sentences' mean."""
+        return int(self._table.count_rows(PENDING_ROWS))
+
+    def pending_vector_rows(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` whole chunk rows (every column) whose vector is still
+        their sentences' mean, a document's together in reading order."""
+        query = self._table.search().where(PENDING_ROWS).limit(limit)
+        rows = query.to_arrow().to_pylist()
+        return sorted(rows, key=lambda row: (row["doc_id"], row["ordinal"]))
+
+    def update_rows(self, rows: list[dict[str, Any]]) -> None:
+        """One commit: rows whose chunk id is stored replace it; the others are
+        dropped (their document was removed or re-chunked since they were read)."""
+        self._writing()
+        data = _to_table(rows, chunk_schema(self.meta.dim))
+        merge = self._table.merge_insert("chunk_id").when_matched_update_all()
+        self._commit(lambda: merge.execute(data))
 
     def chunk_rows(self) -> list[dict[str, Any]]:
         """Every chunk row's columns but its vector and full text."""

@@ -36,7 +36,13 @@ from assistant.core.cancel import CancelToken
 from assistant.core.embed.embedding import Embedder, release_embedder_memory
 from assistant.core.errors import IndexWriteError, IngestError
 from assistant.core.fsutil import sha256_file, sha256_text
-from assistant.core.index.store import ChunkStore, chunk_row_id, sentence_row_id
+from assistant.core.index.store import (
+    PENDING_VECTOR,
+    ChunkStore,
+    chunk_row_id,
+    final_hash,
+    sentence_row_id,
+)
 from assistant.core.ingest import (
     discover,
     no_text_reason,
@@ -111,7 +117,9 @@ class IngestOptions:
     """"encoded": each chunk embedded whole (its tokens then pass the encoder
     twice, in the chunk and in its sentence); "from_sentences": a chunk of
     several sentences gets the mean of its heading line's and its sentences'
-    vectors, so each token is encoded once (sentence_rows.chunk_pieces)."""
+    vectors, so each token is encoded once (sentence_rows.chunk_pieces);
+    "staged": from its sentences first (searchable by meaning after one pass),
+    marked ``PENDING_VECTOR``, and encoded whole later (staged_index.py)."""
 
 
 @dataclass
@@ -557,7 +565,7 @@ def _prepare(doc: _Doc, store: ChunkStore, options: IngestOptions) -> None:
 def _is_committed(doc: _Doc, chunk: Chunk) -> bool:
     """Whether a resumed document's chunk is stored with its vector already."""
     stored = doc.committed.get(chunk_row_id(doc.doc_id, chunk.ordinal))
-    return stored == sha256_text(chunk.embed_text)
+    return stored is not None and final_hash(stored) == sha256_text(chunk.embed_text)
 
 
 def _document_fields(doc: _Doc, whole: bool) -> dict[str, Any]:
@@ -598,6 +606,17 @@ def _chunk_row(
     }
 
 
+def _chunk_hash(text: str, from_pieces: bool, chunk_vectors: str) -> str:
+    """A chunk row's ``text_hash``: a vector pooled from its sentences is not the
+    one of the chunk's text (a library re-indexed the other way must not reuse
+    it as such); in a staged index it is marked as waiting for that one."""
+    if not from_pieces:
+        return sha256_text(text)
+    if chunk_vectors == "staged":
+        return PENDING_VECTOR + sha256_text(text)
+    return sha256_text(POOLED_CHUNK + text)
+
+
 def _text_rows(part: _Part, dim: int) -> list[dict[str, Any]]:
     """A page batch's chunk rows by their words only: no text hash (no vector to
     reuse or resume from) and a zero vector, which no vector search returns.
@@ -618,10 +637,16 @@ def _embed_from_pieces(
     pieces: dict[int, list[str] | None],
     known_texts: dict[str, np.ndarray],
     vectors: list[np.ndarray | None],
+    known: dict[str, np.ndarray],
 ) -> None:
     """Fill ``vectors`` for ``batch`` encoding each distinct text once: sentence
     rows and chunks of one sentence as they are, chunks of several from their
-    pieces (a sentence in a chunk's overlap is encoded once for both)."""
+    pieces (a sentence in a chunk's overlap is encoded once for both; one
+    stored already, by ``known`` text hash, not at all)."""
+    for i in batch:  # a piece stored as a sentence row keeps its vector
+        for text in pieces.get(i) or ():
+            if text not in known_texts and (h := sha256_text(text)) in known:
+                known_texts[text] = known[h]
     wanted = [
         text
         for i in batch
@@ -684,12 +709,15 @@ def _embed(
     within = _sentence_spans(chunks, sentences) if pooled else None
     pieces = (
         {i: chunk_pieces(c, embedder) for i, c in enumerate(chunks)}
-        if options.chunk_vectors == "from_sentences" and not pooled
+        if options.chunk_vectors in ("from_sentences", "staged") and not pooled
         else {}
     )
+    if options.chunk_vectors == "staged":  # a chunk's own vector, when known, is
+        for i, text in enumerate(texts[: len(chunks)]):  # final: no second stage
+            if sha256_text(text) in known:
+                pieces[i] = None
     hashes = [
-        # a vector pooled from its sentences is not the one of the chunk's text
-        sha256_text(POOLED_CHUNK + t if pieces.get(i) else t)
+        _chunk_hash(t, bool(pieces.get(i)), options.chunk_vectors)
         for i, t in enumerate(texts[: len(chunks)])
     ] + [
         # a pooled vector depends on its chunk's text as well as its own
@@ -730,6 +758,7 @@ def _embed(
                 pieces,
                 known_texts,
                 vectors,
+                known,
             )
         else:
             embedded = embed_texts(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from assistant.core.cancel import CancelToken
@@ -24,6 +24,11 @@ from assistant.core.ingest.pipeline import (
     ProgressCallback,
     doc_id_for,
     run_ingest,
+)
+from assistant.core.ingest.staged_index import (
+    CompletionProgress,
+    CompletionReport,
+    complete_index,
 )
 from assistant.core.model_files import (
     BUILTIN_EMBEDDERS,
@@ -122,6 +127,15 @@ class Library:
             chunk_vectors=self.settings.chunk_vectors,
         )
         return run_ingest(paths, self.store, self.embedder, options, progress, cancel)
+
+    def complete_index(
+        self,
+        progress: Callable[[CompletionProgress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> CompletionReport:
+        """A staged index's second stage: the chunks whose vector was pooled from
+        their sentences, encoded whole (staged_index.py); nothing when none is."""
+        return complete_index(self.store, self.embedder, progress, cancel)
 
     def documents(self) -> list[DocumentInfo]:
         return self.store.documents()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from assistant.core.ingest import PARSERS, STREAMS
 from assistant.core.ingest.image import SUFFIXES as IMAGE_SUFFIXES
+from assistant.core.ingest.staged_index import CompletionProgress
 from assistant.core.time_left import format_time_left
 from assistant.core.types import IngestProgress
 from assistant.ui.models.document_model import DocumentListModel
@@ -163,6 +164,18 @@ class LibraryPane(QWidget):
         self.progress_label.setText(
             f"{current}{pages}{progress.chunks_done:,} chunks · "
             f"{format_time_left(eta_s)}"
+        )
+
+    def show_completion(self, progress: CompletionProgress) -> None:
+        """A staged index's second stage: searchable already, being improved."""
+        self.progress_box.show()
+        self.stop_button.setEnabled(True)
+        self.progress.setMaximum(max(progress.total, 1))
+        self.progress.setValue(progress.done)
+        self.progress.setFormat("%p%")
+        self.progress_label.setText(
+            "Searchable by meaning · improving search: "
+            f"{progress.summary()} · {format_time_left(progress.eta_s)}"
         )
 
     def hide_progress(self) -> None:

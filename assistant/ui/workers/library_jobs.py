@@ -27,3 +27,12 @@ class RebuildJob:
 
     id: int
     cancel: CancelToken = field(default_factory=CancelToken, compare=False)
+
+
+@dataclass(frozen=True)
+class CompleteJob:
+    """Encode whole the chunks a staged index's first stage left pooled from their
+    sentences (staged_index.py); cancelled when other work comes first."""
+
+    id: int
+    cancel: CancelToken = field(default_factory=CancelToken, compare=False)

@@ -16,6 +16,7 @@ from assistant.core.config import Settings, library_location
 from assistant.core.errors import IndexDamaged
 from assistant.core.hardware import freeze_heap
 from assistant.core.ingest import discover, parse_file
+from assistant.core.ingest.staged_index import CompletionProgress, CompletionReport
 from assistant.core.services.folder_sync import (
     Changes,
     FolderWatcher,
@@ -29,7 +30,7 @@ from assistant.core.services.folder_sync import (
 from assistant.core.services.library import Library
 from assistant.core.services.rebuild import rebuild_index
 from assistant.core.types import IngestProgress, IngestReport, Source
-from assistant.ui.workers.library_jobs import IngestJob, RebuildJob
+from assistant.ui.workers.library_jobs import CompleteJob, IngestJob, RebuildJob
 from assistant.ui.workers.library_owner import LibraryOwner
 from assistant.ui.workers.readable_error import readable_error
 
@@ -62,6 +63,10 @@ class LibraryWorker(LibraryOwner, QObject):
         an ordinary job (progress, Stop).
     sig_folder_note(str): what a sync did or could not do, for the status bar.
     sig_watched(list): the watched folders as (folder, problem or "") pairs.
+    sig_pending(int): chunks a staged index has still to encode whole (after a
+        load or an ingest, when there are some).
+    sig_completion(object): CompletionProgress while they are encoded.
+    sig_completed(int, object): a CompleteJob's id and its CompletionReport.
     """
 
     sig_ready = Signal(object)
@@ -75,6 +80,9 @@ class LibraryWorker(LibraryOwner, QObject):
     sig_folder_files = Signal(list)
     sig_folder_note = Signal(str)
     sig_watched = Signal(list)
+    sig_pending = Signal(int)
+    sig_completion = Signal(object)
+    sig_completed = Signal(int, object)
     _sig_changes = Signal(object)
     """From the watcher's thread to this worker's (queued)."""
 
@@ -103,6 +111,35 @@ class LibraryWorker(LibraryOwner, QObject):
         self.refresh()
         self._start_watching()
         freeze_heap()  # the library and its encoders are loaded
+        self._emit_pending()
+
+    def _emit_pending(self) -> None:
+        if self._library is None:
+            return
+        try:
+            pending = self._library.store.count_pending_vectors()
+        except Exception as exc:
+            self.sig_failed.emit(readable_error(exc))
+            return
+        if pending:
+            self.sig_pending.emit(pending)
+
+    @Slot(object)
+    def complete(self, job: CompleteJob) -> None:
+        """A staged index's second stage, until done or the job is cancelled (what
+        was encoded is committed either way)."""
+        if self._library is None or job.cancel.cancelled:
+            self.sig_completed.emit(job.id, CompletionReport(cancelled=True))
+            return
+        try:
+            report = self._library.complete_index(
+                lambda p: self.sig_completion.emit(CompletionProgress(**p.__dict__)),
+                job.cancel,
+            )
+        except Exception as exc:
+            self.sig_failed.emit(readable_error(exc))
+            report = CompletionReport(cancelled=True)
+        self.sig_completed.emit(job.id, report)
 
     # ---- watched folders ---------------------------------------------------------
     def _watched(self) -> WatchedFolders | None:
@@ -228,6 +265,7 @@ class LibraryWorker(LibraryOwner, QObject):
         self.sig_ingest_finished.emit(report)
         self.refresh()
         freeze_heap()  # what the ingest imported and loaded stays
+        self._emit_pending()
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
