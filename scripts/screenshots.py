@@ -4,6 +4,8 @@ save screenshots to docs/screenshots/. Run under Xvfb or offscreen:
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [--answers-only]
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py --ocr
 
+``--staged FOLDER`` makes only improving-search.png (the folder searchable by
+meaning, its passages being encoded whole) and index-complete.png.
 ``--long-pdf PATH`` makes only long-pdf-indexing.png (every page of a long PDF
 searchable by words while its vectors are made) and long-pdf-stopped.png (after
 Stop: the document partly indexed, Resume offered).
@@ -88,6 +90,10 @@ def main() -> int:
 
     wait_for(window.library.sig_documents_shown, 60000)
     settle()
+    if "--staged" in sys.argv:
+        staged_shots(window, sys.argv[sys.argv.index("--staged") + 1], settle)
+        window.close()
+        return 0
     if "--long-pdf" in sys.argv:
         long_pdf_shots(window, sys.argv[sys.argv.index("--long-pdf") + 1], settle)
         window.close()
@@ -221,6 +227,34 @@ def trust_shots(window: Any, ask: Any, settle: Any) -> None:
         )
     else:
         window.grab().save(str(OUT / "claim-contradicted.png"))
+
+
+def staged_shots(window: Any, folder: str, settle: Any) -> None:
+    """Add a folder; once it is searchable by meaning and the second stage is a
+    third done, grab the window (improving-search.png); once the index is
+    complete, grab it again (index-complete.png)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    worker = window.library.worker
+    loop = QEventLoop()
+
+    def on_completion(progress: Any) -> None:
+        if progress.done * 3 >= progress.total:
+            loop.quit()
+
+    worker.sig_completion.connect(on_completion)
+    window.add_paths([folder])
+    QTimer.singleShot(1800000, loop.quit)
+    loop.exec()
+    worker.sig_completion.disconnect(on_completion)
+    settle(1000)
+    window.grab().save(str(OUT / "improving-search.png"))
+    done = QEventLoop()
+    worker.sig_completed.connect(lambda *_: done.quit())
+    QTimer.singleShot(1800000, done.quit)
+    done.exec()
+    settle(1000)
+    window.grab().save(str(OUT / "index-complete.png"))
 
 
 def long_pdf_shots(window: Any, pdf: str, settle: Any) -> None:

@@ -1546,3 +1546,28 @@ def test_a_staged_index_is_searchable_first_and_completed_behind_the_window(
     assert store.count_pending_vectors() == 0
     assert any(s.startswith("Index complete: ") for s in said)
     assert not controller.pane.progress_box.isVisible()
+
+
+def test_stop_while_indexing_also_leaves_the_second_stage_for_later(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    win = window
+    started: list[object] = []
+    win.library.worker.sig_completion.connect(lambda p: started.append(p))
+    for n in range(16):
+        (tmp_path / f"valve{n}.txt").write_text(
+            " ".join(f"Valve {n} part {i} is oiled every month." for i in range(60))
+        )
+    _slow_embedding(monkeypatch, 0.2)
+    with qtbot.waitSignal(
+        win.library.worker.sig_ingest_finished, timeout=60000
+    ) as finished:
+        win.add_paths([str(tmp_path / f"valve{n}.txt") for n in range(16)])
+        qtbot.waitUntil(lambda: "ready" in _states(win).values(), timeout=30000)
+        win.library.cancel()
+    assert finished.args[0].cancelled  # (stopped while it ran)
+    qtbot.wait(1500)
+    assert not started  # nothing runs after Stop
+    from assistant.core.index.store import ChunkStore
+
+    assert ChunkStore(tmp_path / "index", "fake", 64).count_pending_vectors() > 0

@@ -61,6 +61,13 @@ class LoraSettings(BaseModel):
         "instead of keeping them (less memory, a slower step)",
     )
     threads: int = Field(0, ge=0, le=256, description="0 = one per physical core")
+    top_layers: int = Field(
+        0,
+        ge=0,
+        le=512,
+        description="LoRA in the last N transformer layers only (0 = all): the "
+        "backward pass stops at the first of them, so a step costs less",
+    )
     quantised: bool = Field(
         True,
         description="hold the frozen weights as int8 rows (int8_weights.py): a "
@@ -243,6 +250,12 @@ class Resume:
         self.saved_at = time.monotonic()
 
 
+def _top_layers(n_layers: int, top: int) -> list[int] | None:
+    if top <= 0 or top >= n_layers:
+        return None
+    return list(range(n_layers - top, n_layers))
+
+
 def train_lora(
     model_path: Path,
     examples: Sequence[Example],
@@ -289,6 +302,7 @@ def train_lora(
             target_modules=settings.target_modules,
             bias="none",
             task_type="CAUSAL_LM",
+            layers_to_transform=_top_layers(info.n_layers, settings.top_layers),
         )
         model = get_peft_model(base, config)
         model.train()

@@ -265,7 +265,8 @@ class LibraryWorker(LibraryOwner, QObject):
         self.sig_ingest_finished.emit(report)
         self.refresh()
         freeze_heap()  # what the ingest imported and loaded stays
-        self._emit_pending()
+        if not report.cancelled:  # (Stop stops the second stage too)
+            self._emit_pending()
 
     @Slot(object)
     def set_settings(self, settings: Settings) -> None:
