@@ -60,7 +60,8 @@ def main() -> None:
                 "steps": len(times),
             }
         )
-    base = float(rows[0]["s_per_step"] or 1)  # type: ignore[arg-type]
+    every = [r for r in rows if r["lora_layers"] == "all"] or rows
+    base = float(every[0]["s_per_step"] or 1)  # type: ignore[arg-type]
     for row in rows:
         row["over_all_layers"] = round(float(row["s_per_step"] or 0) / base, 2)  # type: ignore[arg-type]
     print_rows(rows)

@@ -29,6 +29,13 @@ def _manual(
     return path
 
 
+def _indexed(embedder: FakeEmbedder, tmp_path: Path, docs: Path) -> ChunkStore:
+    """``docs`` through a staged index's first stage."""
+    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
+    assert run_ingest([docs], store, embedder, STAGED).ok
+    return store
+
+
 def _chunks(store: ChunkStore) -> list[dict]:
     names = ["chunk_id", "title", "heading", "text", "text_hash", "vector"]
     return store.scan(names).to_pylist()
@@ -76,8 +83,7 @@ def test_a_changed_file_keeps_the_whole_vectors_of_its_unchanged_chunks(
     embedder: FakeEmbedder, tmp_path: Path, docs: Path
 ) -> None:
     path = _manual(docs)
-    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
-    run_ingest([docs], store, embedder, STAGED)
+    store = _indexed(embedder, tmp_path, docs)
     complete_index(store, embedder)
     total = store.count_chunks()
     _manual(docs, "Turn the red valve right to fill the tank.")
@@ -106,8 +112,7 @@ def test_a_stopped_second_stage_keeps_what_it_encoded_and_goes_on_later(
         _manual(docs, f"Manual {n}: turn the blue valve left.").rename(
             docs / f"manual{n}.txt"
         )
-    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
-    run_ingest([docs], store, embedder, STAGED)
+    store = _indexed(embedder, tmp_path, docs)
     total = store.count_pending_vectors()
     cancel = CancelToken()
 
@@ -129,8 +134,7 @@ def test_a_document_removed_before_its_second_stage_is_not_brought_back(
     from assistant.core.ingest.pipeline import doc_id_for
 
     path = _manual(docs)
-    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
-    run_ingest([docs], store, embedder, STAGED)
+    store = _indexed(embedder, tmp_path, docs)
     rows = store.pending_vector_rows(10_000)
     store.remove_document(doc_id_for(path))
     store.update_rows(rows)  # what a second stage read before the remove
