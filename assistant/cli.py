@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from assistant.cli_shared import cancel_on_interrupt, open_conversation, open_library
 from assistant.cli_teach import add_commands
 from assistant.core.answer.reading_time import QUOTES_HEADING
+from assistant.core.cancel import CancelToken
 from assistant.core.config import (
     Settings,
     backend_info,
@@ -39,9 +40,12 @@ from assistant.core.types import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from assistant.core.answer.reading_time import ReadingPlan
     from assistant.core.ingest.staged_index import CompletionProgress
     from assistant.core.services.folder_sync import Changes, SyncReport
+    from assistant.core.services.library import Library
 
 
 def _print_json(value: Any) -> None:
@@ -95,13 +99,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         report = library.ingest(
             args.paths, progress=on_progress, cancel=cancel, force=args.force
         )
-        if not report.cancelled and library.store.count_pending_vectors():
-            if bar is not None:
-                bar.unit, bar.unit_scale = "passage", False
-            completion = library.complete_index(on_completion, cancel)
-            report.completed_chunks = completion.chunks
-            report.complete_s = report.seconds + completion.seconds
-            report.cancelled = completion.cancelled
+        if bar is not None:
+            bar.unit, bar.unit_scale = "passage", False
+        _complete(library, report, cancel, on_completion)
     if bar is not None:
         bar.close()
     if args.json:
@@ -109,6 +109,22 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         _print_report(report)
     return 0 if report.ok else 1
+
+
+def _complete(
+    library: Library,
+    report: IngestReport,
+    cancel: CancelToken,
+    progress: Callable[[CompletionProgress], None] | None = None,
+) -> None:
+    """A staged index's second stage after an ingest that was not stopped (the
+    command ends with the index complete), its figures in ``report``."""
+    if report.cancelled or not library.store.count_pending_vectors():
+        return
+    completion = library.complete_index(progress, cancel)
+    report.completed_chunks = completion.chunks
+    report.complete_s = report.seconds + completion.seconds
+    report.cancelled = completion.cancelled
 
 
 def _print_report(report: IngestReport) -> None:
@@ -172,6 +188,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     with cancel_on_interrupt() as cancel:
         report = rescan(library, folders, cancel=cancel, excluded=watched.excluded())
+        _complete(library, report.ingest, cancel)
     _print_sync(report)
     if args.once or cancel.cancelled:
         return 0 if report.ingest.ok else 1
@@ -179,14 +196,11 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 
     def on_changes(changes: Changes) -> None:
         with lock:
-            _print_sync(
-                apply_changes(
-                    library,
-                    changes,
-                    watched.folders(),
-                    excluded=watched.excluded(),
-                )
+            synced = apply_changes(
+                library, changes, watched.folders(), excluded=watched.excluded()
             )
+            _complete(library, synced.ingest, CancelToken())
+            _print_sync(synced)
 
     watcher = FolderWatcher(on_changes)
     for folder in folders:
@@ -439,6 +453,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
     with cancel_on_interrupt() as cancel:
         report = rebuild_index(settings, library_location(settings), cancel=cancel)
+        _complete(open_library(settings), report, cancel)
     for failure in report.failed:
         print(f"error: {failure}", file=sys.stderr)
     if report.cancelled:

@@ -234,3 +234,30 @@ def test_ask_search_and_chat_within_some_documents(
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     code, out, _ = _run(capsys, "chat", "--in", str(valves))
     assert code == 0 and "Only in: notes.md" in out
+
+
+def test_ingest_and_watch_end_with_the_index_complete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line runs a staged index's second stage before it ends (no
+    window will do it at idle) and says how long each stage took."""
+    from assistant.core.config import load_settings
+    from assistant.core.index.store import PENDING_ROWS
+
+    docs = tmp_path / "manuals"
+    docs.mkdir()
+    text = " ".join(f"Step {i} of the pump's service is weekly." for i in range(40))
+    (docs / "pump.txt").write_text(text)
+    code, out, _ = _run(capsys, "ingest", str(docs / "pump.txt"), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["completed_chunks"] > 1
+    assert report["complete_s"] >= report["seconds"]
+    code, out, _ = _run(capsys, "ingest", str(docs / "pump.txt"))
+    assert "complete (passages" not in out  # unchanged: nothing left to do
+    (docs / "fan.txt").write_text(text.replace("pump", "fan"))
+    assert cli.main(["watch", "--once", str(docs)]) == 0
+    assert "complete (passages encoded whole) in" in capsys.readouterr().out
+    from assistant.cli_shared import open_library
+
+    store = open_library(load_settings()).store
+    assert store.count_chunks() > 2 and store.table.count_rows(PENDING_ROWS) == 0
