@@ -103,6 +103,7 @@ def main() -> None:
     library = Library.open(settings)
     started = time.perf_counter()
     report = library.ingest([docs])
+    library.complete_index()  # (a staged index's second stage)
     took = time.perf_counter() - started
     print(
         f"library: {len(library.documents())} documents, "

@@ -62,6 +62,7 @@ def main() -> None:
     library = Library(settings, embedder)
     started = time.perf_counter()
     report = library.ingest(sorted(args.corpus.glob("*.pdf")))
+    library.complete_index()  # (a staged index's second stage)
     ingest_s = time.perf_counter() - started
     assert report.ok, report.failed
 

@@ -135,6 +135,7 @@ def child_index(args: argparse.Namespace) -> None:
     library = services.Library.open(Settings())
     say("phase", "index")
     report = library.ingest([Path(args.pdf)])
+    library.complete_index()  # (a staged index's second stage)
     say("phase", "after index")
     time.sleep(2)
     say(

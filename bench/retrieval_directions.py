@@ -91,6 +91,7 @@ def build(home: Path, docs: Path, engine: str, embedder: str, reuse: bool) -> Li
     if not library.documents():
         started = time.perf_counter()
         report = library.ingest([docs])
+        library.complete_index()  # (a staged index's second stage)
         print(
             f"{home.name}: {report.chunks_embedded} chunks in "
             f"{time.perf_counter() - started:.1f} s",

@@ -123,6 +123,7 @@ def main() -> None:
     library = Library(settings, load_embedder(settings))
     started = time.perf_counter()
     library.ingest(paths)
+    library.complete_index()  # (a staged index's second stage)
     print(f"indexed {len(paths)} files in {time.perf_counter() - started:.1f} s")
     sets = load_sets(args.corpus)
 

@@ -170,6 +170,7 @@ def main() -> None:
     settings = Settings()
     library = Library.open(settings)
     library.ingest([docs])
+    library.complete_index()  # (a staged index's second stage)
     generator = load_generator(settings)
     conversation = Conversation(library, generator)
     chosen = facts[: args.questions]

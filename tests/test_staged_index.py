@@ -139,3 +139,17 @@ def test_a_document_removed_before_its_second_stage_is_not_brought_back(
     store.remove_document(doc_id_for(path))
     store.update_rows(rows)  # what a second stage read before the remove
     assert store.count_chunks() == 0 and store.documents() == []
+
+
+def test_without_sentence_vectors_a_staged_index_encodes_chunks_whole_at_once(
+    embedder: FakeEmbedder, tmp_path: Path, docs: Path
+) -> None:
+    from dataclasses import replace
+
+    _manual(docs)
+    store = ChunkStore(tmp_path / "idx", embedder.name, embedder.dim)
+    options = replace(STAGED, sentence_vectors=False)
+    assert run_ingest([docs], store, embedder, options).ok
+    assert store.count_pending_vectors() == 0 and store.count_sentences() == 0
+    whole = {row_embed_text(c) for c in _chunks(store)}
+    assert whole <= set(embedder.embedded_texts)

@@ -709,7 +709,12 @@ def _embed(
     within = _sentence_spans(chunks, sentences) if pooled else None
     pieces = (
         {i: chunk_pieces(c, embedder) for i, c in enumerate(chunks)}
-        if options.chunk_vectors in ("from_sentences", "staged") and not pooled
+        if not pooled
+        and (
+            options.chunk_vectors == "from_sentences"
+            # (without sentence vectors a staged index would encode twice)
+            or (options.chunk_vectors == "staged" and options.sentence_vectors)
+        )
         else {}
     )
     if options.chunk_vectors == "staged":  # a chunk's own vector, when known, is
