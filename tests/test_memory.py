@@ -203,3 +203,25 @@ def test_without_native_bfloat16_training_holds_float32_weights(
     assert hardware.training_dtype_name() == "float32"
     full = training_memory_mb(models_dir() / SMALL_MODEL, unquantised) - RUNTIME_MB
     assert full == pytest.approx(2 * half)
+
+
+def test_lora_in_the_top_layers_only_trains_those_layers() -> None:
+    """``LoraSettings.top_layers``: adapters in the last N layers alone."""
+    pytest.importorskip("torch")
+    import re
+
+    from assistant.core.teach.examples import Example
+    from assistant.core.teach.trainer import LoraSettings, train_lora
+
+    ids = list(range(100, 164))
+    example = Example(ids, [-100] * 56 + ids[56:])
+    settings = LoraSettings(
+        rank=2, epochs=1, batch_size=1, checkpointing=True, top_layers=2
+    )
+    result = train_lora(models_dir() / SMALL_MODEL, [example], 0, settings)
+    layers = {
+        int(m) for k in result.lora_state for m in re.findall(r"layers\.(\d+)\.", k)
+    }
+    n = result.model.n_layers
+    assert layers == {n - 2, n - 1}
+    assert result.losses and result.losses[0][1] > 0
