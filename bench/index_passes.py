@@ -10,6 +10,8 @@ beside one bare pass of the default encoder over the text.
   is searchable by meaning: ``seconds``), then the pooled chunk vectors encoded
   whole (``complete_s``: every vector as ``encoded`` makes it); hit@k at both;
 - ``chunks only``: no sentence vectors (a chunks-only first stage's cost);
+- ``pooled sentences``: chunks encoded whole, each sentence's vector pooled from
+  its chunk's token states in the same pass (``sentence_model: pooled``);
 - ``bare pass``: the default embedder's ``embed`` over the indexed chunks' texts
   once (no parsing, no store): the floor the issue's ratio is stated against.
 
@@ -40,6 +42,7 @@ BUILDS: dict[str, dict[str, Any]] = {
     "from_sentences": {"chunk_vectors": "from_sentences"},
     "staged (default)": {"chunk_vectors": "staged"},
     "chunks only": {"sentence_vectors": False, "chunk_vectors": "encoded"},
+    "pooled sentences": {"sentence_model": "pooled", "chunk_vectors": "encoded"},
 }
 
 

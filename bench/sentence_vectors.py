@@ -54,6 +54,11 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("staged (default): searchable by meaning (its first stage)", "staged", {}),
     ("staged (default): complete (chunks encoded whole)", "staged_complete", {}),
+    (
+        "encoded, its chunks encoded again in the second stage's batches (noise)",
+        "with_again",
+        {},
+    ),
 ]
 BUILDS: dict[str, dict[str, Any]] = {
     "without": {"sentence_vectors": False},
@@ -72,11 +77,18 @@ def main() -> None:
     parser.add_argument("devset", type=Path, help="the folder get-devset.sh filled")
     parser.add_argument("--questions", type=Path, default=DEVSET_QUESTIONS)
     parser.add_argument("--builds", default=",".join(BUILDS))
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="also search the 'with' library with its chunks encoded again in "
+        "the second stage's batches (how far the encoder's own noise moves hits)",
+    )
     args = parser.parse_args()
     os.environ["ASSISTANT_HOME"] = tempfile.mkdtemp(prefix="bench-sentences-")
 
     from assistant.core.answer.evaluation import load_questions, summarize
     from assistant.core.config import Settings
+    from assistant.core.index.store import PENDING_VECTOR
     from assistant.core.ingest.pipeline import IngestOptions, run_ingest
     from assistant.core.retrieve.query_translation import english_query
     from assistant.core.search_text import has_cjk
@@ -103,6 +115,16 @@ def main() -> None:
             complete = ingest[f"ingest_{label}_s"] + time.perf_counter() - stage
             ingest[f"ingest_{label}_complete_s"] = round(complete, 1)
             libraries[f"{label}_complete"] = done
+    if args.again and "with" in libraries:  # the encoder's noise, measured: the
+        # same chunks encoded again, batched as a staged index's second stage does
+        shutil.copytree(home / "with", home / "with_again")
+        again = Library(settings, embedder, directory=home / "with_again")
+        again.store.table.update(
+            where="parent IS NULL AND text_hash IS NOT NULL",
+            values_sql={"text_hash": f"concat('{PENDING_VECTOR}', text_hash)"},
+        )
+        again.complete_index()
+        libraries["with_again"] = again
     library = libraries.get("with") or next(iter(libraries.values()))
     counts = {
         "chunks": library.store.count_chunks(),
