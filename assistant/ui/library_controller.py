@@ -213,18 +213,18 @@ class LibraryController(QObject):
     def _on_completed(self, job_id: int, report: CompletionReport) -> None:
         if self._completion is None or self._completion.id != job_id:
             return  # (a stale report: a newer job is running)
-        cancelled = self._completion.cancel.cancelled or report.cancelled
+        paused = self._completion.cancel.cancelled
         self._completion = None
         if not self._running:
             self.pane.hide_progress()
-        if not cancelled:
-            self._pending = 0
-            if report.chunks:
-                self.sig_status.emit(
-                    f"Index complete: {report.chunks:,} passages encoded whole in "
-                    f"{format_duration(report.seconds)}",
-                    10000,
-                )
+        if not report.cancelled and report.chunks:
+            self.sig_status.emit(
+                f"Index complete: {report.chunks:,} passages encoded whole in "
+                f"{format_duration(report.seconds)}",
+                10000,
+            )
+        if not (report.cancelled and paused):  # done, or failed (the worker said
+            self._pending = 0  # why): not again until it finds chunks pending
         self._resume_completion()
 
     def set_settings(self, settings: Settings) -> None:

@@ -1571,3 +1571,35 @@ def test_stop_while_indexing_also_leaves_the_second_stage_for_later(
     from assistant.core.index.store import ChunkStore
 
     assert ChunkStore(tmp_path / "index", "fake", 64).count_pending_vectors() > 0
+
+
+def test_a_second_stage_that_fails_says_why_once_and_is_not_retried_in_a_loop(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write error in the second stage (a full disk) is shown once; the stage
+    is tried again only when the worker next finds chunks pending (the next
+    ingest or start), not at once, over and over."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from assistant.core.errors import IndexWriteError
+    from assistant.core.services.library import Library
+
+    shown: list[str] = []
+    monkeypatch.setattr(
+        QMessageBox, "warning", staticmethod(lambda _p, _t, text: shown.append(text))
+    )
+    tries: list[int] = []
+
+    def full_disk(self: Library, *_args: object) -> object:
+        tries.append(1)
+        raise IndexWriteError(self.store.location, OSError(28, "No space left"))
+
+    monkeypatch.setattr(Library, "complete_index", full_disk)
+    (tmp_path / "pump.txt").write_text(
+        " ".join(f"Pump part {i} is checked every week." for i in range(60))
+    )
+    _add_and_wait(qtbot, window, [str(tmp_path / "pump.txt")])
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)
+    qtbot.wait(1500)
+    assert len(tries) == 1 and len(shown) == 1
+    assert "No space left" in shown[0] or "space" in shown[0].lower()
